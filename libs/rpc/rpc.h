@@ -1,0 +1,47 @@
+// gRPC plumbing shared by every service: status mapping at the edge, principal
+// propagation, request ids, deadlines on client calls, channels.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "libs/auth/auth.h"
+#include "vetline/api/types.pb.h"
+
+namespace vetline::rpc {
+
+// Metadata keys. Binary keys end in -bin as gRPC requires.
+inline constexpr char kPrincipalKey[] = "x-vetline-principal-bin";
+inline constexpr char kPrincipalMacKey[] = "x-vetline-principal-mac-bin";
+inline constexpr char kRequestIdKey[] = "x-request-id";
+
+// absl::Status -> grpc::Status with the same code and message. The field named by
+// vetline::InvalidField travels in grpc::Status::error_details() as plain text.
+grpc::Status ToGrpc(const absl::Status& s);
+absl::Status FromGrpc(const grpc::Status& s);  // and back, field preserved
+
+// Lifetime of a signed principal in metadata: long enough for one call chain.
+inline constexpr absl::Duration kPrincipalLifetime = absl::Seconds(60);
+
+// Client side: signs `p` (setting its expiry) and adds it and a request id to `ctx`.
+void AttachPrincipal(grpc::ClientContext& ctx, api::Principal p,
+                     const auth::PrincipalSigner& signer, const std::string& request_id = "");
+
+// Server side: the verified principal of this call, or Unauthenticated.
+absl::StatusOr<api::Principal> PrincipalOf(const grpc::ServerContext& ctx,
+                                           const auth::PrincipalSigner& signer);
+// The request id sent by the caller (or a new one).
+std::string RequestIdOf(const grpc::ServerContext& ctx);
+
+// Every client call has a deadline; this is the default one.
+inline constexpr absl::Duration kDefaultDeadline = absl::Seconds(5);
+void SetDeadline(grpc::ClientContext& ctx, absl::Duration d = kDefaultDeadline);
+
+// An insecure channel to "host:port" (in-cluster traffic; TLS comes from the mesh).
+std::shared_ptr<grpc::Channel> Dial(const std::string& address);
+
+}  // namespace vetline::rpc

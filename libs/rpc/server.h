@@ -1,0 +1,48 @@
+// Server bootstrap for every service: standard health service (NOT_SERVING until the
+// service says its dependencies and migrations are ready), reflection, interceptors
+// that record Prometheus RPC metrics and JSON access logs, graceful shutdown.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/status/statusor.h"
+#include "prometheus/registry.h"
+
+namespace vetline::rpc {
+
+struct ServerOptions {
+  std::string name;                 // service name for logs and metrics, e.g. "identity"
+  std::string address = "127.0.0.1:0";
+  std::shared_ptr<prometheus::Registry> registry;  // required
+};
+
+class Server {
+ public:
+  // Binds and starts serving `services` (not owned; they must outlive the server).
+  // Health reports NOT_SERVING for "" and each service until SetServing(true).
+  static absl::StatusOr<std::unique_ptr<Server>> Start(ServerOptions options,
+                                                       std::vector<grpc::Service*> services);
+  ~Server();
+  int port() const { return port_; }
+  const std::string& name() const { return options_.name; }
+  void SetServing(bool serving);
+  // Stops accepting calls, lets running calls finish up to `grace`, then cancels them.
+  void Shutdown(absl::Duration grace = absl::Seconds(10));
+
+ private:
+  Server(ServerOptions o, std::vector<grpc::Service*> s)
+      : options_(std::move(o)), services_(std::move(s)) {}
+  ServerOptions options_;
+  std::vector<grpc::Service*> services_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+};
+
+// Blocks until SIGTERM or SIGINT arrives (installed once per process).
+void WaitForShutdownSignal();
+
+}  // namespace vetline::rpc
