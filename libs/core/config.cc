@@ -12,7 +12,7 @@ extern char** environ;
 namespace vetline {
 
 std::string ConfigParser::EnvName(std::string_view flag) {
-  return absl::StrCat("VETLINE_", absl::AsciiStrToUpper(absl::StrReplaceAll(flag, {{"-", "_"}})));
+  return absl::StrCat("VETLINE_", absl::AsciiStrToUpper(absl::StrReplaceAll(absl::string_view(flag.data(), flag.size()), {{"-", "_"}})));
 }
 
 void ConfigParser::String(std::string name, std::string* out, std::string help, std::string def,

@@ -4,6 +4,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/cord.h"
+
+#include <string>
+#include <string_view>
 
 #define VL_STATUS_CONCAT_INNER_(a, b) a##b
 #define VL_STATUS_CONCAT_(a, b) VL_STATUS_CONCAT_INNER_(a, b)
@@ -29,8 +33,8 @@ namespace vetline {
 inline constexpr char kFieldPayload[] = "vetline.field";
 
 inline absl::Status InvalidField(std::string_view field, std::string_view message) {
-  absl::Status s = absl::InvalidArgumentError(message);
-  s.SetPayload(kFieldPayload, absl::Cord(field));
+  absl::Status s = absl::InvalidArgumentError(std::string(message));
+  s.SetPayload(kFieldPayload, absl::Cord(std::string(field)));
   return s;
 }
 

@@ -1,1 +1,69 @@
-// placeholder
+#include "libs/rpc/rpc.h"
+
+#include <chrono>
+
+#include "absl/time/clock.h"
+#include "libs/core/ids.h"
+#include "libs/core/status.h"
+
+namespace vetline::rpc {
+
+grpc::Status ToGrpc(const absl::Status& s) {
+  if (s.ok()) return grpc::Status::OK;
+  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()),
+                      FieldOf(s));
+}
+
+absl::Status FromGrpc(const grpc::Status& s) {
+  if (s.ok()) return absl::OkStatus();
+  absl::Status out(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  if (!s.error_details().empty()) {
+    out.SetPayload(kFieldPayload, absl::Cord(s.error_details()));
+  }
+  return out;
+}
+
+void AttachPrincipal(grpc::ClientContext& ctx, api::Principal p,
+                     const auth::PrincipalSigner& signer, const std::string& request_id) {
+  p.set_expires_unix(absl::ToUnixSeconds(absl::Now() + kPrincipalLifetime));
+  auto [bytes, mac] = signer.Sign(p);
+  ctx.AddMetadata(kPrincipalKey, bytes);
+  ctx.AddMetadata(kPrincipalMacKey, mac);
+  ctx.AddMetadata(kRequestIdKey, request_id.empty() ? NewRequestId() : request_id);
+}
+
+namespace {
+std::string_view Metadata(const grpc::ServerContext& ctx, std::string_view key) {
+  const auto& md = ctx.client_metadata();
+  auto it = md.find(grpc::string_ref(key.data(), key.size()));
+  if (it == md.end()) return {};
+  return std::string_view(it->second.data(), it->second.size());
+}
+}  // namespace
+
+absl::StatusOr<api::Principal> PrincipalOf(const grpc::ServerContext& ctx,
+                                           const auth::PrincipalSigner& signer) {
+  std::string_view bytes = Metadata(ctx, kPrincipalKey);
+  std::string_view mac = Metadata(ctx, kPrincipalMacKey);
+  if (bytes.empty() || mac.empty()) return absl::UnauthenticatedError("no principal");
+  return signer.Verify(bytes, mac, absl::Now());
+}
+
+std::string RequestIdOf(const grpc::ServerContext& ctx) {
+  std::string_view id = Metadata(ctx, kRequestIdKey);
+  return id.empty() || id.size() > 64 ? NewRequestId() : std::string(id);
+}
+
+void SetDeadline(grpc::ClientContext& ctx, absl::Duration d) {
+  ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(d));
+}
+
+std::shared_ptr<grpc::Channel> Dial(const std::string& address) {
+  grpc::ChannelArguments args;
+  // Reconnect quickly after a backend restarts instead of backing off for minutes.
+  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
+  args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+}
+
+}  // namespace vetline::rpc

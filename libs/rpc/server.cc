@@ -1,1 +1,169 @@
-// placeholder
+#include "libs/rpc/server.h"
+
+#include <csignal>
+#include <semaphore.h>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/support/server_interceptor.h>
+
+#include "absl/time/clock.h"
+#include "libs/core/log.h"
+#include "libs/metrics/metrics.h"
+#include "libs/rpc/rpc.h"
+
+namespace vetline::rpc {
+namespace {
+
+const char* CodeName(grpc::StatusCode c) {
+  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
+                                 "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+                                 "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
+                                 "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+                                 "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+                                 "UNAUTHENTICATED"};
+  int i = static_cast<int>(c);
+  return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
+}
+
+// RPC figures of one server, declared in one place.
+struct RpcMetrics {
+  explicit RpcMetrics(prometheus::Registry& r)
+      : handled(prometheus::BuildCounter()
+                    .Name("vetline_rpc_server_handled_total")
+                    .Help("RPCs completed by the server, by method and status code")
+                    .Register(r)),
+        latency(prometheus::BuildHistogram()
+                    .Name("vetline_rpc_server_handling_seconds")
+                    .Help("Server-side RPC latency, by method")
+                    .Register(r)) {}
+  prometheus::Family<prometheus::Counter>& handled;
+  prometheus::Family<prometheus::Histogram>& latency;
+};
+
+// Records metrics and writes one access-log line per RPC.
+class ObservingInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  ObservingInterceptor(grpc::experimental::ServerRpcInfo* info, const std::string& service,
+                       RpcMetrics& m)
+      : info_(info), service_(service), metrics_(m), start_(absl::Now()) {}
+
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    using grpc::experimental::InterceptionHookPoints;
+    if (methods->QueryInterceptionHookPoint(
+            InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
+      auto* md = methods->GetRecvInitialMetadata();
+      auto it = md->find(kRequestIdKey);
+      if (it != md->end()) request_id_.assign(it->second.data(), it->second.size());
+    }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
+      code_ = methods->GetSendStatus().error_code();
+    }
+    if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_CLOSE)) {
+      Finish();
+    }
+    methods->Proceed();
+  }
+
+ private:
+  void Finish() {
+    double seconds = absl::ToDoubleSeconds(absl::Now() - start_);
+    std::string method = info_->method();
+    const char* code = CodeName(code_);
+    metrics_.handled.Add({{"service", service_}, {"method", method}, {"code", code}}).Increment();
+    metrics_.latency.Add({{"service", service_}, {"method", method}}, metrics::LatencyBuckets())
+        .Observe(seconds);
+    log::RequestScope scope(request_id_, "");
+    log::Write(code_ == grpc::StatusCode::INTERNAL || code_ == grpc::StatusCode::UNKNOWN
+                   ? log::Level::kError
+                   : log::Level::kInfo,
+               "rpc", {{"method", method}, {"code", code}, {"duration_ms", seconds * 1000}});
+  }
+
+  grpc::experimental::ServerRpcInfo* info_;
+  const std::string& service_;
+  RpcMetrics& metrics_;
+  absl::Time start_;
+  std::string request_id_;
+  grpc::StatusCode code_ = grpc::StatusCode::OK;
+};
+
+class ObservingFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
+ public:
+  ObservingFactory(std::string service, prometheus::Registry& r)
+      : service_(std::move(service)), metrics_(r) {}
+  grpc::experimental::Interceptor* CreateServerInterceptor(
+      grpc::experimental::ServerRpcInfo* info) override {
+    return new ObservingInterceptor(info, service_, metrics_);
+  }
+
+ private:
+  std::string service_;
+  RpcMetrics metrics_;
+};
+
+// Metric families are registered once per (registry, service): the all-in-one process
+// runs several servers on one registry and tests start servers repeatedly.
+std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface> MakeFactory(
+    const std::string& service, prometheus::Registry& r) {
+  return std::make_unique<ObservingFactory>(service, r);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
+                                                      std::vector<grpc::Service*> services) {
+  if (!options.registry) return absl::InvalidArgumentError("ServerOptions.registry is required");
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  std::unique_ptr<Server> s(new Server(options, services));
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.address, grpc::InsecureServerCredentials(), &s->port_);
+  for (grpc::Service* svc : services) builder.RegisterService(svc);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
+  factories.push_back(MakeFactory(options.name, *options.registry));
+  builder.experimental().SetInterceptorCreators(std::move(factories));
+  s->server_ = builder.BuildAndStart();
+  if (!s->server_ || s->port_ == 0) {
+    return absl::UnavailableError("cannot listen for gRPC on " + options.address);
+  }
+  s->SetServing(false);
+  log::Info("grpc server listening", {{"address", options.address}, {"port", s->port_}});
+  return s;
+}
+
+Server::~Server() { Shutdown(absl::Seconds(1)); }
+
+void Server::SetServing(bool serving) {
+  if (!server_) return;
+  auto* health = server_->GetHealthCheckService();
+  health->SetServingStatus(serving);
+}
+
+void Server::Shutdown(absl::Duration grace) {
+  if (!server_) return;
+  SetServing(false);
+  server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(grace));
+  server_->Wait();
+  server_.reset();
+}
+
+namespace {
+sem_t g_signal_sem;
+void OnSignal(int) { sem_post(&g_signal_sem); }  // async-signal-safe
+}  // namespace
+
+void WaitForShutdownSignal() {
+  static bool installed = [] {
+    sem_init(&g_signal_sem, 0, 0);
+    std::signal(SIGTERM, OnSignal);
+    std::signal(SIGINT, OnSignal);
+    return true;
+  }();
+  (void)installed;
+  while (sem_wait(&g_signal_sem) != 0) {
+  }
+  log::Info("shutdown signal received");
+}
+
+}  // namespace vetline::rpc
