@@ -1,6 +1,9 @@
 #include "libs/rpc/rpc.h"
 
 #include <chrono>
+#include <future>
+
+#include <grpcpp/generic/generic_stub.h>
 
 #include "absl/time/clock.h"
 #include "libs/core/ids.h"
@@ -56,6 +59,33 @@ std::string RequestIdOf(const grpc::ServerContext& ctx) {
 
 void SetDeadline(grpc::ClientContext& ctx, absl::Duration d) {
   ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(d));
+}
+
+absl::StatusOr<bool> CheckHealth(grpc::Channel& channel, const std::string& service,
+                                 absl::Duration deadline) {
+  // HealthCheckRequest{service = 1} and HealthCheckResponse{status = 1} encoded by hand:
+  // Debian ships no generated health proto and this is the whole message.
+  std::string request;
+  if (!service.empty()) {
+    request.push_back(0x0A);
+    request.push_back(static_cast<char>(service.size()));  // names are < 128 bytes
+    request += service;
+  }
+  grpc::Slice slice(request);
+  grpc::ByteBuffer req(&slice, 1), resp;
+  grpc::GenericStub stub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, deadline);
+  std::promise<grpc::Status> done;
+  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &resp,
+                 [&done](grpc::Status st) { done.set_value(std::move(st)); });
+  grpc::Status st = done.get_future().get();
+  if (!st.ok()) return FromGrpc(st);
+  std::vector<grpc::Slice> slices;
+  if (!resp.Dump(&slices).ok()) return absl::InternalError("unreadable health response");
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes.size() == 2 && bytes[0] == 0x08 && bytes[1] == 0x01;  // status: SERVING
 }
 
 std::shared_ptr<grpc::Channel> Dial(const std::string& address) {

@@ -41,6 +41,11 @@ std::string RequestIdOf(const grpc::ServerContext& ctx);
 inline constexpr absl::Duration kDefaultDeadline = absl::Seconds(5);
 void SetDeadline(grpc::ClientContext& ctx, absl::Duration d = kDefaultDeadline);
 
+// Asks the standard gRPC health service (grpc.health.v1.Health/Check) whether the server
+// (service "") or one service is SERVING. Unavailable when it cannot be reached.
+absl::StatusOr<bool> CheckHealth(grpc::Channel& channel, const std::string& service = "",
+                                 absl::Duration deadline = absl::Seconds(2));
+
 // An insecure channel to "host:port" (in-cluster traffic; TLS comes from the mesh).
 std::shared_ptr<grpc::Channel> Dial(const std::string& address);
 
