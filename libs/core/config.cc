@@ -95,6 +95,7 @@ absl::Status ConfigParser::Parse(const std::vector<std::string>& args,
     name = absl::StrReplaceAll(name, {{"_", "-"}});
     flags[name] = value;
   }
+  if (flags.count("help")) return absl::InvalidArgumentError(Usage());
   for (const auto& [name, value] : flags) {
     bool known = false;
     for (const Option& o : options_) known |= o.name == name;
