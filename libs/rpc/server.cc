@@ -137,7 +137,10 @@ Server::~Server() { Shutdown(absl::Seconds(1)); }
 void Server::SetServing(bool serving) {
   if (!server_) return;
   auto* health = server_->GetHealthCheckService();
-  health->SetServingStatus(serving);
+  health->SetServingStatus("", serving);
+  for (const std::string& name : options_.health_services) {
+    health->SetServingStatus(name, serving);
+  }
 }
 
 void Server::Shutdown(absl::Duration grace) {

@@ -18,6 +18,8 @@ struct ServerOptions {
   std::string name;                 // service name for logs and metrics, e.g. "identity"
   std::string address = "127.0.0.1:0";
   std::shared_ptr<prometheus::Registry> registry;  // required
+  // Full gRPC service names reported by the health service besides "" (the server).
+  std::vector<std::string> health_services;
 };
 
 class Server {

@@ -26,6 +26,7 @@ class PostgresServer {
   std::string ConnInfo(const std::string& dbname = "postgres") const;
   absl::Status Stop();     // fast shutdown, waits until it is gone
   absl::Status Restart();  // same port, same data: for reconnect tests
+  absl::Status Discard();  // stops and deletes the data directory
 
  private:
   PostgresServer(std::string dir, int port, bool owned)

@@ -41,7 +41,9 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
   VL_ASSIGN_OR_RETURN(running->server_,
                       rpc::Server::Start({.name = "identity",
                                           .address = env.grpc_address,
-                                          .registry = env.registry},
+                                          .registry = env.registry,
+                                          .health_services = {
+                                              v1::IdentityService::service_full_name()}},
                                          {&running->service_}));
   VL_RETURN_IF_ERROR(rpc::RetryUntil(env.platform.migrate_timeout, "identity migrations", [&] {
     return pg::Migrate(*pool, "identity", pg::identity_migrations()).status();
