@@ -1,6 +1,7 @@
 #include "libs/pg/pg.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <condition_variable>
 #include <deque>
@@ -73,9 +74,13 @@ class Connection final : public Session {
   void* native() override { return conn_; }
 
   bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
-  // Reads whatever the server sent while the connection sat idle (without blocking): a
-  // restarted or terminated server's goodbye shows up here as a dead connection.
-  bool alive() { return PQconsumeInput(conn_) == 1 && !broken(); }
+  // An idle connection has nothing to read; if its socket is readable, the server sent
+  // a goodbye (restart, termination) or closed it, so it is not lent out again.
+  bool alive() {
+    if (broken()) return false;
+    pollfd p{PQsocket(conn_), POLLIN, 0};
+    return poll(&p, 1, 0) == 0;
+  }
   absl::Time last_used() const { return last_used_; }
   void touch() { last_used_ = absl::Now(); }
 
