@@ -19,6 +19,9 @@ inline constexpr char kPrincipalKey[] = "x-vetline-principal-bin";
 inline constexpr char kPrincipalMacKey[] = "x-vetline-principal-mac-bin";
 inline constexpr char kRequestIdKey[] = "x-request-id";
 
+// "INVALID_ARGUMENT" etc.: the canonical name of a gRPC status code.
+const char* CodeName(grpc::StatusCode code);
+
 // absl::Status -> grpc::Status with the same code and message. The field named by
 // vetline::InvalidField travels in grpc::Status::error_details() as plain text.
 grpc::Status ToGrpc(const absl::Status& s);

@@ -15,17 +15,6 @@
 namespace vetline::rpc {
 namespace {
 
-const char* CodeName(grpc::StatusCode c) {
-  static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",
-                                 "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-                                 "PERMISSION_DENIED", "RESOURCE_EXHAUSTED",
-                                 "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-                                 "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
-                                 "UNAUTHENTICATED"};
-  int i = static_cast<int>(c);
-  return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
-}
-
 // RPC figures of one server, declared in one place.
 struct RpcMetrics {
   explicit RpcMetrics(prometheus::Registry& r)
@@ -74,9 +63,11 @@ class ObservingInterceptor final : public grpc::experimental::Interceptor {
     metrics_.latency.Add({{"service", service_}, {"method", method}}, metrics::LatencyBuckets())
         .Observe(seconds);
     log::RequestScope scope(request_id_, "");
+    // Health probes arrive every few seconds: keep them out of the info log.
+    bool probe = method.rfind("/grpc.health.v1.", 0) == 0;
     log::Write(code_ == grpc::StatusCode::INTERNAL || code_ == grpc::StatusCode::UNKNOWN
                    ? log::Level::kError
-                   : log::Level::kInfo,
+                   : probe ? log::Level::kDebug : log::Level::kInfo,
                "rpc", {{"method", method}, {"code", code}, {"duration_ms", seconds * 1000}});
   }
 

@@ -1,0 +1,53 @@
+#include "services/gateway/gateway_settings.h"
+
+#include "absl/strings/str_split.h"
+
+namespace vetline::gateway {
+
+void GatewaySettings::Register(ConfigParser& p, bool with_backends) {
+  p.String("http-address", &http_address, "where the HTTP gateway listens", "127.0.0.1:8080");
+  if (with_backends) {
+    p.String("backends", &backends, "service addresses, e.g. identity=10.0.0.5:50051,...", "",
+             /*required=*/true);
+  }
+  p.Int("max-body-kib", &max_body_kib, "largest request body accepted (KiB)", 1024, 1, 1 << 20);
+  p.Int("http-threads", &io_threads, "HTTP I/O threads", 2, 1, 64);
+  p.Duration("session-cache-ttl", &session_cache_ttl,
+             "how long a checked session is trusted without asking identity", absl::Seconds(5));
+  p.Duration("backend-deadline", &backend_deadline, "deadline of each backend call",
+             absl::Seconds(10));
+  p.Bool("secure-cookies", &secure_cookies, "mark session cookies Secure (behind TLS)", false);
+  p.Int("login-ip-per-minute", &login_ip_per_minute, "login attempts per client IP per minute",
+        20, 1, 100000);
+  p.Int("login-account-per-minute", &login_account_per_minute,
+        "login attempts per account per minute", 5, 1, 100000);
+}
+
+absl::StatusOr<GatewayOptions> GatewaySettings::Options(
+    const std::string& redis, const std::string& secret,
+    std::map<std::string, std::string> backend_map) const {
+  GatewayOptions o;
+  o.http_address = http_address;
+  if (backend_map.empty()) {
+    for (auto entry : absl::StrSplit(backends, ',', absl::SkipEmpty())) {
+      std::vector<std::string> kv = absl::StrSplit(entry, absl::MaxSplits('=', 1));
+      if (kv.size() != 2 || kv[0].empty() || kv[1].empty()) {
+        return absl::InvalidArgumentError("--backends must look like identity=host:port,...");
+      }
+      backend_map[kv[0]] = kv[1];
+    }
+  }
+  o.backends = std::move(backend_map);
+  o.redis = redis;
+  o.internal_secret = secret;
+  o.max_body_bytes = static_cast<size_t>(max_body_kib) * 1024;
+  o.io_threads = io_threads;
+  o.session_cache_ttl = session_cache_ttl;
+  o.backend_deadline = backend_deadline;
+  o.secure_cookies = secure_cookies;
+  o.login_ip_burst = o.login_ip_per_minute = login_ip_per_minute;
+  o.login_account_burst = o.login_account_per_minute = login_account_per_minute;
+  return o;
+}
+
+}  // namespace vetline::gateway

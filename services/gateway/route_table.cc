@@ -1,0 +1,158 @@
+#include "services/gateway/route_table.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "libs/core/status.h"
+
+namespace vetline::gateway {
+namespace {
+
+namespace pb = google::protobuf;
+
+// Percent-decodes one path segment; false on a malformed escape.
+bool DecodeSegment(std::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    if (in[i] != '%') {
+      out->push_back(in[i]);
+      continue;
+    }
+    if (i + 2 >= in.size()) return false;
+    auto hex = [](char c) -> int {
+      if (c >= '0' && c <= '9') return c - '0';
+      if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+      return -1;
+    };
+    int hi = hex(in[i + 1]), lo = hex(in[i + 2]);
+    if (hi < 0 || lo < 0) return false;
+    out->push_back(static_cast<char>(hi * 16 + lo));
+    i += 2;
+  }
+  return true;
+}
+
+std::vector<std::string> Split(std::string_view path) {
+  std::vector<std::string> out;
+  for (auto s : absl::StrSplit(std::string(path), '/', absl::SkipEmpty())) out.emplace_back(s);
+  return out;
+}
+
+std::string BackendOf(const pb::ServiceDescriptor* s) {
+  // vetline.<backend>.v1 -> <backend>
+  std::vector<std::string> parts = absl::StrSplit(s->file()->package(), '.');
+  return parts.size() >= 2 && parts[0] == "vetline" ? parts[1] : s->file()->package();
+}
+
+}  // namespace
+
+const std::vector<std::string>& ServedProtoFiles() {
+  static const std::vector<std::string> kFiles = {
+      "vetline/identity/v1/identity.proto",
+  };
+  return kFiles;
+}
+
+absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& proto_files) {
+  RouteTable t;
+  const pb::DescriptorPool* pool = pb::DescriptorPool::generated_pool();
+  for (const std::string& name : proto_files) {
+    const pb::FileDescriptor* file = pool->FindFileByName(name);
+    if (!file) return absl::NotFoundError("proto file not linked into the gateway: " + name);
+    for (int s = 0; s < file->service_count(); ++s) {
+      const pb::ServiceDescriptor* svc = file->service(s);
+      for (int m = 0; m < svc->method_count(); ++m) {
+        const pb::MethodDescriptor* method = svc->method(m);
+        if (!method->options().HasExtension(api::http)) continue;  // internal RPC
+        if (method->client_streaming() || method->server_streaming()) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(method->full_name(), ": streaming RPCs cannot have an HTTP rule"));
+        }
+        auto r = std::make_unique<Route>();
+        r->rule = method->options().GetExtension(api::http);
+        switch (r->rule.pattern_case()) {
+          case api::HttpRule::kGet: r->verb = "GET"; r->path_template = r->rule.get(); break;
+          case api::HttpRule::kPost: r->verb = "POST"; r->path_template = r->rule.post(); break;
+          case api::HttpRule::kPut: r->verb = "PUT"; r->path_template = r->rule.put(); break;
+          case api::HttpRule::kPatch: r->verb = "PATCH"; r->path_template = r->rule.patch(); break;
+          case api::HttpRule::kDelete: r->verb = "DELETE"; r->path_template = r->rule.delete_(); break;
+          default:
+            return absl::InvalidArgumentError(absl::StrCat(method->full_name(), ": HTTP rule has no verb"));
+        }
+        r->segments = Split(r->path_template);
+        for (const std::string& seg : r->segments) {
+          if (seg.size() > 2 && seg.front() == '{' && seg.back() == '}') {
+            std::string field = seg.substr(1, seg.size() - 2);
+            if (!method->input_type()->FindFieldByName(field)) {
+              return absl::InvalidArgumentError(absl::StrCat(
+                  method->full_name(), ": path captures unknown field '", field, "'"));
+            }
+          }
+        }
+        r->method = method;
+        r->grpc_method = absl::StrCat("/", svc->full_name(), "/", method->name());
+        r->backend = BackendOf(svc);
+        for (const auto& other : t.routes_) {
+          if (other->verb == r->verb && other->path_template == r->path_template) {
+            return absl::AlreadyExistsError(absl::StrCat("two RPCs map to ", r->verb, " ",
+                                                         r->path_template));
+          }
+        }
+        t.routes_.push_back(std::move(r));
+      }
+    }
+  }
+  return t;
+}
+
+absl::StatusOr<Match> RouteTable::Find(const std::string& verb, const std::string& path,
+                                       std::vector<std::string>* allowed) const {
+  std::vector<std::string> segments = Split(path);
+  std::vector<std::string> verbs;
+  Match best;
+  int best_literals = -1;
+  for (const auto& r : routes_) {
+    if (r->segments.size() != segments.size()) continue;
+    std::map<std::string, std::string> captures;
+    int literals = 0;
+    bool ok = true;
+    for (size_t i = 0; i < segments.size() && ok; ++i) {
+      const std::string& t = r->segments[i];
+      if (t.size() > 2 && t.front() == '{') {
+        std::string decoded;
+        ok = DecodeSegment(segments[i], &decoded) && !decoded.empty();
+        if (ok) captures[t.substr(1, t.size() - 2)] = decoded;
+      } else {
+        ok = t == segments[i];
+        ++literals;
+      }
+    }
+    if (!ok) continue;
+    if (r->verb != verb) {
+      verbs.push_back(r->verb);
+      continue;
+    }
+    // "/v1/staff/me" beats "/v1/staff/{id}": the most literal template wins.
+    if (literals > best_literals) {
+      best_literals = literals;
+      best.route = r.get();
+      best.captures = std::move(captures);
+    }
+  }
+  if (best.route) return best;
+  if (!verbs.empty()) {
+    if (allowed) *allowed = verbs;
+    return absl::FailedPreconditionError("method not allowed");
+  }
+  return absl::NotFoundError("no route for " + path);
+}
+
+std::vector<std::string> RouteTable::Backends() const {
+  std::vector<std::string> out;
+  for (const auto& r : routes_) {
+    if (std::find(out.begin(), out.end(), r->backend) == out.end()) out.push_back(r->backend);
+  }
+  return out;
+}
+
+}  // namespace vetline::gateway

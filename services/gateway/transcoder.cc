@@ -1,0 +1,209 @@
+#include "services/gateway/transcoder.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "libs/core/status.h"
+#include "libs/core/validate.h"
+
+namespace vetline::gateway {
+namespace {
+
+namespace pb = google::protobuf;
+
+bool Unescape(std::string_view in, std::string* out) {
+  out->clear();
+  for (size_t i = 0; i < in.size(); ++i) {
+    char c = in[i];
+    if (c == '+') {
+      out->push_back(' ');
+    } else if (c == '%') {
+      if (i + 2 >= in.size()) return false;
+      int v;
+      if (!absl::SimpleHexAtoi(std::string(in.substr(i + 1, 2)), &v)) return false;
+      out->push_back(static_cast<char>(v));
+      i += 2;
+    } else {
+      out->push_back(c);
+    }
+  }
+  return true;
+}
+
+// Finds a field by its proto name or its JSON (lowerCamelCase) name.
+const pb::FieldDescriptor* FindField(const pb::Descriptor* d, const std::string& name) {
+  if (const auto* f = d->FindFieldByName(name)) return f;
+  for (int i = 0; i < d->field_count(); ++i) {
+    if (d->field(i)->json_name() == name) return d->field(i);
+  }
+  return nullptr;
+}
+
+// Sets one scalar (or Timestamp) field from text, as a path capture or query value.
+absl::Status SetFromText(pb::Message& msg, const pb::FieldDescriptor* f, const std::string& text) {
+  const pb::Reflection* r = msg.GetReflection();
+  bool repeated = f->is_repeated();
+  auto bad = [&](std::string_view what) {
+    return InvalidField(f->json_name(), absl::StrCat(f->json_name(), " must be ", std::string(what)));
+  };
+  switch (f->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_STRING:
+      if (!validate::IsUtf8(text)) return bad("valid UTF-8");
+      repeated ? r->AddString(&msg, f, text) : r->SetString(&msg, f, text);
+      return absl::OkStatus();
+    case pb::FieldDescriptor::CPPTYPE_INT32: {
+      int32_t v;
+      if (!absl::SimpleAtoi(text, &v)) return bad("an integer");
+      repeated ? r->AddInt32(&msg, f, v) : r->SetInt32(&msg, f, v);
+      return absl::OkStatus();
+    }
+    case pb::FieldDescriptor::CPPTYPE_INT64: {
+      int64_t v;
+      if (!absl::SimpleAtoi(text, &v)) return bad("an integer");
+      repeated ? r->AddInt64(&msg, f, v) : r->SetInt64(&msg, f, v);
+      return absl::OkStatus();
+    }
+    case pb::FieldDescriptor::CPPTYPE_UINT32: {
+      uint32_t v;
+      if (!absl::SimpleAtoi(text, &v)) return bad("a non-negative integer");
+      repeated ? r->AddUInt32(&msg, f, v) : r->SetUInt32(&msg, f, v);
+      return absl::OkStatus();
+    }
+    case pb::FieldDescriptor::CPPTYPE_UINT64: {
+      uint64_t v;
+      if (!absl::SimpleAtoi(text, &v)) return bad("a non-negative integer");
+      repeated ? r->AddUInt64(&msg, f, v) : r->SetUInt64(&msg, f, v);
+      return absl::OkStatus();
+    }
+    case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+    case pb::FieldDescriptor::CPPTYPE_FLOAT: {
+      double v;
+      if (!absl::SimpleAtod(text, &v)) return bad("a number");
+      if (f->cpp_type() == pb::FieldDescriptor::CPPTYPE_DOUBLE) {
+        repeated ? r->AddDouble(&msg, f, v) : r->SetDouble(&msg, f, v);
+      } else {
+        repeated ? r->AddFloat(&msg, f, static_cast<float>(v)) : r->SetFloat(&msg, f, static_cast<float>(v));
+      }
+      return absl::OkStatus();
+    }
+    case pb::FieldDescriptor::CPPTYPE_BOOL: {
+      bool v;
+      if (text == "true") v = true;
+      else if (text == "false") v = false;
+      else return bad("true or false");
+      repeated ? r->AddBool(&msg, f, v) : r->SetBool(&msg, f, v);
+      return absl::OkStatus();
+    }
+    case pb::FieldDescriptor::CPPTYPE_ENUM: {
+      const pb::EnumValueDescriptor* e = f->enum_type()->FindValueByName(text);
+      if (!e) return bad(absl::StrCat("one of the ", f->enum_type()->name(), " values"));
+      repeated ? r->AddEnum(&msg, f, e) : r->SetEnum(&msg, f, e);
+      return absl::OkStatus();
+    }
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE: {
+      if (f->message_type()->full_name() == "google.protobuf.Timestamp" && !repeated) {
+        pb::Timestamp ts;
+        if (!pb::util::TimeUtil::FromString(text, &ts)) return bad("an RFC 3339 timestamp");
+        r->MutableMessage(&msg, f)->CopyFrom(ts);
+        return absl::OkStatus();
+      }
+      return InvalidField(f->json_name(), absl::StrCat(f->json_name(),
+                                                       " cannot be given in the URL; send it in the body"));
+    }
+  }
+  return bad("a supported value");
+}
+
+// protobuf's JSON parser reports e.g. "Cannot find field: fooBar" or
+// "Invalid value for field count": pull the field name out for the error body.
+std::string FieldFromParserMessage(const std::string& m) {
+  for (const char* marker : {"Cannot find field: ", "field "}) {
+    auto at = m.find(marker);
+    if (at == std::string::npos) continue;
+    std::string rest = m.substr(at + std::strlen(marker));
+    size_t end = 0;
+    while (end < rest.size() && (std::isalnum(static_cast<unsigned char>(rest[end])) || rest[end] == '_')) ++end;
+    if (end > 0) return rest.substr(0, end);
+  }
+  return "";
+}
+
+}  // namespace
+
+bool ParseQuery(const std::string& query, std::vector<std::pair<std::string, std::string>>* out) {
+  size_t start = 0;
+  while (start <= query.size() && !query.empty()) {
+    size_t amp = query.find('&', start);
+    std::string_view part(query.data() + start, (amp == std::string::npos ? query.size() : amp) - start);
+    if (!part.empty()) {
+      size_t eq = part.find('=');
+      std::string k, v;
+      if (!Unescape(part.substr(0, eq), &k)) return false;
+      if (eq != std::string_view::npos && !Unescape(part.substr(eq + 1), &v)) return false;
+      out->emplace_back(std::move(k), std::move(v));
+    }
+    if (amp == std::string::npos) break;
+    start = amp + 1;
+  }
+  return true;
+}
+
+std::unique_ptr<pb::Message> NewResponse(const Route& route) {
+  return std::unique_ptr<pb::Message>(
+      pb::MessageFactory::generated_factory()->GetPrototype(route.method->output_type())->New());
+}
+
+absl::StatusOr<std::unique_ptr<pb::Message>> BuildRequest(
+    const Route& route, const std::map<std::string, std::string>& captures,
+    const std::string& query, const std::string& body) {
+  const pb::Descriptor* d = route.method->input_type();
+  std::unique_ptr<pb::Message> msg(pb::MessageFactory::generated_factory()->GetPrototype(d)->New());
+  if (!route.rule.body().empty()) {
+    if (!validate::IsUtf8(body)) return absl::InvalidArgumentError("request body is not valid UTF-8");
+    std::string json = body.find_first_not_of(" \t\r\n") == std::string::npos ? "{}" : body;
+    pb::util::JsonParseOptions opts;
+    opts.ignore_unknown_fields = false;
+    auto st = pb::util::JsonStringToMessage(json, msg.get(), opts);
+    if (!st.ok()) {
+      std::string m(st.message());
+      absl::Status out = absl::InvalidArgumentError("invalid JSON body: " + m);
+      if (std::string field = FieldFromParserMessage(m); !field.empty()) {
+        out.SetPayload(kFieldPayload, absl::Cord(field));
+      }
+      return out;
+    }
+  } else if (body.find_first_not_of(" \t\r\n") != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(route.verb, " ", route.path_template,
+                                                   " takes no request body"));
+  }
+  std::vector<std::pair<std::string, std::string>> params;
+  if (!ParseQuery(query, &params)) return absl::InvalidArgumentError("malformed query string");
+  for (const auto& [name, value] : params) {
+    const pb::FieldDescriptor* f = FindField(d, name);
+    if (!f) return InvalidField(name, absl::StrCat("unknown query parameter '", name, "'"));
+    if (!route.rule.body().empty() && !f->is_repeated() && msg->GetReflection()->HasField(*msg, f)) {
+      return InvalidField(f->json_name(), absl::StrCat(f->json_name(), " is given twice"));
+    }
+    VL_RETURN_IF_ERROR(SetFromText(*msg, f, value));
+  }
+  // Path captures win over anything the body or query said about the same field.
+  for (const auto& [name, value] : captures) {
+    const pb::FieldDescriptor* f = d->FindFieldByName(name);
+    if (f->is_repeated()) msg->GetReflection()->ClearField(msg.get(), f);
+    VL_RETURN_IF_ERROR(SetFromText(*msg, f, value));
+  }
+  return msg;
+}
+
+absl::StatusOr<std::string> ResponseJson(const pb::Message& response) {
+  pb::util::JsonPrintOptions opts;
+  opts.always_print_primitive_fields = true;  // a stable shape for front ends
+  std::string out;
+  auto st = pb::util::MessageToJsonString(response, &out, opts);
+  if (!st.ok()) return absl::InternalError("cannot encode the response: " + std::string(st.message()));
+  return out;
+}
+
+}  // namespace vetline::gateway

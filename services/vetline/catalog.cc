@@ -1,0 +1,18 @@
+#include "services/vetline/catalog.h"
+
+#include "services/identity/identity_component.h"
+
+namespace vetline::cli {
+
+std::vector<rpc::ServiceDefinition> AllServices() { return {identity::Definition()}; }
+
+std::map<std::string, std::string> ServiceAddresses(int base_port) {
+  std::map<std::string, std::string> out;
+  int i = 0;
+  for (const auto& def : AllServices()) {
+    out[def.name] = "127.0.0.1:" + std::to_string(base_port + i++);
+  }
+  return out;
+}
+
+}  // namespace vetline::cli
