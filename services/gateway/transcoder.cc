@@ -1,6 +1,9 @@
 #include "services/gateway/transcoder.h"
 
 #include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cstring>
 #include <google/protobuf/util/time_util.h>
 
 #include "absl/strings/numbers.h"
@@ -116,16 +119,25 @@ absl::Status SetFromText(pb::Message& msg, const pb::FieldDescriptor* f, const s
   return bad("a supported value");
 }
 
-// protobuf's JSON parser reports e.g. "Cannot find field: fooBar" or
-// "Invalid value for field count": pull the field name out for the error body.
-std::string FieldFromParserMessage(const std::string& m) {
-  for (const char* marker : {"Cannot find field: ", "field "}) {
-    auto at = m.find(marker);
-    if (at == std::string::npos) continue;
-    std::string rest = m.substr(at + std::strlen(marker));
-    size_t end = 0;
-    while (end < rest.size() && (std::isalnum(static_cast<unsigned char>(rest[end])) || rest[end] == '_')) ++end;
-    if (end > 0) return rest.substr(0, end);
+// protobuf 3.21's JSON parser names the field in several ways: "nope: Cannot find
+// field.", "(count): invalid value ...", "... for type count". The candidate is kept
+// only if it is unknown-by-design ("Cannot find") or a real field of the request.
+std::string FieldFromParserMessage(const std::string& m, const pb::Descriptor* d) {
+  auto is_name = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  auto name_at = [&](size_t from) {
+    size_t end = from;
+    while (end < m.size() && is_name(m[end])) ++end;
+    return m.substr(from, end - from);
+  };
+  if (auto colon = m.find(": Cannot find field"); colon != std::string::npos && colon > 0 &&
+      std::all_of(m.begin(), m.begin() + colon, is_name)) {
+    return m.substr(0, colon);
+  }
+  std::vector<std::string> candidates;
+  if (auto open = m.find('('); open != std::string::npos) candidates.push_back(name_at(open + 1));
+  if (auto t = m.rfind("for type "); t != std::string::npos) candidates.push_back(name_at(t + 9));
+  for (const std::string& c : candidates) {
+    if (!c.empty() && FindField(d, c)) return FindField(d, c)->json_name();
   }
   return "";
 }
@@ -168,8 +180,9 @@ absl::StatusOr<std::unique_ptr<pb::Message>> BuildRequest(
     auto st = pb::util::JsonStringToMessage(json, msg.get(), opts);
     if (!st.ok()) {
       std::string m(st.message());
+      m = m.substr(0, m.find('\n'));  // drop the parser's echo of the input
       absl::Status out = absl::InvalidArgumentError("invalid JSON body: " + m);
-      if (std::string field = FieldFromParserMessage(m); !field.empty()) {
+      if (std::string field = FieldFromParserMessage(m, d); !field.empty()) {
         out.SetPayload(kFieldPayload, absl::Cord(field));
       }
       return out;
