@@ -1,0 +1,139 @@
+// bench_gateway: the same identity RPC (GetMe) called directly over gRPC and through the
+// gateway as REST, at the same concurrency on loopback. Prints throughput and latency of
+// both; the last line is key=value pairs. Targets: ratio >= 0.7, p50 within +150 µs.
+//
+//   tools/bench gateway [--threads=16] [--seconds=5]
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <thread>
+
+#include "absl/strings/numbers.h"
+#include "libs/core/log.h"
+#include "libs/rpc/rpc.h"
+#include "libs/testing/servers.h"
+#include "services/gateway/gateway.h"
+#include "tests/support/http_client.h"
+#include "tests/support/identity_stack.h"
+
+using namespace vetline;
+
+namespace {
+
+struct Run {
+  double rps = 0;
+  int64_t p50_us = 0, p99_us = 0;
+  int64_t errors = 0;
+};
+
+// Runs `call` from `threads` threads for `seconds`; each thread keeps its own client.
+template <typename MakeCaller>
+Run Measure(int threads, double seconds, MakeCaller make_caller) {
+  std::atomic<bool> stop{false};
+  std::atomic<int64_t> errors{0};
+  std::vector<std::vector<int64_t>> latencies(threads);
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      auto call = make_caller();
+      latencies[t].reserve(200000);
+      while (!stop.load(std::memory_order_relaxed)) {
+        absl::Time start = absl::Now();
+        bool ok = call();
+        latencies[t].push_back(absl::ToInt64Microseconds(absl::Now() - start));
+        if (!ok) errors++;
+      }
+    });
+  }
+  absl::Time start = absl::Now();
+  absl::SleepFor(absl::Seconds(seconds));
+  stop = true;
+  for (auto& th : pool) th.join();
+  double elapsed = absl::ToDoubleSeconds(absl::Now() - start);
+  std::vector<int64_t> all;
+  for (auto& v : latencies) all.insert(all.end(), v.begin(), v.end());
+  std::sort(all.begin(), all.end());
+  Run r;
+  r.rps = all.size() / elapsed;
+  r.p50_us = all.empty() ? 0 : all[all.size() / 2];
+  r.p99_us = all.empty() ? 0 : all[all.size() * 99 / 100];
+  r.errors = errors;
+  return r;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int threads = 16;
+  double seconds = 5;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--threads=", 0) == 0) (void)absl::SimpleAtoi(a.substr(10), &threads);
+    if (a.rfind("--seconds=", 0) == 0) (void)absl::SimpleAtod(a.substr(10), &seconds);
+  }
+  threads = std::clamp(threads, 1, 256);
+  seconds = std::clamp(seconds, 1.0, 60.0);
+  log::Init("bench", log::Level::kWarning);
+
+  std::fprintf(stderr, "starting PostgreSQL, Redis, identity and the gateway...\n");
+  testing::IdentityStack identity;
+  identity.CreateClinic("Bench Clinic", "bench@clinic.example", "correct horse battery");
+  std::string token = identity.Login("bench@clinic.example", "correct horse battery");
+  api::Principal principal = identity.Authenticate(token).value();
+
+  gateway::GatewayOptions o;
+  o.http_address = "127.0.0.1:0";
+  o.backends = {{"identity", identity.address()}};
+  o.redis = testing::SharedRedis().address();
+  o.internal_secret = testing::kTestInternalSecret;
+  o.registry = std::make_shared<prometheus::Registry>();
+  auto gw = gateway::Gateway::Start(o).value();
+
+  auto direct_caller = [&] {
+    auto stub = identity::v1::IdentityService::NewStub(rpc::Dial(identity.address()));
+    return [&, stub = std::shared_ptr<identity::v1::IdentityService::Stub>(std::move(stub))] {
+      grpc::ClientContext ctx;
+      rpc::SetDeadline(ctx);
+      rpc::AttachPrincipal(ctx, principal, identity.signer());
+      identity::v1::Me me;
+      return stub->GetMe(&ctx, {}, &me).ok();
+    };
+  };
+  auto gateway_caller = [&] {
+    auto client = std::make_shared<testing::HttpClient>(gw->port());
+    auto headers = testing::Bearer(token);
+    return [client, headers] { return client->Get("/v1/me", headers).status == 200; };
+  };
+
+  std::fprintf(stderr, "warming up...\n");
+  Measure(threads, 1, direct_caller);
+  Measure(threads, 1, gateway_caller);
+  std::fprintf(stderr, "measuring %d threads x %.0f s each...\n", threads, seconds);
+  Run direct = Measure(threads, seconds, direct_caller);
+  Run through = Measure(threads, seconds, gateway_caller);
+  // One caller: the gateway's own latency, without queueing on the saturated cores.
+  Run direct1 = Measure(1, seconds / 2, direct_caller);
+  Run through1 = Measure(1, seconds / 2, gateway_caller);
+
+  std::printf("GetMe, %d concurrent callers, loopback, 2-core machine\n", threads);
+  std::printf("  direct gRPC : %8.0f req/s  p50 %5lld us  p99 %6lld us  errors %lld\n", direct.rps,
+              (long long)direct.p50_us, (long long)direct.p99_us, (long long)direct.errors);
+  std::printf("  via gateway : %8.0f req/s  p50 %5lld us  p99 %6lld us  errors %lld\n",
+              through.rps, (long long)through.p50_us, (long long)through.p99_us,
+              (long long)through.errors);
+  double ratio = direct.rps > 0 ? through.rps / direct.rps : 0;
+  std::printf("  ratio %.2f (target >= 0.70), p50 overhead at this load %+lld us\n", ratio,
+              (long long)(through.p50_us - direct.p50_us));
+  std::printf("one caller: direct p50 %lld us, via gateway p50 %lld us: overhead %+lld us "
+              "(target <= +150)\n",
+              (long long)direct1.p50_us, (long long)through1.p50_us,
+              (long long)(through1.p50_us - direct1.p50_us));
+  std::printf(
+      "gateway_rps=%.0f direct_rps=%.0f ratio=%.3f gateway_p50_us=%lld direct_p50_us=%lld "
+      "gateway_p99_us=%lld direct_p99_us=%lld unloaded_gateway_p50_us=%lld "
+      "unloaded_direct_p50_us=%lld threads=%d errors=%lld\n",
+      through.rps, direct.rps, ratio, (long long)through.p50_us, (long long)direct.p50_us,
+      (long long)through.p99_us, (long long)direct.p99_us, (long long)through1.p50_us,
+      (long long)direct1.p50_us, threads, (long long)(direct.errors + through.errors));
+  return direct.errors + through.errors == 0 ? 0 : 1;
+}
