@@ -1,6 +1,7 @@
 #include "libs/rpc/rpc.h"
 
 #include <chrono>
+#include <algorithm>
 #include <future>
 
 #include <grpcpp/generic/generic_stub.h>
@@ -97,6 +98,57 @@ absl::StatusOr<bool> CheckHealth(grpc::Channel& channel, const std::string& serv
   std::string bytes;
   for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
   return bytes.size() == 2 && bytes[0] == 0x08 && bytes[1] == 0x01;  // status: SERVING
+}
+
+absl::StatusOr<std::vector<std::string>> ListServicesByReflection(grpc::Channel& channel,
+                                                                 absl::Duration deadline) {
+  grpc::GenericStub stub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
+  grpc::ClientContext ctx;
+  SetDeadline(ctx, deadline);
+  grpc::CompletionQueue cq;
+  auto call = stub.PrepareCall(
+      &ctx, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+  auto step = [&cq](auto&& op) {
+    void* tag;
+    bool ok = false;
+    op(reinterpret_cast<void*>(1));
+    return cq.Next(&tag, &ok) && ok;
+  };
+  // ServerReflectionRequest{list_services: ""} is field 7, empty string.
+  std::string request("\x3a\x00", 2);
+  grpc::Slice slice(request);
+  grpc::ByteBuffer req(&slice, 1), resp;
+  bool ok = step([&](void* t) { call->StartCall(t); }) &&
+            step([&](void* t) { call->Write(req, t); }) &&
+            step([&](void* t) { call->Read(&resp, t); });
+  step([&](void* t) { call->WritesDone(t); });
+  grpc::Status st;
+  step([&](void* t) { call->Finish(&st, t); });
+  cq.Shutdown();
+  void* tag;
+  bool drained;
+  while (cq.Next(&tag, &drained)) {
+  }
+  if (!ok) return absl::UnavailableError("reflection call failed: " + st.error_message());
+  std::vector<grpc::Slice> slices;
+  if (!resp.Dump(&slices).ok()) return absl::InternalError("unreadable reflection response");
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  // The service names are the only strings of the form "a.b.C" in the response; parse
+  // ListServiceResponse{repeated ServiceResponse service = 1 {string name = 1}} loosely.
+  std::vector<std::string> names;
+  for (size_t i = 0; i + 2 < bytes.size(); ++i) {
+    if (bytes[i] == 0x0a && static_cast<unsigned char>(bytes[i + 1]) < 0x80 &&
+        i + 2 + static_cast<unsigned char>(bytes[i + 1]) <= bytes.size()) {
+      std::string candidate = bytes.substr(i + 2, static_cast<unsigned char>(bytes[i + 1]));
+      bool name = !candidate.empty() && candidate.find('.') != std::string::npos &&
+                  std::all_of(candidate.begin(), candidate.end(), [](char c) {
+                    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_';
+                  });
+      if (name) names.push_back(candidate);
+    }
+  }
+  return names;
 }
 
 std::shared_ptr<grpc::Channel> Dial(const std::string& address) {

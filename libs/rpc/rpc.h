@@ -49,6 +49,11 @@ void SetDeadline(grpc::ClientContext& ctx, absl::Duration d = kDefaultDeadline);
 absl::StatusOr<bool> CheckHealth(grpc::Channel& channel, const std::string& service = "",
                                  absl::Duration deadline = absl::Seconds(2));
 
+// The service names a server lists through gRPC server reflection (v1alpha, as in
+// gRPC 1.51), or Unavailable. Used by tests and operators' checks.
+absl::StatusOr<std::vector<std::string>> ListServicesByReflection(
+    grpc::Channel& channel, absl::Duration deadline = absl::Seconds(2));
+
 // An insecure channel to "host:port" (in-cluster traffic; TLS comes from the mesh).
 std::shared_ptr<grpc::Channel> Dial(const std::string& address);
 

@@ -145,7 +145,7 @@ class Gateway::Impl {
     if (!opts_.redis.empty()) {
       VL_ASSIGN_OR_RETURN(redis::Options ro, redis::ParseAddress(opts_.redis));
       VL_ASSIGN_OR_RETURN(redis_, redis::Pool::Create(ro));
-      limiter_ = std::make_unique<redis::RateLimiter>(redis_, "vetline:ratelimit:");
+      limiter_ = std::make_unique<redis::RateLimiter>(redis_, opts_.rate_limit_prefix);
       auto sub = redis::Subscriber::Start(ro, {kRevokedChannel},
                                           [this](const std::string&, const std::string& hash) {
                                             sessions_.Evict(hash);

@@ -29,6 +29,7 @@ struct GatewayOptions {
   // Login-style routes: token buckets per client IP and per account.
   double login_ip_burst = 20, login_ip_per_minute = 20;
   double login_account_burst = 5, login_account_per_minute = 5;
+  std::string rate_limit_prefix = "vetline:ratelimit:";  // Redis key prefix of the buckets
   std::vector<std::string> proto_files = ServedProtoFiles();
   std::shared_ptr<prometheus::Registry> registry;  // required
 };

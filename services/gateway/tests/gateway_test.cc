@@ -7,7 +7,6 @@
 
 #include "absl/strings/escaping.h"
 #include "libs/core/status.h"
-#include "libs/redis/redis.h"
 #include "libs/rpc/rpc.h"
 #include "libs/rpc/server.h"
 #include "libs/testing/servers.h"
@@ -81,6 +80,7 @@ struct Harness {
     o.internal_secret = testing::kTestInternalSecret;
     o.registry = registry;
     o.max_body_bytes = 4096;
+    o.rate_limit_prefix = rate_limit_prefix;
     o.proto_files.push_back("vetline/testing/v1/echo.proto");
     if (tweak) tweak(o);
     gw = gateway::Gateway::Start(o).value();
@@ -97,6 +97,8 @@ struct Harness {
 
   // Each harness uses its own account so rate limits of one test do not touch another.
   std::string email = "admin+" + testing::UniqueRedisPrefix().substr(5, 12) + "@maple.example";
+  // Buckets live in the run's shared Redis: each harness gets its own.
+  std::string rate_limit_prefix = testing::UniqueRedisPrefix();
   std::shared_ptr<prometheus::Registry> registry;
   testing::IdentityStack identity;
   EchoService echo;
@@ -181,7 +183,7 @@ TEST_CASE("gateway: bad input gets a clear 4xx and reaches no backend", "[gatewa
   CHECK(verb.header("allow").find("GET") != std::string::npos);
 }
 
-TEST_CASE("gateway: sessions by bearer or cookie; no session, no entry", "[gateway]") {
+TEST_CASE("gateway: sessions by bearer or cookie, and no session means no entry", "[gateway]") {
   Harness h;
   CHECK(h.Client().Get("/v1/me").status == 401);
   CHECK(h.Client().Get("/v1/me", Bearer("vls_made_up")).json()["error"]["code"] ==
@@ -285,17 +287,12 @@ TEST_CASE("gateway: login is rate-limited per account and per client IP", "[gate
       o.login_ip_burst = 3;
       o.login_ip_per_minute = 3;
     });
-    // Buckets live in Redis and outlast a test: start from a clean IP bucket.
-    auto store =
-        redis::Pool::Create(redis::ParseAddress(testing::SharedRedis().address()).value());
-    REQUIRE((*store)->Command({"DEL", "vetline:ratelimit:ip:127.0.0.1"}).ok());
     std::vector<int> statuses;
     for (int i = 0; i < 5; ++i) {
       auto body = nlohmann::json{{"email", "n" + std::to_string(i) + "@x.example"}, {"password", "p"}};
       statuses.push_back(h.Client().Post("/v1/auth/login", body.dump()).status);
     }
     CHECK(statuses == std::vector<int>{401, 401, 401, 429, 429});
-    REQUIRE((*store)->Command({"DEL", "vetline:ratelimit:ip:127.0.0.1"}).ok());
   }
 }
 

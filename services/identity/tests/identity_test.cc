@@ -401,3 +401,11 @@ TEST_CASE("identity: health reports SERVING once migrated", "[identity]") {
   CHECK(rpc::CheckHealth(*channel).value());
   CHECK(rpc::CheckHealth(*channel, "vetline.identity.v1.IdentityService").value());
 }
+
+TEST_CASE("identity: server reflection lists the service", "[identity]") {
+  IdentityStack s;
+  auto names = rpc::ListServicesByReflection(*rpc::Dial(s.address()));
+  REQUIRE(names.ok());
+  CHECK(std::count(names->begin(), names->end(), "vetline.identity.v1.IdentityService") == 1);
+  CHECK(std::count(names->begin(), names->end(), "grpc.health.v1.Health") == 1);
+}
