@@ -49,6 +49,7 @@ std::string BackendOf(const pb::ServiceDescriptor* s) {
 const std::vector<std::string>& ServedProtoFiles() {
   static const std::vector<std::string> kFiles = {
       "vetline/identity/v1/identity.proto",
+      "vetline/clients/v1/clients.proto",
   };
   return kFiles;
 }

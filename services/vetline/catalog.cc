@@ -1,10 +1,13 @@
 #include "services/vetline/catalog.h"
 
+#include "services/clients/clients_component.h"
 #include "services/identity/identity_component.h"
 
 namespace vetline::cli {
 
-std::vector<rpc::ServiceDefinition> AllServices() { return {identity::Definition()}; }
+std::vector<rpc::ServiceDefinition> AllServices() {
+  return {identity::Definition(), clients::Definition()};
+}
 
 std::map<std::string, std::string> ServiceAddresses(int base_port) {
   std::map<std::string, std::string> out;

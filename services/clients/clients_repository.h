@@ -1,0 +1,81 @@
+// All SQL of the clients service. Every statement takes the clinic id.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "libs/pg/pg.h"
+#include "services/clients/search_query.h"
+#include "vetline/clients/v1/clients.pb.h"
+
+namespace vetline::clients {
+
+namespace v1 = ::vetline::clients::v1;
+
+struct NewPhone {
+  std::string number, type;
+  bool texting_capable = false, primary = false;
+};
+
+struct SyncCounts {
+  v1::EntityCounts clients, pets;
+  std::vector<v1::RecordError> errors;
+};
+
+class ClientsRepository {
+ public:
+  explicit ClientsRepository(std::shared_ptr<pg::Pool> pool) : pool_(std::move(pool)) {}
+
+  // Full profiles (phones, emails, pets) of `ids`, in the order given; NotFound if any
+  // id is not a client of the clinic.
+  absl::StatusOr<std::vector<v1::Client>> Load(const std::string& clinic_id,
+                                               const std::vector<std::string>& ids);
+  absl::StatusOr<v1::Client> Get(const std::string& clinic_id, const std::string& id);
+  absl::StatusOr<std::vector<v1::Client>> Search(const std::string& clinic_id,
+                                                 const SearchQuery& q, int limit);
+
+  absl::StatusOr<v1::Client> Create(const std::string& clinic_id, const std::string& first,
+                                    const std::string& last, const std::vector<NewPhone>& phones,
+                                    const std::vector<std::pair<std::string, bool>>& emails,
+                                    const std::string& staff_user_id);
+  absl::Status Update(const std::string& clinic_id, const std::string& id,
+                      const std::optional<std::string>& first,
+                      const std::optional<std::string>& last, std::optional<bool> nps);
+  absl::Status AddPhone(const std::string& clinic_id, const std::string& client_id,
+                        const NewPhone& phone, const std::string& staff_user_id);
+  absl::Status UpdatePhone(const std::string& clinic_id, const std::string& client_id,
+                           const std::string& phone_id, const std::optional<std::string>& type,
+                           bool texting_capable);
+  // Clears the old primary and sets this one in one transaction.
+  absl::Status SetPrimaryPhone(const std::string& clinic_id, const std::string& client_id,
+                               const std::string& phone_id, const std::string& staff_user_id);
+  absl::Status RemovePhone(const std::string& clinic_id, const std::string& client_id,
+                           const std::string& phone_id);
+  absl::Status AddEmail(const std::string& clinic_id, const std::string& client_id,
+                        const std::string& address, bool primary);
+  absl::StatusOr<v1::Pet> AddPet(const std::string& clinic_id, const std::string& client_id,
+                                 const v1::Pet& pet);
+  absl::Status SetContactOptions(const std::string& clinic_id, const std::string& client_id,
+                                 bool email, bool text);
+  // Moves everything of `other` to `survivor` and records the merge and its event.
+  absl::Status Merge(const std::string& clinic_id, const std::string& survivor,
+                     const std::string& other, const std::string& staff_user_id);
+
+  // PIMS sync: one batch in one transaction; records must already be checked.
+  absl::StatusOr<SyncCounts> UpsertBatch(const std::string& clinic_id,
+                                         const std::vector<v1::SyncClient>& clients,
+                                         const std::vector<v1::SyncPet>& pets);
+
+  // Outbox: publishes up to `limit` events with `publish`, marking those that went out.
+  absl::StatusOr<int> DrainOutbox(int limit,
+                                  const std::function<absl::Status(const std::string& topic,
+                                                                   const std::string& payload)>& publish);
+
+ private:
+  std::shared_ptr<pg::Pool> pool_;
+};
+
+}  // namespace vetline::clients
