@@ -24,5 +24,6 @@ absl::StatusOr<int> Migrate(Pool& pool, const std::string& schema,
 // Generated per service by vetline_embed_migrations() in CMake.
 const std::vector<Migration>& identity_migrations();
 const std::vector<Migration>& clients_migrations();
+const std::vector<Migration>& pims_sync_migrations();
 
 }  // namespace vetline::pg

@@ -50,6 +50,7 @@ const std::vector<std::string>& ServedProtoFiles() {
   static const std::vector<std::string> kFiles = {
       "vetline/identity/v1/identity.proto",
       "vetline/clients/v1/clients.proto",
+      "vetline/pims_sync/v1/pims_sync.proto",
   };
   return kFiles;
 }

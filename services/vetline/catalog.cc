@@ -2,11 +2,12 @@
 
 #include "services/clients/clients_component.h"
 #include "services/identity/identity_component.h"
+#include "services/pims_sync/pims_sync_component.h"
 
 namespace vetline::cli {
 
 std::vector<rpc::ServiceDefinition> AllServices() {
-  return {identity::Definition(), clients::Definition()};
+  return {identity::Definition(), clients::Definition(), pims_sync::Definition()};
 }
 
 std::map<std::string, std::string> ServiceAddresses(int base_port) {

@@ -2,6 +2,7 @@
 //
 //   vetline serve --services=all|identity,gateway,...   services (+ gateway) in one process
 //   vetline seed-demo --internal-secret=...              demo clinics and .vetline/demo.json
+//   vetline pims-sync run --clinic=ID|--all [--full]     a PIMS sync run (the nightly CronJob)
 //
 // In one process every service still listens on its own gRPC port and services talk
 // only through gRPC, so the same code runs as one deployment per service on Kubernetes.
@@ -11,6 +12,7 @@
 #include "libs/core/log.h"
 #include "libs/metrics/metrics.h"
 #include "services/vetline/catalog.h"
+#include "services/pims_sync/pims_sync_component.h"
 #include "services/vetline/seed_demo.h"
 #include "services/gateway/gateway_settings.h"
 
@@ -98,6 +100,7 @@ int Usage() {
   std::fprintf(stderr,
                "usage: vetline serve [--services=all|name,...] [flags]\n"
                "       vetline seed-demo --internal-secret=... [--out=.vetline/demo.json]\n"
+               "       vetline pims-sync run (--clinic=ID | --all) [--full]\n"
                "Run `vetline serve --help` for the flags; each flag also reads VETLINE_<NAME>.\n");
   return 2;
 }
@@ -110,5 +113,6 @@ int main(int argc, char** argv) {
   std::string cmd = argv[1];
   if (cmd == "serve") return vetline::cli::Serve(argc, argv);
   if (cmd == "seed-demo") return vetline::cli::SeedDemo(argc, argv);
+  if (cmd == "pims-sync") return vetline::pims_sync::RunCommand(argc, argv);
   return vetline::cli::Usage();
 }

@@ -1,0 +1,230 @@
+#include "services/pims_sync/sync_repository.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include "libs/core/status.h"
+
+namespace vetline::pims_sync {
+namespace {
+
+constexpr int kMaxErrorsPerRun = 10000;
+
+#define RUN_COLUMNS                                                                          \
+  "id, clinic_id, mode, state, attempts, started_at, finished_at, clients_inserted, "        \
+  "clients_updated, clients_unchanged, clients_failed, pets_inserted, pets_updated, "        \
+  "pets_unchanged, pets_failed, active_seconds, error, cursor_at_start "
+
+constexpr pg::Statement kGetConnector{
+    "pims_get_connector", "SELECT clinic_id, kind, address FROM pims_sync.connectors WHERE clinic_id = $1"};
+constexpr pg::Statement kListConnectors{
+    "pims_list_connectors",
+    "SELECT clinic_id, kind, address FROM pims_sync.connectors WHERE kind <> 'none' ORDER BY clinic_id"};
+constexpr pg::Statement kSetConnector{
+    "pims_set_connector",
+    "INSERT INTO pims_sync.connectors (clinic_id, kind, address) VALUES ($1, $2, $3) "
+    "ON CONFLICT (clinic_id) DO UPDATE SET kind = $2, address = $3, updated_at = now()"};
+constexpr pg::Statement kUnfinishedFull{
+    "pims_unfinished_full",
+    "SELECT " RUN_COLUMNS "FROM pims_sync.runs WHERE clinic_id = $1 AND mode = 'full' "
+    "AND state <> 'succeeded' AND started_at > (SELECT coalesce(max(started_at), '-infinity') "
+    "FROM pims_sync.runs WHERE clinic_id = $1 AND mode = 'full' AND state = 'succeeded') "
+    "ORDER BY started_at DESC LIMIT 1"};
+constexpr pg::Statement kCreateRun{
+    "pims_create_run",
+    "INSERT INTO pims_sync.runs (clinic_id, mode, state, cursor_at_start) VALUES ($1, $2, "
+    "'running', $3) RETURNING " RUN_COLUMNS};
+constexpr pg::Statement kCreateCheckpoints{
+    "pims_create_checkpoints",
+    "INSERT INTO pims_sync.checkpoints (run_id, entity) VALUES ($1, 'clients'), ($1, 'patients')"};
+constexpr pg::Statement kResume{
+    "pims_resume",
+    "UPDATE pims_sync.runs SET state = 'running', attempts = attempts + 1, error = '' WHERE id = $1"};
+constexpr pg::Statement kGetCheckpoint{
+    "pims_get_checkpoint",
+    "SELECT position, done FROM pims_sync.checkpoints WHERE run_id = $1 AND entity = $2"};
+constexpr pg::Statement kSaveCheckpoint{
+    "pims_save_checkpoint",
+    "UPDATE pims_sync.checkpoints SET position = $3 WHERE run_id = $1 AND entity = $2"};
+constexpr pg::Statement kAddCounts{
+    "pims_add_counts",
+    "UPDATE pims_sync.runs SET clients_inserted = clients_inserted + $2, clients_updated = "
+    "clients_updated + $3, clients_unchanged = clients_unchanged + $4, clients_failed = "
+    "clients_failed + $5, pets_inserted = pets_inserted + $6, pets_updated = pets_updated + $7, "
+    "pets_unchanged = pets_unchanged + $8, pets_failed = pets_failed + $9, active_seconds = "
+    "active_seconds + $10 WHERE id = $1 "
+    "RETURNING (SELECT count(*) FROM pims_sync.run_errors WHERE run_id = $1) AS errors"};
+constexpr pg::Statement kAddError{
+    "pims_add_error",
+    "INSERT INTO pims_sync.run_errors (run_id, entity, pims_id, field, message) VALUES ($1, $2, $3, $4, $5)"};
+constexpr pg::Statement kMarkDone{
+    "pims_mark_done", "UPDATE pims_sync.checkpoints SET done = true WHERE run_id = $1 AND entity = $2"};
+constexpr pg::Statement kFinish{
+    "pims_finish",
+    "UPDATE pims_sync.runs SET state = $2, error = $3, finished_at = now() WHERE id = $1"};
+constexpr pg::Statement kSaveCursor{
+    "pims_save_cursor",
+    "INSERT INTO pims_sync.cursors (clinic_id, cursor, last_success_at) SELECT clinic_id, "
+    "cursor_at_start, now() FROM pims_sync.runs WHERE id = $1 ON CONFLICT (clinic_id) DO UPDATE "
+    "SET cursor = EXCLUDED.cursor, last_success_at = now()"};
+constexpr pg::Statement kGetCursor{
+    "pims_get_cursor", "SELECT cursor FROM pims_sync.cursors WHERE clinic_id = $1"};
+constexpr pg::Statement kGetRun{
+    "pims_get_run", "SELECT " RUN_COLUMNS "FROM pims_sync.runs WHERE clinic_id = $1 AND id = $2"};
+constexpr pg::Statement kListRuns{
+    "pims_list_runs",
+    "SELECT " RUN_COLUMNS "FROM pims_sync.runs WHERE clinic_id = $1 ORDER BY started_at DESC LIMIT $2"};
+constexpr pg::Statement kRunErrors{
+    "pims_run_errors",
+    "SELECT entity, pims_id, field, message FROM pims_sync.run_errors WHERE run_id = $1 ORDER BY id LIMIT 1000"};
+
+sv1::Run RunRow(const pg::Result& r, int i) {
+  using google::protobuf::util::TimeUtil;
+  sv1::Run run;
+  run.set_id(r.Text(i, "id"));
+  run.set_clinic_id(r.Text(i, "clinic_id"));
+  run.set_mode(r.Text(i, "mode"));
+  run.set_state(r.Text(i, "state"));
+  run.set_attempts(static_cast<int>(r.Int(i, "attempts")));
+  *run.mutable_start_time() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(r.Time(i, "started_at")));
+  if (auto f = r.Optional(i, "finished_at")) {
+    *run.mutable_finish_time() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(r.Time(i, "finished_at")));
+  }
+  for (auto [counts, prefix] : {std::pair{run.mutable_clients(), "clients_"}, std::pair{run.mutable_pets(), "pets_"}}) {
+    counts->set_inserted(r.Int(i, std::string(prefix) + "inserted"));
+    counts->set_updated(r.Int(i, std::string(prefix) + "updated"));
+    counts->set_unchanged(r.Int(i, std::string(prefix) + "unchanged"));
+    counts->set_failed(r.Int(i, std::string(prefix) + "failed"));
+  }
+  double seconds = std::strtod(r.Text(i, "active_seconds").c_str(), nullptr);
+  int64_t rows = 0;
+  for (const auto* c : {&run.clients(), &run.pets()}) rows += c->inserted() + c->updated() + c->unchanged() + c->failed();
+  run.set_rows_per_second(seconds > 0 ? rows / seconds : 0);
+  run.set_error(r.Text(i, "error"));
+  return run;
+}
+
+}  // namespace
+
+absl::StatusOr<sv1::Connector> SyncRepository::GetConnector(const std::string& clinic_id) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kGetConnector, {clinic_id}));
+  if (r.rows() == 0) return absl::NotFoundError("no PIMS connector is set for this clinic");
+  sv1::Connector c;
+  c.set_clinic_id(r.Text(0, "clinic_id"));
+  c.set_kind(r.Text(0, "kind"));
+  c.set_address(r.Text(0, "address"));
+  return c;
+}
+
+absl::StatusOr<std::vector<sv1::Connector>> SyncRepository::ListConnectors() {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kListConnectors));
+  std::vector<sv1::Connector> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    sv1::Connector c;
+    c.set_clinic_id(r.Text(i, "clinic_id"));
+    c.set_kind(r.Text(i, "kind"));
+    c.set_address(r.Text(i, "address"));
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+absl::Status SyncRepository::SetConnector(const sv1::Connector& c) {
+  return pool_->Exec(kSetConnector, {c.clinic_id(), c.kind(), c.address()}).status();
+}
+
+absl::StatusOr<std::optional<sv1::Run>> SyncRepository::UnfinishedFullRun(const std::string& clinic_id) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kUnfinishedFull, {clinic_id}));
+  if (r.rows() == 0) return std::optional<sv1::Run>();
+  return std::optional<sv1::Run>(RunRow(r, 0));
+}
+
+absl::StatusOr<sv1::Run> SyncRepository::CreateRun(const std::string& clinic_id,
+                                                   const std::string& mode,
+                                                   const std::string& cursor) {
+  sv1::Run run;
+  VL_RETURN_IF_ERROR(pool_->Transact([&](pg::Session& s) -> absl::Status {
+    VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kCreateRun, {clinic_id, mode, cursor}));
+    run = RunRow(r, 0);
+    return s.Exec(kCreateCheckpoints, {run.id()}).status();
+  }));
+  return run;
+}
+
+absl::Status SyncRepository::Resume(const std::string& run_id) {
+  return pool_->Exec(kResume, {run_id}).status();
+}
+
+absl::StatusOr<Checkpoint> SyncRepository::GetCheckpoint(const std::string& run_id,
+                                                         const std::string& entity) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kGetCheckpoint, {run_id, entity}));
+  if (r.rows() == 0) return absl::NotFoundError("no checkpoint for " + entity);
+  return Checkpoint{r.Int(0, "position"), r.Bool(0, "done")};
+}
+
+absl::Status SyncRepository::SaveProgress(const std::string& run_id, const std::string& entity,
+                                          int64_t position,
+                                          const clients::v1::UpsertSummary& d,
+                                          const std::vector<clients::v1::RecordError>& errors,
+                                          double active_seconds) {
+  return pool_->Transact([&](pg::Session& s) -> absl::Status {
+    VL_ASSIGN_OR_RETURN(
+        pg::Result r,
+        s.Exec(kAddCounts, {run_id, d.clients().inserted(), d.clients().updated(),
+                            d.clients().unchanged(), d.clients().failed(), d.pets().inserted(),
+                            d.pets().updated(), d.pets().unchanged(), d.pets().failed(),
+                            std::to_string(active_seconds)}));
+    int64_t stored = r.Int(0, "errors");
+    for (const auto& e : errors) {
+      if (stored++ >= kMaxErrorsPerRun) break;  // counts stay complete; details are capped
+      VL_RETURN_IF_ERROR(
+          s.Exec(kAddError, {run_id, e.entity(), e.pims_id(), e.field(), e.message()}).status());
+    }
+    return s.Exec(kSaveCheckpoint, {run_id, entity, position}).status();
+  });
+}
+
+absl::Status SyncRepository::MarkDone(const std::string& run_id, const std::string& entity) {
+  return pool_->Exec(kMarkDone, {run_id, entity}).status();
+}
+
+absl::Status SyncRepository::Finish(const std::string& run_id, const std::string& clinic_id,
+                                    bool ok, const std::string& error) {
+  return pool_->Transact([&](pg::Session& s) -> absl::Status {
+    VL_RETURN_IF_ERROR(s.Exec(kFinish, {run_id, ok ? "succeeded" : "failed", error}).status());
+    if (ok) VL_RETURN_IF_ERROR(s.Exec(kSaveCursor, {run_id}).status());
+    return absl::OkStatus();
+  });
+}
+
+absl::StatusOr<sv1::Run> SyncRepository::GetRun(const std::string& clinic_id,
+                                                const std::string& run_id, bool with_errors) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kGetRun, {clinic_id, run_id}));
+  if (r.rows() == 0) return absl::NotFoundError("run not found");
+  sv1::Run run = RunRow(r, 0);
+  if (with_errors) {
+    VL_ASSIGN_OR_RETURN(pg::Result e, pool_->Exec(kRunErrors, {run_id}));
+    for (int i = 0; i < e.rows(); ++i) {
+      auto* x = run.add_errors();
+      x->set_entity(e.Text(i, "entity"));
+      x->set_pims_id(e.Text(i, "pims_id"));
+      x->set_field(e.Text(i, "field"));
+      x->set_message(e.Text(i, "message"));
+    }
+  }
+  return run;
+}
+
+absl::StatusOr<std::vector<sv1::Run>> SyncRepository::ListRuns(const std::string& clinic_id, int limit) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kListRuns, {clinic_id, limit}));
+  std::vector<sv1::Run> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(RunRow(r, i));
+  return out;
+}
+
+absl::StatusOr<std::optional<std::string>> SyncRepository::Cursor(const std::string& clinic_id) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kGetCursor, {clinic_id}));
+  if (r.rows() == 0) return std::optional<std::string>();
+  return std::optional<std::string>(r.Text(0, "cursor"));
+}
+
+}  // namespace vetline::pims_sync

@@ -1,0 +1,176 @@
+#include "services/pims_sync/sync_runner.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "libs/core/log.h"
+#include "libs/core/status.h"
+#include "libs/rpc/rpc.h"
+#include "services/pims_sync/mappers.h"
+#include "vetline/clients/v1/sync.grpc.pb.h"
+#include "vetline/pims/v1/connector.grpc.pb.h"
+
+namespace vetline::pims_sync {
+namespace {
+
+constexpr pg::Statement kTryLock{
+    "pims_try_lock", "SELECT pg_try_advisory_lock(hashtext('vetline.pims_sync.' || $1)) AS locked"};
+constexpr pg::Statement kUnlock{
+    "pims_unlock", "SELECT pg_advisory_unlock(hashtext('vetline.pims_sync.' || $1))"};
+
+const char* EntityName(pv1::Entity e) { return e == pv1::CLIENTS ? "clients" : "patients"; }
+
+// Sends one mapped batch through the clients service; the reply is its acknowledgement.
+absl::StatusOr<cv1::UpsertSummary> Upsert(grpc::Channel& channel, const auth::PrincipalSigner& signer,
+                                          const std::string& clinic_id, cv1::UpsertBatch batch) {
+  auto stub = cv1::ClientSyncService::NewStub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
+  grpc::ClientContext ctx;
+  rpc::SetDeadline(ctx, absl::Seconds(120));
+  api::Principal me;
+  me.set_kind(api::Principal::SERVICE);
+  me.set_user_id("pims-sync");
+  me.set_clinic_id(clinic_id);
+  rpc::AttachPrincipal(ctx, me, signer);
+  cv1::UpsertSummary summary;
+  auto writer = stub->Upsert(&ctx, &summary);
+  batch.set_clinic_id(clinic_id);
+  writer->Write(batch);
+  writer->WritesDone();
+  VL_RETURN_IF_ERROR(rpc::FromGrpc(writer->Finish()));
+  return summary;
+}
+
+}  // namespace
+
+absl::StatusOr<sv1::Run> SyncRunner::Run(const std::string& clinic_id, bool full,
+                                         const std::function<void(const Progress&)>& progress) {
+  absl::StatusOr<sv1::Run> out = absl::InternalError("unset");
+  // The lock lives on one session for the whole run; the work uses other connections.
+  VL_RETURN_IF_ERROR(repo_.pool().WithSession([&](pg::Session& lock) -> absl::Status {
+    VL_ASSIGN_OR_RETURN(pg::Result r, lock.Exec(kTryLock, {clinic_id}));
+    if (!r.Bool(0, "locked")) {
+      return absl::FailedPreconditionError("a sync of this clinic is already running");
+    }
+    out = RunLocked(clinic_id, full, progress);
+    (void)lock.Exec(kUnlock, {clinic_id});
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<sv1::Run> SyncRunner::RunLocked(const std::string& clinic_id, bool full,
+                                               const std::function<void(const Progress&)>& progress) {
+  VL_ASSIGN_OR_RETURN(sv1::Connector connector, repo_.GetConnector(clinic_id));
+  if (connector.kind() == "none") {
+    return absl::FailedPreconditionError("this clinic has no PIMS: Vetline is its source of truth");
+  }
+  VL_ASSIGN_OR_RETURN(std::unique_ptr<Mapper> mapper, MapperFor(connector.kind()));
+  auto pims = pv1::PimsConnector::NewStub(rpc::Dial(connector.address()));
+
+  VL_ASSIGN_OR_RETURN(std::optional<std::string> cursor, repo_.Cursor(clinic_id));
+  if (!cursor) full = true;  // never synced: start with a full snapshot
+
+  // Resume an unfinished full run, else start a new run at the connector's cursor.
+  std::optional<sv1::Run> run;
+  if (full) {
+    VL_ASSIGN_OR_RETURN(run, repo_.UnfinishedFullRun(clinic_id));
+  }
+  std::string cursor_at_start;
+  if (run) {
+    VL_RETURN_IF_ERROR(repo_.Resume(run->id()));
+    log::Info("resuming pims sync", {{"run", run->id()}, {"attempt", run->attempts() + 1}});
+  } else {
+    pv1::PracticeInfo info;
+    grpc::ClientContext ctx;
+    rpc::SetDeadline(ctx, absl::Seconds(10));
+    absl::Status st = rpc::FromGrpc(pims->Describe(&ctx, {}, &info));
+    if (!st.ok()) return absl::UnavailableError("the PIMS connector does not answer: " + std::string(st.message()));
+    if (info.kind() != connector.kind()) {
+      return absl::FailedPreconditionError(absl::StrCat("the connector serves a ", info.kind(),
+                                                        " practice but the clinic is set to ", connector.kind()));
+    }
+    VL_ASSIGN_OR_RETURN(run, repo_.CreateRun(clinic_id, full ? "full" : "incremental", info.cursor()));
+  }
+  const std::string run_id = run->id();
+
+  auto fail = [&](const absl::Status& st) -> absl::StatusOr<sv1::Run> {
+    (void)repo_.Finish(run_id, clinic_id, false, std::string(st.message()));
+    return absl::Status(st.code(), absl::StrCat(st.message(), " (run ", run_id,
+                                                full ? "; the next run continues from its checkpoint)" : ")"));
+  };
+
+  for (pv1::Entity entity : {pv1::CLIENTS, pv1::PATIENTS}) {
+    const std::string name = EntityName(entity);
+    VL_ASSIGN_OR_RETURN(Checkpoint cp, repo_.GetCheckpoint(run_id, name));
+    if (cp.done) continue;
+    grpc::ClientContext ctx;
+    std::unique_ptr<grpc::ClientReaderInterface<pv1::RecordBatch>> reader;
+    if (full) {
+      pv1::SnapshotRequest req;
+      req.set_entity(entity);
+      req.set_after_position(cp.position);
+      req.set_batch_size(batch_size_);
+      reader = pims->Snapshot(&ctx, req);
+    } else {
+      pv1::ChangesRequest req;
+      req.set_entity(entity);
+      req.set_cursor(*cursor);
+      req.set_batch_size(batch_size_);
+      reader = pims->Changes(&ctx, req);
+    }
+    pv1::RecordBatch in;
+    int64_t done = cp.position;
+    absl::Time started = absl::Now();
+    while (reader->Read(&in)) {
+      absl::Time batch_start = absl::Now();
+      cv1::UpsertBatch out;
+      std::vector<cv1::RecordError> errors;
+      cv1::UpsertSummary mapping_failures;
+      for (const pv1::PimsRecord& r : in.records()) {
+        if (entity == pv1::CLIENTS) {
+          auto m = mapper->Client(r);
+          if (auto* c = std::get_if<cv1::SyncClient>(&m)) {
+            *out.add_clients() = std::move(*c);
+          } else {
+            errors.push_back(std::get<cv1::RecordError>(m));
+            mapping_failures.mutable_clients()->set_failed(mapping_failures.clients().failed() + 1);
+          }
+        } else {
+          auto m = mapper->Patient(r);
+          if (auto* p = std::get_if<cv1::SyncPet>(&m)) {
+            *out.add_pets() = std::move(*p);
+          } else {
+            errors.push_back(std::get<cv1::RecordError>(m));
+            mapping_failures.mutable_pets()->set_failed(mapping_failures.pets().failed() + 1);
+          }
+        }
+      }
+      auto summary = Upsert(*clients_, signer_, clinic_id, std::move(out));
+      if (!summary.ok()) {
+        ctx.TryCancel();
+        return fail(absl::Status(summary.status().code(),
+                                 "the clients service did not take a batch: " +
+                                     std::string(summary.status().message())));
+      }
+      summary->mutable_clients()->set_failed(summary->clients().failed() + mapping_failures.clients().failed());
+      summary->mutable_pets()->set_failed(summary->pets().failed() + mapping_failures.pets().failed());
+      for (const auto& e : summary->errors()) errors.push_back(e);
+      done = full ? in.position() : done + in.records_size();
+      VL_RETURN_IF_ERROR(repo_.SaveProgress(run_id, name, full ? in.position() : 0, *summary, errors,
+                                            absl::ToDoubleSeconds(absl::Now() - batch_start)));
+      if (progress) {
+        double secs = absl::ToDoubleSeconds(absl::Now() - started);
+        progress({name, done, full ? in.total() : done, secs > 0 ? (done - cp.position) / secs : 0});
+      }
+    }
+    absl::Status st = rpc::FromGrpc(reader->Finish());
+    if (!st.ok()) {
+      return fail(absl::UnavailableError(absl::StrCat("the PIMS connector stream of ", name,
+                                                      " stopped at record ", done, ": ", st.message())));
+    }
+    VL_RETURN_IF_ERROR(repo_.MarkDone(run_id, name));
+  }
+  VL_RETURN_IF_ERROR(repo_.Finish(run_id, clinic_id, true, ""));
+  return repo_.GetRun(clinic_id, run_id, false);
+}
+
+}  // namespace vetline::pims_sync

@@ -1,0 +1,100 @@
+#include "tools/pims_sim/connector_service.h"
+
+#include <thread>
+
+#include "absl/strings/numbers.h"
+
+namespace vetline::pims_sim {
+namespace {
+int BatchSize(int requested) { return requested <= 0 ? 1000 : std::min(requested, 5000); }
+bool Snapshotable(pv1::Entity e) { return e == pv1::CLIENTS || e == pv1::PATIENTS; }
+}  // namespace
+
+grpc::Status ConnectorService::Describe(grpc::ServerContext*, const pv1::DescribeRequest*,
+                                        pv1::PracticeInfo* info) {
+  info->set_kind(practice_.kind_name());
+  info->set_practice_name("Simulated " + practice_.kind_name() + " practice");
+  info->set_cursor(std::to_string(practice_.cursor()));
+  return grpc::Status::OK;
+}
+
+grpc::Status ConnectorService::Snapshot(grpc::ServerContext* ctx, const pv1::SnapshotRequest* req,
+                                        grpc::ServerWriter<pv1::RecordBatch>* writer) {
+  if (!Snapshotable(req->entity())) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "the simulator serves clients and patients");
+  }
+  if (req->after_position() < 0) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "after_position must be >= 0");
+  }
+  int64_t total = practice_.Count(req->entity());
+  int size = BatchSize(req->batch_size());
+  int64_t sent = 0;
+  for (int64_t pos = req->after_position(); pos < total && !ctx->IsCancelled();) {
+    if (faults_.slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(faults_.slow_ms));
+    pv1::RecordBatch batch;
+    batch.set_total(total);
+    for (int n = 0; n < size && pos < total; ++n, ++pos) {
+      if (faults_.drop_after > 0 && sent >= faults_.drop_after) {
+        if (batch.records_size() > 0) writer->Write(batch);
+        return grpc::Status(grpc::StatusCode::UNAVAILABLE, "simulated connector failure");
+      }
+      *batch.add_records() = practice_.Record(req->entity(), pos);
+      batch.set_position(pos + 1);
+      ++sent;
+    }
+    if (!writer->Write(batch)) break;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ConnectorService::Changes(grpc::ServerContext* ctx, const pv1::ChangesRequest* req,
+                                       grpc::ServerWriter<pv1::RecordBatch>* writer) {
+  if (!Snapshotable(req->entity())) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "the simulator serves clients and patients");
+  }
+  int64_t cursor = 0;
+  if (!req->cursor().empty() && !absl::SimpleAtoi(req->cursor(), &cursor)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cursor is not one this connector gave");
+  }
+  int64_t end = practice_.cursor();
+  while (cursor < end && !ctx->IsCancelled()) {
+    int64_t next;
+    auto records = practice_.ChangesSince(req->entity(), cursor, BatchSize(req->batch_size()), &next);
+    pv1::RecordBatch batch;
+    for (auto& r : records) *batch.add_records() = std::move(r);
+    batch.set_cursor(std::to_string(next));
+    if (!writer->Write(batch)) break;
+    if (next == cursor) break;
+    cursor = next;
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ConnectorService::GetSchedulingSettings(grpc::ServerContext*, const pv1::SettingsRequest*,
+                                                     pv1::SchedulingSettings* out) {
+  for (const auto& [k, v] : practice_.SchedulingSettings()) (*out->mutable_settings())[k] = v;
+  return grpc::Status::OK;
+}
+
+grpc::Status ConnectorService::Write(pv1::Entity e, const pv1::WriteRequest* req,
+                                     pv1::WriteResponse* resp) {
+  if (req->fields().empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no fields");
+  std::map<std::string, std::string> fields(req->fields().begin(), req->fields().end());
+  resp->set_id(practice_.Create(e, fields, req->idempotency_key()));
+  return grpc::Status::OK;
+}
+
+grpc::Status ConnectorService::CreateClient(grpc::ServerContext*, const pv1::WriteRequest* req,
+                                            pv1::WriteResponse* resp) {
+  return Write(pv1::CLIENTS, req, resp);
+}
+grpc::Status ConnectorService::CreatePatient(grpc::ServerContext*, const pv1::WriteRequest* req,
+                                             pv1::WriteResponse* resp) {
+  return Write(pv1::PATIENTS, req, resp);
+}
+grpc::Status ConnectorService::CreateAppointment(grpc::ServerContext*, const pv1::WriteRequest* req,
+                                                 pv1::WriteResponse* resp) {
+  return Write(pv1::APPOINTMENTS, req, resp);
+}
+
+}  // namespace vetline::pims_sim

@@ -1,0 +1,67 @@
+// pims-sim: serves the PIMS connector protocol for a simulated Cornerstone-like or
+// Avimark-like practice. Prints `port=NNNN` as its first line.
+//
+//   pims-sim --kind=cornerstone --clients=100000 --seed=7 [--port=0]
+//            [--mutate-every=1s --mutate-count=50] [--drop-after=N] [--slow-ms=M]
+#include <cstdio>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "libs/core/config.h"
+#include "libs/rpc/server.h"
+#include "tools/pims_sim/connector_service.h"
+
+int main(int argc, char** argv) {
+  using namespace vetline;
+  std::string kind, host;
+  int clients, seed, port, mutate_count, drop_after, slow_ms;
+  absl::Duration mutate_every;
+  ConfigParser p("pims-sim");
+  p.String("kind", &kind, "cornerstone or avimark", "cornerstone");
+  p.Int("clients", &clients, "clients in the practice (patients: 1.5 per client)", 1000, 0, 10'000'000);
+  p.Int("seed", &seed, "generator seed: the same seed gives the same practice", 7, 0, 1 << 30);
+  p.String("host", &host, "listen address", "127.0.0.1");
+  p.Int("port", &port, "listen port (0: any free port)", 0, 0, 65535);
+  p.Duration("mutate-every", &mutate_every, "change records this often (0: never)", absl::ZeroDuration());
+  p.Int("mutate-count", &mutate_count, "records changed each time", 50, 1, 1'000'000);
+  p.Int("drop-after", &drop_after, "end snapshot streams after this many records (0: never)", 0, 0, 1 << 30);
+  p.Int("slow-ms", &slow_ms, "pause before each batch (ms)", 0, 0, 60'000);
+  if (absl::Status st = p.Parse(argc, argv); !st.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
+    return 2;
+  }
+  if (kind != "cornerstone" && kind != "avimark") {
+    std::fprintf(stderr, "pims-sim: --kind must be cornerstone or avimark\n");
+    return 2;
+  }
+  pims_sim::Practice practice({kind == "cornerstone" ? pims_sim::Kind::kCornerstone : pims_sim::Kind::kAvimark,
+                               clients, static_cast<uint64_t>(seed)});
+  pims_sim::ConnectorService service(practice, {drop_after, slow_ms});
+  grpc::ServerBuilder builder;
+  int bound = 0;
+  builder.AddListeningPort(host + ":" + std::to_string(port), grpc::InsecureServerCredentials(), &bound);
+  builder.RegisterService(&service);
+  auto server = builder.BuildAndStart();
+  if (!server || bound == 0) {
+    std::fprintf(stderr, "pims-sim: cannot listen on %s:%d\n", host.c_str(), port);
+    return 1;
+  }
+  std::printf("port=%d\n", bound);
+  std::fflush(stdout);
+  std::thread mutator;
+  std::atomic<bool> stop{false};
+  if (mutate_every > absl::ZeroDuration()) {
+    mutator = std::thread([&] {
+      while (!stop) {
+        absl::SleepFor(mutate_every);
+        practice.Mutate(mutate_count);
+      }
+    });
+  }
+  rpc::WaitForShutdownSignal();
+  stop = true;
+  server->Shutdown();
+  if (mutator.joinable()) mutator.join();
+  return 0;
+}
