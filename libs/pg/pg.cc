@@ -6,7 +6,7 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
-#include <set>
+#include <map>
 #include <thread>
 
 #include "absl/random/random.h"
@@ -50,13 +50,18 @@ class Connection final : public Session {
   ~Connection() override { PQfinish(conn_); }
 
   absl::StatusOr<Result> Exec(const Statement& st, const Params& params) override {
-    if (!prepared_.count(st.name)) {
+    auto known = prepared_.find(st.name);
+    if (known != prepared_.end() && known->second != st.sql) {
+      // One name, two texts: the second would silently run the first's SQL.
+      return absl::InternalError(std::string("statement name reused for different SQL: ") + st.name);
+    }
+    if (known == prepared_.end()) {
       PGresult* r = PQprepare(conn_, st.name, st.sql, 0, nullptr);
       absl::Status s = PQresultStatus(r) == PGRES_COMMAND_OK ? absl::OkStatus()
                                                               : ErrorFromResult(conn_, r);
       PQclear(r);
       VL_RETURN_IF_ERROR(s);
-      prepared_.insert(st.name);
+      prepared_.emplace(st.name, st.sql);
     }
     std::vector<const char*> values = Values(params);
     return Check(PQexecPrepared(conn_, st.name, static_cast<int>(values.size()), values.data(),
@@ -104,7 +109,7 @@ class Connection final : public Session {
   }
 
   PGconn* conn_;
-  std::set<std::string> prepared_;
+  std::map<std::string, std::string> prepared_;  // name -> SQL
   absl::Time last_used_;
 };
 

@@ -190,6 +190,7 @@ int RunCommand(int argc, char** argv) {
   rpc::PlatformSettings platform;
   std::string clinic, clients_address, kind, address;
   bool all = false, full = false;
+  int batch_size = 2000;
   ConfigParser p("vetline pims-sync " + verb);
   platform.Register(p);
   p.String("clinic", &clinic, "the clinic id", "");
@@ -197,6 +198,7 @@ int RunCommand(int argc, char** argv) {
     p.Bool("all", &all, "every clinic with a connector", false);
     p.Bool("full", &full, "a full snapshot instead of the changes since the last run", false);
     p.String("clients-address", &clients_address, "the clients service", "127.0.0.1:50052");
+    p.Int("batch-size", &batch_size, "records per batch (and per checkpoint)", 2000, 1, 5000);
   } else {
     p.String("kind", &kind, "cornerstone, avimark or none", "", true);
     p.String("address", &address, "host:port of the connector agent", "");
@@ -243,7 +245,7 @@ int RunCommand(int argc, char** argv) {
     clinics.push_back(clinic);
   }
   auth::PrincipalSigner signer(*key);
-  SyncRunner runner(repo, rpc::Dial(clients_address), signer);
+  SyncRunner runner(repo, rpc::Dial(clients_address), signer, batch_size);
   int failures = 0;
   for (const std::string& id : clinics) {
     std::fprintf(stderr, "syncing clinic %s (%s)\n", id.c_str(), full ? "full" : "incremental");

@@ -121,7 +121,10 @@ pv1::PimsRecord Practice::ClientRecord(int64_t i, int version) const {
     f["FIRST_NAME"] = first;
     f["LAST_NAME"] = last;
     f["PHONE_HOME"] = bad_phone ? "CALL WORK" : absl::StrCat("(", area, ") ", exch, "-", line);
-    if (has_cell) f["PHONE_CELL"] = absl::StrCat("(", area, ") ", exch, "-", std::to_string((std::stoi(line) + 1) % 10000));
+    if (has_cell) {
+      std::string cell_line = absl::StrFormat("%04d", static_cast<int>(((ph >> 10) + 1) % 10000));
+      f["PHONE_CELL"] = absl::StrCat("(", area, ") ", exch, "-", cell_line);
+    }
     f["PHONE_PRIMARY"] = has_cell ? "CELL" : "HOME";
     f["EMAIL"] = email;
     f["LAST_VISIT"] = absl::StrFormat("%02d/%02d/%04d", m, d, y);
