@@ -25,6 +25,7 @@ absl::StatusOr<SearchQuery> ParseSearchQuery(std::string_view input) {
     }
   }
   if (!phone_like || q.digits.size() < 3) q.digits.clear();
+  q.names = q.email.empty() && !phone_like;
   return q;
 }
 

@@ -13,6 +13,7 @@ struct SearchQuery {
   std::string raw;     // trimmed as typed: PIMS ids are matched exactly
   std::string digits;  // the digits when the query looks like a phone number (>= 3)
   std::string email;   // when the query looks like an email address
+  bool names = true;   // worth matching against client and pet names (not an email or number)
 };
 
 // InvalidArgument naming "query" when empty, too long or not UTF-8.

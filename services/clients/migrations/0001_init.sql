@@ -1,8 +1,11 @@
 -- Client profiles. Every row carries clinic_id; every query filters by it.
--- pg_trgm gives index-backed fuzzy search; btree_gin lets one GIN index lead with the
--- clinic id, so a large clinic's search never scans other clinics' rows.
+-- pg_trgm gives index-backed fuzzy search. Names use GiST indexes, whose distance
+-- ordering returns the best k matches without ranking every match (a common surname
+-- matches thousands); phone digits use GIN for substring matches. btree_gist/btree_gin
+-- let each index lead with the clinic id, so one clinic's search never reads another's.
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 CREATE EXTENSION IF NOT EXISTS btree_gin;
+CREATE EXTENSION IF NOT EXISTS btree_gist;
 
 CREATE TABLE clients.clients (
   id                  uuid PRIMARY KEY DEFAULT gen_random_uuid(),
@@ -28,7 +31,7 @@ CREATE TABLE clients.clients (
   CONSTRAINT clients_pims_id_unique UNIQUE (clinic_id, pims_id),
   CONSTRAINT clients_not_merged_into_self CHECK (merged_into IS DISTINCT FROM id)
 );
-CREATE INDEX clients_search_name ON clients.clients USING gin (clinic_id, search_name gin_trgm_ops);
+CREATE INDEX clients_search_name ON clients.clients USING gist (clinic_id, search_name gist_trgm_ops);
 CREATE INDEX clients_last_name ON clients.clients (clinic_id, lower(last_name) text_pattern_ops);
 
 CREATE TABLE clients.phones (
@@ -83,7 +86,7 @@ CREATE TABLE clients.pets (
   CONSTRAINT pets_pims_id_unique UNIQUE (clinic_id, pims_id)
 );
 CREATE INDEX pets_client ON clients.pets (client_id);
-CREATE INDEX pets_search_name ON clients.pets USING gin (clinic_id, search_name gin_trgm_ops);
+CREATE INDEX pets_search_name ON clients.pets USING gist (clinic_id, search_name gist_trgm_ops);
 
 -- Events for other services, written in the same transaction as the change and
 -- published to Redis by a drain loop (FOR UPDATE SKIP LOCKED: safe with replicas).

@@ -20,6 +20,9 @@ TEST_CASE("search box: phones, emails and names are told apart", "[clients][rule
   auto name = ParseSearchQuery("Biscuit 2");
   CHECK(name->text == "biscuit 2");
   CHECK(name->digits.empty());  // letters: not a phone number
+  CHECK(name->names);
+  CHECK_FALSE(phone->names);
+  CHECK_FALSE(email->names);
   CHECK(ParseSearchQuery("CS-1042")->raw == "CS-1042");
   CHECK(FieldOf(ParseSearchQuery("   ").status()) == "query");
   CHECK_FALSE(ParseSearchQuery(std::string(101, 'a')).ok());
