@@ -213,12 +213,16 @@ constexpr pg::Statement kSyncDropPhones{
     "DELETE FROM clients.phones p USING sync_changed ch WHERE p.client_id = ch.id AND "
     "p.source = 'pims' AND NOT EXISTS (SELECT 1 FROM sync_phones sp WHERE sp.client_pims_id = "
     "ch.pims_id AND sp.number = p.number)"};
+// A new client's numbers arrive with their primary flag set (one write per row); for
+// existing clients the primary is settled by the two statements below.
 constexpr pg::Statement kSyncUpsertPhones{
     "clients_sync_upsert_phones",
-    "INSERT INTO clients.phones (clinic_id, client_id, number, type, texting_capable, source) "
-    "SELECT $1::uuid, ch.id, sp.number, sp.type, sp.texting, 'pims' FROM sync_phones sp "
-    "JOIN sync_changed ch ON ch.pims_id = sp.client_pims_id ON CONFLICT (client_id, number) "
-    "DO UPDATE SET type = EXCLUDED.type, texting_capable = EXCLUDED.texting_capable"};
+    "INSERT INTO clients.phones (clinic_id, client_id, number, type, texting_capable, is_primary, "
+    "primary_set_by, source) SELECT $1::uuid, ch.id, sp.number, sp.type, sp.texting, "
+    "sp.is_primary AND ch.inserted, CASE WHEN sp.is_primary AND ch.inserted THEN 'pims' END, 'pims' "
+    "FROM sync_phones sp JOIN sync_changed ch ON ch.pims_id = sp.client_pims_id "
+    "ON CONFLICT (client_id, number) DO UPDATE SET type = EXCLUDED.type, texting_capable = "
+    "EXCLUDED.texting_capable"};
 // A primary chosen by staff (primary_set_by = a user id) is never undone by a sync.
 constexpr pg::Statement kSyncClearPimsPrimary{
     "clients_sync_clear_pims_primary",
@@ -664,13 +668,22 @@ absl::StatusOr<SyncCounts> ClientsRepository::UpsertBatch(const std::string& cli
       counts.clients.set_updated(n.Int(0, "updated"));
       counts.clients.set_unchanged(static_cast<int64_t>(clients.size()) - counts.clients.inserted() -
                                    counts.clients.updated());
-      if (counts.clients.inserted() + counts.clients.updated() > 0) {
-        for (const pg::Statement* st : {&kSyncDropPhones, &kSyncUpsertPhones, &kSyncClearPimsPrimary,
-                                        &kSyncSetPimsPrimary, &kSyncDropEmails, &kSyncUpsertEmails}) {
-          pg::Params params;
-          if (std::string_view(st->sql).find("$1") != std::string_view::npos) params = {clinic_id};
-          VL_RETURN_IF_ERROR(s.Exec(*st, params).status());
-        }
+      // Phones and emails of the clients that changed: removals and primary clean-up
+      // only matter for clients that existed before this batch.
+      struct Step {
+        const pg::Statement* st;
+        bool needs_clinic;
+        bool only_for_updates;
+      };
+      for (const Step& step : {Step{&kSyncDropPhones, false, true}, Step{&kSyncUpsertPhones, true, false},
+                               Step{&kSyncClearPimsPrimary, false, true},
+                               Step{&kSyncSetPimsPrimary, false, true}, Step{&kSyncDropEmails, false, true},
+                               Step{&kSyncUpsertEmails, true, false}}) {
+        if (counts.clients.inserted() + counts.clients.updated() == 0) break;
+        if (step.only_for_updates && counts.clients.updated() == 0) continue;
+        pg::Params params;
+        if (step.needs_clinic) params = {clinic_id};
+        VL_RETURN_IF_ERROR(s.Exec(*step.st, params).status());
       }
     }
     if (!pets.empty()) {

@@ -190,7 +190,7 @@ int RunCommand(int argc, char** argv) {
   rpc::PlatformSettings platform;
   std::string clinic, clients_address, kind, address;
   bool all = false, full = false;
-  int batch_size = 2000;
+  int batch_size = 5000;
   ConfigParser p("vetline pims-sync " + verb);
   platform.Register(p);
   p.String("clinic", &clinic, "the clinic id", "");
@@ -198,7 +198,7 @@ int RunCommand(int argc, char** argv) {
     p.Bool("all", &all, "every clinic with a connector", false);
     p.Bool("full", &full, "a full snapshot instead of the changes since the last run", false);
     p.String("clients-address", &clients_address, "the clients service", "127.0.0.1:50052");
-    p.Int("batch-size", &batch_size, "records per batch (and per checkpoint)", 2000, 1, 5000);
+    p.Int("batch-size", &batch_size, "records per batch (and per checkpoint)", 5000, 1, 5000);
   } else {
     p.String("kind", &kind, "cornerstone, avimark or none", "", true);
     p.String("address", &address, "host:port of the connector agent", "");

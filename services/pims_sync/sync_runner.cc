@@ -1,5 +1,10 @@
 #include "services/pims_sync/sync_runner.h"
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "libs/core/log.h"
@@ -18,6 +23,76 @@ constexpr pg::Statement kUnlock{
     "pims_unlock", "SELECT pg_advisory_unlock(hashtext('vetline.pims_sync.' || $1))"};
 
 const char* EntityName(pv1::Entity e) { return e == pv1::CLIENTS ? "clients" : "patients"; }
+
+// One connector batch, mapped and ready to store.
+struct Mapped {
+  cv1::UpsertBatch batch;
+  std::vector<cv1::RecordError> errors;  // records the mapper refused
+  int64_t failed_clients = 0, failed_pets = 0;
+  int64_t position = 0, total = 0, records = 0;
+};
+
+Mapped Map(const Mapper& mapper, pv1::Entity entity, const pv1::RecordBatch& in) {
+  Mapped out;
+  out.position = in.position();
+  out.total = in.total();
+  out.records = in.records_size();
+  for (const pv1::PimsRecord& r : in.records()) {
+    if (entity == pv1::CLIENTS) {
+      auto m = mapper.Client(r);
+      if (auto* c = std::get_if<cv1::SyncClient>(&m)) {
+        *out.batch.add_clients() = std::move(*c);
+      } else {
+        out.errors.push_back(std::get<cv1::RecordError>(m));
+        ++out.failed_clients;
+      }
+    } else {
+      auto m = mapper.Patient(r);
+      if (auto* p = std::get_if<cv1::SyncPet>(&m)) {
+        *out.batch.add_pets() = std::move(*p);
+      } else {
+        out.errors.push_back(std::get<cv1::RecordError>(m));
+        ++out.failed_pets;
+      }
+    }
+  }
+  return out;
+}
+
+// A small bounded hand-off between the reading and the storing thread.
+class MappedQueue {
+ public:
+  explicit MappedQueue(size_t capacity) : capacity_(capacity) {}
+  bool Push(Mapped m) {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return closed_ || items_.size() < capacity_; });
+    if (closed_) return false;
+    items_.push_back(std::move(m));
+    cv_.notify_all();
+    return true;
+  }
+  std::optional<Mapped> Pop() {
+    std::unique_lock<std::mutex> l(mu_);
+    cv_.wait(l, [&] { return closed_ || !items_.empty(); });
+    if (items_.empty()) return std::nullopt;
+    Mapped m = std::move(items_.front());
+    items_.pop_front();
+    cv_.notify_all();
+    return m;
+  }
+  void Close() {
+    std::lock_guard<std::mutex> l(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  size_t capacity_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Mapped> items_;
+  bool closed_ = false;
+};
 
 // Sends one mapped batch through the clients service; the reply is its acknowledgement.
 absl::StatusOr<cv1::UpsertSummary> Upsert(grpc::Channel& channel, const auth::PrincipalSigner& signer,
@@ -117,51 +192,47 @@ absl::StatusOr<sv1::Run> SyncRunner::RunLocked(const std::string& clinic_id, boo
       req.set_batch_size(batch_size_);
       reader = pims->Changes(&ctx, req);
     }
-    pv1::RecordBatch in;
+    // Reading and mapping the next batch overlaps with storing the previous one; the
+    // store side still acknowledges, counts and checkpoints strictly in order.
+    MappedQueue queue(2);
+    std::thread producer([&] {
+      pv1::RecordBatch in;
+      while (reader->Read(&in)) {
+        if (!queue.Push(Map(*mapper, entity, in))) break;  // the consumer gave up
+      }
+      queue.Close();
+    });
     int64_t done = cp.position;
     absl::Time started = absl::Now();
-    while (reader->Read(&in)) {
+    absl::Status store_error;
+    while (auto mapped = queue.Pop()) {
       absl::Time batch_start = absl::Now();
-      cv1::UpsertBatch out;
-      std::vector<cv1::RecordError> errors;
-      cv1::UpsertSummary mapping_failures;
-      for (const pv1::PimsRecord& r : in.records()) {
-        if (entity == pv1::CLIENTS) {
-          auto m = mapper->Client(r);
-          if (auto* c = std::get_if<cv1::SyncClient>(&m)) {
-            *out.add_clients() = std::move(*c);
-          } else {
-            errors.push_back(std::get<cv1::RecordError>(m));
-            mapping_failures.mutable_clients()->set_failed(mapping_failures.clients().failed() + 1);
-          }
-        } else {
-          auto m = mapper->Patient(r);
-          if (auto* p = std::get_if<cv1::SyncPet>(&m)) {
-            *out.add_pets() = std::move(*p);
-          } else {
-            errors.push_back(std::get<cv1::RecordError>(m));
-            mapping_failures.mutable_pets()->set_failed(mapping_failures.pets().failed() + 1);
-          }
-        }
-      }
-      auto summary = Upsert(*clients_, signer_, clinic_id, std::move(out));
+      auto summary = Upsert(*clients_, signer_, clinic_id, std::move(mapped->batch));
       if (!summary.ok()) {
-        ctx.TryCancel();
-        return fail(absl::Status(summary.status().code(),
-                                 "the clients service did not take a batch: " +
-                                     std::string(summary.status().message())));
+        store_error = absl::Status(summary.status().code(), "the clients service did not take a batch: " +
+                                                                std::string(summary.status().message()));
+        break;
       }
-      summary->mutable_clients()->set_failed(summary->clients().failed() + mapping_failures.clients().failed());
-      summary->mutable_pets()->set_failed(summary->pets().failed() + mapping_failures.pets().failed());
-      for (const auto& e : summary->errors()) errors.push_back(e);
-      done = full ? in.position() : done + in.records_size();
-      VL_RETURN_IF_ERROR(repo_.SaveProgress(run_id, name, full ? in.position() : 0, *summary, errors,
-                                            absl::ToDoubleSeconds(absl::Now() - batch_start)));
+      summary->mutable_clients()->set_failed(summary->clients().failed() + mapped->failed_clients);
+      summary->mutable_pets()->set_failed(summary->pets().failed() + mapped->failed_pets);
+      for (const auto& e : summary->errors()) mapped->errors.push_back(e);
+      done = full ? mapped->position : done + mapped->records;
+      store_error = repo_.SaveProgress(run_id, name, full ? mapped->position : 0, *summary, mapped->errors,
+                                       absl::ToDoubleSeconds(absl::Now() - batch_start));
+      if (!store_error.ok()) break;
       if (progress) {
         double secs = absl::ToDoubleSeconds(absl::Now() - started);
-        progress({name, done, full ? in.total() : done, secs > 0 ? (done - cp.position) / secs : 0});
+        progress({name, done, full ? mapped->total : done, secs > 0 ? (done - cp.position) / secs : 0});
       }
     }
+    if (!store_error.ok()) {
+      ctx.TryCancel();
+      queue.Close();
+      producer.join();
+      (void)reader->Finish();
+      return fail(store_error);
+    }
+    producer.join();
     absl::Status st = rpc::FromGrpc(reader->Finish());
     if (!st.ok()) {
       return fail(absl::UnavailableError(absl::StrCat("the PIMS connector stream of ", name,

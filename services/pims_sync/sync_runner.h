@@ -25,7 +25,7 @@ struct Progress {
 class SyncRunner {
  public:
   SyncRunner(SyncRepository& repo, std::shared_ptr<grpc::Channel> clients,
-             const auth::PrincipalSigner& signer, int batch_size = 2000)
+             const auth::PrincipalSigner& signer, int batch_size = 5000)
       : repo_(repo), clients_(std::move(clients)), signer_(signer), batch_size_(batch_size) {}
 
   // Full (snapshot) or incremental (changes since the last successful run; a clinic
