@@ -158,6 +158,29 @@ TEST_CASE("e2e: demo clinics over HTTP, tenant isolation, graceful stop", "[e2e]
   CHECK(ok.json()["role"] == "PROVIDER");
   CHECK(add(admin_a, "vet@maple.vetline.test").status == 409);
 
+  // Client profiles through the gateway: create, find by phone, invisible to clinic B.
+  auto created = c.Post("/v1/clients",
+                        R"({"firstName":"Pat","lastName":"Lee","phones":[{"number":"+1 312 555 0100",)"
+                        R"("type":"MOBILE","textingCapable":true}],"emails":[{"address":"pat@lee.example"}]})",
+                        Bearer(staff_a));
+  REQUIRE(created.status == 200);
+  std::string client_id = created.json()["id"];
+  CHECK(created.json()["phones"][0]["number"] == "+13125550100");
+  CHECK(created.json()["phones"][0]["primary"] == true);
+  auto found = c.Get("/v1/clients?query=312-555-0100", Bearer(staff_a));
+  REQUIRE(found.status == 200);
+  REQUIRE(found.json()["clients"].size() == 1);
+  CHECK(found.json()["clients"][0]["id"] == client_id);
+  CHECK(c.Get("/v1/clients/" + client_id, Bearer(admin_b)).status == 404);
+  CHECK(c.Get("/v1/clients?query=pat", Bearer(admin_b)).json()["clients"].empty());
+  auto bad_client = c.Post("/v1/clients", R"({"firstName":"Pat","lastName":"","phones":[]})", Bearer(staff_a));
+  CHECK(bad_client.status == 400);
+  CHECK(bad_client.json()["error"]["field"] == "lastName");
+  // No PIMS sync ran yet: an empty report list, not an error.
+  auto runs = c.Get("/v1/pims-sync/runs", Bearer(admin_a));
+  CHECK(runs.status == 200);
+  CHECK(runs.json()["runs"].empty());
+
   // A second seeding keeps the working demo.
   nlohmann::json again = stack.SeedDemo(dir + "/demo.json");
   CHECK(again["clinics"][0]["admin"]["password"] == a["admin"]["password"]);
