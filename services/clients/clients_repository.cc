@@ -2,22 +2,19 @@
 
 #include <libpq-fe.h>
 
-#include <google/protobuf/util/time_util.h>
-
 #include <map>
 #include <set>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "libs/core/status.h"
+#include "libs/rpc/rpc.h"
 #include "nlohmann/json.hpp"
 #include "services/clients/merge_rules.h"
 #include "services/clients/sync_records.h"
 
 namespace vetline::clients {
 namespace {
-
-using google::protobuf::util::TimeUtil;
 
 constexpr pg::Statement kLoadClients{
     "clients_load",
@@ -276,10 +273,6 @@ v1::PhoneType PhoneTypeOf(const std::string& s) {
   return v1::OTHER;
 }
 
-google::protobuf::Timestamp Ts(absl::Time t) {
-  return TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
-
 v1::Pet PetRow(const pg::Result& r, int i) {
   v1::Pet p;
   p.set_id(r.Text(i, "id"));
@@ -336,6 +329,8 @@ absl::Status Copy(pg::Session& s, const char* sql, const std::string& data) {
   return st;
 }
 
+}  // namespace
+
 std::string PhoneTypeText(v1::PhoneType t) {
   switch (t) {
     case v1::MOBILE: return "mobile";
@@ -344,8 +339,6 @@ std::string PhoneTypeText(v1::PhoneType t) {
     default: return "other";
   }
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<v1::Client>> ClientsRepository::Load(const std::string& clinic_id,
                                                                 const std::vector<std::string>& ids) {
@@ -376,8 +369,8 @@ absl::StatusOr<std::vector<v1::Client>> ClientsRepository::Load(const std::strin
       x.set_pims_active(c.Bool(i, "pims_active"));
       x.set_pims_deleted(c.Bool(i, "pims_deleted"));
       x.set_merged_into_id(c.Text(i, "merged_into"));
-      *x.mutable_create_time() = Ts(c.Time(i, "created_at"));
-      *x.mutable_update_time() = Ts(c.Time(i, "updated_at"));
+      *x.mutable_create_time() = rpc::ToTimestamp(c.Time(i, "created_at"));
+      *x.mutable_update_time() = rpc::ToTimestamp(c.Time(i, "updated_at"));
     }
     VL_ASSIGN_OR_RETURN(pg::Result ph, s.Exec(kLoadPhones, {clinic_id, arr}));
     for (int i = 0; i < ph.rows(); ++i) {

@@ -15,6 +15,9 @@ namespace vetline::clients {
 
 namespace v1 = ::vetline::clients::v1;
 
+// "mobile", "home", "work" or "other": how phone types are stored.
+std::string PhoneTypeText(v1::PhoneType t);
+
 struct NewPhone {
   std::string number, type;
   bool texting_capable = false, primary = false;

@@ -1,7 +1,5 @@
 #include "services/clients/clients_service.h"
 
-#include <google/protobuf/util/time_util.h>
-
 #include <map>
 
 #include "libs/core/status.h"
@@ -14,14 +12,7 @@ namespace {
 
 constexpr int kMaxErrorsReturned = 1000;
 
-std::string PhoneTypeText(v1::PhoneType t) {
-  switch (t) {
-    case v1::MOBILE: return "mobile";
-    case v1::HOME: return "home";
-    case v1::WORK: return "work";
-    default: return "other";
-  }
-}
+
 
 absl::StatusOr<NewPhone> CheckPhone(const std::string& field, const std::string& number,
                                     v1::PhoneType type, bool texting, bool primary) {
@@ -239,8 +230,7 @@ grpc::Status ClientsService::SendPortalLink(grpc::ServerContext* ctx,
     }
     absl::Time expires = clock_.Now() + options_.portal_link_ttl;
     out->set_link(links_.Sign("portal", c.clinic_id() + "/" + c.id(), expires));
-    *out->mutable_expires_at() =
-        google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(expires));
+    *out->mutable_expires_at() = rpc::ToTimestamp(expires);
     return absl::OkStatus();
   }());
 }

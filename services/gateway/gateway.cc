@@ -8,6 +8,10 @@
 #include <boost/beast/http.hpp>
 #include <google/protobuf/util/time_util.h>
 
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <set>
 #include <optional>
 #include <thread>
 
@@ -37,7 +41,20 @@ namespace pb = google::protobuf;
 using tcp = net::ip::tcp;
 using Request = http::request<http::string_body>;
 using Response = http::response<http::string_body>;
-using Responder = std::function<void(Response)>;
+
+// How the gateway answers one request: whole, or as a chunked stream (Server-Sent
+// Events, downloads). Implemented by the connection; every call may come from any thread.
+class Reply {
+ public:
+  virtual ~Reply() = default;
+  virtual void Send(Response res) = 0;
+  // Writes the head of a chunked response. `gone` runs once if the peer disconnects.
+  virtual void Open(Response head, std::function<void()> gone) = 0;
+  // Queues one chunk; `written(false)` when it could not be delivered.
+  virtual void Chunk(std::string data, std::function<void(bool)> written) = 0;
+  virtual void Close() = 0;  // the last chunk
+};
+using ReplyPtr = std::shared_ptr<Reply>;
 
 constexpr char kSessionCookie[] = "vetline_session";
 constexpr char kRevokedChannel[] = "vetline.sessions.revoked";
@@ -178,6 +195,12 @@ class Gateway::Impl {
   }
 
   void Stop() {
+    {
+      // Open event streams end first, so no backend call outlives the gateway.
+      std::unique_lock<std::mutex> l(streams_mu_);
+      for (Stream* s : streams_) CancelStream(s);
+      streams_cv_.wait_for(l, std::chrono::seconds(5), [this] { return streams_.empty(); });
+    }
     net::post(ioc_, [this] {
       beast::error_code ec;
       acceptor_.close(ec);
@@ -191,7 +214,7 @@ class Gateway::Impl {
   int port() const { return port_; }
 
   // One HTTP request, answered through `done` (possibly from a gRPC thread).
-  void Handle(Request req, const std::string& peer, Responder done);
+  void Handle(Request req, const std::string& peer, ReplyPtr reply);
 
  private:
   class Connection;
@@ -204,7 +227,7 @@ class Gateway::Impl {
     Request req;
     std::string peer, request_id, route_label = "unmatched", clinic_id;
     absl::Time start = absl::Now();
-    Responder done;
+    ReplyPtr reply;
   };
   using ExchangePtr = std::shared_ptr<Exchange>;
 
@@ -220,28 +243,39 @@ class Gateway::Impl {
   void Finish(const ExchangePtr& x, Response res) {
     res.set("X-Request-Id", x->request_id);
     int status = res.result_int();
-    double seconds = absl::ToDoubleSeconds(absl::Now() - x->start);
-    std::string method(x->req.method_string());
-    metrics_.requests.Add({{"route", x->route_label}, {"method", method}, {"code", std::to_string(status)}})
+    Record(*x, status);
+    x->reply->Send(std::move(res));
+  }
+
+  // Metrics and the access-log line of one answered request.
+  void Record(const Exchange& x, int status) {
+    double seconds = absl::ToDoubleSeconds(absl::Now() - x.start);
+    std::string method(x.req.method_string());
+    metrics_.requests.Add({{"route", x.route_label}, {"method", method}, {"code", std::to_string(status)}})
         .Increment();
-    metrics_.latency.Add({{"route", x->route_label}, {"method", method}}, metrics::LatencyBuckets())
+    metrics_.latency.Add({{"route", x.route_label}, {"method", method}}, metrics::LatencyBuckets())
         .Observe(seconds);
-    log::RequestScope scope(x->request_id, x->clinic_id);
-    bool probe = x->route_label == "/healthz" || x->route_label == "/readyz" ||
-                 x->route_label == "/metrics";
+    log::RequestScope scope(x.request_id, x.clinic_id);
+    bool probe = x.route_label == "/healthz" || x.route_label == "/readyz" || x.route_label == "/metrics";
     log::Write(status >= 500 && !probe ? log::Level::kError
                : probe                 ? log::Level::kDebug
                                        : log::Level::kInfo,
                "http",
-               {{"method", method}, {"route", x->route_label}, {"status", status},
-                {"duration_ms", seconds * 1000}, {"peer", x->peer}});
-    x->done(std::move(res));
+               {{"method", method}, {"route", x.route_label}, {"status", status},
+                {"duration_ms", seconds * 1000}, {"peer", x.peer}});
   }
 
   bool HandleBuiltin(const ExchangePtr& x, const std::string& path);
   void Authenticated(const ExchangePtr& x, const Match& m, std::shared_ptr<pb::Message> request);
   void CallRoute(const ExchangePtr& x, const Route& route, std::shared_ptr<pb::Message> request,
                  std::optional<api::Principal> principal);
+  class Stream;
+  static void CancelStream(Stream* s);
+  std::mutex streams_mu_;
+  std::condition_variable streams_cv_;
+  std::set<Stream*> streams_;
+  void CallStream(const ExchangePtr& x, const Route& route, const pb::Message& request,
+                  const std::optional<api::Principal>& principal);
   // Calls `method` on `backend` asynchronously; `done` gets the status and the reply.
   void CallBackend(const std::string& backend, const std::string& method, const pb::Message& req,
                    const std::optional<api::Principal>& principal, const std::string& request_id,
@@ -264,8 +298,9 @@ class Gateway::Impl {
   int port_ = 0;
 };
 
-// One keep-alive HTTP connection; all its I/O runs on its own strand.
-class Gateway::Impl::Connection : public std::enable_shared_from_this<Connection> {
+// One keep-alive HTTP connection; all its I/O runs on its own strand. It answers one
+// request at a time, whole or as a chunked stream.
+class Gateway::Impl::Connection : public Reply, public std::enable_shared_from_this<Connection> {
  public:
   Connection(tcp::socket s, Impl& gw) : stream_(std::move(s)), gw_(gw) {
     beast::error_code ec;
@@ -282,7 +317,54 @@ class Gateway::Impl::Connection : public std::enable_shared_from_this<Connection
                      beast::bind_front_handler(&Connection::OnRead, shared_from_this()));
   }
 
+  void Send(Response res) override {
+    OnStrand([self = shared_from_this(), res = std::move(res)]() mutable { self->Write(std::move(res)); });
+  }
+
+  void Open(Response head, std::function<void()> gone) override {
+    OnStrand([self = shared_from_this(), head = std::move(head), gone = std::move(gone)]() mutable {
+      self->gone_ = std::move(gone);
+      self->head_ = std::make_shared<Response>(std::move(head));
+      self->head_->keep_alive(self->keep_alive_);
+      self->head_->chunked(true);
+      self->serializer_.emplace(*self->head_);
+      self->writing_ = true;
+      http::async_write_header(self->stream_, *self->serializer_,
+                               [self](beast::error_code ec, size_t) {
+                                 self->writing_ = false;
+                                 if (ec) return self->PeerGone();
+                                 self->WatchForHangUp();
+                                 self->Pump();
+                               });
+    });
+  }
+
+  void Chunk(std::string data, std::function<void(bool)> written) override {
+    OnStrand([self = shared_from_this(), data = std::move(data), written = std::move(written)]() mutable {
+      self->outbox_.push_back({std::move(data), std::move(written), false});
+      self->Pump();
+    });
+  }
+
+  void Close() override {
+    OnStrand([self = shared_from_this()] {
+      self->outbox_.push_back({"", nullptr, true});
+      self->Pump();
+    });
+  }
+
  private:
+  struct Outgoing {
+    std::string data;
+    std::function<void(bool)> written;
+    bool last;
+  };
+
+  template <typename F>
+  void OnStrand(F&& f) {
+    net::dispatch(stream_.get_executor(), std::forward<F>(f));
+  }
+
   void OnRead(beast::error_code ec, size_t) {
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
@@ -294,7 +376,7 @@ class Gateway::Impl::Connection : public std::enable_shared_from_this<Connection
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
         ec == net::error::connection_reset || ec == net::error::eof) {
-      return Close();
+      return Shutdown();
     }
     if (ec) {
       keep_alive_ = false;
@@ -304,11 +386,7 @@ class Gateway::Impl::Connection : public std::enable_shared_from_this<Connection
     Request req = parser_->release();
     keep_alive_ = req.keep_alive();
     stream_.expires_never();  // the backend call has its own deadline
-    auto self = shared_from_this();
-    gw_.Handle(std::move(req), peer_, [self](Response res) {
-      net::dispatch(self->stream_.get_executor(),
-                    [self, res = std::move(res)]() mutable { self->Write(std::move(res)); });
-    });
+    gw_.Handle(std::move(req), peer_, shared_from_this());
   }
 
   void Reply(Response res, int status) {
@@ -328,11 +406,69 @@ class Gateway::Impl::Connection : public std::enable_shared_from_this<Connection
 
   void OnWrite(beast::error_code ec, size_t) {
     res_.reset();
-    if (ec || !keep_alive_) return Close();
+    if (ec || !keep_alive_) return Shutdown();
     Read();
   }
 
-  void Close() {
+  // While streaming, the peer sends nothing more; a read that ends means it hung up,
+  // which must cancel the backend stream (an idle event stream would never notice).
+  void WatchForHangUp() {
+    stream_.socket().async_wait(tcp::socket::wait_read, [self = shared_from_this()](beast::error_code ec) {
+      if (self->streaming_done_) return;
+      if (ec != net::error::operation_aborted) {
+        char probe;
+        beast::error_code rec;
+        size_t n = self->stream_.socket().receive(net::buffer(&probe, 1), tcp::socket::message_peek, rec);
+        if (n == 0 || rec) return self->PeerGone();
+        self->WatchForHangUp();  // pipelined bytes: not a hang-up (they wait for the stream's end)
+      }
+    });
+  }
+
+  void PeerGone() {
+    if (peer_gone_) return;
+    peer_gone_ = true;
+    for (auto& o : outbox_) {
+      if (o.written) o.written(false);
+    }
+    outbox_.clear();
+    if (gone_) std::exchange(gone_, nullptr)();
+    Shutdown();
+  }
+
+  // Writes queued chunks one at a time, in order.
+  void Pump() {
+    if (writing_ || !serializer_ || outbox_.empty()) return;
+    if (peer_gone_) return PeerGone();
+    auto item = std::make_shared<Outgoing>(std::move(outbox_.front()));
+    outbox_.pop_front();
+    writing_ = true;
+    auto self = shared_from_this();
+    auto done = [self, item](beast::error_code ec, size_t) {
+      self->writing_ = false;
+      if (item->written) item->written(!ec);
+      if (ec) return self->PeerGone();
+      if (item->last) {
+        self->streaming_done_ = true;
+        self->serializer_.reset();
+        self->head_.reset();
+        self->gone_ = nullptr;
+        beast::error_code cec;
+        self->stream_.socket().cancel(cec);  // ends the hang-up watch
+        if (!self->keep_alive_) return self->Shutdown();
+        self->streaming_done_ = false;
+        return self->Read();
+      }
+      self->Pump();
+    };
+    if (item->last) {
+      net::async_write(stream_, http::make_chunk_last(), done);
+    } else {
+      net::async_write(stream_, http::make_chunk(net::buffer(item->data)), done);
+    }
+  }
+
+  void Shutdown() {
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
   }
@@ -344,6 +480,12 @@ class Gateway::Impl::Connection : public std::enable_shared_from_this<Connection
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> res_;
   bool keep_alive_ = true;
+  // Streaming state.
+  std::shared_ptr<Response> head_;
+  std::optional<http::response_serializer<http::string_body>> serializer_;
+  std::deque<Outgoing> outbox_;
+  std::function<void()> gone_;
+  bool writing_ = false, peer_gone_ = false, streaming_done_ = false;
 };
 
 void Gateway::Impl::StartConnection(tcp::socket s) {
@@ -391,11 +533,11 @@ bool Gateway::Impl::HandleBuiltin(const ExchangePtr& x, const std::string& path)
   return false;
 }
 
-void Gateway::Impl::Handle(Request req, const std::string& peer, Responder done) {
+void Gateway::Impl::Handle(Request req, const std::string& peer, ReplyPtr reply) {
   auto x = std::make_shared<Exchange>();
   x->request_id = SaneRequestId(std::string(req["X-Request-Id"]));
   x->peer = peer;
-  x->done = std::move(done);
+  x->reply = std::move(reply);
   x->req = std::move(req);
   std::string target(x->req.target());
   size_t q = target.find('?');
@@ -418,9 +560,31 @@ void Gateway::Impl::Handle(Request req, const std::string& peer, Responder done)
     return Finish(x, ErrorResponse(grpc::StatusCode::NOT_FOUND, "no such route: " + path));
   }
   x->route_label = match->route->path_template;
+  const api::HttpRule& rule = match->route->rule;
+  if (!rule.raw_body().empty()) {
+    std::string type(x->req[http::field::content_type]);
+    type = absl::AsciiStrToLower(absl::StripAsciiWhitespace(type.substr(0, type.find(';'))));
+    if (type != rule.content_type()) {
+      Response res = ErrorResponse(grpc::StatusCode::INVALID_ARGUMENT,
+                                   absl::StrCat("send the body as Content-Type: ", rule.content_type()),
+                                   rule.raw_body());
+      res.result(http::status::unsupported_media_type);
+      return Finish(x, std::move(res));
+    }
+  }
   auto request = BuildRequest(*match->route, match->captures, query, x->req.body());
   if (!request.ok()) return Finish(x, ErrorResponse(request.status()));
   std::shared_ptr<pb::Message> msg(std::move(*request));
+  if (!rule.bearer_field().empty()) {
+    // The service checks this token itself (a call participant's, not a staff session).
+    const pb::FieldDescriptor* f = msg->GetDescriptor()->FindFieldByName(rule.bearer_field());
+    auto auth = x->req.find(http::field::authorization);
+    if (auth != x->req.end()) msg->GetReflection()->SetString(msg.get(), f, TokenOf(x->req));
+    if (msg->GetReflection()->GetString(*msg, f).empty()) {
+      return Finish(x, ErrorResponse(grpc::StatusCode::UNAUTHENTICATED,
+                                     "send Authorization: Bearer <participant token>"));
+    }
+  }
   if (absl::Status st = CheckRateLimit(*x, *match->route, *msg); !st.ok()) {
     Response res = ErrorResponse(st);
     if (auto wait = st.GetPayload("retry-after")) res.set(http::field::retry_after, std::string(*wait));
@@ -502,6 +666,7 @@ void Gateway::Impl::CallRoute(const ExchangePtr& x, const Route& route,
                               std::optional<api::Principal> principal) {
   if (principal) x->clinic_id = principal->clinic_id();
   const Route* r = &route;
+  if (route.streaming) return CallStream(x, route, *request, principal);
   CallBackend(route.backend, route.grpc_method, *request, principal, x->request_id,
               [this, x, r, principal](grpc::Status st, const grpc::ByteBuffer& reply) {
                 if (!st.ok()) {
@@ -512,9 +677,21 @@ void Gateway::Impl::CallRoute(const ExchangePtr& x, const Route& route,
                 if (!FromBuffer(reply, resp.get())) {
                   return Finish(x, ErrorResponse(grpc::StatusCode::INTERNAL, "unreadable reply"));
                 }
-                auto json = ResponseJson(*resp);
-                if (!json.ok()) return Finish(x, ErrorResponse(json.status()));
-                Response res = JsonResponse(200, std::move(*json));
+                Response res;
+                if (!r->rule.raw_response().empty()) {
+                  const auto* f = resp->GetDescriptor()->FindFieldByName(r->rule.raw_response());
+                  res = JsonResponse(200, resp->GetReflection()->GetString(*resp, f));
+                  res.set(http::field::content_type, r->rule.content_type());
+                } else {
+                  auto json = ResponseJson(*resp);
+                  if (!json.ok()) return Finish(x, ErrorResponse(json.status()));
+                  res = JsonResponse(200, std::move(*json));
+                }
+                if (!r->rule.created_location().empty()) {
+                  const auto* f = resp->GetDescriptor()->FindFieldByName(r->rule.created_location());
+                  res.result(http::status::created);
+                  res.set(http::field::location, resp->GetReflection()->GetString(*resp, f));
+                }
                 std::string secure = opts_.secure_cookies ? "; Secure" : "";
                 if (r->rule.sets_session()) {
                   const pb::Descriptor* d = resp->GetDescriptor();
@@ -544,6 +721,113 @@ void Gateway::Impl::CallRoute(const ExchangePtr& x, const Route& route,
                 }
                 Finish(x, std::move(res));
               });
+}
+
+// A server-streaming RPC answered as Server-Sent Events (one JSON message per event) or,
+// with `raw_response`, as a chunked download. The head goes out with the first message,
+// so an RPC that fails at once still answers with the usual error body and status. Each
+// next message is read only once the previous chunk is on the wire: a slow reader slows
+// the stream instead of filling the gateway's memory.
+class Gateway::Impl::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  Stream(Impl& gw, ExchangePtr x, const Route& route) : gw_(gw), x_(std::move(x)), route_(route) {
+    std::lock_guard<std::mutex> l(gw_.streams_mu_);
+    gw_.streams_.insert(this);
+  }
+  void Cancel() { ctx_.TryCancel(); }
+
+  void Start(Backend& backend, const pb::Message& request, const std::optional<api::Principal>& principal) {
+    // Streams live as long as the participant watches: no overall deadline.
+    if (principal) {
+      rpc::AttachPrincipal(ctx_, *principal, gw_.signer_, x_->request_id);
+    } else {
+      ctx_.AddMetadata(rpc::kRequestIdKey, x_->request_id);
+    }
+    request_ = ToBuffer(request);
+    backend.stub->PrepareBidiStreamingCall(&ctx_, route_.grpc_method, grpc::StubOptions(), this);
+    StartWriteLast(&request_, grpc::WriteOptions());
+    StartRead(&message_);
+    StartCall();
+  }
+
+  void OnWriteDone(bool) override {}
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return;  // the stream ended; OnDone follows
+    std::unique_ptr<pb::Message> msg = NewResponse(route_);
+    if (!FromBuffer(message_, msg.get())) {
+      ctx_.TryCancel();
+      return;
+    }
+    std::string chunk;
+    if (!route_.rule.raw_response().empty()) {
+      chunk = msg->GetReflection()->GetString(*msg, msg->GetDescriptor()->FindFieldByName(route_.rule.raw_response()));
+    } else {
+      auto json = ResponseJson(*msg);
+      if (!json.ok()) {
+        ctx_.TryCancel();
+        return;
+      }
+      const auto* type = msg->GetDescriptor()->FindFieldByName("type");
+      std::string event = type && type->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING
+                              ? msg->GetReflection()->GetString(*msg, type)
+                              : "";
+      chunk = absl::StrCat(event.empty() ? "" : absl::StrCat("event: ", event, "\n"), "data: ", *json, "\n\n");
+    }
+    if (!opened_) {
+      opened_ = true;
+      Response head{http::status::ok, 11};
+      head.set(http::field::content_type,
+               route_.rule.raw_response().empty() ? "text/event-stream" : route_.rule.content_type());
+      head.set(http::field::cache_control, "no-store");
+      head.set("X-Request-Id", x_->request_id);
+      gw_.Record(*x_, 200);
+      x_->reply->Open(std::move(head), [this] { ctx_.TryCancel(); });
+    }
+    AddHold();
+    x_->reply->Chunk(std::move(chunk), [this](bool written) {
+      if (written) {
+        StartRead(&message_);
+      } else {
+        ctx_.TryCancel();
+      }
+      RemoveHold();
+    });
+  }
+
+  void OnDone(const grpc::Status& st) override {
+    if (!opened_) {
+      gw_.Finish(x_, st.ok() ? JsonResponse(200, "")
+                             : ErrorResponse(st.error_code(), st.error_message(), st.error_details()));
+    } else {
+      x_->reply->Close();
+    }
+    {
+      std::lock_guard<std::mutex> l(gw_.streams_mu_);
+      gw_.streams_.erase(this);
+      gw_.streams_cv_.notify_all();
+    }
+    delete this;
+  }
+
+ private:
+  Impl& gw_;
+  ExchangePtr x_;
+  const Route& route_;
+  grpc::ClientContext ctx_;
+  grpc::ByteBuffer request_, message_;
+  bool opened_ = false;
+};
+
+void Gateway::Impl::CancelStream(Stream* s) { s->Cancel(); }
+
+void Gateway::Impl::CallStream(const ExchangePtr& x, const Route& route, const pb::Message& request,
+                               const std::optional<api::Principal>& principal) {
+  auto it = backends_.find(route.backend);
+  if (it == backends_.end()) {
+    return Finish(x, ErrorResponse(grpc::StatusCode::UNAVAILABLE, "the " + route.backend + " service is not configured"));
+  }
+  (new Stream(*this, x, route))->Start(it->second, request, principal);
 }
 
 void Gateway::Impl::CallBackend(const std::string& backend, const std::string& method,

@@ -44,6 +44,30 @@ std::string BackendOf(const pb::ServiceDescriptor* s) {
   return parts.size() >= 2 && parts[0] == "vetline" ? parts[1] : s->file()->package();
 }
 
+// The fields an HTTP rule names must exist and be strings (bytes for a streamed download).
+absl::Status CheckFieldRules(const pb::MethodDescriptor& m, const api::HttpRule& rule) {
+  auto check = [&](const pb::Descriptor* d, const std::string& field, const char* option) {
+    if (field.empty()) return absl::OkStatus();
+    const pb::FieldDescriptor* f = d->FindFieldByName(field);
+    if (!f || f->is_repeated() || f->cpp_type() != pb::FieldDescriptor::CPPTYPE_STRING) {
+      return absl::InvalidArgumentError(absl::StrCat(m.full_name(), ": ", option, " '", field,
+                                                     "' is not a string field of ", d->full_name()));
+    }
+    return absl::OkStatus();
+  };
+  VL_RETURN_IF_ERROR(check(m.input_type(), rule.bearer_field(), "bearer_field"));
+  VL_RETURN_IF_ERROR(check(m.input_type(), rule.raw_body(), "raw_body"));
+  VL_RETURN_IF_ERROR(check(m.output_type(), rule.raw_response(), "raw_response"));
+  VL_RETURN_IF_ERROR(check(m.output_type(), rule.created_location(), "created_location"));
+  if ((!rule.raw_body().empty() || !rule.raw_response().empty()) && rule.content_type().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(m.full_name(), ": raw_body/raw_response need content_type"));
+  }
+  if (!rule.raw_body().empty() && !rule.body().empty()) {
+    return absl::InvalidArgumentError(absl::StrCat(m.full_name(), ": body and raw_body are exclusive"));
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 const std::vector<std::string>& ServedProtoFiles() {
@@ -66,12 +90,14 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& pro
       for (int m = 0; m < svc->method_count(); ++m) {
         const pb::MethodDescriptor* method = svc->method(m);
         if (!method->options().HasExtension(api::http)) continue;  // internal RPC
-        if (method->client_streaming() || method->server_streaming()) {
+        if (method->client_streaming()) {
           return absl::InvalidArgumentError(
-              absl::StrCat(method->full_name(), ": streaming RPCs cannot have an HTTP rule"));
+              absl::StrCat(method->full_name(), ": client-streaming RPCs cannot have an HTTP rule"));
         }
         auto r = std::make_unique<Route>();
         r->rule = method->options().GetExtension(api::http);
+        r->streaming = method->server_streaming();
+        VL_RETURN_IF_ERROR(CheckFieldRules(*method, r->rule));
         switch (r->rule.pattern_case()) {
           case api::HttpRule::kGet: r->verb = "GET"; r->path_template = r->rule.get(); break;
           case api::HttpRule::kPost: r->verb = "POST"; r->path_template = r->rule.post(); break;

@@ -22,6 +22,7 @@ struct Route {
   const google::protobuf::MethodDescriptor* method = nullptr;
   std::string grpc_method;           // "/vetline.identity.v1.IdentityService/GetClinic"
   std::string backend;               // "identity" (from package vetline.identity.v1)
+  bool streaming = false;            // server-streaming: SSE or a chunked download
 };
 
 struct Match {

@@ -172,7 +172,12 @@ absl::StatusOr<std::unique_ptr<pb::Message>> BuildRequest(
     const std::string& query, const std::string& body) {
   const pb::Descriptor* d = route.method->input_type();
   std::unique_ptr<pb::Message> msg(pb::MessageFactory::generated_factory()->GetPrototype(d)->New());
-  if (!route.rule.body().empty()) {
+  if (!route.rule.raw_body().empty()) {
+    // A document that is not JSON (an SDP offer) goes whole into one string field.
+    const pb::FieldDescriptor* f = d->FindFieldByName(route.rule.raw_body());
+    if (!validate::IsUtf8(body)) return InvalidField(f->json_name(), "request body is not valid UTF-8");
+    msg->GetReflection()->SetString(msg.get(), f, body);
+  } else if (!route.rule.body().empty()) {
     if (!validate::IsUtf8(body)) return absl::InvalidArgumentError("request body is not valid UTF-8");
     std::string json = body.find_first_not_of(" \t\r\n") == std::string::npos ? "{}" : body;
     pb::util::JsonParseOptions opts;
@@ -194,7 +199,10 @@ absl::StatusOr<std::unique_ptr<pb::Message>> BuildRequest(
   std::vector<std::pair<std::string, std::string>> params;
   if (!ParseQuery(query, &params)) return absl::InvalidArgumentError("malformed query string");
   for (const auto& [name, value] : params) {
-    const pb::FieldDescriptor* f = FindField(d, name);
+    // EventSource cannot send headers: its token comes as `access_token`.
+    const pb::FieldDescriptor* f = name == "access_token" && !route.rule.bearer_field().empty()
+                                       ? d->FindFieldByName(route.rule.bearer_field())
+                                       : FindField(d, name);
     if (!f) return InvalidField(name, absl::StrCat("unknown query parameter '", name, "'"));
     if (!route.rule.body().empty() && !f->is_repeated() && msg->GetReflection()->HasField(*msg, f)) {
       return InvalidField(f->json_name(), absl::StrCat(f->json_name(), " is given twice"));

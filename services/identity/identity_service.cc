@@ -1,7 +1,5 @@
 #include "services/identity/identity_service.h"
 
-#include <google/protobuf/util/time_util.h>
-
 #include "absl/strings/escaping.h"
 #include "libs/core/status.h"
 #include "libs/core/validate.h"
@@ -9,8 +7,6 @@
 
 namespace vetline::identity {
 namespace {
-
-using google::protobuf::util::TimeUtil;
 
 constexpr int kDefaultPageSize = 50;
 constexpr int kMaxPageSize = 200;
@@ -69,7 +65,7 @@ absl::Status IdentityService::IssueSession(const std::string& clinic_id,
                                          portal_account_id, expires)
                          .status());
   out->set_token(token);
-  *out->mutable_expires_at() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(expires));
+  *out->mutable_expires_at() = rpc::ToTimestamp(expires);
   return absl::OkStatus();
 }
 

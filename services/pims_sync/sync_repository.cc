@@ -1,8 +1,7 @@
 #include "services/pims_sync/sync_repository.h"
 
-#include <google/protobuf/util/time_util.h>
-
 #include "libs/core/status.h"
+#include "libs/rpc/rpc.h"
 
 namespace vetline::pims_sync {
 namespace {
@@ -78,16 +77,15 @@ constexpr pg::Statement kRunErrors{
     "SELECT entity, pims_id, field, message FROM pims_sync.run_errors WHERE run_id = $1 ORDER BY id LIMIT 1000"};
 
 sv1::Run RunRow(const pg::Result& r, int i) {
-  using google::protobuf::util::TimeUtil;
   sv1::Run run;
   run.set_id(r.Text(i, "id"));
   run.set_clinic_id(r.Text(i, "clinic_id"));
   run.set_mode(r.Text(i, "mode"));
   run.set_state(r.Text(i, "state"));
   run.set_attempts(static_cast<int>(r.Int(i, "attempts")));
-  *run.mutable_start_time() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(r.Time(i, "started_at")));
+  *run.mutable_start_time() = rpc::ToTimestamp(r.Time(i, "started_at"));
   if (auto f = r.Optional(i, "finished_at")) {
-    *run.mutable_finish_time() = TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(r.Time(i, "finished_at")));
+    *run.mutable_finish_time() = rpc::ToTimestamp(r.Time(i, "finished_at"));
   }
   for (auto [counts, prefix] : {std::pair{run.mutable_clients(), "clients_"}, std::pair{run.mutable_pets(), "pets_"}}) {
     counts->set_inserted(r.Int(i, std::string(prefix) + "inserted"));

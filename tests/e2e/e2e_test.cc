@@ -49,6 +49,9 @@ class Stack {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
+    // The destructor does not run when the constructor fails: stop the child here.
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
     FAIL("vetline serve did not become ready");
   }
   ~Stack() {

@@ -8,17 +8,22 @@
 namespace vetline::testing {
 namespace v1 = identity::v1;
 
+rpc::ServiceEnv TestServiceEnv(const std::string& conninfo, bool with_redis, int pool_size) {
+  rpc::ServiceEnv env;
+  env.platform.pg_dsn = conninfo;
+  env.platform.pg_pool_size = pool_size;
+  if (with_redis) env.platform.redis = SharedRedis().address();
+  env.platform.internal_secret = kTestInternalSecret;
+  env.grpc_address = "127.0.0.1:0";
+  env.registry = std::make_shared<prometheus::Registry>();
+  return env;
+}
+
 IdentityStack::IdentityStack(const Clock* clock)
     : db_(std::make_unique<TestDatabase>()),
       conninfo_(db_->conninfo()),
       signer_(auth::Key::FromSecret(kTestInternalSecret).value()) {
-  rpc::ServiceEnv env;
-  env.platform.pg_dsn = conninfo_;
-  env.platform.pg_pool_size = 4;
-  env.platform.internal_secret = kTestInternalSecret;
-  env.grpc_address = "127.0.0.1:0";
-  env.registry = std::make_shared<prometheus::Registry>();
-  auto running = identity::Start(env, {}, clock ? *clock : Clock::Real());
+  auto running = identity::Start(TestServiceEnv(conninfo_), {}, clock ? *clock : Clock::Real());
   if (!running.ok()) throw std::runtime_error(running.status().ToString());
   running_ = std::move(*running);
   stub_ = v1::IdentityService::NewStub(rpc::Dial(address()));

@@ -16,6 +16,11 @@ namespace vetline::testing {
 
 inline constexpr char kTestInternalSecret[] = "test-internal-secret-0123456789";
 
+// How tests start a service: its database, the run's Redis (when `with_redis`), the
+// test signing secret, any free loopback port, a fresh metrics registry.
+rpc::ServiceEnv TestServiceEnv(const std::string& conninfo, bool with_redis = false,
+                               int pool_size = 4);
+
 class IdentityStack {
  public:
   // `clock` (optional) drives session expiry; it must outlive the stack.

@@ -31,13 +31,7 @@ int main(int argc, char** argv) {
   log::Init("bench", log::Level::kWarning);
   const std::string clinic = "11111111-1111-4111-8111-111111111111";
   testing::TestDatabase db;
-  rpc::ServiceEnv env;
-  env.platform.pg_dsn = db.conninfo();
-  env.platform.pg_pool_size = 4;
-  env.platform.internal_secret = testing::kTestInternalSecret;
-  env.grpc_address = "127.0.0.1:0";
-  env.registry = std::make_shared<prometheus::Registry>();
-  auto running = clients::Start(env, {}).value();
+  auto running = clients::Start(testing::TestServiceEnv(db.conninfo()), {}).value();
   auto channel = rpc::Dial("127.0.0.1:" + std::to_string(running->server().port()));
   auto sync = cv1::ClientSyncService::NewStub(channel);
   auto stub = cv1::ClientsService::NewStub(channel);

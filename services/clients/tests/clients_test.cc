@@ -23,14 +23,7 @@ constexpr char kClinicB[] = "22222222-2222-4222-8222-222222222222";
 class Stack {
  public:
   Stack() : signer_(auth::Key::FromSecret(testing::kTestInternalSecret).value()) {
-    rpc::ServiceEnv env;
-    env.platform.pg_dsn = db_.conninfo();
-    env.platform.pg_pool_size = 6;
-    env.platform.redis = testing::SharedRedis().address();
-    env.platform.internal_secret = testing::kTestInternalSecret;
-    env.grpc_address = "127.0.0.1:0";
-    env.registry = std::make_shared<prometheus::Registry>();
-    running_ = clients::Start(env, {}).value();
+    running_ = clients::Start(testing::TestServiceEnv(db_.conninfo(), /*with_redis=*/true, 6), {}).value();
     auto channel = rpc::Dial("127.0.0.1:" + std::to_string(running_->server().port()));
     stub_ = v1::ClientsService::NewStub(channel);
     sync_ = v1::ClientSyncService::NewStub(channel);

@@ -80,13 +80,7 @@ int main(int argc, char** argv) {
 
   // --- The sync, end to end.
   testing::TestDatabase sync_db;
-  rpc::ServiceEnv env;
-  env.platform.pg_dsn = sync_db.conninfo();
-  env.platform.pg_pool_size = 4;
-  env.platform.internal_secret = testing::kTestInternalSecret;
-  env.grpc_address = "127.0.0.1:0";
-  env.registry = std::make_shared<prometheus::Registry>();
-  auto clients = clients::Start(env, {}).value();
+  auto clients = clients::Start(testing::TestServiceEnv(sync_db.conninfo()), {}).value();
   auto pool = pg::Pool::Create({.conninfo = sync_db.conninfo(), .size = 4}).value();
   if (!pg::Migrate(*pool, "pims_sync", pg::pims_sync_migrations()).ok()) return 1;
   pims_sync::SyncRepository repo(pool);

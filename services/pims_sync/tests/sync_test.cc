@@ -29,13 +29,7 @@ constexpr char kClinicB[] = "22222222-2222-4222-8222-222222222222";
 // One database holding the clients and pims_sync schemas, the clients service on it.
 struct SyncStack {
   SyncStack() : signer(auth::Key::FromSecret(testing::kTestInternalSecret).value()) {
-    rpc::ServiceEnv env;
-    env.platform.pg_dsn = db.conninfo();
-    env.platform.pg_pool_size = 6;
-    env.platform.internal_secret = testing::kTestInternalSecret;
-    env.grpc_address = "127.0.0.1:0";
-    env.registry = std::make_shared<prometheus::Registry>();
-    clients = clients::Start(env, {}).value();
+    clients = clients::Start(testing::TestServiceEnv(db.conninfo(), false, 6), {}).value();
     clients_address = "127.0.0.1:" + std::to_string(clients->server().port());
     pool = pg::Pool::Create({.conninfo = db.conninfo(), .size = 4}).value();
     REQUIRE(pg::Migrate(*pool, "pims_sync", pg::pims_sync_migrations()).ok());
