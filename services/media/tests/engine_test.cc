@@ -1,0 +1,106 @@
+// The call engine on its own: real webrtcbin peers over loopback UDP, no database.
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "absl/strings/match.h"
+
+#include "services/media/call_engine.h"
+#include "tests/support/webrtc_peer.h"
+
+using namespace vetline;
+using testing::Publisher;
+using testing::Subscriber;
+
+namespace {
+
+std::shared_ptr<const testing::EncodedClip> Clip() {
+  static auto clip = *testing::EncodeClip(320, 180, 30, absl::Seconds(2), 300);
+  return clip;
+}
+
+media::CallEngine::Options LoopbackOptions() {
+  media::CallEngine::Options o;
+  o.ice.local_addresses = {"127.0.0.1"};
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("engine: a subscriber receives a publisher's frames, starting with a keyframe") {
+  media::CallEngine engine(LoopbackOptions());
+  auto pub = Publisher::Start({.clip = Clip(), .signal = [&](const std::string& offer) {
+                                 return engine.Publish("call-1", "pub-1", "camera", offer);
+                               }});
+  INFO(pub.status().ToString());
+  REQUIRE(pub.ok());
+  auto sub = Subscriber::Start({.signal = [&](const std::string& offer) {
+    return engine.Subscribe("call-1", "sub-1", "pub-1", offer);
+  }});
+  INFO(sub.status().ToString());
+  REQUIRE(sub.ok());
+  REQUIRE((*sub)->WaitForVideoFrames(30, absl::Seconds(10)));
+  CHECK((*sub)->keyframes() >= 1);
+  CHECK((*sub)->audio_packets() > 0);
+  auto stats = engine.stats();
+  CHECK(stats.publications == 1);
+  CHECK(stats.subscriptions == 1);
+
+  // Ending the publication ends the subscription with it; a second end is NotFound.
+  auto ended = engine.EndSession("call-1", "pub-1");
+  REQUIRE(ended.ok());
+  CHECK(*ended == std::vector<std::string>{"sub-1"});
+  CHECK(engine.EndSession("call-1", "pub-1").status().code() == absl::StatusCode::kNotFound);
+}
+
+TEST_CASE("engine: bad offers are refused with the field named and change nothing") {
+  media::CallEngine engine(LoopbackOptions());
+  auto garbage = engine.Publish("call-2", "pub-1", "camera", "hello");
+  CHECK(garbage.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(garbage.status().message(), "sdp_offer"));
+  // An H.264-only offer has no codec we forward.
+  std::string h264 =
+      "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:abcd\r\n"
+      "a=ice-pwd:abcdefghijklmnopqrstuvwx\r\na=fingerprint:sha-256 00:11\r\n"
+      "m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\na=rtpmap:102 H264/90000\r\n"
+      "a=sendonly\r\na=mid:0\r\n";
+  auto none = engine.Publish("call-2", "pub-1", "camera", h264);
+  CHECK(none.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(none.status().message(), "VP8"));
+  CHECK(engine.stats().publications == 0);
+  CHECK(engine.Subscribe("call-2", "s", "nope", h264).status().code() == absl::StatusCode::kNotFound);
+}
+
+TEST_CASE("engine: recording writes one readable WebM per publication") {
+  auto dir = std::filesystem::temp_directory_path() / ("vetline-rec-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  media::CallEngine engine(LoopbackOptions());
+  std::mutex mu;
+  std::vector<media::RecordedTrack> tracks;
+  REQUIRE(engine.StartRecording("call-3", dir.string(), [&](const media::RecordedTrack& t) {
+                  std::lock_guard<std::mutex> l(mu);
+                  tracks.push_back(t);
+                }).ok());
+  auto pub = Publisher::Start({.clip = Clip(), .signal = [&](const std::string& offer) {
+                                 return engine.Publish("call-3", "pub-1", "camera", offer);
+                               }});
+  INFO(pub.status().ToString());
+  REQUIRE(pub.ok());
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  REQUIRE(engine.StopRecording("call-3").ok());
+  {
+    std::lock_guard<std::mutex> l(mu);
+    REQUIRE(tracks.size() == 1);
+    CHECK(tracks[0].publication_id == "pub-1");
+  }
+  std::string cmd = "gst-discoverer-1.0 " + tracks[0].path + " > " + dir.string() + "/d.txt 2>&1";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::ifstream f(dir / "d.txt");
+  std::string out((std::istreambuf_iterator<char>(f)), {});
+  CHECK(absl::StrContains(out, "VP8"));
+  CHECK(absl::StrContains(out, "Opus"));
+  std::filesystem::remove_all(dir);
+}
