@@ -25,5 +25,6 @@ absl::StatusOr<int> Migrate(Pool& pool, const std::string& schema,
 const std::vector<Migration>& identity_migrations();
 const std::vector<Migration>& clients_migrations();
 const std::vector<Migration>& pims_sync_migrations();
+const std::vector<Migration>& media_migrations();
 
 }  // namespace vetline::pg

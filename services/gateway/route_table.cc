@@ -75,6 +75,7 @@ const std::vector<std::string>& ServedProtoFiles() {
       "vetline/identity/v1/identity.proto",
       "vetline/clients/v1/clients.proto",
       "vetline/pims_sync/v1/pims_sync.proto",
+      "vetline/media/v1/media.proto",
   };
   return kFiles;
 }

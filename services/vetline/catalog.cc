@@ -2,12 +2,14 @@
 
 #include "services/clients/clients_component.h"
 #include "services/identity/identity_component.h"
+#include "services/media/media_component.h"
 #include "services/pims_sync/pims_sync_component.h"
 
 namespace vetline::cli {
 
 std::vector<rpc::ServiceDefinition> AllServices() {
-  return {identity::Definition(), clients::Definition(), pims_sync::Definition()};
+  return {identity::Definition(), clients::Definition(), pims_sync::Definition(),
+          media::Definition()};
 }
 
 std::map<std::string, std::string> ServiceAddresses(int base_port) {

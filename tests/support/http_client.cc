@@ -1,5 +1,14 @@
 #include "tests/support/http_client.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <sstream>
+
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -85,6 +94,102 @@ std::string HttpResponse::header(const std::string& lower_name) const {
 
 std::map<std::string, std::string> Bearer(const std::string& token) {
   return {{"Authorization", "Bearer " + token}};
+}
+
+}  // namespace vetline::testing
+
+// ---- EventStream: a raw socket, since the body never ends while the call lasts. ----
+
+namespace vetline::testing {
+
+EventStream::EventStream(int port, const std::string& target,
+                         const std::map<std::string, std::string>& headers) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) return;
+  std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n";
+  for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
+  req += "\r\n";
+  if (::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) return;
+  // Headers first.
+  while (raw_.find("\r\n\r\n") == std::string::npos) {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 10000) <= 0) return;
+    char buf[4096];
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0) return;
+    raw_.append(buf, n);
+  }
+  size_t end = raw_.find("\r\n\r\n");
+  std::string head = raw_.substr(0, end);
+  raw_.erase(0, end + 4);
+  status_ = std::atoi(head.c_str() + head.find(' ') + 1);
+  if (head.find("chunked") == std::string::npos) {  // an error body, not a stream
+    text_ = raw_;
+    raw_.clear();
+  }
+}
+
+EventStream::~EventStream() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool EventStream::Fill(int timeout_ms) {
+  for (;;) {
+    // Decode whole chunks already buffered: "<hex size>\r\n<data>\r\n".
+    size_t line = raw_.find("\r\n");
+    if (line != std::string::npos) {
+      size_t size = std::stoul(raw_.substr(0, line), nullptr, 16);
+      if (size == 0) return false;  // end of stream
+      if (raw_.size() >= line + 2 + size + 2) {
+        text_.append(raw_, line + 2, size);
+        raw_.erase(0, line + 2 + size + 2);
+        return true;
+      }
+    }
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) <= 0) return false;
+    char buf[16384];
+    ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+    if (n <= 0) return false;
+    raw_.append(buf, n);
+  }
+}
+
+std::optional<EventStream::Event> EventStream::Next(int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    size_t end = text_.find("\n\n");
+    if (end != std::string::npos) {
+      std::string block = text_.substr(0, end);
+      text_.erase(0, end + 2);
+      Event e;
+      std::istringstream lines(block);
+      std::string l;
+      while (std::getline(lines, l)) {
+        if (l.rfind("event: ", 0) == 0) e.type = l.substr(7);
+        if (l.rfind("data: ", 0) == 0) e.data = nlohmann::json::parse(l.substr(6), nullptr, false);
+      }
+      return e;
+    }
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now()).count());
+    if (left <= 0 || !Fill(left)) return std::nullopt;
+  }
+}
+
+std::optional<EventStream::Event> EventStream::NextOf(const std::string& type, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    int left = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    deadline - std::chrono::steady_clock::now()).count());
+    if (left <= 0) return std::nullopt;
+    auto e = Next(left);
+    if (!e || e->type == type) return e;
+  }
 }
 
 }  // namespace vetline::testing

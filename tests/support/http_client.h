@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "nlohmann/json.hpp"
@@ -37,6 +38,30 @@ class HttpClient {
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
+};
+
+// A Server-Sent Events stream (GET with `Accept: text/event-stream`) read as it arrives.
+class EventStream {
+ public:
+  struct Event {
+    std::string type;
+    nlohmann::json data;
+  };
+  // Connects and sends the request; status() is the response status once headers came.
+  EventStream(int port, const std::string& target, const std::map<std::string, std::string>& headers = {});
+  ~EventStream();
+  int status() const { return status_; }
+  // The next event, or nullopt when none came within `timeout_ms` or the stream ended.
+  std::optional<Event> Next(int timeout_ms);
+  // Skips events until one of `type` arrives (or nullopt after `timeout_ms` overall).
+  std::optional<Event> NextOf(const std::string& type, int timeout_ms);
+
+ private:
+  bool Fill(int timeout_ms);  // reads more decoded body; false on timeout or end
+  int fd_ = -1;
+  int status_ = 0;
+  std::string raw_;   // undecoded bytes (chunked framing)
+  std::string text_;  // decoded body not yet returned as events
 };
 
 // {"Authorization": "Bearer <token>"}

@@ -1,0 +1,85 @@
+// The media service's gRPC edge: who may do what to a call, input checks, and the
+// order of database and media steps. SQL lives in the repository, GStreamer in the engine.
+#pragma once
+
+#include <string>
+
+#include "libs/auth/auth.h"
+#include "libs/blob/blob.h"
+#include "libs/core/clock.h"
+#include "services/media/call_engine.h"
+#include "services/media/event_hub.h"
+#include "services/media/media_repository.h"
+#include "vetline/media/v1/media.grpc.pb.h"
+
+namespace vetline::media {
+
+struct MediaOptions {
+  std::string web_url = "http://localhost:8080";          // where join links point
+  std::string data_dir = "/var/lib/vetline/media";         // live track files
+  std::string blob_dir = "/var/lib/vetline/blobs";         // composed recordings
+  std::string ice_addresses = "127.0.0.1";                 // host candidates, comma-separated
+  std::string stun_server, turn_server;
+  absl::Duration invitation_ttl = absl::Hours(24);         // after the scheduled start
+  absl::Duration join_early = absl::Minutes(30);           // how early clients may join
+  absl::Duration max_download = absl::Minutes(60);         // longer recordings: no download
+  absl::Duration compose_poll = absl::Seconds(1);
+};
+
+class MediaService final : public v1::MediaService::Service {
+ public:
+  MediaService(MediaRepository& repo, CallEngine& engine, EventHub& events, blob::BlobStore& blobs,
+               const auth::PrincipalSigner& signer, const auth::LinkSigner& links, const Clock& clock,
+               MediaOptions options)
+      : repo_(repo), engine_(engine), events_(events), blobs_(blobs), signer_(signer), links_(links),
+        clock_(clock), options_(std::move(options)) {}
+
+  grpc::Status CreateCall(grpc::ServerContext*, const v1::CreateCallRequest*, v1::CreateCallResponse*) override;
+  grpc::Status GetCall(grpc::ServerContext*, const v1::GetCallRequest*, v1::Call*) override;
+  grpc::Status EndCall(grpc::ServerContext*, const v1::EndCallRequest*, v1::Call*) override;
+  grpc::Status HostJoin(grpc::ServerContext*, const v1::HostJoinRequest*, v1::JoinResponse*) override;
+  grpc::Status Join(grpc::ServerContext*, const v1::JoinRequest*, v1::JoinResponse*) override;
+  grpc::Status ListParticipants(grpc::ServerContext*, const v1::ListParticipantsRequest*,
+                                v1::ListParticipantsResponse*) override;
+  grpc::Status Admit(grpc::ServerContext*, const v1::ParticipantRequest*, v1::Participant*) override;
+  grpc::Status Remove(grpc::ServerContext*, const v1::ParticipantRequest*, v1::Participant*) override;
+  grpc::Status StartRecording(grpc::ServerContext*, const v1::RecordingRequest*, v1::Recording*) override;
+  grpc::Status StopRecording(grpc::ServerContext*, const v1::RecordingRequest*, v1::Recording*) override;
+  grpc::Status SetMediaState(grpc::ServerContext*, const v1::SetMediaStateRequest*, v1::Participant*) override;
+  grpc::Status Publish(grpc::ServerContext*, const v1::PublishRequest*, v1::SessionResponse*) override;
+  grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, v1::SessionResponse*) override;
+  grpc::Status EndSession(grpc::ServerContext*, const v1::EndSessionRequest*, v1::Empty*) override;
+  grpc::Status Leave(grpc::ServerContext*, const v1::LeaveRequest*, v1::Empty*) override;
+  grpc::Status Watch(grpc::ServerContext*, const v1::WatchRequest*, grpc::ServerWriter<v1::CallEvent>*) override;
+  grpc::Status CallHistory(grpc::ServerContext*, const v1::CallHistoryRequest*, v1::CallHistoryResponse*) override;
+  grpc::Status GetRecording(grpc::ServerContext*, const v1::GetRecordingRequest*, v1::Recording*) override;
+  grpc::Status DownloadRecording(grpc::ServerContext*, const v1::DownloadRequest*,
+                                 grpc::ServerWriter<v1::Chunk>*) override;
+
+  // Composes the oldest stopped recording, if any; false when there was none.
+  bool ComposeNext();
+
+ private:
+  // A staff member of the call's clinic (other clinics' calls do not exist for them).
+  absl::StatusOr<v1::Call> StaffCall(grpc::ServerContext* ctx, const std::string& call_id,
+                                     bool host_only, api::Principal* who = nullptr);
+  // The participant behind a token, in this call and not removed.
+  absl::StatusOr<ParticipantRow> Participant(const std::string& token, const std::string& call_id,
+                                             bool must_be_admitted);
+  absl::StatusOr<v1::JoinResponse> Joined(const v1::Participant& p, const v1::Call& call);
+  void Emit(const std::string& type, const v1::Call& call, const v1::Participant* about);
+  // Stops a participant's WHIP/WHEP sessions (leaving, removed, call ended).
+  void EndSessionsOf(const std::string& call_id, const std::string& participant_id);
+  absl::Status StopRecordingIfOn(const std::string& call_id);
+
+  MediaRepository& repo_;
+  CallEngine& engine_;
+  EventHub& events_;
+  blob::BlobStore& blobs_;
+  const auth::PrincipalSigner& signer_;
+  const auth::LinkSigner& links_;
+  const Clock& clock_;
+  MediaOptions options_;
+};
+
+}  // namespace vetline::media
