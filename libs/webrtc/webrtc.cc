@@ -75,6 +75,16 @@ GstElement* NewWebrtcBin(const std::string& name, const IceSettings& ice) {
   g_object_get(webrtc, "ice-agent", &agent, nullptr);
   if (agent) {
     g_object_set(agent, "ice-tcp", FALSE, nullptr);
+    // libnice would also try UPnP port mapping (SSDP multicast on every interface):
+    // candidates come only from the configured addresses and STUN/TURN.
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "agent")) {
+      GObject* nice = nullptr;
+      g_object_get(agent, "agent", &nice, nullptr);
+      if (nice) {
+        g_object_set(nice, "upnp", FALSE, nullptr);
+        g_object_unref(nice);
+      }
+    }
     for (const std::string& address : ice.local_addresses) {
       gboolean added = FALSE;
       g_signal_emit_by_name(agent, "add-local-ip-address", address.c_str(), &added);

@@ -1,0 +1,171 @@
+// tools/bench media [--max-calls=N] [--seconds=S] — N concurrent two-party calls against
+// a separate `vetline-media` process, every participant recorded; each publisher sends a
+// pre-encoded 640x360 VP8 + Opus clip (~600 kbps) and each receives the other. Steps N
+// up until frames are lost and reports the media process's CPU per call and the largest
+// N held without loss. The peers run in this process and share the same two cores.
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "libs/testing/servers.h"
+#include "services/media/tests/media_process.h"
+
+using namespace vetline;
+namespace v1 = media::v1;
+
+namespace {
+
+double ProcessCpuSeconds(pid_t pid) {
+  std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(f)), {});
+  std::istringstream in(stat.substr(stat.rfind(')') + 2));
+  std::string field;
+  long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && in >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) stime = std::stoll(field);
+  }
+  return static_cast<double>(utime + stime) / sysconf(_SC_CLK_TCK);
+}
+
+double OwnCpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return u.ru_utime.tv_sec + u.ru_stime.tv_sec + (u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+struct Call {
+  std::string id;
+  std::vector<std::unique_ptr<testing::Publisher>> publishers;
+  std::vector<std::unique_ptr<testing::Subscriber>> subscribers;
+};
+
+struct StepResult {
+  int calls = 0;
+  bool started = true;
+  double loss = 0, media_core_per_call = 0, peers_core = 0, wall = 0;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int max_calls = 30, seconds = 10;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--max-calls=", 0) == 0) max_calls = std::stoi(a.substr(12));
+    if (a.rfind("--seconds=", 0) == 0) seconds = std::stoi(a.substr(10));
+  }
+  testing::TestDatabase db;
+  std::string dir = (std::filesystem::temp_directory_path() / ("vetline-bench-media-" + std::to_string(getpid()))).string();
+  testing::MediaProcess media(VETLINE_MEDIA_BINARY, db.conninfo(), dir, testing::FreePort());
+  if (!media.ready()) {
+    std::cerr << "vetline-media did not start\n";
+    return 1;
+  }
+  auto stub = media.Stub();
+  testing::StaffCaller staff;
+  auto clip = testing::EncodeClip(640, 360, 30, absl::Seconds(4), 550).value();
+  size_t clip_bytes = 0;
+  for (const auto& f : clip->video) clip_bytes += f.data.size();
+  for (const auto& f : clip->audio) clip_bytes += f.data.size();
+  std::cout << "clip: 640x360 VP8+Opus, " << clip_bytes * 8 / 4 / 1000 << " kbps\n";
+
+  std::vector<int> steps = {1, 5, 10, 15, 20, 25, 30, 35, 40};
+  StepResult best;
+  std::vector<StepResult> results;
+  for (int n : steps) {
+    if (n > max_calls) break;
+    StepResult r;
+    r.calls = n;
+    std::vector<Call> calls(n);
+    std::fprintf(stderr, "step %d: starting calls\n", n);
+    for (Call& c : calls) {
+      grpc::ClientContext c1, c2, c3, c4;
+      staff.Sign(c1);
+      v1::CreateCallResponse created;
+      if (!stub->CreateCall(&c1, v1::CreateCallRequest(), &created).ok()) r.started = false;
+      c.id = created.call().id();
+      v1::HostJoinRequest hj;
+      hj.set_call_id(c.id);
+      v1::JoinResponse a, b;
+      staff.Sign(c2);
+      staff.Sign(c3);
+      stub->HostJoin(&c2, hj, &a);
+      stub->HostJoin(&c3, hj, &b);
+      std::string pub_a, pub_b;
+      auto pa = testing::Publisher::Start({.clip = clip, .signal = testing::GrpcSignal(*stub, c.id, a.participant_token(), "camera", true, &pub_a)});
+      auto pb = testing::Publisher::Start({.clip = clip, .signal = testing::GrpcSignal(*stub, c.id, b.participant_token(), "camera", true, &pub_b)});
+      if (!pa.ok() || !pb.ok()) {
+        r.started = false;
+        break;
+      }
+      staff.Sign(c4);
+      v1::RecordingRequest rr;
+      rr.set_call_id(c.id);
+      v1::Recording rec;
+      stub->StartRecording(&c4, rr, &rec);
+      auto sa = testing::Subscriber::Start({.signal = testing::GrpcSignal(*stub, c.id, a.participant_token(), pub_b, false), .decode = false});
+      auto sb = testing::Subscriber::Start({.signal = testing::GrpcSignal(*stub, c.id, b.participant_token(), pub_a, false), .decode = false});
+      if (!sa.ok() || !sb.ok()) {
+        r.started = false;
+        break;
+      }
+      // Subscriber i receives publisher (1 - i): keep them paired by index.
+      c.publishers.push_back(std::move(*pb));
+      c.publishers.push_back(std::move(*pa));
+      c.subscribers.push_back(std::move(*sa));
+      c.subscribers.push_back(std::move(*sb));
+    }
+    if (r.started) {
+      std::this_thread::sleep_for(std::chrono::seconds(2));  // every leg past its first keyframe
+      auto totals = [&](bool sent) {
+        int64_t t = 0;
+        for (const Call& c : calls) {
+          for (const auto& p : c.publishers) t += sent ? p->video_frames_sent() : 0;
+          for (const auto& s : c.subscribers) t += sent ? 0 : s->video_frames();
+        }
+        return t;
+      };
+      int64_t sent0 = totals(true), recv0 = totals(false);
+      double media0 = ProcessCpuSeconds(media.pid()), own0 = OwnCpuSeconds();
+      auto t0 = std::chrono::steady_clock::now();
+      std::this_thread::sleep_for(std::chrono::seconds(seconds));
+      int64_t sent1 = totals(true), recv1 = totals(false);
+      double media1 = ProcessCpuSeconds(media.pid()), own1 = OwnCpuSeconds();
+      r.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      // Frames in flight at the window edges (~ a jitter buffer) are not losses.
+      double sent = static_cast<double>(sent1 - sent0), received = static_cast<double>(recv1 - recv0);
+      r.loss = sent > 0 ? std::max(0.0, 1.0 - received / sent) : 1.0;
+      r.media_core_per_call = (media1 - media0) / r.wall / n;
+      r.peers_core = (own1 - own0) / r.wall;
+    }
+    std::fprintf(stderr, "step %d: ending calls\n", n);
+    for (Call& c : calls) {
+      grpc::ClientContext ctx;
+      staff.Sign(ctx);
+      v1::EndCallRequest end;
+      end.set_id(c.id);
+      v1::Call ended;
+      stub->EndCall(&ctx, end, &ended);
+      c.subscribers.clear();
+      c.publishers.clear();
+    }
+    std::printf("calls=%d started=%s frame_loss=%.4f media_core_per_call=%.4f peers_cores=%.2f\n", n,
+                r.started ? "yes" : "no", r.loss, r.media_core_per_call, r.peers_core);
+    std::fflush(stdout);
+    results.push_back(r);
+    if (!r.started || r.loss > 0.01) break;
+    best = r;
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // let the compose worker catch up
+  }
+  media.Kill();
+  std::filesystem::remove_all(dir);
+  std::printf("max_recorded_calls_without_loss=%d media_core_per_call=%.4f loss_threshold=0.01 target=20\n",
+              best.calls, best.media_core_per_call);
+  return 0;
+}

@@ -1,0 +1,110 @@
+// `vetline-media` as its own process (as Kubernetes runs it), for the crash test and the
+// benchmark, plus a signed staff principal to call it with.
+#pragma once
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <string>
+#include <thread>
+
+#include "libs/auth/auth.h"
+#include "libs/rpc/rpc.h"
+#include "tests/support/identity_stack.h"
+#include "tests/support/webrtc_peer.h"
+#include "vetline/media/v1/media.grpc.pb.h"
+
+namespace vetline::testing {
+
+class MediaProcess {
+ public:
+  // Starts the binary on `port` with its files under `dir`; false from ready() when it
+  // did not report SERVING within 10 s.
+  MediaProcess(const std::string& binary, const std::string& conninfo, const std::string& dir, int port) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test or benchmark
+      std::vector<std::string> env = {
+          "VETLINE_PG_DSN=" + conninfo, "VETLINE_REDIS=",
+          std::string("VETLINE_INTERNAL_SECRET=") + kTestInternalSecret,
+          "VETLINE_GRPC_ADDRESS=127.0.0.1:" + std::to_string(port),
+          "VETLINE_MEDIA_DATA_DIR=" + dir + "/data", "VETLINE_MEDIA_BLOB_DIR=" + dir + "/blobs"};
+      for (const std::string& e : env) putenv(strdup(e.c_str()));
+      execl(binary.c_str(), binary.c_str(), nullptr);
+      _exit(127);
+    }
+    channel_ = rpc::Dial("127.0.0.1:" + std::to_string(port));
+    for (int i = 0; i < 100 && !ready_; ++i) {
+      auto serving = rpc::CheckHealth(*channel_, "", absl::Seconds(1));
+      ready_ = serving.ok() && *serving;
+      if (!ready_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!ready_) Kill();
+  }
+  ~MediaProcess() { Kill(); }
+  bool ready() const { return ready_; }
+  pid_t pid() const { return pid_; }
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+  }
+  std::unique_ptr<media::v1::MediaService::Stub> Stub() { return media::v1::MediaService::NewStub(channel_); }
+
+ private:
+  pid_t pid_ = -1;
+  bool ready_ = false;
+  std::shared_ptr<grpc::Channel> channel_;
+};
+
+// Signs a staff principal of one clinic onto client contexts.
+class StaffCaller {
+ public:
+  StaffCaller() : signer_(auth::Key::FromSecret(kTestInternalSecret).value()) {
+    p_.set_kind(api::Principal::STAFF);
+    p_.set_clinic_id("6f0b8f8e-4d7e-4b1a-9d55-0c3a1f2e9b10");
+    p_.set_user_id("0d9f3a55-8a4e-4bb8-b4a4-2f6c7e1d5a22");
+    p_.set_role("admin");
+  }
+  void Sign(grpc::ClientContext& ctx) const { rpc::AttachPrincipal(ctx, p_, signer_); }
+
+ private:
+  auth::PrincipalSigner signer_;
+  api::Principal p_;
+};
+
+// WHIP/WHEP straight over gRPC (no gateway): a peer's Signal. `session` gets the id.
+inline Signal GrpcSignal(media::v1::MediaService::Stub& stub, const std::string& call_id,
+                         const std::string& token, const std::string& kind_or_publication,
+                         bool publish, std::string* session = nullptr) {
+  return [&stub, call_id, token, kind_or_publication, publish, session](
+             const std::string& offer) -> absl::StatusOr<std::string> {
+    grpc::ClientContext ctx;
+    rpc::SetDeadline(ctx, absl::Seconds(20));
+    media::v1::SessionResponse resp;
+    grpc::Status s;
+    if (publish) {
+      media::v1::PublishRequest req;
+      req.set_call_id(call_id);
+      req.set_kind(kind_or_publication);
+      req.set_participant_token(token);
+      req.set_sdp_offer(offer);
+      s = stub.Publish(&ctx, req, &resp);
+    } else {
+      media::v1::SubscribeRequest req;
+      req.set_call_id(call_id);
+      req.set_publication_id(kind_or_publication);
+      req.set_participant_token(token);
+      req.set_sdp_offer(offer);
+      s = stub.Subscribe(&ctx, req, &resp);
+    }
+    if (!s.ok()) return rpc::FromGrpc(s);
+    if (session) *session = resp.session_id();
+    return resp.sdp_answer();
+  };
+}
+
+}  // namespace vetline::testing
