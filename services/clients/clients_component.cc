@@ -1,21 +1,11 @@
 #include "services/clients/clients_component.h"
 
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
-#include <thread>
-
-#include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/pg/migrations.h"
 #include "libs/redis/redis.h"
 
 namespace vetline::clients {
 namespace {
-
-// Every event goes to Redis channel "vetline.events.<topic>".
-constexpr char kEventChannelPrefix[] = "vetline.events.";
-constexpr auto kDrainEvery = std::chrono::milliseconds(200);
 
 class RunningClients final : public rpc::RunningService {
  public:
@@ -29,33 +19,11 @@ class RunningClients final : public rpc::RunningService {
         sync_(repo_, signer_) {}
 
   ~RunningClients() override {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (drain_.joinable()) drain_.join();
+    relay_.reset();
     if (server_) server_->Shutdown();
   }
 
   rpc::Server& server() override { return *server_; }
-
-  // Publishes outbox events until stopped; Redis being down only delays them.
-  void StartDrain(std::shared_ptr<redis::Pool> redis) {
-    drain_ = std::thread([this, redis] {
-      std::unique_lock<std::mutex> l(mu_);
-      while (!stop_) {
-        l.unlock();
-        auto sent = repo_.DrainOutbox(100, [&](const std::string& topic, const std::string& payload) {
-          return redis->Command({"PUBLISH", kEventChannelPrefix + topic, payload}).status();
-        });
-        if (!sent.ok()) log::Warn("outbox drain failed", {{"error", sent.status().ToString()}});
-        l.lock();
-        if (sent.ok() && *sent == 100) continue;  // more waiting: no pause
-        cv_.wait_for(l, kDrainEvery, [this] { return stop_; });
-      }
-    });
-  }
 
   std::shared_ptr<pg::Pool> pool_;
   auth::PrincipalSigner signer_;
@@ -64,10 +32,7 @@ class RunningClients final : public rpc::RunningService {
   ClientsService service_;
   ClientSyncService sync_;
   std::unique_ptr<rpc::Server> server_;
-  std::thread drain_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
+  std::unique_ptr<outbox::Relay> relay_;  // stopped before the repository goes
 };
 
 }  // namespace
@@ -95,7 +60,7 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
   if (!env.platform.redis.empty()) {
     VL_ASSIGN_OR_RETURN(redis::Options ro, redis::ParseAddress(env.platform.redis));
     VL_ASSIGN_OR_RETURN(auto redis, redis::Pool::Create(ro));
-    running->StartDrain(redis);
+    running->relay_ = std::make_unique<outbox::Relay>(pool, running->repo_.events(), redis);
   }
   running->server_->SetServing(true);
   return std::unique_ptr<rpc::RunningService>(std::move(running));

@@ -164,15 +164,6 @@ constexpr pg::Statement kMergeUpdateSurvivor{
     "UPDATE clients.clients SET pims_id = coalesce(pims_id, nullif($3, '')), "
     "last_visit_date = greatest(last_visit_date, $4::date), updated_at = now() "
     "WHERE clinic_id = $1 AND id = $2"};
-constexpr pg::Statement kInsertOutbox{
-    "clients_outbox_insert", "INSERT INTO clients.outbox (topic, payload) VALUES ($1, $2::jsonb)"};
-constexpr pg::Statement kOutboxBatch{
-    "clients_outbox_batch",
-    "SELECT id, topic, payload::text AS payload FROM clients.outbox WHERE published_at IS NULL "
-    "ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED"};
-constexpr pg::Statement kOutboxDone{
-    "clients_outbox_done",
-    "UPDATE clients.outbox SET published_at = now() WHERE id = ANY($1::bigint[])"};
 
 // --- PIMS sync: staged with COPY, applied set-based, skipped when the digest is equal.
 constexpr char kSyncTables[] =
@@ -603,7 +594,7 @@ absl::Status ClientsRepository::Merge(const std::string& clinic_id, const std::s
                            .status());
     nlohmann::json event = {{"clinicId", clinic_id}, {"survivorId", survivor},
                             {"mergedId", other}, {"mergedBy", staff_user_id}};
-    return s.Exec(kInsertOutbox, {"client.merged", event.dump()}).status();
+    return outbox_.Add(s, "client.merged", event.dump());
   });
 }
 
@@ -699,24 +690,6 @@ absl::StatusOr<SyncCounts> ClientsRepository::UpsertBatch(const std::string& cli
     return absl::OkStatus();
   }));
   return counts;
-}
-
-absl::StatusOr<int> ClientsRepository::DrainOutbox(
-    int limit, const std::function<absl::Status(const std::string&, const std::string&)>& publish) {
-  int sent = 0;
-  VL_RETURN_IF_ERROR(pool_->Transact([&](pg::Session& s) -> absl::Status {
-    VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kOutboxBatch, {limit}));
-    std::vector<std::string> done;
-    for (int i = 0; i < r.rows(); ++i) {
-      // Stop at the first failure: events keep their order and the rest wait.
-      if (!publish(r.Text(i, "topic"), r.Text(i, "payload")).ok()) break;
-      done.push_back(r.Text(i, "id"));
-    }
-    sent = static_cast<int>(done.size());
-    if (done.empty()) return absl::OkStatus();
-    return s.Exec(kOutboxDone, {absl::StrCat("{", absl::StrJoin(done, ","), "}")}).status();
-  }));
-  return sent;
 }
 
 }  // namespace vetline::clients

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "libs/outbox/outbox.h"
 #include "libs/pg/pg.h"
 #include "services/clients/search_query.h"
 #include "vetline/clients/v1/clients.pb.h"
@@ -72,13 +73,12 @@ class ClientsRepository {
                                          const std::vector<v1::SyncClient>& clients,
                                          const std::vector<v1::SyncPet>& pets);
 
-  // Outbox: publishes up to `limit` events with `publish`, marking those that went out.
-  absl::StatusOr<int> DrainOutbox(int limit,
-                                  const std::function<absl::Status(const std::string& topic,
-                                                                   const std::string& payload)>& publish);
+  // Events written with the changes they describe ("client.merged").
+  const outbox::Outbox& events() const { return outbox_; }
 
  private:
   std::shared_ptr<pg::Pool> pool_;
+  outbox::Outbox outbox_{"clients"};
 };
 
 }  // namespace vetline::clients

@@ -8,6 +8,7 @@
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/pg/migrations.h"
+#include "libs/redis/redis.h"
 
 namespace vetline::media {
 namespace {
@@ -35,6 +36,7 @@ class RunningMedia final : public rpc::RunningService {
         compose_poll_(options.compose_poll) {}
 
   ~RunningMedia() override {
+    relay_.reset();
     {
       std::lock_guard<std::mutex> l(mu_);
       stop_ = true;
@@ -69,6 +71,7 @@ class RunningMedia final : public rpc::RunningService {
   MediaService service_;
   absl::Duration compose_poll_;
   std::unique_ptr<rpc::Server> server_;
+  std::unique_ptr<outbox::Relay> relay_;
   std::thread composer_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -98,6 +101,11 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
   // and recordings cut short are composed from what reached the disk.
   VL_ASSIGN_OR_RETURN(int recovered, running->repo_.RecoverAfterRestart());
   if (recovered > 0) log::Warn("recordings recovered after a restart", {{"count", recovered}});
+  if (!env.platform.redis.empty()) {
+    VL_ASSIGN_OR_RETURN(redis::Options ro, redis::ParseAddress(env.platform.redis));
+    VL_ASSIGN_OR_RETURN(auto redis, redis::Pool::Create(ro));
+    running->relay_ = std::make_unique<outbox::Relay>(pool, running->repo_.events(), redis);
+  }
   running->StartComposer();
   running->server_->SetServing(true);
   return std::unique_ptr<rpc::RunningService>(std::move(running));

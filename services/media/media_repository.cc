@@ -39,6 +39,17 @@ constexpr pg::Statement kSetCallState{
   "media.sessions s WHERE s.participant_id = p.id AND s.kind <> 'subscription' AND "            \
   "s.end_time IS NULL), '') AS publications FROM media.participants p "
 
+constexpr pg::Statement kCallEndedEvent{
+    "media_call_ended_event",
+    "SELECT json_build_object('callId', c.id, 'clinicId', c.clinic_id, 'clientId', c.client_id, "
+    "'conversationId', c.conversation_id, 'startTime', c.start_time, 'endTime', c.end_time, "
+    "'durationSeconds', coalesce(extract(epoch FROM c.end_time - c.start_time), 0), "
+    "'participants', coalesce((SELECT json_agg(json_build_object('name', p.display_name, 'role', p.role) "
+    "ORDER BY p.join_time) FROM media.participants p WHERE p.call_id = c.id), '[]'), "
+    "'recordingIds', coalesce((SELECT json_agg(r.id ORDER BY r.start_time) FROM media.recordings r "
+    "WHERE r.call_id = c.id), '[]'), 'link', '/v1/calls/' || c.id)::text AS payload "
+    "FROM media.calls c WHERE c.id = $1"};
+
 constexpr pg::Statement kAddParticipant{
     "media_add_participant",
     "INSERT INTO media.participants (call_id, display_name, role, state, invitation_hash) "
@@ -214,6 +225,16 @@ absl::StatusOr<v1::Call> MediaRepository::GetCall(const std::string& call_id) {
 absl::StatusOr<v1::Call> MediaRepository::SetCallState(const std::string& call_id,
                                                        const std::string& state) {
   VL_RETURN_IF_ERROR(pool_->Exec(kSetCallState, {call_id, state}).status());
+  return GetCall(call_id);
+}
+
+absl::StatusOr<v1::Call> MediaRepository::EndCall(const std::string& call_id) {
+  VL_RETURN_IF_ERROR(pool_->Transact([&](pg::Session& s) -> absl::Status {
+    VL_ASSIGN_OR_RETURN(pg::Result ended, s.Exec(kSetCallState, {call_id, "ended"}));
+    if (ended.affected() == 0) return absl::OkStatus();  // already ended: one event only
+    VL_ASSIGN_OR_RETURN(pg::Result event, s.Exec(kCallEndedEvent, {call_id}));
+    return outbox_.Add(s, "call.ended", event.Text(0, "payload"));
+  }));
   return GetCall(call_id);
 }
 

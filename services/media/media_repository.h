@@ -9,6 +9,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "libs/outbox/outbox.h"
 #include "libs/pg/pg.h"
 #include "vetline/media/v1/media.pb.h"
 
@@ -48,6 +49,10 @@ class MediaRepository {
   absl::StatusOr<v1::Call> CreateCall(const std::string& clinic_id, const std::string& host_id,
                                       const v1::CreateCallRequest& req);
   absl::StatusOr<v1::Call> GetCall(const std::string& call_id);  // NotFound
+  // Ends the call and, in the same transaction, records the "call.ended" event (time,
+  // duration, participants, recordings, link) for the conversation.
+  absl::StatusOr<v1::Call> EndCall(const std::string& call_id);
+  const outbox::Outbox& events() const { return outbox_; }
   // Moves the call to `state`; "live" sets start_time once, "ended" sets end_time.
   absl::StatusOr<v1::Call> SetCallState(const std::string& call_id, const std::string& state);
 
@@ -98,6 +103,7 @@ class MediaRepository {
 
  private:
   std::shared_ptr<pg::Pool> pool_;
+  outbox::Outbox outbox_{"media"};
 };
 
 }  // namespace vetline::media

@@ -156,7 +156,7 @@ grpc::Status MediaService::EndCall(grpc::ServerContext* ctx, const v1::EndCallRe
     for (const auto& person : people) {
       (void)repo_.MoveParticipant(call.id(), person.id(), {"waiting", "admitted"}, "left");
     }
-    VL_ASSIGN_OR_RETURN(*resp, repo_.SetCallState(call.id(), "ended"));
+    VL_ASSIGN_OR_RETURN(*resp, repo_.EndCall(call.id()));
     Emit("ended", *resp, nullptr);
     return absl::OkStatus();
   }());

@@ -3,11 +3,15 @@
 // sending and receiving real media over loopback.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
 #include <fstream>
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "libs/redis/redis.h"
 #include "libs/testing/servers.h"
 #include "services/gateway/gateway.h"
 #include "services/media/media_component.h"
@@ -47,7 +51,7 @@ struct Harness {
     mo.data_dir = (dir / "data").string();
     mo.blob_dir = (dir / "blobs").string();
     mo.compose_poll = absl::Milliseconds(100);
-    media = media::Start(testing::TestServiceEnv(db.conninfo()), mo).value();
+    media = media::Start(testing::TestServiceEnv(db.conninfo(), /*with_redis=*/true), mo).value();
     gateway::GatewayOptions o;
     o.http_address = "127.0.0.1:0";
     o.backends = {{"identity", identity.address()},
@@ -216,10 +220,35 @@ TEST_CASE("media: waiting room, admit, both see each other, screen share, record
   auto left = host_events.NextOf("left", 5000);
   REQUIRE(left);
   CHECK(left->data["participant"]["id"] == client_id);
+  // The call record reaches the conversations service as an event.
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<json> records;
+  auto sub = redis::Subscriber::Start(redis::ParseAddress(testing::SharedRedis().address()).value(),
+                                      {"vetline.events.call.ended"}, [&](const std::string&, const std::string& payload) {
+                                        std::lock_guard<std::mutex> l(mu);
+                                        records.push_back(json::parse(payload));
+                                        cv.notify_all();
+                                      });
+  REQUIRE(sub.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // subscribed before the event
   auto ended = h.Client().Post("/v1/calls/" + call + "/end", "", Bearer(h.maple));
   REQUIRE(ended.status == 200);
   CHECK(ended.json()["state"] == "ended");
   REQUIRE(host_events.NextOf("ended", 5000));
+  {
+    std::unique_lock<std::mutex> l(mu);
+    REQUIRE(cv.wait_for(l, std::chrono::seconds(5), [&] {
+      return std::any_of(records.begin(), records.end(), [&](const json& r) { return r["callId"] == call; });
+    }));
+    json record = *std::find_if(records.begin(), records.end(), [&](const json& r) { return r["callId"] == call; });
+    CHECK(record["durationSeconds"].get<double>() > 1.0);
+    CHECK(record["participants"].size() == 2);
+    CHECK(record["participants"][1]["name"] == "Sam Owner");
+    CHECK(record["recordingIds"][0] == recording);
+    CHECK(record["link"] == "/v1/calls/" + call);
+  }
+  CHECK(h.Client().Post("/v1/calls/" + call + "/end", "", Bearer(h.maple)).status == 200);  // idempotent
 
   // The compose worker turns the tracks into one file within the time limit.
   json rec;
