@@ -45,12 +45,14 @@ std::string Discover(const std::string& path) {
 }
 
 struct Harness {
-  Harness() : registry(std::make_shared<prometheus::Registry>()) {
+  explicit Harness(absl::Duration max_download = absl::Minutes(60))
+      : registry(std::make_shared<prometheus::Registry>()) {
     dir = std::filesystem::temp_directory_path() / ("vetline-media-" + testing::UniqueRedisPrefix().substr(5, 12));
     media::MediaOptions mo;
     mo.data_dir = (dir / "data").string();
     mo.blob_dir = (dir / "blobs").string();
     mo.compose_poll = absl::Milliseconds(100);
+    mo.max_download = max_download;
     media = media::Start(testing::TestServiceEnv(db.conninfo(), /*with_redis=*/true), mo).value();
     gateway::GatewayOptions o;
     o.http_address = "127.0.0.1:0";
@@ -108,6 +110,16 @@ struct Harness {
       if (location) *location = r.header("location");
       return r.body;
     };
+  }
+  // Polls a recording until the compose worker is done with it.
+  json WaitComposed(const std::string& recording) {
+    json rec;
+    for (int i = 0; i < 600; ++i) {
+      rec = Client().Get("/v1/recordings/" + recording, Bearer(maple)).json();
+      if (rec["state"] == "ready" || rec["state"] == "failed") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return rec;
   }
   static std::string LastSegment(const std::string& location) {
     return location.substr(location.rfind('/') + 1);
@@ -251,12 +263,7 @@ TEST_CASE("media: waiting room, admit, both see each other, screen share, record
   CHECK(h.Client().Post("/v1/calls/" + call + "/end", "", Bearer(h.maple)).status == 200);  // idempotent
 
   // The compose worker turns the tracks into one file within the time limit.
-  json rec;
-  for (int i = 0; i < 600; ++i) {
-    rec = h.Client().Get("/v1/recordings/" + recording, Bearer(h.maple)).json();
-    if (rec["state"] == "ready" || rec["state"] == "failed") break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  json rec = h.WaitComposed(recording);
   INFO(rec.dump());
   REQUIRE(rec["state"] == "ready");
   CHECK(rec["downloadable"] == true);
@@ -362,4 +369,34 @@ TEST_CASE("media: bad input gets a clear error and the call keeps running for ev
   int64_t before = (*watcher)->video_frames();
   CHECK((*watcher)->WaitForVideoFrames(before + 30, absl::Seconds(10)));
   CHECK(h.Client().Get("/v1/calls/" + call, Bearer(h.maple)).json()["state"] == "live");
+}
+
+TEST_CASE("media: a recording over the download limit says so and is not served") {
+  Harness h(/*max_download=*/absl::Seconds(1));  // stands in for the 60-minute limit
+  json created = h.NewCall();
+  std::string call = created["call"]["id"];
+  std::string host = h.HostJoin(call);
+  auto cam = Publisher::Start({.clip = Clip(), .signal = h.Whip("/v1/calls/" + call + "/whip/camera", host, nullptr)});
+  REQUIRE(cam.ok());
+  REQUIRE(h.Client().Post("/v1/calls/" + call + "/recording/start", "", Bearer(h.maple)).status == 200);
+  CHECK(h.Client().Post("/v1/calls/" + call + "/recording/start", "", Bearer(h.maple)).status == 400);  // already on
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  auto stopped = h.Client().Post("/v1/calls/" + call + "/recording/stop", "", Bearer(h.maple));
+  REQUIRE(stopped.status == 200);
+  std::string recording = stopped.json()["id"];
+  auto early = h.Client().Get("/v1/recordings/" + recording + "/download", Bearer(h.maple));
+  if (early.status != 400 || !absl::StrContains(early.body, "cannot be downloaded")) {
+    // Caught before the compose worker finished: it says so and how far it is.
+    CHECK(early.status == 400);
+    CHECK(absl::StrContains(early.body, "not ready yet"));
+  }
+  json rec = h.WaitComposed(recording);
+  REQUIRE(rec["state"] == "ready");
+  CHECK(rec.value("downloadable", false) == false);
+  auto refused = h.Client().Get("/v1/recordings/" + recording + "/download", Bearer(h.maple));
+  CHECK(refused.status == 400);
+  CHECK(absl::StrContains(refused.body, "cannot be downloaded"));
+  json row = h.Client().Get("/v1/reports/call-history", Bearer(h.maple)).json()["calls"][0];
+  CHECK(row["recorded"] == true);
+  CHECK(row["recordings"][0].value("downloadable", false) == false);
 }
