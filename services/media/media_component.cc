@@ -8,6 +8,7 @@
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/pg/migrations.h"
+#include "libs/metrics/metrics.h"
 #include "libs/redis/redis.h"
 
 namespace vetline::media {
@@ -23,10 +24,32 @@ CallEngine::Options EngineOptions(const MediaOptions& o) {
   return e;
 }
 
+// What an operator watches on a media replica: its live load.
+struct MediaMetrics {
+  explicit MediaMetrics(prometheus::Registry& r)
+      : gauges(prometheus::BuildGauge().Name("vetline_media_live")
+                   .Help("Live calls, publications, subscriptions and track recorders on this replica")
+                   .Register(r)),
+        calls(gauges.Add({{"what", "calls"}})),
+        publications(gauges.Add({{"what", "publications"}})),
+        subscriptions(gauges.Add({{"what", "subscriptions"}})),
+        recorders(gauges.Add({{"what", "recorders"}})) {}
+  void Update(const CallEngine::Stats& s) {
+    calls.Set(s.calls);
+    publications.Set(s.publications);
+    subscriptions.Set(s.subscriptions);
+    recorders.Set(s.recorders);
+  }
+  prometheus::Family<prometheus::Gauge>& gauges;
+  prometheus::Gauge &calls, &publications, &subscriptions, &recorders;
+};
+
 class RunningMedia final : public rpc::RunningService {
  public:
-  RunningMedia(std::shared_ptr<pg::Pool> pool, auth::Key key, MediaOptions options, const Clock& clock)
-      : pool_(std::move(pool)),
+  RunningMedia(std::shared_ptr<pg::Pool> pool, auth::Key key, MediaOptions options, const Clock& clock,
+               prometheus::Registry& registry)
+      : metrics_(registry),
+        pool_(std::move(pool)),
         signer_(key),
         links_(key),
         repo_(pool_),
@@ -48,11 +71,13 @@ class RunningMedia final : public rpc::RunningService {
 
   rpc::Server& server() override { return *server_; }
 
-  // Composes stopped recordings one at a time, off the calls' pipelines.
+  // Composes stopped recordings one at a time, off the calls' pipelines, and refreshes
+  // the live gauges between jobs (at least every compose_poll).
   void StartComposer() {
     composer_ = std::thread([this] {
       std::unique_lock<std::mutex> l(mu_);
       while (!stop_) {
+        metrics_.Update(engine_.stats());
         l.unlock();
         bool did = service_.ComposeNext();
         l.lock();
@@ -61,6 +86,7 @@ class RunningMedia final : public rpc::RunningService {
     });
   }
 
+  MediaMetrics metrics_;
   std::shared_ptr<pg::Pool> pool_;
   auth::PrincipalSigner signer_;
   auth::LinkSigner links_;
@@ -87,7 +113,7 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
                                                    .size = env.platform.pg_pool_size,
                                                    .name = "media",
                                                    .registry = env.registry.get()}));
-  auto running = std::make_unique<RunningMedia>(pool, key, options, clock);
+  auto running = std::make_unique<RunningMedia>(pool, key, options, clock, *env.registry);
   VL_ASSIGN_OR_RETURN(running->server_,
                       rpc::Server::Start({.name = "media",
                                           .address = env.grpc_address,

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "libs/metrics/metrics.h"
 #include "libs/redis/redis.h"
 #include "libs/testing/servers.h"
 #include "services/gateway/gateway.h"
@@ -53,7 +54,9 @@ struct Harness {
     mo.blob_dir = (dir / "blobs").string();
     mo.compose_poll = absl::Milliseconds(100);
     mo.max_download = max_download;
-    media = media::Start(testing::TestServiceEnv(db.conninfo(), /*with_redis=*/true), mo).value();
+    rpc::ServiceEnv env = testing::TestServiceEnv(db.conninfo(), /*with_redis=*/true);
+    media_registry = env.registry;
+    media = media::Start(env, mo).value();
     gateway::GatewayOptions o;
     o.http_address = "127.0.0.1:0";
     o.backends = {{"identity", identity.address()},
@@ -129,6 +132,7 @@ struct Harness {
   testing::IdentityStack identity;
   std::shared_ptr<prometheus::Registry> registry;
   std::filesystem::path dir;
+  std::shared_ptr<prometheus::Registry> media_registry;
   std::unique_ptr<rpc::RunningService> media;
   std::unique_ptr<gateway::Gateway> gw;
   std::string maple, birch;  // staff session tokens
@@ -217,6 +221,13 @@ TEST_CASE("media: waiting room, admit, both see each other, screen share, record
   }
   int64_t before = (*host_sees_client)->video_frames();
   CHECK((*host_sees_client)->WaitForVideoFrames(before + 15, absl::Seconds(5)));
+
+  // Operators see the live load: one call, two cameras, two receivers, two track files.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // gauges refresh every poll
+  std::string metrics = metrics::Serialize(*h.media_registry);
+  CHECK(absl::StrContains(metrics, "vetline_media_live{what=\"calls\"} 1"));
+  CHECK(absl::StrContains(metrics, "vetline_media_live{what=\"publications\"} 2"));
+  CHECK(absl::StrContains(metrics, "vetline_media_live{what=\"recorders\"} 2"));
 
   // Mute is a state change, not a renegotiation.
   REQUIRE(h.Client().Post("/v1/calls/" + call + "/media-state", "{\"muted\":true}", Bearer(client)).status == 200);
