@@ -88,16 +88,17 @@ absl::Status Pull(GstElement* sink, std::vector<EncodedClip::Frame>& out) {
 void InitGstreamer() { webrtc::Init(); }
 
 absl::StatusOr<std::shared_ptr<const EncodedClip>> EncodeClip(int width, int height, int fps,
-                                                              absl::Duration length, int video_kbps) {
+                                                              absl::Duration length, int video_kbps,
+                                                              const std::string& pattern) {
   InitGstreamer();
   auto clip = std::make_shared<EncodedClip>();
   clip->width = width;
   clip->height = height;
   const int frames = static_cast<int>(absl::ToDoubleSeconds(length) * fps);
   std::string description = absl::StrCat(
-      "videotestsrc pattern=ball num-buffers=", frames, " ! video/x-raw,width=", width,
-      ",height=", height, ",framerate=", fps, "/1 ! vp8enc deadline=1 threads=1 target-bitrate=",
-      video_kbps * 1000, " keyframe-max-dist=", fps,
+      "videotestsrc pattern=", pattern, " num-buffers=", frames, " ! video/x-raw,width=", width,
+      ",height=", height, ",framerate=", fps, "/1 ! vp8enc deadline=1 threads=1 end-usage=cbr "
+      "max-quantizer=63 target-bitrate=", video_kbps * 1000, " keyframe-max-dist=", fps,
       " ! appsink name=v sync=false  audiotestsrc wave=ticks num-buffers=",
       static_cast<int>(absl::ToDoubleSeconds(length) * 50),
       " samplesperbuffer=960 ! audio/x-raw,rate=48000,channels=2 ! opusenc frame-size=20 ! "

@@ -34,11 +34,13 @@ struct EncodedClip {
   int width = 0, height = 0;
 };
 
-// Encodes `length` of videotestsrc (ball pattern, moving) + audiotestsrc at the size and
-// bitrate given. Takes a few seconds of CPU once; cache the result in tests.
+// Encodes `length` of videotestsrc + audiotestsrc at the size and bitrate given (CBR).
+// `pattern` is videotestsrc's: the moving ball compresses far below most bitrates;
+// "smpte horizontal-speed=8" fills about 550 kbps at 640x360, as a camera would. Takes a few seconds of CPU once; cache the result.
 absl::StatusOr<std::shared_ptr<const EncodedClip>> EncodeClip(int width, int height, int fps,
                                                               absl::Duration length,
-                                                              int video_kbps);
+                                                              int video_kbps,
+                                                              const std::string& pattern = "ball");
 
 // A participant sending media (sendonly offer): VP8 video and, if `audio`, Opus audio,
 // looping the clip in real time (appsrc, timestamps rewritten per loop, is-live).

@@ -20,6 +20,10 @@ namespace v1 = media::v1;
 
 namespace {
 
+// "Without loss": fewer than 1 frame in 1000 missing over the window (frames still in
+// flight at the window's edges are not losses).
+constexpr double kLossAllowed = 0.001;
+
 double ProcessCpuSeconds(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
   std::string stat((std::istreambuf_iterator<char>(f)), {});
@@ -69,13 +73,13 @@ int main(int argc, char** argv) {
   }
   auto stub = media.Stub();
   testing::StaffCaller staff;
-  auto clip = testing::EncodeClip(640, 360, 30, absl::Seconds(4), 550).value();
+  auto clip = testing::EncodeClip(640, 360, 30, absl::Seconds(4), 550, "smpte horizontal-speed=8").value();
   size_t clip_bytes = 0;
   for (const auto& f : clip->video) clip_bytes += f.data.size();
   for (const auto& f : clip->audio) clip_bytes += f.data.size();
   std::cout << "clip: 640x360 VP8+Opus, " << clip_bytes * 8 / 4 / 1000 << " kbps\n";
 
-  std::vector<int> steps = {1, 5, 10, 15, 20, 25, 30, 35, 40};
+  std::vector<int> steps = {1, 5, 10, 15, 18, 20, 22, 25, 30, 35, 40};
   StepResult best;
   std::vector<StepResult> results;
   for (int n : steps) {
@@ -159,13 +163,14 @@ int main(int argc, char** argv) {
                 r.started ? "yes" : "no", r.loss, r.media_core_per_call, r.peers_core);
     std::fflush(stdout);
     results.push_back(r);
-    if (!r.started || r.loss > 0.01) break;
+    if (!r.started || r.loss > kLossAllowed) break;
     best = r;
     std::this_thread::sleep_for(std::chrono::seconds(3));  // let the compose worker catch up
   }
   media.Kill();
   std::filesystem::remove_all(dir);
-  std::printf("max_recorded_calls_without_loss=%d media_core_per_call=%.4f loss_threshold=0.01 target=20\n",
-              best.calls, best.media_core_per_call);
+  std::printf("max_recorded_calls_without_loss=%d media_core_per_call=%.4f peers_cores=%.2f "
+              "loss_allowed=%.3f target=20\n",
+              best.calls, best.media_core_per_call, best.peers_core, kLossAllowed);
   return 0;
 }
