@@ -44,7 +44,7 @@ double OwnCpuSeconds() {
 }
 
 struct Call {
-  std::string id;
+  std::string id, recording_id;
   std::vector<std::unique_ptr<testing::Publisher>> publishers;
   std::vector<std::unique_ptr<testing::Subscriber>> subscribers;
 };
@@ -53,6 +53,7 @@ struct StepResult {
   int calls = 0;
   bool started = true;
   double loss = 0, media_core_per_call = 0, peers_core = 0, wall = 0;
+  double compose_seconds = 0;  // until every recording of the step was composed
 };
 
 }  // namespace
@@ -113,6 +114,7 @@ int main(int argc, char** argv) {
       rr.set_call_id(c.id);
       v1::Recording rec;
       stub->StartRecording(&c4, rr, &rec);
+      c.recording_id = rec.id();
       auto sa = testing::Subscriber::Start({.signal = testing::GrpcSignal(*stub, c.id, a.participant_token(), pub_b, false), .decode = false});
       auto sb = testing::Subscriber::Start({.signal = testing::GrpcSignal(*stub, c.id, b.participant_token(), pub_a, false), .decode = false});
       if (!sa.ok() || !sb.ok()) {
@@ -159,13 +161,28 @@ int main(int argc, char** argv) {
       c.subscribers.clear();
       c.publishers.clear();
     }
-    std::printf("calls=%d started=%s frame_loss=%.4f media_core_per_call=%.4f peers_cores=%.2f\n", n,
-                r.started ? "yes" : "no", r.loss, r.media_core_per_call, r.peers_core);
+    // The compose worker runs after the calls; wait for it so that composing one step's
+    // recordings does not load the next step's calls.
+    auto compose_start = std::chrono::steady_clock::now();
+    for (const Call& c : calls) {
+      for (int i = 0; i < 6000 && !c.recording_id.empty(); ++i) {
+        grpc::ClientContext ctx;
+        staff.Sign(ctx);
+        v1::GetRecordingRequest get;
+        get.set_id(c.recording_id);
+        v1::Recording rec;
+        if (stub->GetRecording(&ctx, get, &rec).ok() && (rec.state() == "ready" || rec.state() == "failed")) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    r.compose_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - compose_start).count();
+    std::printf("calls=%d started=%s frame_loss=%.4f media_core_per_call=%.4f peers_cores=%.2f "
+                "compose_all_s=%.1f\n",
+                n, r.started ? "yes" : "no", r.loss, r.media_core_per_call, r.peers_core, r.compose_seconds);
     std::fflush(stdout);
     results.push_back(r);
     if (!r.started || r.loss > kLossAllowed) break;
     best = r;
-    std::this_thread::sleep_for(std::chrono::seconds(3));  // let the compose worker catch up
   }
   media.Kill();
   std::filesystem::remove_all(dir);
