@@ -136,6 +136,7 @@ struct Publisher::Impl {
   std::mutex mu;
   std::condition_variable cv;
   bool stop = false;
+  bool paused = false;
 
   ~Impl() {
     {
@@ -155,9 +156,15 @@ struct Publisher::Impl {
     int64_t video_at = 0, audio_at = 0;  // ns since start of the next frame of each
     std::unique_lock<std::mutex> l(mu);
     while (!stop) {
+      if (paused) {
+        auto paused_at = std::chrono::steady_clock::now();
+        cv.wait(l, [&] { return stop || !paused; });
+        start += std::chrono::steady_clock::now() - paused_at;  // resume without a burst
+        continue;
+      }
       bool video_next = !audio_src || video_at <= audio_at;
       int64_t due = video_next ? video_at : audio_at;
-      if (cv.wait_until(l, start + std::chrono::nanoseconds(due), [&] { return stop; })) break;
+      if (cv.wait_until(l, start + std::chrono::nanoseconds(due), [&] { return stop || paused; })) continue;
       const auto& frames = video_next ? clip.video : clip.audio;
       size_t& i = video_next ? vi : ai;
       const EncodedClip::Frame& f = frames[i];
@@ -222,6 +229,13 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Start(Options options) {
 Publisher::Publisher(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Publisher::~Publisher() = default;
 int64_t Publisher::video_frames_sent() const { return impl_->video_sent; }
+void Publisher::Pause(bool paused) {
+  {
+    std::lock_guard<std::mutex> l(impl_->mu);
+    impl_->paused = paused;
+  }
+  impl_->cv.notify_all();
+}
 const std::string& Publisher::answer() const { return impl_->answer; }
 
 struct Subscriber::Impl {

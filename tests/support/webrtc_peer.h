@@ -60,6 +60,10 @@ class Publisher {
   Publisher& operator=(const Publisher&) = delete;
 
   int64_t video_frames_sent() const;
+  // Holds the clip (nothing is sent) until resumed; the clip then goes on from where it
+  // stopped, so a receiver sees one continuous stream. Lets a benchmark count frames with
+  // nothing in flight.
+  void Pause(bool paused);
   // The SDP answer that came back (tests inspect it).
   const std::string& answer() const;
 
