@@ -32,6 +32,12 @@ struct IceSettings {
 // A new webrtcbin (floating ref) configured for `ice`: max-bundle, UDP only.
 GstElement* NewWebrtcBin(const std::string& name, const IceSettings& ice);
 
+// Runs `lost` once, on a GStreamer thread, when the connection fails: the peer stopped
+// answering ICE keepalives (closed tab, lost network) or never connected. Detection
+// takes 25–50 s: libnice checks every 25 s and retries an unanswered check for ~25 s.
+// `lost` must only hand off (it runs inside webrtcbin).
+void OnConnectionLost(GstElement* webrtc, std::function<void()> lost);
+
 // One media section of an offer: its kind, the payload type of the codec we use (-1
 // when the offer has none), and its direction.
 struct OfferedMedia {

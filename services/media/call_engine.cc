@@ -223,6 +223,19 @@ struct CallEngine::Call {
   }
 };
 
+void CallEngine::WatchConnection(GstElement* webrtc, const std::string& call_id,
+                                 const std::string& session_id) {
+  webrtc::OnConnectionLost(webrtc, [this, call_id, session_id] {
+    std::lock_guard<std::mutex> l(mu_);
+    lost_.emplace_back(call_id, session_id);
+  });
+}
+
+std::vector<std::pair<std::string, std::string>> CallEngine::TakeLostSessions() {
+  std::lock_guard<std::mutex> l(mu_);
+  return std::exchange(lost_, {});
+}
+
 CallEngine::CallEngine(Options options) : options_(std::move(options)) { webrtc::Init(); }
 
 CallEngine::~CallEngine() {
@@ -331,6 +344,7 @@ absl::StatusOr<std::string> CallEngine::Publish(const std::string& call_id,
                      gst_caps_unref(caps);
                    }),
                    p.get());
+  WatchConnection(p->webrtc, call_id, publication_id);
   call->Play({p->webrtc});
 
   absl::StatusOr<std::string> answer = [&]() -> absl::StatusOr<std::string> {
@@ -390,6 +404,7 @@ absl::StatusOr<std::string> CallEngine::Subscribe(const std::string& call_id,
   s->publication_id = publication_id;
   GstElement* webrtc = webrtc::NewWebrtcBin("sub-" + session_id, options_.ice);
   s->elements.push_back(webrtc);
+  WatchConnection(webrtc, call_id, session_id);
   call->Add({webrtc});
   call->Play({webrtc});
 

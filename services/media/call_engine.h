@@ -12,6 +12,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -61,6 +63,10 @@ class CallEngine {
   // Stops the call's pipeline, finishing recordings first.
   void EndCall(const std::string& call_id);
 
+  // Sessions whose peer stopped answering ICE (a closed tab, a lost network) since the
+  // last call, as (call id, session id). The caller ends them as if the peer had left.
+  std::vector<std::pair<std::string, std::string>> TakeLostSessions();
+
   struct Stats {
     int calls = 0, publications = 0, subscriptions = 0, recorders = 0;
   };
@@ -72,9 +78,13 @@ class CallEngine {
   std::shared_ptr<Call> FindOrCreate(const std::string& call_id);
   std::shared_ptr<Call> Find(const std::string& call_id) const;
 
+  // Watches a session's ICE state; a failed connection goes to lost_.
+  void WatchConnection(GstElement* webrtc, const std::string& call_id, const std::string& session_id);
+
   Options options_;
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<Call>> calls_;
+  std::vector<std::pair<std::string, std::string>> lost_;  // guarded by mu_
 };
 
 }  // namespace vetline::media

@@ -66,22 +66,33 @@ class RunningMedia final : public rpc::RunningService {
     }
     cv_.notify_all();
     if (composer_.joinable()) composer_.join();
+    if (keeper_.joinable()) keeper_.join();
     if (server_) server_->Shutdown();
   }
 
   rpc::Server& server() override { return *server_; }
 
-  // Composes stopped recordings one at a time, off the calls' pipelines, and refreshes
-  // the live gauges between jobs (at least every compose_poll).
-  void StartComposer() {
+  // Two background loops: the composer works through stopped recordings one at a time,
+  // off the calls' pipelines; the keeper ends sessions whose peer vanished and refreshes
+  // the live gauges every poll (a long compose job does not hold it up).
+  void StartWorkers() {
     composer_ = std::thread([this] {
       std::unique_lock<std::mutex> l(mu_);
       while (!stop_) {
-        metrics_.Update(engine_.stats());
         l.unlock();
         bool did = service_.ComposeNext();
         l.lock();
         if (!did) cv_.wait_for(l, absl::ToChronoNanoseconds(compose_poll_), [this] { return stop_; });
+      }
+    });
+    keeper_ = std::thread([this] {
+      std::unique_lock<std::mutex> l(mu_);
+      while (!stop_) {
+        l.unlock();
+        service_.ReapLostSessions();
+        metrics_.Update(engine_.stats());
+        l.lock();
+        cv_.wait_for(l, absl::ToChronoNanoseconds(compose_poll_), [this] { return stop_; });
       }
     });
   }
@@ -98,7 +109,7 @@ class RunningMedia final : public rpc::RunningService {
   absl::Duration compose_poll_;
   std::unique_ptr<rpc::Server> server_;
   std::unique_ptr<outbox::Relay> relay_;
-  std::thread composer_;
+  std::thread composer_, keeper_;
   std::mutex mu_;
   std::condition_variable cv_;
   bool stop_ = false;
@@ -132,7 +143,7 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
     VL_ASSIGN_OR_RETURN(auto redis, redis::Pool::Create(ro));
     running->relay_ = std::make_unique<outbox::Relay>(pool, running->repo_.events(), redis);
   }
-  running->StartComposer();
+  running->StartWorkers();
   running->server_->SetServing(true);
   return std::unique_ptr<rpc::RunningService>(std::move(running));
 }

@@ -359,15 +359,33 @@ grpc::Status MediaService::EndSession(grpc::ServerContext*, const v1::EndSession
       return absl::NotFoundError("no such media session of yours in this call");
     }
     if (s->ended) return absl::NotFoundError("that media session has already ended");
-    (void)engine_.EndSession(req->call_id(), s->id);
-    VL_RETURN_IF_ERROR(repo_.EndSession(s->id));
-    if (s->kind != "subscription") {
-      VL_ASSIGN_OR_RETURN(v1::Call call, repo_.GetCall(req->call_id()));
-      VL_ASSIGN_OR_RETURN(ParticipantRow now, repo_.GetParticipant(row.participant.id()));
-      Emit("unpublished", call, &now.participant);
-    }
-    return absl::OkStatus();
+    return EndMediaSession(*s);
   }());
+}
+
+absl::Status MediaService::EndMediaSession(const SessionRow& s) {
+  (void)engine_.EndSession(s.call_id, s.id);  // may have ended with its publication already
+  VL_RETURN_IF_ERROR(repo_.EndSession(s.id));
+  if (s.kind != "subscription") {
+    VL_ASSIGN_OR_RETURN(v1::Call call, repo_.GetCall(s.call_id));
+    VL_ASSIGN_OR_RETURN(ParticipantRow now, repo_.GetParticipant(s.participant_id));
+    Emit("unpublished", call, &now.participant);
+  }
+  return absl::OkStatus();
+}
+
+int MediaService::ReapLostSessions() {
+  int reaped = 0;
+  for (const auto& [call_id, session_id] : engine_.TakeLostSessions()) {
+    absl::StatusOr<SessionRow> s = repo_.GetSession(session_id);
+    if (!s.ok() || s->ended) continue;  // ended on purpose while its connection went down
+    absl::Status ended = EndMediaSession(*s);
+    log::Warn("media session ended: its peer stopped answering",
+              {{"call_id", call_id}, {"session_id", session_id}, {"kind", s->kind},
+               {"error", ended.ok() ? "" : ended.ToString()}});
+    if (ended.ok()) ++reaped;
+  }
+  return reaped;
 }
 
 grpc::Status MediaService::Leave(grpc::ServerContext*, const v1::LeaveRequest* req, v1::Empty*) {

@@ -58,6 +58,9 @@ class MediaService final : public v1::MediaService::Service {
 
   // Composes the oldest stopped recording, if any; false when there was none.
   bool ComposeNext();
+  // Ends the sessions whose peer vanished without a DELETE (closed tab, lost network), as
+  // if it had ended them; the others in the call are told. Returns how many.
+  int ReapLostSessions();
 
  private:
   // A staff member of the call's clinic (other clinics' calls do not exist for them).
@@ -70,6 +73,8 @@ class MediaService final : public v1::MediaService::Service {
   void Emit(const std::string& type, const v1::Call& call, const v1::Participant* about);
   // Stops a participant's WHIP/WHEP sessions (leaving, removed, call ended).
   void EndSessionsOf(const std::string& call_id, const std::string& participant_id);
+  // Ends one live WHIP/WHEP session (and a publication's subscriptions) and tells the call.
+  absl::Status EndMediaSession(const SessionRow& s);
   absl::Status StopRecordingIfOn(const std::string& call_id);
 
   MediaRepository& repo_;

@@ -411,3 +411,40 @@ TEST_CASE("media: a recording over the download limit says so and is not served"
   CHECK(row["recorded"] == true);
   CHECK(row["recordings"][0].value("downloadable", false) == false);
 }
+
+TEST_CASE("media: a participant whose connection drops without leaving is taken off the call") {
+  Harness h;
+  json created = h.NewCall();
+  std::string call = created["call"]["id"];
+  std::string host = h.HostJoin(call);
+  json joined = h.Join(call, created["invitation"]["joinToken"], "Sam Owner");
+  std::string client = joined["participantToken"];
+  std::string client_id = joined["participant"]["id"];
+  REQUIRE(h.Client().Post("/v1/calls/" + call + "/participants/" + client_id + "/admit", "", Bearer(h.maple)).status == 200);
+  EventStream host_events(h.gw->port(), "/v1/calls/" + call + "/events", Bearer(host));
+  REQUIRE(host_events.NextOf("snapshot", 5000));
+
+  std::string client_pub;
+  auto client_cam = Publisher::Start({.clip = Clip(), .signal = h.Whip("/v1/calls/" + call + "/whip/camera", client, &client_pub)});
+  REQUIRE(client_cam.ok());
+  auto host_sees_client = Subscriber::Start(
+      {.signal = h.Whip("/v1/calls/" + call + "/whep/" + Harness::LastSegment(client_pub), host, nullptr)});
+  REQUIRE(host_sees_client.ok());
+  REQUIRE((*host_sees_client)->WaitForVideoFrames(10, absl::Seconds(10)));
+
+  // The pet owner's tab dies: no DELETE, the peer simply stops answering. Within the
+  // keepalive period (25 s) plus its retries (~25 s), the host is told the camera is gone.
+  client_cam->reset();
+  auto gone = host_events.NextOf("unpublished", 60000);
+  REQUIRE(gone);
+  CHECK(gone->data["participant"]["id"] == client_id);
+  CHECK(h.Client().Send("DELETE", client_pub, "", Bearer(client)).status == 404);  // already ended
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));  // gauges refresh every poll
+  std::string metrics = metrics::Serialize(*h.media_registry);
+  CHECK(absl::StrContains(metrics, "vetline_media_live{what=\"publications\"} 0"));
+  CHECK(absl::StrContains(metrics, "vetline_media_live{what=\"subscriptions\"} 0"));
+
+  // Reloading the page brings them back: the same participant publishes again.
+  auto again = Publisher::Start({.clip = Clip(), .signal = h.Whip("/v1/calls/" + call + "/whip/camera", client, &client_pub)});
+  CHECK(again.ok());
+}
