@@ -78,8 +78,8 @@ void SetDeadline(grpc::ClientContext& ctx, absl::Duration d) {
   ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoMicroseconds(d));
 }
 
-absl::StatusOr<bool> CheckHealth(grpc::Channel& channel, const std::string& service,
-                                 absl::Duration deadline) {
+void CheckHealthAsync(std::shared_ptr<grpc::Channel> channel, const std::string& service,
+                      absl::Duration deadline, std::function<void(absl::StatusOr<bool>)> done) {
   // HealthCheckRequest{service = 1} and HealthCheckResponse{status = 1} encoded by hand:
   // Debian ships no generated health proto and this is the whole message.
   std::string request;
@@ -88,21 +88,41 @@ absl::StatusOr<bool> CheckHealth(grpc::Channel& channel, const std::string& serv
     request.push_back(static_cast<char>(service.size()));  // names are < 128 bytes
     request += service;
   }
+  // Everything the call touches lives until its callback has run.
+  struct Call {
+    grpc::GenericStub stub;
+    grpc::ClientContext ctx;
+    grpc::ByteBuffer req, resp;
+    std::function<void(absl::StatusOr<bool>)> done;
+    explicit Call(std::shared_ptr<grpc::Channel> c) : stub(std::move(c)) {}
+  };
+  auto* call = new Call(std::move(channel));
+  call->done = std::move(done);
   grpc::Slice slice(request);
-  grpc::ByteBuffer req(&slice, 1), resp;
-  grpc::GenericStub stub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
-  grpc::ClientContext ctx;
-  SetDeadline(ctx, deadline);
-  std::promise<grpc::Status> done;
-  stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &req, &resp,
-                 [&done](grpc::Status st) { done.set_value(std::move(st)); });
-  grpc::Status st = done.get_future().get();
-  if (!st.ok()) return FromGrpc(st);
-  std::vector<grpc::Slice> slices;
-  if (!resp.Dump(&slices).ok()) return absl::InternalError("unreadable health response");
-  std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return bytes.size() == 2 && bytes[0] == 0x08 && bytes[1] == 0x01;  // status: SERVING
+  call->req = grpc::ByteBuffer(&slice, 1);
+  SetDeadline(call->ctx, deadline);
+  call->stub.UnaryCall(&call->ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &call->req,
+                       &call->resp, [call](grpc::Status st) {
+                         std::unique_ptr<Call> owned(call);
+                         if (!st.ok()) return owned->done(FromGrpc(st));
+                         std::vector<grpc::Slice> slices;
+                         if (!owned->resp.Dump(&slices).ok()) {
+                           return owned->done(absl::InternalError("unreadable health response"));
+                         }
+                         std::string bytes;
+                         for (const grpc::Slice& s : slices) {
+                           bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+                         }
+                         owned->done(bytes.size() == 2 && bytes[0] == 0x08 && bytes[1] == 0x01);  // SERVING
+                       });
+}
+
+absl::StatusOr<bool> CheckHealth(grpc::Channel& channel, const std::string& service,
+                                 absl::Duration deadline) {
+  std::promise<absl::StatusOr<bool>> result;
+  CheckHealthAsync(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}), service, deadline,
+                   [&result](absl::StatusOr<bool> serving) { result.set_value(std::move(serving)); });
+  return result.get_future().get();
 }
 
 absl::StatusOr<std::vector<std::string>> ListServicesByReflection(grpc::Channel& channel,

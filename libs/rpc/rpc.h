@@ -3,6 +3,8 @@
 #pragma once
 
 #include <memory>
+#include <functional>
+#include <memory>
 #include <string>
 
 #include <grpcpp/grpcpp.h>
@@ -52,6 +54,9 @@ void SetDeadline(grpc::ClientContext& ctx, absl::Duration d = kDefaultDeadline);
 // (service "") or one service is SERVING. Unavailable when it cannot be reached.
 absl::StatusOr<bool> CheckHealth(grpc::Channel& channel, const std::string& service = "",
                                  absl::Duration deadline = absl::Seconds(2));
+// The same without waiting: `done` runs once, on a gRPC thread, with the answer.
+void CheckHealthAsync(std::shared_ptr<grpc::Channel> channel, const std::string& service,
+                      absl::Duration deadline, std::function<void(absl::StatusOr<bool>)> done);
 
 // The service names a server lists through gRPC server reflection (v1alpha, as in
 // gRPC 1.51), or Unavailable. Used by tests and operators' checks.

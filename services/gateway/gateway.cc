@@ -502,20 +502,43 @@ bool Gateway::Impl::HandleBuiltin(const ExchangePtr& x, const std::string& path)
   }
   if (path == "/readyz") {
     x->route_label = path;
-    nlohmann::json backends = nlohmann::json::object();
-    bool ready = true;
+    // Every backend is asked at once, off the io thread; the answer goes when the last
+    // one has replied or timed out (1 s).
+    struct Readiness {
+      std::mutex mu;
+      nlohmann::json backends = nlohmann::json::object();
+      bool ready = true;
+      size_t pending = 0;
+    };
+    auto r = std::make_shared<Readiness>();
+    std::vector<std::pair<std::string, std::shared_ptr<grpc::Channel>>> checks;
     for (const std::string& name : routes_.Backends()) {
       auto it = backends_.find(name);
-      std::string state = "not configured";
-      if (it != backends_.end()) {
-        auto serving = rpc::CheckHealth(*it->second.channel, "", absl::Seconds(1));
-        state = serving.ok() ? (*serving ? "serving" : "not serving") : "unreachable";
+      if (it == backends_.end()) {
+        r->backends[name] = "not configured";
+        r->ready = false;
+      } else {
+        checks.emplace_back(name, it->second.channel);
       }
-      ready &= state == "serving";
-      backends[name] = state;
     }
-    nlohmann::json body = {{"status", ready ? "ready" : "not ready"}, {"backends", backends}};
-    Finish(x, JsonResponse(ready ? 200 : 503, body.dump()));
+    auto answer = [this, x](Readiness& r) {
+      nlohmann::json body = {{"status", r.ready ? "ready" : "not ready"}, {"backends", r.backends}};
+      Finish(x, JsonResponse(r.ready ? 200 : 503, body.dump()));
+    };
+    if (checks.empty()) {
+      answer(*r);
+      return true;
+    }
+    r->pending = checks.size();
+    for (auto& [name, channel] : checks) {
+      rpc::CheckHealthAsync(channel, "", absl::Seconds(1), [r, name = name, answer](absl::StatusOr<bool> serving) {
+        std::lock_guard<std::mutex> l(r->mu);
+        std::string state = serving.ok() ? (*serving ? "serving" : "not serving") : "unreachable";
+        r->backends[name] = state;
+        r->ready &= state == "serving";
+        if (--r->pending == 0) answer(*r);
+      });
+    }
     return true;
   }
   if (path == "/metrics") {

@@ -54,6 +54,7 @@ struct StepResult {
   double loss = 0, media_core_per_call = 0, peers_core = 0, wall = 0;
   double compose_seconds = 0;  // until every recording of the step was composed
   int64_t frames_sent = 0, frames_lost = 0;
+  double last_frame_ms = 0;  // from pausing the publishers until the last frame arrived
 };
 
 }  // namespace
@@ -133,11 +134,10 @@ int main(int argc, char** argv) {
       std::this_thread::sleep_for(std::chrono::seconds(2));  // every leg past its first keyframe
       // Frames are counted with the publishers paused and every frame delivered (or lost),
       // so the difference between sent and received is loss, not frames in flight.
-      auto pause_and_drain = [&](bool paused) {
+      auto pause = [&](bool paused) {
         for (Call& c : calls) {
           for (auto& p : c.publishers) p->Pause(paused);
         }
-        if (paused) std::this_thread::sleep_for(std::chrono::milliseconds(1500));
       };
       auto totals = [&](bool sent) {
         int64_t t = 0;
@@ -147,16 +147,25 @@ int main(int argc, char** argv) {
         }
         return t;
       };
-      pause_and_drain(true);
+      pause(true);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1500));
       int64_t sent0 = totals(true), recv0 = totals(false);
       double media0 = ProcessCpuSeconds(media.pid()), own0 = OwnCpuSeconds();
       auto t0 = std::chrono::steady_clock::now();
-      pause_and_drain(false);
+      pause(false);
       std::this_thread::sleep_for(std::chrono::seconds(seconds));
       double media1 = ProcessCpuSeconds(media.pid()), own1 = OwnCpuSeconds();
       r.wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      pause_and_drain(true);
+      pause(true);
+      // Until the last frame sent is in (its delivery time, through both jitter buffers)
+      // or 3 s have passed (then what is missing is lost).
+      auto paused_at = std::chrono::steady_clock::now();
       int64_t sent1 = totals(true), recv1 = totals(false);
+      while (recv1 - recv0 < sent1 - sent0 && std::chrono::steady_clock::now() - paused_at < std::chrono::seconds(3)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        recv1 = totals(false);
+      }
+      r.last_frame_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - paused_at).count();
       double sent = static_cast<double>(sent1 - sent0), received = static_cast<double>(recv1 - recv0);
       r.loss = sent > 0 ? 1.0 - received / sent : 1.0;
       r.frames_sent = sent1 - sent0;
@@ -190,10 +199,10 @@ int main(int argc, char** argv) {
       }
     }
     r.compose_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - compose_start).count();
-    std::printf("calls=%d started=%s frames_sent=%lld frames_lost=%lld frame_loss=%.5f media_core_per_call=%.4f peers_cores=%.2f "
-                "compose_all_s=%.1f\n",
+    std::printf("calls=%d started=%s frames_sent=%lld frames_lost=%lld frame_loss=%.5f last_frame_ms=%.0f "
+                "media_core_per_call=%.4f peers_cores=%.2f compose_all_s=%.1f\n",
                 n, r.started ? "yes" : "no", static_cast<long long>(r.frames_sent),
-                static_cast<long long>(r.frames_lost), r.loss, r.media_core_per_call, r.peers_core, r.compose_seconds);
+                static_cast<long long>(r.frames_lost), r.loss, r.last_frame_ms, r.media_core_per_call, r.peers_core, r.compose_seconds);
     std::fflush(stdout);
     results.push_back(r);
     if (!r.started || r.loss > kLossAllowed) break;
@@ -204,7 +213,8 @@ int main(int argc, char** argv) {
   // limit_found=no: every step held, the real limit lies above the largest step tried.
   bool limit_found = !results.empty() && results.back().calls != best.calls;
   std::printf("max_recorded_calls_without_loss=%d limit_found=%s media_core_per_call=%.4f peers_cores=%.2f "
-              "loss_allowed=%.3f target=20\n",
-              best.calls, limit_found ? "yes" : "no", best.media_core_per_call, best.peers_core, kLossAllowed);
+              "last_frame_ms=%.0f loss_allowed=%.3f target=20\n",
+              best.calls, limit_found ? "yes" : "no", best.media_core_per_call, best.peers_core, best.last_frame_ms,
+              kLossAllowed);
   return 0;
 }
