@@ -195,6 +195,7 @@ class Gateway::Impl {
   }
 
   void Stop() {
+    limiter_pool_.join();
     {
       // Open event streams end first, so no backend call outlives the gateway.
       std::unique_lock<std::mutex> l(streams_mu_);
@@ -291,6 +292,7 @@ class Gateway::Impl {
   std::map<std::string, Backend> backends_;
   std::shared_ptr<redis::Pool> redis_;
   std::unique_ptr<redis::RateLimiter> limiter_;
+  net::thread_pool limiter_pool_{1};  // where rate-limited requests wait for Redis
   std::unique_ptr<redis::Subscriber> revocations_;
   net::io_context ioc_;
   tcp::acceptor acceptor_;
@@ -608,13 +610,19 @@ void Gateway::Impl::Handle(Request req, const std::string& peer, ReplyPtr reply)
                                      "send Authorization: Bearer <participant token>"));
     }
   }
-  if (absl::Status st = CheckRateLimit(*x, *match->route, *msg); !st.ok()) {
-    Response res = ErrorResponse(st);
-    if (auto wait = st.GetPayload("retry-after")) res.set(http::field::retry_after, std::string(*wait));
-    return Finish(x, std::move(res));
-  }
-  if (match->route->rule.anonymous()) return CallRoute(x, *match->route, msg, std::nullopt);
-  Authenticated(x, *match, msg);
+  auto proceed = [this, x, m = std::move(*match), msg] {
+    if (absl::Status st = CheckRateLimit(*x, *m.route, *msg); !st.ok()) {
+      Response res = ErrorResponse(st);
+      if (auto wait = st.GetPayload("retry-after")) res.set(http::field::retry_after, std::string(*wait));
+      return Finish(x, std::move(res));
+    }
+    if (m.route->rule.anonymous()) return CallRoute(x, *m.route, msg, std::nullopt);
+    Authenticated(x, m, msg);
+  };
+  // Rate limits ask Redis synchronously: off the io threads, so a slow or unreachable
+  // Redis delays logins only, never every other request.
+  if (!rule.rate_limit_field().empty() && limiter_) return net::post(limiter_pool_, std::move(proceed));
+  proceed();
 }
 
 absl::Status Gateway::Impl::CheckRateLimit(const Exchange& x, const Route& route,
