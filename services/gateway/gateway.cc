@@ -8,6 +8,7 @@
 #include <boost/beast/http.hpp>
 #include <google/protobuf/util/time_util.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -293,6 +294,7 @@ class Gateway::Impl {
   std::shared_ptr<redis::Pool> redis_;
   std::unique_ptr<redis::RateLimiter> limiter_;
   net::thread_pool limiter_pool_{1};  // where rate-limited requests wait for Redis
+  std::atomic<int64_t> limiter_down_until_ns_{0};  // Redis failed: skip limits until then
   std::unique_ptr<redis::Subscriber> revocations_;
   net::io_context ioc_;
   tcp::acceptor acceptor_;
@@ -629,6 +631,9 @@ absl::Status Gateway::Impl::CheckRateLimit(const Exchange& x, const Route& route
                                            const pb::Message& request) {
   const std::string& field_name = route.rule.rate_limit_field();
   if (field_name.empty() || !limiter_) return absl::OkStatus();
+  // After Redis failed, logins go unlimited for a few seconds instead of each one
+  // waiting out the Redis timeout in turn.
+  if (absl::Now() < absl::FromUnixNanos(limiter_down_until_ns_.load())) return absl::OkStatus();
   const pb::FieldDescriptor* f = request.GetDescriptor()->FindFieldByName(field_name);
   std::string account =
       f ? absl::AsciiStrToLower(absl::StripAsciiWhitespace(request.GetReflection()->GetString(request, f)))
@@ -644,6 +649,7 @@ absl::Status Gateway::Impl::CheckRateLimit(const Exchange& x, const Route& route
     if (!d.ok()) {
       // Fail open: Redis being down must not lock every user out of login.
       log::Warn("rate limiter unavailable", {{"error", d.status().ToString()}});
+      limiter_down_until_ns_ = absl::ToUnixNanos(absl::Now() + absl::Seconds(10));
       return absl::OkStatus();
     }
     if (!d->allowed) {
