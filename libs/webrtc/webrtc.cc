@@ -238,8 +238,10 @@ absl::StatusOr<std::string> GatheredLocalSdp(GstElement* webrtc, absl::Duration 
 namespace {
 struct KeyframeGate {
   std::atomic<bool> open{false};
+  gint64 last_request_us = 0;  // touched only by the streaming thread
   std::function<void()> on_keyframe;
 };
+constexpr gint64 kKeyframeRequestEveryUs = 500'000;
 }  // namespace
 
 void StartAtKeyframe(GstPad* pad, std::function<void()> on_keyframe) {
@@ -247,19 +249,27 @@ void StartAtKeyframe(GstPad* pad, std::function<void()> on_keyframe) {
   gate->on_keyframe = std::move(on_keyframe);
   gst_pad_add_probe(
       pad, GST_PAD_PROBE_TYPE_BUFFER,
-      [](GstPad*, GstPadProbeInfo* info, gpointer data) -> GstPadProbeReturn {
+      [](GstPad* pad, GstPadProbeInfo* info, gpointer data) -> GstPadProbeReturn {
         auto* gate = static_cast<KeyframeGate*>(data);
         if (gate->open.load()) return GST_PAD_PROBE_REMOVE;
         GstBuffer* buffer = GST_PAD_PROBE_INFO_BUFFER(info);
-        if (GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) return GST_PAD_PROBE_DROP;
+        if (GST_BUFFER_FLAG_IS_SET(buffer, GST_BUFFER_FLAG_DELTA_UNIT)) {
+          // Asked from here, once media reaches the branch (it is linked by then), and
+          // again every 500 ms while waiting: a request (RTCP PLI/FIR) can be lost, and
+          // browsers send keyframes only when asked. The event travels upstream through
+          // the tee and the depayloader to webrtcbin, which turns it into RTCP.
+          gint64 now = g_get_monotonic_time();
+          if (now - gate->last_request_us >= kKeyframeRequestEveryUs) {
+            gate->last_request_us = now;
+            gst_pad_send_event(pad, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
+          }
+          return GST_PAD_PROBE_DROP;
+        }
         gate->open = true;
         if (gate->on_keyframe) gate->on_keyframe();
         return GST_PAD_PROBE_OK;
       },
       gate, [](gpointer data) { delete static_cast<KeyframeGate*>(data); });
-  // Sent into the element that owns `pad`, it travels upstream through the tee and the
-  // depayloader to webrtcbin, which asks the sender for a keyframe (RTCP FIR/PLI).
-  gst_pad_send_event(pad, gst_video_event_new_upstream_force_key_unit(GST_CLOCK_TIME_NONE, TRUE, 0));
 }
 
 void RemoveElements(GstBin* bin, const std::vector<GstElement*>& elements) {

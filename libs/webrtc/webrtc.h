@@ -63,8 +63,9 @@ absl::StatusOr<GstWebRTCSessionDescription*> Create(GstElement* webrtc, bool off
 // (non-trickle: every candidate is inside).
 absl::StatusOr<std::string> GatheredLocalSdp(GstElement* webrtc, absl::Duration timeout);
 
-// Drops delta frames on the source pad `pad` until the first keyframe, and asks upstream for one, so
-// a receiver that starts mid-stream sees a picture at once instead of a broken one.
+// Drops delta frames on the source pad `pad` until the first keyframe, asking upstream
+// for one (RTCP PLI/FIR to the sender) when the first delta frame arrives and every
+// 500 ms after, so a receiver that starts mid-stream sees a picture at once.
 // `on_keyframe` (optional) runs once, on the streaming thread, with the keyframe.
 void StartAtKeyframe(GstPad* pad, std::function<void()> on_keyframe = {});
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <google/protobuf/util/time_util.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
@@ -192,7 +193,8 @@ absl::StatusOr<std::unique_ptr<pb::Message>> BuildRequest(
       }
       return out;
     }
-  } else if (body.find_first_not_of(" \t\r\n") != std::string::npos) {
+  } else if (std::string trimmed(absl::StripAsciiWhitespace(body)); !trimmed.empty() && trimmed != "{}") {
+    // An empty JSON object says nothing, so clients that always send one are fine.
     return absl::InvalidArgumentError(absl::StrCat(route.verb, " ", route.path_template,
                                                    " takes no request body"));
   }

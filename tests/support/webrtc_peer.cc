@@ -212,6 +212,44 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Start(Options options) {
     gst_object_unref(sink);
     return src;
   };
+  if (impl->options.encode_live) {
+    // Live encoders stand in for a browser; the clip feeder is not used.
+    auto add_live = [&](const std::string& kind, const std::string& chain) {
+      GError* error = nullptr;
+      GstElement* bin = gst_parse_bin_from_description(chain.c_str(), TRUE, &error);
+      if (!bin) {
+        std::string message = error ? error->message : "unknown";
+        if (error) g_error_free(error);
+        return absl::InternalError("test source: " + message);
+      }
+      gst_bin_add(GST_BIN(pipeline), bin);
+      GstPad* sink = gst_element_request_pad_simple(webrtc, "sink_%u");
+      GstPad* src = gst_element_get_static_pad(bin, "src");
+      gst_pad_link(src, sink);
+      gst_object_unref(src);
+      GstWebRTCRTPTransceiver* t = nullptr;
+      g_object_get(sink, "transceiver", &t, nullptr);
+      GstCaps* caps = webrtc::RtpCaps(kind, kind == "video" ? kVideoPt : kAudioPt);
+      g_object_set(t, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences", caps,
+                   nullptr);
+      gst_caps_unref(caps);
+      gst_object_unref(t);
+      gst_object_unref(sink);
+      return absl::OkStatus();
+    };
+    VL_RETURN_IF_ERROR(add_live(
+        "video", absl::StrCat("videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=180,"
+                              "framerate=30/1 ! vp8enc deadline=1 keyframe-max-dist=100000 ! rtpvp8pay pt=",
+                              kVideoPt, " picture-id-mode=2")));
+    if (impl->options.audio) {
+      VL_RETURN_IF_ERROR(add_live("audio", absl::StrCat("audiotestsrc is-live=true wave=ticks ! opusenc ! "
+                                                        "rtpopuspay pt=",
+                                                        kAudioPt)));
+    }
+    gst_element_set_state(pipeline, GST_STATE_PLAYING);
+    VL_ASSIGN_OR_RETURN(impl->answer, Negotiate(webrtc, impl->options.signal, impl->options.timeout));
+    return std::unique_ptr<Publisher>(new Publisher(std::move(impl)));
+  }
   const EncodedClip& clip = *impl->options.clip;
   impl->video_src = add_track(
       "video", gst_caps_new_simple("video/x-vp8", "width", G_TYPE_INT, clip.width, "height", G_TYPE_INT,

@@ -51,6 +51,9 @@ class Publisher {
     bool audio = true;  // a screen share is video only
     Signal signal;
     absl::Duration timeout = absl::Seconds(10);  // gathering + connection
+    // Instead of the clip: encode a test pattern live (320x180) and make a keyframe only
+    // at the start and when the receiver asks (RTCP PLI/FIR), as browsers do.
+    bool encode_live = false;
   };
   // Returns once the offer/answer is done and ICE+DTLS is connected (or the timeout, an error).
   static absl::StatusOr<std::unique_ptr<Publisher>> Start(Options options);

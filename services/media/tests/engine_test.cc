@@ -1,6 +1,7 @@
 // The call engine on its own: real webrtcbin peers over loopback UDP, no database.
 #include <catch2/catch.hpp>
 
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -102,5 +103,40 @@ TEST_CASE("engine: recording writes one readable WebM per publication") {
   std::string out((std::istreambuf_iterator<char>(f)), {});
   CHECK(absl::StrContains(out, "VP8"));
   CHECK(absl::StrContains(out, "Opus"));
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("engine: a late subscriber and a late recording get a keyframe from a sender that makes one only when asked") {
+  auto dir = std::filesystem::temp_directory_path() / ("vetline-late-" + std::to_string(getpid()));
+  std::filesystem::create_directories(dir);
+  media::CallEngine engine(LoopbackOptions());
+  // Like a browser: one keyframe at the start, then only on RTCP PLI/FIR.
+  auto pub = Publisher::Start({.signal = [&](const std::string& offer) {
+                                 return engine.Publish("call-5", "pub-1", "camera", offer);
+                               },
+                               .encode_live = true});
+  INFO(pub.status().ToString());
+  REQUIRE(pub.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // the first keyframe is long gone
+
+  auto sub = Subscriber::Start({.signal = [&](const std::string& offer) {
+    return engine.Subscribe("call-5", "sub-1", "pub-1", offer);
+  }});
+  REQUIRE(sub.ok());
+  CHECK((*sub)->WaitForVideoFrames(15, absl::Seconds(5)));
+  CHECK((*sub)->keyframes() >= 1);
+
+  std::mutex mu;
+  std::condition_variable cv;
+  int started = 0;
+  REQUIRE(engine.StartRecording("call-5", dir.string(), [&](const media::RecordedTrack&) {
+                  std::lock_guard<std::mutex> l(mu);
+                  ++started;
+                  cv.notify_all();
+                }).ok());
+  std::unique_lock<std::mutex> l(mu);
+  CHECK(cv.wait_for(l, std::chrono::seconds(5), [&] { return started == 1; }));
+  l.unlock();
+  REQUIRE(engine.StopRecording("call-5").ok());
   std::filesystem::remove_all(dir);
 }
