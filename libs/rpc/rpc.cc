@@ -104,16 +104,22 @@ void CheckHealthAsync(std::shared_ptr<grpc::Channel> channel, const std::string&
   call->stub.UnaryCall(&call->ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &call->req,
                        &call->resp, [call](grpc::Status st) {
                          std::unique_ptr<Call> owned(call);
-                         if (!st.ok()) return owned->done(FromGrpc(st));
+                         absl::StatusOr<bool> serving = absl::InternalError("unreadable health response");
                          std::vector<grpc::Slice> slices;
-                         if (!owned->resp.Dump(&slices).ok()) {
-                           return owned->done(absl::InternalError("unreadable health response"));
+                         if (!st.ok()) {
+                           serving = FromGrpc(st);
+                         } else if (owned->resp.Dump(&slices).ok()) {
+                           std::string bytes;
+                           for (const grpc::Slice& s : slices) {
+                             bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+                           }
+                           serving = bytes.size() == 2 && bytes[0] == 0x08 && bytes[1] == 0x01;  // SERVING
                          }
-                         std::string bytes;
-                         for (const grpc::Slice& s : slices) {
-                           bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-                         }
-                         owned->done(bytes.size() == 2 && bytes[0] == 0x08 && bytes[1] == 0x01);  // SERVING
+                         // The call is gone before anyone hears the answer: a caller may
+                         // drop the channel as soon as it has it.
+                         auto done = std::move(owned->done);
+                         owned.reset();
+                         done(std::move(serving));
                        });
 }
 
