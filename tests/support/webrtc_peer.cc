@@ -190,18 +190,11 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Start(Options options) {
   GstElement* pipeline = impl->pipeline = gst_pipeline_new(nullptr);
   GstElement* webrtc = impl->webrtc = webrtc::NewWebrtcBin("publisher", LoopbackIce());
   gst_bin_add(GST_BIN(pipeline), webrtc);
-  auto add_track = [&](const std::string& kind, GstCaps* src_caps) {
-    GstElement* src = MakeIn(pipeline, "appsrc");
-    g_object_set(src, "is-live", TRUE, "do-timestamp", TRUE, "format", GST_FORMAT_TIME, "caps", src_caps,
-                 nullptr);
-    gst_caps_unref(src_caps);
-    GstElement* pay = MakeIn(pipeline, kind == "video" ? "rtpvp8pay" : "rtpopuspay");
-    g_object_set(pay, "pt", kind == "video" ? kVideoPt : kAudioPt, nullptr);
-    gst_element_link(src, pay);
+  // Links `rtp` (payloaded `kind`) into a new send-only transceiver offering our codec.
+  auto send_track = [&](const std::string& kind, GstPad* rtp) {
     GstPad* sink = gst_element_request_pad_simple(webrtc, "sink_%u");
-    GstPad* pay_src = gst_element_get_static_pad(pay, "src");
-    gst_pad_link(pay_src, sink);
-    gst_object_unref(pay_src);
+    gst_pad_link(rtp, sink);
+    gst_object_unref(rtp);
     GstWebRTCRTPTransceiver* t = nullptr;
     g_object_get(sink, "transceiver", &t, nullptr);
     GstCaps* caps = webrtc::RtpCaps(kind, kind == "video" ? kVideoPt : kAudioPt);
@@ -210,6 +203,17 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Start(Options options) {
     gst_caps_unref(caps);
     gst_object_unref(t);
     gst_object_unref(sink);
+  };
+  // The clip's frames go in through an appsrc fed in real time by Feed().
+  auto add_track = [&](const std::string& kind, GstCaps* src_caps) {
+    GstElement* src = MakeIn(pipeline, "appsrc");
+    g_object_set(src, "is-live", TRUE, "do-timestamp", TRUE, "format", GST_FORMAT_TIME, "caps", src_caps,
+                 nullptr);
+    gst_caps_unref(src_caps);
+    GstElement* pay = MakeIn(pipeline, kind == "video" ? "rtpvp8pay" : "rtpopuspay");
+    g_object_set(pay, "pt", kind == "video" ? kVideoPt : kAudioPt, nullptr);
+    gst_element_link(src, pay);
+    send_track(kind, gst_element_get_static_pad(pay, "src"));
     return src;
   };
   if (impl->options.encode_live) {
@@ -223,18 +227,7 @@ absl::StatusOr<std::unique_ptr<Publisher>> Publisher::Start(Options options) {
         return absl::InternalError("test source: " + message);
       }
       gst_bin_add(GST_BIN(pipeline), bin);
-      GstPad* sink = gst_element_request_pad_simple(webrtc, "sink_%u");
-      GstPad* src = gst_element_get_static_pad(bin, "src");
-      gst_pad_link(src, sink);
-      gst_object_unref(src);
-      GstWebRTCRTPTransceiver* t = nullptr;
-      g_object_get(sink, "transceiver", &t, nullptr);
-      GstCaps* caps = webrtc::RtpCaps(kind, kind == "video" ? kVideoPt : kAudioPt);
-      g_object_set(t, "direction", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY, "codec-preferences", caps,
-                   nullptr);
-      gst_caps_unref(caps);
-      gst_object_unref(t);
-      gst_object_unref(sink);
+      send_track(kind, gst_element_get_static_pad(bin, "src"));
       return absl::OkStatus();
     };
     VL_RETURN_IF_ERROR(add_live(
