@@ -1,6 +1,7 @@
 #include "services/media/media_component.h"
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -76,23 +77,23 @@ class RunningMedia final : public rpc::RunningService {
   // off the calls' pipelines; the keeper ends sessions whose peer vanished and refreshes
   // the live gauges every poll (a long compose job does not hold it up).
   void StartWorkers() {
-    composer_ = std::thread([this] {
-      std::unique_lock<std::mutex> l(mu_);
-      while (!stop_) {
-        l.unlock();
-        bool did = service_.ComposeNext();
-        l.lock();
-        if (!did) cv_.wait_for(l, absl::ToChronoNanoseconds(compose_poll_), [this] { return stop_; });
-      }
+    composer_ = Loop([this] { return service_.ComposeNext(); });
+    keeper_ = Loop([this] {
+      service_.ReapLostSessions();
+      metrics_.Update(engine_.stats());
+      return false;
     });
-    keeper_ = std::thread([this] {
+  }
+
+  // Runs `step` until shutdown, waiting one poll after each step that found nothing to do.
+  std::thread Loop(std::function<bool()> step) {
+    return std::thread([this, step = std::move(step)] {
       std::unique_lock<std::mutex> l(mu_);
       while (!stop_) {
         l.unlock();
-        service_.ReapLostSessions();
-        metrics_.Update(engine_.stats());
+        bool busy = step();
         l.lock();
-        cv_.wait_for(l, absl::ToChronoNanoseconds(compose_poll_), [this] { return stop_; });
+        if (!busy) cv_.wait_for(l, absl::ToChronoNanoseconds(compose_poll_), [this] { return stop_; });
       }
     });
   }
