@@ -535,13 +535,14 @@ bool Gateway::Impl::HandleBuiltin(const ExchangePtr& x, const std::string& path)
     }
     r->pending = checks.size();
     for (auto& [name, channel] : checks) {
-      rpc::CheckHealthAsync(channel, "", absl::Seconds(1), [r, name = name, answer](absl::StatusOr<bool> serving) {
+      auto record = [r, name = name, answer](absl::StatusOr<bool> serving) {
         std::lock_guard<std::mutex> l(r->mu);
         std::string state = serving.ok() ? (*serving ? "serving" : "not serving") : "unreachable";
         r->backends[name] = state;
         r->ready &= state == "serving";
         if (--r->pending == 0) answer(*r);
-      });
+      };
+      rpc::CheckHealthAsync(channel, "", absl::Seconds(1), std::move(record));
     }
     return true;
   }
@@ -631,8 +632,8 @@ absl::Status Gateway::Impl::CheckRateLimit(const Exchange& x, const Route& route
                                            const pb::Message& request) {
   const std::string& field_name = route.rule.rate_limit_field();
   if (field_name.empty() || !limiter_) return absl::OkStatus();
-  // After Redis failed, logins go unlimited for a few seconds instead of each one
-  // waiting out the Redis timeout in turn.
+  // For 10 s after Redis failed, logins go unlimited instead of each one waiting out
+  // the Redis timeout in turn.
   if (absl::Now() < absl::FromUnixNanos(limiter_down_until_ns_.load())) return absl::OkStatus();
   const pb::FieldDescriptor* f = request.GetDescriptor()->FindFieldByName(field_name);
   std::string account =
