@@ -65,21 +65,6 @@ void Init() {
   std::call_once(once, [] { gst_init(nullptr, nullptr); });
 }
 
-namespace {
-
-// libnice's agent behind a webrtcbin (a new reference), or null.
-GObject* NiceAgentOf(GstElement* webrtc) {
-  GstWebRTCICE* ice = nullptr;
-  g_object_get(webrtc, "ice-agent", &ice, nullptr);
-  if (!ice) return nullptr;
-  GObject* nice = nullptr;
-  if (g_object_class_find_property(G_OBJECT_GET_CLASS(ice), "agent")) g_object_get(ice, "agent", &nice, nullptr);
-  gst_object_unref(ice);
-  return nice;
-}
-
-}  // namespace
-
 GstElement* NewWebrtcBin(const std::string& name, const IceSettings& ice) {
   GstElement* webrtc = gst_element_factory_make("webrtcbin", name.c_str());
   g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 50,
@@ -90,20 +75,24 @@ GstElement* NewWebrtcBin(const std::string& name, const IceSettings& ice) {
   g_object_get(webrtc, "ice-agent", &agent, nullptr);
   if (agent) {
     g_object_set(agent, "ice-tcp", FALSE, nullptr);
+    if (g_object_class_find_property(G_OBJECT_GET_CLASS(agent), "agent")) {
+      GObject* nice = nullptr;  // libnice's agent inside
+      g_object_get(agent, "agent", &nice, nullptr);
+      if (nice) {
+        // libnice would also try UPnP port mapping (SSDP multicast on every interface):
+        // candidates come only from the configured addresses and STUN/TURN.
+        g_object_set(nice, "upnp", FALSE, nullptr);
+        // Keepalives that need an answer: a peer that vanished (closed tab, lost
+        // network) turns the connection to failed instead of living on forever.
+        g_object_set(nice, "keepalive-conncheck", TRUE, nullptr);
+        g_object_unref(nice);
+      }
+    }
     for (const std::string& address : ice.local_addresses) {
       gboolean added = FALSE;
       g_signal_emit_by_name(agent, "add-local-ip-address", address.c_str(), &added);
     }
     gst_object_unref(agent);
-  }
-  if (GObject* nice = NiceAgentOf(webrtc)) {
-    // libnice would also try UPnP port mapping (SSDP multicast on every interface):
-    // candidates come only from the configured addresses and STUN/TURN.
-    g_object_set(nice, "upnp", FALSE, nullptr);
-    // Keepalives that need an answer: a peer that vanished (closed tab, lost network)
-    // turns the connection to failed instead of living on forever.
-    g_object_set(nice, "keepalive-conncheck", TRUE, nullptr);
-    g_object_unref(nice);
   }
   return webrtc;
 }
