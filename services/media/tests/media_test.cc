@@ -435,7 +435,7 @@ TEST_CASE("media: a participant whose connection drops without leaving is taken 
   // The pet owner's tab dies: no DELETE, the peer simply stops answering. Within the
   // keepalive period (25 s) plus its retries (~25 s), the host is told the camera is gone.
   client_cam->reset();
-  auto gone = host_events.NextOf("unpublished", 60000);
+  auto gone = host_events.NextOf("unpublished", 75000);  // at most ~51 s seen
   REQUIRE(gone);
   CHECK(gone->data["participant"]["id"] == client_id);
   CHECK(h.Client().Send("DELETE", client_pub, "", Bearer(client)).status == 404);  // already ended
