@@ -127,4 +127,12 @@ absl::Status Id(std::string_view field, std::string_view value) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<int> PageSize(std::string_view field, int value) {
+  if (value == 0) return kDefaultPageSize;
+  if (value < 1 || value > kMaxPageSize) {
+    return InvalidField(field, absl::StrCat(field, " must be between 1 and ", kMaxPageSize));
+  }
+  return value;
+}
+
 }  // namespace vetline::validate

@@ -21,6 +21,11 @@ absl::StatusOr<std::string> Phone(std::string_view field, std::string_view value
 absl::Status TimeZone(std::string_view field, std::string_view value);
 // A row id (uuid). Ids come from paths and bodies, so a bad one is the caller's error.
 absl::Status Id(std::string_view field, std::string_view value);
+// One page-size policy for every list: 0 (absent) means kDefaultPageSize; otherwise
+// 1..kMaxPageSize, or a field error naming `field`.
+inline constexpr int kDefaultPageSize = 50;
+inline constexpr int kMaxPageSize = 200;
+absl::StatusOr<int> PageSize(std::string_view field, int value);
 // Well-formed UTF-8.
 bool IsUtf8(std::string_view value);
 

@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <future>
 
-#include <google/protobuf/util/time_util.h>
 #include <grpcpp/generic/generic_stub.h>
 
 #include "absl/time/clock.h"
@@ -12,10 +11,6 @@
 #include "libs/core/status.h"
 
 namespace vetline::rpc {
-
-google::protobuf::Timestamp ToTimestamp(absl::Time t) {
-  return google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(t));
-}
 
 const char* CodeName(grpc::StatusCode c) {
   static const char* kNames[] = {"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT",

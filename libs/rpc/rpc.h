@@ -11,7 +11,6 @@
 
 #include "absl/status/status.h"
 #include "absl/time/time.h"
-#include <google/protobuf/timestamp.pb.h>
 #include "libs/auth/auth.h"
 #include "vetline/api/types.pb.h"
 
@@ -21,9 +20,6 @@ namespace vetline::rpc {
 inline constexpr char kPrincipalKey[] = "x-vetline-principal-bin";
 inline constexpr char kPrincipalMacKey[] = "x-vetline-principal-mac-bin";
 inline constexpr char kRequestIdKey[] = "x-request-id";
-
-// absl::Time as a protobuf Timestamp (RFC 3339 in JSON).
-google::protobuf::Timestamp ToTimestamp(absl::Time t);
 
 // "INVALID_ARGUMENT" etc.: the canonical name of a gRPC status code.
 const char* CodeName(grpc::StatusCode code);

@@ -7,8 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "libs/core/time.h"
 #include "libs/core/status.h"
-#include "libs/rpc/rpc.h"
 #include "nlohmann/json.hpp"
 #include "services/clients/merge_rules.h"
 #include "services/clients/sync_records.h"
@@ -360,8 +360,8 @@ absl::StatusOr<std::vector<v1::Client>> ClientsRepository::Load(const std::strin
       x.set_pims_active(c.Bool(i, "pims_active"));
       x.set_pims_deleted(c.Bool(i, "pims_deleted"));
       x.set_merged_into_id(c.Text(i, "merged_into"));
-      *x.mutable_create_time() = rpc::ToTimestamp(c.Time(i, "created_at"));
-      *x.mutable_update_time() = rpc::ToTimestamp(c.Time(i, "updated_at"));
+      *x.mutable_create_time() = ToTimestamp(c.Time(i, "created_at"));
+      *x.mutable_update_time() = ToTimestamp(c.Time(i, "updated_at"));
     }
     VL_ASSIGN_OR_RETURN(pg::Result ph, s.Exec(kLoadPhones, {clinic_id, arr}));
     for (int i = 0; i < ph.rows(); ++i) {

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "libs/core/time.h"
 #include "libs/core/status.h"
 #include "libs/core/validate.h"
 #include "libs/rpc/rpc.h"
@@ -230,7 +231,7 @@ grpc::Status ClientsService::SendPortalLink(grpc::ServerContext* ctx,
     }
     absl::Time expires = clock_.Now() + options_.portal_link_ttl;
     out->set_link(links_.Sign("portal", c.clinic_id() + "/" + c.id(), expires));
-    *out->mutable_expires_at() = rpc::ToTimestamp(expires);
+    *out->mutable_expires_at() = ToTimestamp(expires);
     return absl::OkStatus();
   }());
 }

@@ -1,6 +1,6 @@
 #include "services/identity/identity_repository.h"
 
-#include "libs/rpc/rpc.h"
+#include "libs/core/time.h"
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
@@ -135,7 +135,7 @@ v1::Clinic ClinicRow(const pg::Result& r, int i) {
   c.set_time_zone(r.Text(i, "time_zone"));
   c.set_phone(r.Text(i, "phone"));
   c.set_pims_kind(PimsFromText(r.Text(i, "pims_kind")));
-  *c.mutable_create_time() = rpc::ToTimestamp(r.Time(i, "created_at"));
+  *c.mutable_create_time() = ToTimestamp(r.Time(i, "created_at"));
   return c;
 }
 
@@ -147,7 +147,7 @@ StaffRecord StaffRow(const pg::Result& r, int i) {
   s.user.set_name(r.Text(i, "name"));
   s.user.set_role(RoleFromText(r.Text(i, "role")));
   s.user.set_active(r.Bool(i, "active"));
-  *s.user.mutable_create_time() = rpc::ToTimestamp(r.Time(i, "created_at"));
+  *s.user.mutable_create_time() = ToTimestamp(r.Time(i, "created_at"));
   for (auto& t : absl::StrSplit(r.Text(i, "team_ids"), ',', absl::SkipEmpty())) {
     s.user.add_team_ids(std::string(t));
   }
@@ -163,7 +163,7 @@ PortalRecord PortalRow(const pg::Result& r, int i) {
   p.account.set_name(r.Text(i, "name"));
   p.account.set_client_id(r.Text(i, "client_id"));
   p.account.set_prospect(r.IsNull(i, r.column("client_id")));
-  *p.account.mutable_create_time() = rpc::ToTimestamp(r.Time(i, "created_at"));
+  *p.account.mutable_create_time() = ToTimestamp(r.Time(i, "created_at"));
   p.password_hash = r.Text(i, "password_hash");
   return p;
 }

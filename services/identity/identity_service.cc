@@ -1,6 +1,7 @@
 #include "services/identity/identity_service.h"
 
 #include "absl/strings/escaping.h"
+#include "libs/core/time.h"
 #include "libs/core/status.h"
 #include "libs/core/validate.h"
 #include "libs/rpc/rpc.h"
@@ -65,7 +66,7 @@ absl::Status IdentityService::IssueSession(const std::string& clinic_id,
                                          portal_account_id, expires)
                          .status());
   out->set_token(token);
-  *out->mutable_expires_at() = rpc::ToTimestamp(expires);
+  *out->mutable_expires_at() = ToTimestamp(expires);
   return absl::OkStatus();
 }
 

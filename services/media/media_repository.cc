@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "libs/core/time.h"
 #include "libs/core/status.h"
-#include "libs/rpc/rpc.h"
 
 namespace vetline::media {
 namespace {
@@ -155,13 +155,13 @@ v1::Call CallFrom(const pg::Result& r, int i) {
   c.set_client_id(r.Text(i, "client_id"));
   c.set_conversation_id(r.Text(i, "conversation_id"));
   if (!r.IsNull(i, r.column("scheduled_start"))) {
-    *c.mutable_scheduled_start() = rpc::ToTimestamp(r.Time(i, "scheduled_start"));
+    *c.mutable_scheduled_start() = ToTimestamp(r.Time(i, "scheduled_start"));
   }
   c.set_state(r.Text(i, "state"));
   c.set_recording(r.Bool(i, "recording"));
-  *c.mutable_create_time() = rpc::ToTimestamp(r.Time(i, "create_time"));
-  if (!r.IsNull(i, r.column("start_time"))) *c.mutable_start_time() = rpc::ToTimestamp(r.Time(i, "start_time"));
-  if (!r.IsNull(i, r.column("end_time"))) *c.mutable_end_time() = rpc::ToTimestamp(r.Time(i, "end_time"));
+  *c.mutable_create_time() = ToTimestamp(r.Time(i, "create_time"));
+  if (!r.IsNull(i, r.column("start_time"))) *c.mutable_start_time() = ToTimestamp(r.Time(i, "start_time"));
+  if (!r.IsNull(i, r.column("end_time"))) *c.mutable_end_time() = ToTimestamp(r.Time(i, "end_time"));
   return c;
 }
 
@@ -174,7 +174,7 @@ v1::Participant ParticipantFrom(const pg::Result& r, int i) {
   p.set_muted(r.Bool(i, "muted"));
   p.set_camera_off(r.Bool(i, "camera_off"));
   p.set_screen_sharing(r.Bool(i, "screen_sharing"));
-  *p.mutable_join_time() = rpc::ToTimestamp(r.Time(i, "join_time"));
+  *p.mutable_join_time() = ToTimestamp(r.Time(i, "join_time"));
   // "id:kind,id:kind"
   for (absl::string_view item : absl::StrSplit(r.Text(i, "publications"), ',', absl::SkipEmpty())) {
     std::pair<std::string, std::string> id_kind = absl::StrSplit(item, ':');
@@ -191,8 +191,8 @@ RecordingRow RecordingFrom(const pg::Result& r, int i) {
   v1::Recording& rec = row.recording;
   rec.set_id(r.Text(i, "id"));
   rec.set_call_id(r.Text(i, "call_id"));
-  *rec.mutable_start_time() = rpc::ToTimestamp(r.Time(i, "start_time"));
-  if (!r.IsNull(i, r.column("stop_time"))) *rec.mutable_stop_time() = rpc::ToTimestamp(r.Time(i, "stop_time"));
+  *rec.mutable_start_time() = ToTimestamp(r.Time(i, "start_time"));
+  if (!r.IsNull(i, r.column("stop_time"))) *rec.mutable_stop_time() = ToTimestamp(r.Time(i, "stop_time"));
   rec.set_state(r.Text(i, "state"));
   rec.set_progress(std::stod(r.Text(i, "progress")));
   rec.set_error(r.Text(i, "error"));

@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "libs/core/time.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
@@ -83,7 +84,7 @@ absl::StatusOr<v1::JoinResponse> MediaService::Joined(const v1::Participant& p, 
   *out.mutable_participant() = p;
   absl::Time expires = clock_.Now() + kParticipantTokenLife;
   out.set_participant_token(links_.Sign(kParticipantPurpose, p.id(), expires));
-  *out.mutable_expire_time() = rpc::ToTimestamp(expires);
+  *out.mutable_expire_time() = ToTimestamp(expires);
   return out;
 }
 
@@ -92,7 +93,7 @@ void MediaService::Emit(const std::string& type, const v1::Call& call, const v1:
   e.set_type(type);
   *e.mutable_call() = call;
   if (about) *e.mutable_participant() = *about;
-  *e.mutable_time() = rpc::ToTimestamp(clock_.Now());
+  *e.mutable_time() = ToTimestamp(clock_.Now());
   events_.Publish(call.id(), e);
 }
 
@@ -129,7 +130,7 @@ grpc::Status MediaService::CreateCall(grpc::ServerContext* ctx, const v1::Create
     inv->set_direct_token(links_.Sign(kJoinPurpose, call.id() + "/guest", expires));
     inv->set_join_url(absl::StrCat(options_.web_url, "/video/", call.id(), "?invitation=", inv->join_token()));
     inv->set_direct_url(absl::StrCat(options_.web_url, "/video/", call.id(), "?invitation=", inv->direct_token()));
-    *inv->mutable_expire_time() = rpc::ToTimestamp(expires);
+    *inv->mutable_expire_time() = ToTimestamp(expires);
     *resp->mutable_call() = std::move(call);
     return absl::OkStatus();
   }());
@@ -423,7 +424,7 @@ grpc::Status MediaService::Watch(grpc::ServerContext* ctx, const v1::WatchReques
     for (const auto& p : *people) {
       if (host || p.state() == "admitted" || p.id() == my_id) *snapshot.add_participants() = p;
     }
-    *snapshot.mutable_time() = rpc::ToTimestamp(clock_.Now());
+    *snapshot.mutable_time() = ToTimestamp(clock_.Now());
     if (!writer->Write(snapshot) || call->state() == "ended") {
       unwatch();
       return grpc::Status::OK;

@@ -1,7 +1,7 @@
 #include "services/pims_sync/sync_repository.h"
 
+#include "libs/core/time.h"
 #include "libs/core/status.h"
-#include "libs/rpc/rpc.h"
 
 namespace vetline::pims_sync {
 namespace {
@@ -83,9 +83,9 @@ sv1::Run RunRow(const pg::Result& r, int i) {
   run.set_mode(r.Text(i, "mode"));
   run.set_state(r.Text(i, "state"));
   run.set_attempts(static_cast<int>(r.Int(i, "attempts")));
-  *run.mutable_start_time() = rpc::ToTimestamp(r.Time(i, "started_at"));
+  *run.mutable_start_time() = ToTimestamp(r.Time(i, "started_at"));
   if (auto f = r.Optional(i, "finished_at")) {
-    *run.mutable_finish_time() = rpc::ToTimestamp(r.Time(i, "finished_at"));
+    *run.mutable_finish_time() = ToTimestamp(r.Time(i, "finished_at"));
   }
   for (auto [counts, prefix] : {std::pair{run.mutable_clients(), "clients_"}, std::pair{run.mutable_pets(), "pets_"}}) {
     counts->set_inserted(r.Int(i, std::string(prefix) + "inserted"));
