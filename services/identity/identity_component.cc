@@ -2,6 +2,7 @@
 
 #include "libs/core/status.h"
 #include "libs/pg/migrations.h"
+#include "libs/rpc/rpc.h"
 
 namespace vetline::identity {
 namespace {
@@ -9,11 +10,12 @@ namespace {
 class RunningIdentity final : public rpc::RunningService {
  public:
   RunningIdentity(std::shared_ptr<pg::Pool> pool, auth::PrincipalSigner signer,
-                  IdentityOptions options, const Clock& clock)
+                  IdentityOptions options, const Clock& clock, PageTokens page_tokens)
       : pool_(std::move(pool)),
         signer_(signer),
         repo_(pool_),
-        service_(repo_, signer_, clock, options) {}
+        clients_(rpc::Dial(options.clients_address), signer_),
+        service_(repo_, signer_, clock, options, clients_, std::move(page_tokens)) {}
   ~RunningIdentity() override {
     if (server_) server_->Shutdown();
   }
@@ -22,6 +24,7 @@ class RunningIdentity final : public rpc::RunningService {
   std::shared_ptr<pg::Pool> pool_;
   auth::PrincipalSigner signer_;
   IdentityRepository repo_;
+  refs::GrpcClientRefs clients_;
   IdentityService service_;
   std::unique_ptr<rpc::Server> server_;
 };
@@ -36,8 +39,8 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
                                                    .size = env.platform.pg_pool_size,
                                                    .name = "identity",
                                                    .registry = env.registry.get()}));
-  auto running =
-      std::make_unique<RunningIdentity>(pool, auth::PrincipalSigner(key), options, clock);
+  auto running = std::make_unique<RunningIdentity>(pool, auth::PrincipalSigner(key), options,
+                                                   clock, PageTokens(env.platform.internal_secret));
   VL_ASSIGN_OR_RETURN(running->server_,
                       rpc::Server::Start({.name = "identity",
                                           .address = env.grpc_address,
@@ -61,6 +64,8 @@ rpc::ServiceDefinition Definition() {
           [options](ConfigParser& p) {
             p.Duration("session-ttl", &options->session_ttl, "how long a login session lasts",
                        absl::Hours(12));
+            p.String("clients-address", &options->clients_address,
+                     "the clients service (checks client ids)", "127.0.0.1:50052");
           },
       .start = [options](const rpc::ServiceEnv& env) { return Start(env, *options); },
   };

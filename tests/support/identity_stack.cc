@@ -19,11 +19,13 @@ rpc::ServiceEnv TestServiceEnv(const std::string& conninfo, bool with_redis, int
   return env;
 }
 
-IdentityStack::IdentityStack(const Clock* clock)
+IdentityStack::IdentityStack(const Clock* clock, const std::string& clients_address)
     : db_(std::make_unique<TestDatabase>()),
       conninfo_(db_->conninfo()),
       signer_(auth::Key::FromSecret(kTestInternalSecret).value()) {
-  auto running = identity::Start(TestServiceEnv(conninfo_), {}, clock ? *clock : Clock::Real());
+  identity::IdentityOptions options;
+  if (!clients_address.empty()) options.clients_address = clients_address;
+  auto running = identity::Start(TestServiceEnv(conninfo_), options, clock ? *clock : Clock::Real());
   if (!running.ok()) throw std::runtime_error(running.status().ToString());
   running_ = std::move(*running);
   stub_ = v1::IdentityService::NewStub(rpc::Dial(address()));
