@@ -1,11 +1,12 @@
 // Page tokens and enum checks: the edge helpers every list and every enum field use.
-#include <catch2/catch.hpp>
+#include "libs/core/page_token.h"
 
 #include <google/protobuf/descriptor.pb.h>
 
+#include <catch2/catch.hpp>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "libs/core/page_token.h"
 #include "libs/core/status.h"
 #include "libs/core/validate_enum.h"
 
@@ -39,18 +40,18 @@ TEST_CASE("page tokens refuse garbled, forged and re-used tokens as a pageToken 
   forged += "\xfb";
   forged += std::string(8, '\0');
   const std::vector<std::string> bad = {
-      "-5",                                          // the reported one (not base64 of ours)
-      "",                                            // decodes to nothing
+      "-5",  // the reported one (not base64 of ours)
+      "",    // decodes to nothing
       "not base64 at all!",
-      absl::WebSafeBase64Escape(flipped),            // one bit changed
-      absl::WebSafeBase64Escape(forged),             // hand-made, invalid UTF-8 inside
-      good.substr(0, good.size() - 2),               // truncated
+      absl::WebSafeBase64Escape(flipped),  // one bit changed
+      absl::WebSafeBase64Escape(forged),   // hand-made, invalid UTF-8 inside
+      good.substr(0, good.size() - 2),     // truncated
       std::string(PageTokens::kMaxTokenChars + 4, 'A'),
       PageTokens("another-deployment-secret").Encode("identity.staff", kClinic, {"a@x.example"}),
-      tokens.Encode("identity.teams", kClinic, {"a@maple.example"}),   // another list
+      tokens.Encode("identity.teams", kClinic, {"a@maple.example"}),  // another list
       tokens.Encode("identity.staff", "22222222-2222-4222-8222-222222222222",
-                    {"a@maple.example"}),                            // another clinic
-      tokens.Encode("identity.staff", kClinic, {"a", "b"}),            // wrong shape
+                    {"a@maple.example"}),                    // another clinic
+      tokens.Encode("identity.staff", kClinic, {"a", "b"}),  // wrong shape
   };
   for (const std::string& t : bad) {
     auto r = tokens.Decode("pageToken", t, "identity.staff", kClinic, 1);

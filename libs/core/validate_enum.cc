@@ -21,8 +21,8 @@ absl::Status Enum(std::string_view field, const google::protobuf::EnumDescriptor
   for (int i = 0; i < descriptor.value_count(); ++i) {
     if (descriptor.value(i)->number() != 0) names.push_back(descriptor.value(i)->name());
   }
-  return InvalidField(field, absl::StrCat(std::string(field), " must be one of ",
-                                          absl::StrJoin(names, ", ")));
+  return InvalidField(
+      field, absl::StrCat(std::string(field), " must be one of ", absl::StrJoin(names, ", ")));
 }
 
 }  // namespace vetline::validate

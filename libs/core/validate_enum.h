@@ -2,9 +2,9 @@
 // field, and proto3 keeps it. These checks accept only the values the .proto defines.
 #pragma once
 
-#include <string_view>
-
 #include <google/protobuf/generated_enum_reflection.h>
+
+#include <string_view>
 
 #include "absl/status/status.h"
 

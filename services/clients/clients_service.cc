@@ -14,6 +14,7 @@ namespace vetline::clients {
 namespace {
 
 constexpr int kMaxErrorsReturned = 1000;
+constexpr int kMaxPhonesOrEmails = 20;  // per new profile; more are added one by one
 
 // `number_field` and `type_field` name the fields in errors ("phones" for both inside
 // CreateClient's list, "number" and "type" in AddPhone). An absent type is OTHER.
@@ -50,6 +51,12 @@ grpc::Status ClientsService::CreateClient(grpc::ServerContext* ctx,
     VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_ASSIGN_OR_RETURN(std::string first, validate::Name("firstName", req->first_name()));
     VL_ASSIGN_OR_RETURN(std::string last, validate::Name("lastName", req->last_name()));
+    if (req->phones_size() > kMaxPhonesOrEmails) {
+      return InvalidField("phones", "a new profile can have at most 20 phone numbers");
+    }
+    if (req->emails_size() > kMaxPhonesOrEmails) {
+      return InvalidField("emails", "a new profile can have at most 20 email addresses");
+    }
     std::vector<NewPhone> phones;
     int primaries = 0;
     for (const v1::Phone& ph : req->phones()) {

@@ -13,6 +13,7 @@ namespace {
 constexpr char kStaffList[] = "identity.staff";
 constexpr size_t kMaxPasswordBytes = 256;  // the policy's own limit (auth::CheckPasswordPolicy)
 constexpr size_t kMaxTokenBytes = 128;     // session tokens are 47 characters
+constexpr int kMaxTeamsPerUser = 100;
 
 // The same answer for an unknown email and a wrong password: do not reveal who exists.
 absl::Status BadCredentials() {
@@ -201,6 +202,9 @@ grpc::Status IdentityService::UpdateStaff(grpc::ServerContext* ctx,
     VL_RETURN_IF_ERROR(validate::OptionalEnum("role", req->role()));
     if (req->role() != v1::ROLE_UNSPECIFIED) role = RoleText(req->role());
     std::optional<std::vector<std::string>> teams;
+    if (req->team_ids_size() > kMaxTeamsPerUser) {
+      return InvalidField("teamIds", "a user can be in at most 100 teams");
+    }
     if (req->set_team_ids()) {
       teams.emplace();
       for (const std::string& t : req->team_ids()) {

@@ -1,14 +1,17 @@
-// The edge policy, checked across every route the gateway serves: requests go through
-// the real gateway to the real services (one process, real sockets, real PostgreSQL).
+// The edge policy, checked across every route the gateway serves: requests go
+// through the real gateway to the real services (one process, real sockets,
+// real PostgreSQL).
 //
-// - Every error `field` names a field of the RPC's request message by its JSON name.
+// - Every error `field` names a field of the RPC's request message by its JSON
+// name.
 // - No bad input is a 500, and no database or library text reaches an answer.
-// - Every id a request names (path or body) resolves inside the caller's clinic: another
-//   clinic's id and a made-up one are refused (404 or a field error) and nothing changes.
-#include <catch2/catch.hpp>
-
+// - Every id a request names (path or body) resolves inside the caller's
+// clinic: another
+//   clinic's id and a made-up one are refused (404 or a field error) and
+//   nothing changes.
 #include <google/protobuf/descriptor.h>
 
+#include <catch2/catch.hpp>
 #include <random>
 #include <set>
 
@@ -36,13 +39,14 @@ const gateway::RouteTable& Routes() {
 
 std::string MadeUpId() {
   static std::mt19937_64 rng(20261201);
-  std::string hex = absl::StrCat(absl::Hex(rng(), absl::kZeroPad16), absl::Hex(rng(), absl::kZeroPad16));
+  std::string hex =
+      absl::StrCat(absl::Hex(rng(), absl::kZeroPad16), absl::Hex(rng(), absl::kZeroPad16));
   return absl::StrCat(hex.substr(0, 8), "-", hex.substr(8, 4), "-4", hex.substr(13, 3), "-8",
                       hex.substr(17, 3), "-", hex.substr(20, 12));
 }
 
-// True when `path` ("phones", "phones[0].number", "teamIds") walks fields of `d` by their
-// JSON names.
+// True when `path` ("phones", "phones[0].number", "teamIds") walks fields of
+// `d` by their JSON names.
 bool ResolvesTo(const Descriptor* d, const std::string& path) {
   if (path.empty()) return false;
   for (const std::string& part : std::vector<std::string>(absl::StrSplit(path, '.'))) {
@@ -61,23 +65,26 @@ bool ResolvesTo(const Descriptor* d, const std::string& path) {
 
 // Text that only a database or library writes.
 bool LooksLikeLibraryText(const std::string& message) {
-  for (const char* s : {"SQLSTATE", "constraint", "violates", "syntax error", "invalid byte sequence",
-                        "portal parameter", "relation \"", "duplicate key", "PostgreSQL", "libpq",
-                        "pg_", "ERROR:", "DETAIL:"}) {
+  for (const char* s : {"SQLSTATE", "constraint", "violates", "syntax error",
+                        "invalid byte sequence", "portal parameter", "relation \"", "duplicate key",
+                        "PostgreSQL", "libpq", "pg_", "ERROR:", "DETAIL:"}) {
     if (absl::StrContains(message, s)) return true;
   }
   return false;
 }
 
-// Deliberately bad JSON values for a field: empty, control characters, 64 KB, not an id,
-// negative and huge numbers, undefined enum numbers.
+// Deliberately bad JSON values for a field: empty, control characters, 64 KB,
+// not an id, negative and huge numbers, undefined enum numbers.
 std::vector<json> BadValues(const FieldDescriptor* f, int depth = 0) {
   std::vector<json> out;
   switch (f->cpp_type()) {
     case FieldDescriptor::CPPTYPE_STRING:
       if (f->type() == FieldDescriptor::TYPE_BYTES) break;
-      out = {"", std::string("Bad\x01Value\x00" "Cut", 14), std::string(64 * 1024, 'x'), "not-an-id",
-             "-5"};
+      out = {"",
+             std::string("Bad\x01Value\x00"
+                         "Cut",
+                         14),
+             std::string(64 * 1024, 'x'), "not-an-id", "-5"};
       break;
     case FieldDescriptor::CPPTYPE_INT32:
     case FieldDescriptor::CPPTYPE_UINT32:
@@ -132,7 +139,8 @@ std::string QueryValue(const json& v) {
   return out;
 }
 
-// Routes of one backend that a JSON client can call and that leave the session alone.
+// Routes of one backend that a JSON client can call and that leave the session
+// alone.
 std::vector<const gateway::Route*> WalkableRoutes(const std::string& backend) {
   std::vector<const gateway::Route*> out;
   for (const auto& r : Routes().routes()) {
@@ -150,13 +158,16 @@ struct Sent {
   HttpResponse response;
 };
 
-// One request to `route` with `captures` in the path and `fields` in the body or query.
-Sent Send(EdgeStack& stack, const gateway::Route& route, const std::map<std::string, std::string>& captures,
-          const json& fields, const std::string& token) {
+// One request to `route` with `captures` in the path and `fields` in the body
+// or query.
+Sent Send(EdgeStack& stack, const gateway::Route& route,
+          const std::map<std::string, std::string>& captures, const json& fields,
+          const std::string& token) {
   std::string path;
   for (const std::string& seg : route.segments) {
     std::string s = seg;
-    if (seg.size() > 2 && seg.front() == '{') s = QueryValue(captures.at(seg.substr(1, seg.size() - 2)));
+    if (seg.size() > 2 && seg.front() == '{')
+      s = QueryValue(captures.at(seg.substr(1, seg.size() - 2)));
     absl::StrAppend(&path, "/", s);
   }
   std::map<std::string, std::string> headers;
@@ -177,7 +188,8 @@ Sent Send(EdgeStack& stack, const gateway::Route& route, const std::map<std::str
   return {what, stack.Client().Send(route.verb, path, body, headers)};
 }
 
-// The walk: for every route, an empty request and one per bad value of each field.
+// The walk: for every route, an empty request and one per bad value of each
+// field.
 void WalkErrors(const std::string& backend) {
   EdgeStack stack;
   EdgeStack::Clinic a = stack.CreateClinic("Maple Vet", "admin@maple.example");
@@ -189,7 +201,8 @@ void WalkErrors(const std::string& backend) {
     const Descriptor* req = route->method->input_type();
     std::vector<std::string> capture_names;
     for (const std::string& seg : route->segments) {
-      if (seg.size() > 2 && seg.front() == '{') capture_names.push_back(seg.substr(1, seg.size() - 2));
+      if (seg.size() > 2 && seg.front() == '{')
+        capture_names.push_back(seg.substr(1, seg.size() - 2));
     }
     std::vector<std::pair<std::map<std::string, std::string>, json>> requests;
     for (const char* id : {"not-an-id", "bad\x01id", ""}) {
@@ -240,14 +253,16 @@ TEST_CASE("edge: every pims_sync error names a request field by its JSON name", 
   WalkErrors("pims_sync");
 }
 
-// Media's field names follow once the media branch (JSON names) is merged; unhide then.
+// Media's field names follow once the media branch (JSON names) is merged;
+// unhide then.
 TEST_CASE("edge: every media error names a request field by its JSON name", "[.][edge][media]") {
   WalkErrors("media");
 }
 
 namespace {
 
-// Ids of one clinic's records, by the resource a path segment or body field names.
+// Ids of one clinic's records, by the resource a path segment or body field
+// names.
 struct ClinicRecords {
   EdgeStack::Clinic clinic;
   std::map<std::string, std::string> ids;  // "clients", "phones", "staff", "teams", ...
@@ -267,8 +282,9 @@ const gateway::Route& RouteOf(const std::string& method) {
   throw std::logic_error("unreachable");
 }
 
-Sent Call(EdgeStack& s, const std::string& method, const std::map<std::string, std::string>& captures,
-          const json& body, const std::string& token) {
+Sent Call(EdgeStack& s, const std::string& method,
+          const std::map<std::string, std::string>& captures, const json& body,
+          const std::string& token) {
   return Send(s, RouteOf(method), captures, body, token);
 }
 
@@ -278,9 +294,11 @@ ClinicRecords MakeRecords(EdgeStack& s, const std::string& name, const std::stri
   const std::string& t = r.clinic.token;
   r.ids["clinics"] = r.clinic.id;
   json client = Ok(Call(s, "vetline.clients.v1.ClientsService.CreateClient", {},
-                        {{"firstName", "Pat"}, {"lastName", "Lee"},
-                         {"phones", {{{"number", "+13125550100"}, {"type", "MOBILE"}},
-                                     {{"number", "+13125550101"}, {"type", "HOME"}}}}},
+                        {{"firstName", "Pat"},
+                         {"lastName", "Lee"},
+                         {"phones",
+                          {{{"number", "+13125550100"}, {"type", "MOBILE"}},
+                           {{"number", "+13125550101"}, {"type", "HOME"}}}}},
                         t));
   r.ids["clients"] = client["id"];
   r.ids["phones"] = client["phones"][1]["id"];
@@ -288,15 +306,20 @@ ClinicRecords MakeRecords(EdgeStack& s, const std::string& name, const std::stri
                        {{"firstName", "Sam"}, {"lastName", "Lee"}}, t));
   r.ids["other_clients"] = other["id"];
   json staff = Ok(Call(s, "vetline.identity.v1.IdentityService.CreateStaff", {},
-                       {{"email", "staff@" + domain}, {"name", "Sam Staff"}, {"role", "STAFF"},
+                       {{"email", "staff@" + domain},
+                        {"name", "Sam Staff"},
+                        {"role", "STAFF"},
                         {"password", "correct horse battery"}},
                        t));
   r.ids["staff"] = staff["id"];
-  json team = Ok(Call(s, "vetline.identity.v1.IdentityService.CreateTeam", {}, {{"name", "Front desk"}}, t));
+  json team = Ok(
+      Call(s, "vetline.identity.v1.IdentityService.CreateTeam", {}, {{"name", "Front desk"}}, t));
   r.ids["teams"] = team["id"];
   json prospect = Ok(Call(s, "vetline.identity.v1.IdentityService.PortalSignup", {},
-                          {{"clinicId", r.clinic.id}, {"email", "owner@" + domain},
-                           {"name", "Owner"}, {"password", "correct horse battery"}},
+                          {{"clinicId", r.clinic.id},
+                           {"email", "owner@" + domain},
+                           {"name", "Owner"},
+                           {"password", "correct horse battery"}},
                           ""));
   r.ids["prospects"] = prospect["id"];
   Ok(Call(s, "vetline.pims_sync.v1.PimsSyncService.SetConnector", {},
@@ -308,8 +331,10 @@ ClinicRecords MakeRecords(EdgeStack& s, const std::string& name, const std::stri
 json Snapshot(EdgeStack& s, const ClinicRecords& r) {
   const std::string& t = r.clinic.token;
   return json{
-      {"client", Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient", {{"id", r.ids.at("clients")}}, {}, t))},
-      {"other", Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient", {{"id", r.ids.at("other_clients")}}, {}, t))},
+      {"client", Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient",
+                         {{"id", r.ids.at("clients")}}, {}, t))},
+      {"other", Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient",
+                        {{"id", r.ids.at("other_clients")}}, {}, t))},
       {"staff", Ok(Call(s, "vetline.identity.v1.IdentityService.ListStaff", {}, {}, t))},
       {"teams", Ok(Call(s, "vetline.identity.v1.IdentityService.ListTeams", {}, {}, t))},
       {"prospects", Ok(Call(s, "vetline.identity.v1.IdentityService.ListProspects", {}, {}, t))},
@@ -317,8 +342,8 @@ json Snapshot(EdgeStack& s, const ClinicRecords& r) {
   };
 }
 
-// The resource an id field refers to: the path segment before a capture, or the body
-// field's own name.
+// The resource an id field refers to: the path segment before a capture, or the
+// body field's own name.
 std::string ResourceOf(const gateway::Route& route, const std::string& field) {
   for (size_t i = 1; i < route.segments.size(); ++i) {
     if (route.segments[i] == "{" + field + "}") {
@@ -334,15 +359,19 @@ std::string ResourceOf(const gateway::Route& route, const std::string& field) {
 
 bool IsIdField(const FieldDescriptor* f) {
   return f->type() == FieldDescriptor::TYPE_STRING &&
-         (f->name() == "id" || absl::EndsWith(f->name(), "_id") || absl::EndsWith(f->name(), "_ids"));
+         (f->name() == "id" || absl::EndsWith(f->name(), "_id") ||
+          absl::EndsWith(f->name(), "_ids"));
 }
 
-// Valid values for the other fields, so the id is what a request is refused for.
+// Valid values for the other fields, so the id is what a request is refused
+// for.
 json SampleBody(const std::string& method) {
   static const std::map<std::string, json> kSamples = {
-      {"vetline.identity.v1.IdentityService.UpdateStaff", {{"name", "New Name"}, {"setTeamIds", true}}},
+      {"vetline.identity.v1.IdentityService.UpdateStaff",
+       {{"name", "New Name"}, {"setTeamIds", true}}},
       {"vetline.clients.v1.ClientsService.UpdateClient", {{"firstName", "Newname"}}},
-      {"vetline.clients.v1.ClientsService.AddPhone", {{"number", "+13125550199"}, {"type", "WORK"}}},
+      {"vetline.clients.v1.ClientsService.AddPhone",
+       {{"number", "+13125550199"}, {"type", "WORK"}}},
       {"vetline.clients.v1.ClientsService.UpdatePhone", {{"type", "WORK"}}},
       {"vetline.clients.v1.ClientsService.AddEmail", {{"address", "new@pets.example"}}},
       {"vetline.clients.v1.ClientsService.AddPet", {{"name", "Rex"}}},
@@ -352,7 +381,20 @@ json SampleBody(const std::string& method) {
   return it == kSamples.end() ? json::object() : it->second;
 }
 
-void WalkForeignIds(const std::vector<std::string>& backends, const std::set<std::string>& only = {}) {
+// Puts `id` in the path capture or the body field `f`.
+void PutId(const gateway::Route& route, const FieldDescriptor* f, const std::string& id,
+           std::map<std::string, std::string>& captures, json& body) {
+  if (absl::StrContains(route.path_template, "{" + f->name() + "}")) {
+    captures[f->name()] = id;
+  } else if (f->is_repeated()) {
+    body[f->json_name()] = json::array({id});
+  } else {
+    body[f->json_name()] = id;
+  }
+}
+
+void WalkForeignIds(const std::vector<std::string>& backends,
+                    const std::set<std::string>& only = {}) {
   EdgeStack s;
   ClinicRecords a = MakeRecords(s, "Maple Vet", "maple.example");
   ClinicRecords b = MakeRecords(s, "Oak Vet", "oak.example");
@@ -364,7 +406,8 @@ void WalkForeignIds(const std::vector<std::string>& backends, const std::set<std
       const std::string method = route->method->full_name();
       if (!only.empty() && !only.count(method)) continue;
       const Descriptor* req = route->method->input_type();
-      // The caller's own records in every id field, then one field at a time replaced.
+      // The caller's own records in every id field, then one field at a time
+      // replaced.
       std::map<std::string, std::string> captures;
       json body = SampleBody(method);
       std::vector<const FieldDescriptor*> id_fields;
@@ -375,14 +418,7 @@ void WalkForeignIds(const std::vector<std::string>& backends, const std::set<std
         std::string resource = ResourceOf(*route, f->name());
         std::string own = a.ids.count(resource) ? a.ids.at(resource) : MadeUpId();
         if (f->name() == "other_client_id") own = a.ids.at("other_clients");
-        bool in_path = absl::StrContains(route->path_template, "{" + f->name() + "}");
-        if (in_path) {
-          captures[f->name()] = own;
-        } else if (f->is_repeated()) {
-          body[f->json_name()] = json::array({own});
-        } else {
-          body[f->json_name()] = own;
-        }
+        PutId(*route, f, own, captures, body);
       }
       for (const FieldDescriptor* f : id_fields) {
         std::string resource = ResourceOf(*route, f->name());
@@ -392,20 +428,15 @@ void WalkForeignIds(const std::vector<std::string>& backends, const std::set<std
         for (const std::string& id : foreign) {
           auto c = captures;
           json j = body;
-          if (in_path) {
-            c[f->name()] = id;
-          } else if (f->is_repeated()) {
-            j[f->json_name()] = json::array({id});
-          } else {
-            j[f->json_name()] = id;
-          }
+          PutId(*route, f, id, c, j);
           Sent sent = Send(s, *route, c, j, a.clinic.token);
           INFO(sent.what << " -> " << sent.response.status << " " << sent.response.body);
           json err = sent.response.json().value("error", json::object());
           if (in_path) {
             CHECK(sent.response.status == 404);
           } else {
-            // A body id is a field error naming it: 404, or 400 when it fails a rule.
+            // A body id is a field error naming it: 404, or 400 when it fails a
+            // rule.
             CHECK((sent.response.status == 404 || sent.response.status == 400));
             CHECK(err.value("field", "") == f->json_name());
           }
@@ -427,12 +458,12 @@ void WalkForeignIds(const std::vector<std::string>& backends, const std::set<std
 
 }  // namespace
 
-TEST_CASE("edge: another clinic's ids and made-up ids are refused and change nothing",
-          "[edge]") {
+TEST_CASE("edge: another clinic's ids and made-up ids are refused and change nothing", "[edge]") {
   WalkForeignIds({"identity", "clients", "pims_sync"});
 }
 
-// `POST /v1/calls` checks `clientId` once the media branch uses libs/refs; unhide then.
+// `POST /v1/calls` checks `clientId` once the media branch uses libs/refs;
+// unhide then.
 TEST_CASE("edge: a call for another clinic's client or a made-up one is refused",
           "[.][edge][media]") {
   WalkForeignIds({"media"}, {"vetline.media.v1.MediaService.CreateCall"});
@@ -442,17 +473,25 @@ namespace {
 
 json ErrorOf(const Sent& sent) { return sent.response.json().value("error", json::object()); }
 
-}  // namespace
-
-TEST_CASE("edge: enum values outside the defined set are field errors, nothing changes",
-          "[edge]") {
+// One clinic with records, its admin signed in.
+struct MapleVet {
   EdgeStack s;
   ClinicRecords a = MakeRecords(s, "Maple Vet", "maple.example");
   const std::string& t = a.clinic.token;
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(MapleVet,
+                 "edge: enum values outside the defined set are field errors, "
+                 "nothing changes",
+                 "[edge]") {
   json staff_before = Ok(Call(s, "vetline.identity.v1.IdentityService.ListStaff", {}, {}, t));
   for (int role : {999, -1, 0}) {
     Sent sent = Call(s, "vetline.identity.v1.IdentityService.CreateStaff", {},
-                     {{"email", "new@maple.example"}, {"name", "New"}, {"role", role},
+                     {{"email", "new@maple.example"},
+                      {"name", "New"},
+                      {"role", role},
                       {"password", "correct horse battery"}},
                      t);
     INFO(sent.what << " -> " << sent.response.body);
@@ -460,59 +499,66 @@ TEST_CASE("edge: enum values outside the defined set are field errors, nothing c
     CHECK(ErrorOf(sent)["field"] == "role");
   }
   for (int role : {-1, 999}) {  // would have demoted the only admin
-    Sent sent = Call(s, "vetline.identity.v1.IdentityService.UpdateStaff", {{"id", a.clinic.admin_id}},
-                     {{"role", role}}, t);
+    Sent sent = Call(s, "vetline.identity.v1.IdentityService.UpdateStaff",
+                     {{"id", a.clinic.admin_id}}, {{"role", role}}, t);
     INFO(sent.what << " -> " << sent.response.body);
     CHECK(sent.response.status == 400);
     CHECK(ErrorOf(sent)["field"] == "role");
   }
   CHECK(Ok(Call(s, "vetline.identity.v1.IdentityService.ListStaff", {}, {}, t)) == staff_before);
-  json client_before = Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient", {{"id", a.ids["clients"]}}, {}, t));
+  json client_before =
+      Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient", {{"id", a.ids["clients"]}}, {}, t));
   for (int type : {999, -1}) {
-    Sent add = Call(s, "vetline.clients.v1.ClientsService.AddPhone", {{"client_id", a.ids["clients"]}},
-                    {{"number", "+13125550177"}, {"type", type}}, t);
+    Sent add =
+        Call(s, "vetline.clients.v1.ClientsService.AddPhone", {{"client_id", a.ids["clients"]}},
+             {{"number", "+13125550177"}, {"type", type}}, t);
     INFO(add.what << " -> " << add.response.body);
     CHECK(add.response.status == 400);
     CHECK(ErrorOf(add)["field"] == "type");
-    Sent update = Call(s, "vetline.clients.v1.ClientsService.UpdatePhone",
-                       {{"client_id", a.ids["clients"]}, {"id", a.ids["phones"]}}, {{"type", type}}, t);
+    Sent update =
+        Call(s, "vetline.clients.v1.ClientsService.UpdatePhone",
+             {{"client_id", a.ids["clients"]}, {"id", a.ids["phones"]}}, {{"type", type}}, t);
     CHECK(update.response.status == 400);
     CHECK(ErrorOf(update)["field"] == "type");
     Sent create = Call(s, "vetline.clients.v1.ClientsService.CreateClient", {},
-                       {{"firstName", "Kim"}, {"lastName", "Ray"},
+                       {{"firstName", "Kim"},
+                        {"lastName", "Ray"},
                         {"phones", {{{"number", "+13125550178"}, {"type", type}}}}},
                        t);
     CHECK(create.response.status == 400);
     CHECK(ErrorOf(create)["field"] == "phones");
   }
-  CHECK(Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient", {{"id", a.ids["clients"]}}, {}, t)) ==
-        client_before);
+  CHECK(Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient", {{"id", a.ids["clients"]}}, {},
+                t)) == client_before);
   // An absent optional enum is still fine: a phone without a type is OTHER.
-  json added = Ok(Call(s, "vetline.clients.v1.ClientsService.AddPhone", {{"client_id", a.ids["clients"]}},
-                       {{"number", "+13125550179"}}, t));
+  json added = Ok(Call(s, "vetline.clients.v1.ClientsService.AddPhone",
+                       {{"client_id", a.ids["clients"]}}, {{"number", "+13125550179"}}, t));
   CHECK(added["phones"].dump().find("OTHER") != std::string::npos);
 }
 
-TEST_CASE("edge: a duplicate phone or email is ALREADY_EXISTS naming the field", "[edge]") {
-  EdgeStack s;
-  ClinicRecords a = MakeRecords(s, "Maple Vet", "maple.example");
-  const std::string& t = a.clinic.token;
+TEST_CASE_METHOD(MapleVet, "edge: a duplicate phone or email is ALREADY_EXISTS naming the field",
+                 "[edge]") {
   Ok(Call(s, "vetline.clients.v1.ClientsService.AddEmail", {{"client_id", a.ids["clients"]}},
           {{"address", "pat@pets.example"}}, t));
-  json before = Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient", {{"id", a.ids["clients"]}}, {}, t));
-  Sent phone = Call(s, "vetline.clients.v1.ClientsService.AddPhone", {{"client_id", a.ids["clients"]}},
-                    {{"number", "+1 312 555 0100"}, {"type", "MOBILE"}}, t);
+  json before =
+      Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient", {{"id", a.ids["clients"]}}, {}, t));
+  Sent phone =
+      Call(s, "vetline.clients.v1.ClientsService.AddPhone", {{"client_id", a.ids["clients"]}},
+           {{"number", "+1 312 555 0100"}, {"type", "MOBILE"}}, t);
   CHECK(phone.response.status == 409);
   CHECK(ErrorOf(phone)["code"] == "ALREADY_EXISTS");
   CHECK(ErrorOf(phone)["field"] == "number");
-  Sent email = Call(s, "vetline.clients.v1.ClientsService.AddEmail", {{"client_id", a.ids["clients"]}},
-                    {{"address", "PAT@pets.example"}}, t);
+  Sent email = Call(s, "vetline.clients.v1.ClientsService.AddEmail",
+                    {{"client_id", a.ids["clients"]}}, {{"address", "PAT@pets.example"}}, t);
   CHECK(email.response.status == 409);
   CHECK(ErrorOf(email)["field"] == "address");
-  CHECK(Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient", {{"id", a.ids["clients"]}}, {}, t)) == before);
-  // The same number twice in one new profile: no database text, the list is named.
+  CHECK(Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient", {{"id", a.ids["clients"]}}, {},
+                t)) == before);
+  // The same number twice in one new profile: no database text, the list is
+  // named.
   Sent twice = Call(s, "vetline.clients.v1.ClientsService.CreateClient", {},
-                    {{"firstName", "Kim"}, {"lastName", "Ray"},
+                    {{"firstName", "Kim"},
+                     {"lastName", "Ray"},
                      {"phones", {{{"number", "+13125550150"}}, {{"number", "+1 (312) 555-0150"}}}}},
                     t);
   CHECK(twice.response.status == 409);
@@ -520,19 +566,21 @@ TEST_CASE("edge: a duplicate phone or email is ALREADY_EXISTS naming the field",
   CHECK_FALSE(LooksLikeLibraryText(ErrorOf(twice).value("message", "")));
 }
 
-TEST_CASE("edge: page tokens are opaque, a garbled one is a pageToken error without database text",
-          "[edge]") {
-  EdgeStack s;
-  ClinicRecords a = MakeRecords(s, "Maple Vet", "maple.example");
+TEST_CASE_METHOD(MapleVet,
+                 "edge: page tokens are opaque, a garbled one is a pageToken "
+                 "error without database text",
+                 "[edge]") {
   ClinicRecords b = MakeRecords(s, "Oak Vet", "oak.example");
-  const std::string& t = a.clinic.token;
   for (int i = 0; i < 3; ++i) {
     Ok(Call(s, "vetline.identity.v1.IdentityService.CreateStaff", {},
-            {{"email", "s" + std::to_string(i) + "@maple.example"}, {"name", "S"}, {"role", "STAFF"},
+            {{"email", "s" + std::to_string(i) + "@maple.example"},
+             {"name", "S"},
+             {"role", "STAFF"},
              {"password", "correct horse battery"}},
             t));
   }
-  json page = Ok(Call(s, "vetline.identity.v1.IdentityService.ListStaff", {}, {{"pageSize", 2}}, t));
+  json page =
+      Ok(Call(s, "vetline.identity.v1.IdentityService.ListStaff", {}, {{"pageSize", 2}}, t));
   std::string token = page["nextPageToken"];
   REQUIRE_FALSE(token.empty());
   CHECK(token.find('@') == std::string::npos);  // opaque: no email inside in clear
@@ -541,9 +589,10 @@ TEST_CASE("edge: page tokens are opaque, a garbled one is a pageToken error with
   CHECK(next["staff"].size() == 2);
   std::string tampered = token;
   tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
-  for (const std::string& bad : {std::string("-5"), std::string("%FF%FE"), tampered,
-                                 std::string(5000, 'A')}) {
-    Sent sent = Call(s, "vetline.identity.v1.IdentityService.ListStaff", {}, {{"pageToken", bad}}, t);
+  for (const std::string& bad :
+       {std::string("-5"), std::string("%FF%FE"), tampered, std::string(5000, 'A')}) {
+    Sent sent =
+        Call(s, "vetline.identity.v1.IdentityService.ListStaff", {}, {{"pageToken", bad}}, t);
     INFO(bad.substr(0, 40) << " -> " << sent.response.body);
     CHECK(sent.response.status == 400);
     CHECK(ErrorOf(sent)["field"] == "pageToken");
@@ -565,15 +614,15 @@ TEST_CASE("edge: page tokens are opaque, a garbled one is a pageToken error with
                      {{"query", "Lee"}, {"pageSize", 201}}, t);
   CHECK(ErrorOf(search)["field"] == "pageSize");
   CHECK(Ok(Call(s, "vetline.clients.v1.ClientsService.SearchClients", {},
-                {{"query", "Lee"}, {"pageSize", 200}}, t))["clients"].size() == 2);
+                {{"query", "Lee"}, {"pageSize", 200}}, t))["clients"]
+            .size() == 2);
 }
 
-TEST_CASE("edge: strings are bounded and control characters are refused, not cut off",
-          "[edge]") {
-  EdgeStack s;
-  ClinicRecords a = MakeRecords(s, "Maple Vet", "maple.example");
-  const std::string& t = a.clinic.token;
-  json connector_before = Ok(Call(s, "vetline.pims_sync.v1.PimsSyncService.GetConnector", {}, {}, t));
+TEST_CASE_METHOD(MapleVet,
+                 "edge: strings are bounded and control characters are refused, not cut off",
+                 "[edge]") {
+  json connector_before =
+      Ok(Call(s, "vetline.pims_sync.v1.PimsSyncService.GetConnector", {}, {}, t));
   for (const std::string& address :
        {std::string(64 * 1024, 'a') + ":5000", std::string("pims\0.example:5000", 18),
         std::string("pims example:5000"), std::string("pims.example:0")}) {
@@ -583,7 +632,8 @@ TEST_CASE("edge: strings are bounded and control characters are refused, not cut
     CHECK(sent.response.status == 400);
     CHECK(ErrorOf(sent)["field"] == "address");
   }
-  CHECK(Ok(Call(s, "vetline.pims_sync.v1.PimsSyncService.GetConnector", {}, {}, t)) == connector_before);
+  CHECK(Ok(Call(s, "vetline.pims_sync.v1.PimsSyncService.GetConnector", {}, {}, t)) ==
+        connector_before);
   Ok(Call(s, "vetline.pims_sync.v1.PimsSyncService.SetConnector", {},
           {{"kind", "cornerstone"}, {"address", "pims-agent.maple.example:7001"}}, t));
 
@@ -595,12 +645,27 @@ TEST_CASE("edge: strings are bounded and control characters are refused, not cut
     std::string field;
   };
   for (const Case& c : std::vector<Case>{
-           {"vetline.identity.v1.IdentityService.UpdateStaff", {{"id", a.ids["staff"]}}, {{"name", with_nul}}, "name"},
+           {"vetline.identity.v1.IdentityService.UpdateStaff",
+            {{"id", a.ids["staff"]}},
+            {{"name", with_nul}},
+            "name"},
            {"vetline.identity.v1.IdentityService.CreateTeam", {}, {{"name", with_nul}}, "name"},
-           {"vetline.clients.v1.ClientsService.CreateClient", {}, {{"firstName", with_nul}, {"lastName", "Lee"}}, "firstName"},
-           {"vetline.clients.v1.ClientsService.UpdateClient", {{"id", a.ids["clients"]}}, {{"lastName", with_nul}}, "lastName"},
-           {"vetline.clients.v1.ClientsService.AddPet", {{"client_id", a.ids["clients"]}}, {{"name", with_nul}}, "name"},
-           {"vetline.clients.v1.ClientsService.AddPet", {{"client_id", a.ids["clients"]}}, {{"name", "Rex"}, {"breed", std::string(300, 'b')}}, "breed"},
+           {"vetline.clients.v1.ClientsService.CreateClient",
+            {},
+            {{"firstName", with_nul}, {"lastName", "Lee"}},
+            "firstName"},
+           {"vetline.clients.v1.ClientsService.UpdateClient",
+            {{"id", a.ids["clients"]}},
+            {{"lastName", with_nul}},
+            "lastName"},
+           {"vetline.clients.v1.ClientsService.AddPet",
+            {{"client_id", a.ids["clients"]}},
+            {{"name", with_nul}},
+            "name"},
+           {"vetline.clients.v1.ClientsService.AddPet",
+            {{"client_id", a.ids["clients"]}},
+            {{"name", "Rex"}, {"breed", std::string(300, 'b')}},
+            "breed"},
            {"vetline.clients.v1.ClientsService.SearchClients", {}, {{"query", with_nul}}, "query"},
        }) {
     Sent sent = Call(s, c.method, c.captures, c.body, t);
@@ -608,7 +673,8 @@ TEST_CASE("edge: strings are bounded and control characters are refused, not cut
     CHECK(sent.response.status == 400);
     CHECK(ErrorOf(sent)["field"] == c.field);
   }
-  json client = Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient", {{"id", a.ids["clients"]}}, {}, t));
+  json client =
+      Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient", {{"id", a.ids["clients"]}}, {}, t));
   CHECK(client["lastName"] == "Lee");
   CHECK(client["pets"].empty());
 }

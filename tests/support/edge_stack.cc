@@ -27,9 +27,9 @@ constexpr char kPassword[] = "correct horse battery";
 }  // namespace
 
 EdgeStack::EdgeStack() {
-  media_dir_ = std::filesystem::temp_directory_path() /
-               ("vetline-edge-" + std::to_string(::getpid()) + "-" +
-                std::to_string(reinterpret_cast<uintptr_t>(this)));
+  media_dir_ =
+      std::filesystem::temp_directory_path() / ("vetline-edge-" + std::to_string(::getpid()) + "-" +
+                                                std::to_string(reinterpret_cast<uintptr_t>(this)));
   std::filesystem::create_directories(media_dir_);
   clients_ = Must(clients::Start(TestServiceEnv(db_.conninfo()), {}), "clients");
   identity::IdentityOptions io;
@@ -65,8 +65,7 @@ EdgeStack::~EdgeStack() {
 
 int EdgeStack::http_port() const { return gateway_->port(); }
 
-EdgeStack::Clinic EdgeStack::CreateClinic(const std::string& name,
-                                          const std::string& admin_email) {
+EdgeStack::Clinic EdgeStack::CreateClinic(const std::string& name, const std::string& admin_email) {
   identity::v1::CreateClinicRequest req;
   req.set_name(name);
   req.set_time_zone("America/Chicago");
@@ -83,9 +82,8 @@ EdgeStack::Clinic EdgeStack::CreateClinic(const std::string& name,
                        auth::PrincipalSigner(auth::Key::FromSecret(kTestInternalSecret).value()));
   grpc::Status st = identity_->CreateClinic(&ctx, req, &resp);
   if (!st.ok()) throw std::runtime_error("CreateClinic: " + st.error_message());
-  HttpResponse login =
-      Client().Post("/v1/auth/login",
-                    nlohmann::json{{"email", admin_email}, {"password", kPassword}}.dump());
+  HttpResponse login = Client().Post(
+      "/v1/auth/login", nlohmann::json{{"email", admin_email}, {"password", kPassword}}.dump());
   if (login.status != 200) throw std::runtime_error("login: " + login.body);
   return {resp.clinic().id(), resp.admin().id(), login.json()["token"]};
 }
