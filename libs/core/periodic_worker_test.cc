@@ -8,20 +8,10 @@
 
 #include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
+#include "libs/testing/wait.h"
 
 using vetline::PeriodicWorker;
-
-namespace {
-// Waits (bounded) until `pred` holds.
-bool WaitFor(const std::function<bool()>& pred, absl::Duration limit = absl::Seconds(10)) {
-  absl::Time end = absl::Now() + limit;
-  while (!pred()) {
-    if (absl::Now() > end) return false;
-    absl::SleepFor(absl::Milliseconds(2));
-  }
-  return true;
-}
-}  // namespace
+namespace testing = vetline::testing;
 
 TEST_CASE("worker: runs again at once while a step says more work waits", "[worker]") {
   std::atomic<int> queue{50}, steps{0};
@@ -30,7 +20,7 @@ TEST_CASE("worker: runs again at once while a step says more work waits", "[work
     return --queue > 0 ? PeriodicWorker::Next::kAgain : PeriodicWorker::Next::kPause;
   });
   // An hour-long pause would stop this after one step if kAgain were ignored.
-  REQUIRE(WaitFor([&] { return queue.load() == 0; }));
+  REQUIRE(testing::WaitUntil([&] { return queue.load() == 0; }));
   CHECK(steps.load() == 50);
 }
 
@@ -40,17 +30,17 @@ TEST_CASE("worker: pauses between idle steps and Wake cuts the pause short", "[w
     ++steps;
     return PeriodicWorker::Next::kPause;
   });
-  REQUIRE(WaitFor([&] { return steps.load() == 1; }));
+  REQUIRE(testing::WaitUntil([&] { return steps.load() == 1; }));
   absl::SleepFor(absl::Milliseconds(50));
   CHECK(steps.load() == 1);  // still pausing
   w.Wake();
-  REQUIRE(WaitFor([&] { return steps.load() == 2; }));
+  REQUIRE(testing::WaitUntil([&] { return steps.load() == 2; }));
 }
 
 TEST_CASE("worker: Every repeats on its period", "[worker]") {
   std::atomic<int> runs{0};
   auto w = PeriodicWorker::Every("tick", absl::Milliseconds(5), [&] { ++runs; });
-  REQUIRE(WaitFor([&] { return runs.load() >= 3; }));
+  REQUIRE(testing::WaitUntil([&] { return runs.load() >= 3; }));
 }
 
 TEST_CASE("worker: a throwing step is logged and tried again", "[worker]") {
@@ -59,7 +49,7 @@ TEST_CASE("worker: a throwing step is logged and tried again", "[worker]") {
     if (++calls == 1) throw std::runtime_error("disk full");
     return PeriodicWorker::Next::kPause;
   });
-  REQUIRE(WaitFor([&] { return calls.load() >= 2; }));
+  REQUIRE(testing::WaitUntil([&] { return calls.load() >= 2; }));
 }
 
 TEST_CASE("worker: Stop lets the running step finish, then no step runs again", "[worker]") {

@@ -8,6 +8,7 @@
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
+#include "libs/testing/wait.h"
 #include "libs/metrics/metrics.h"
 #include "libs/rpc/rpc.h"
 #include "libs/testing/servers.h"
@@ -15,15 +16,6 @@
 using namespace vetline;
 
 namespace {
-
-bool WaitFor(const std::function<bool()>& pred, absl::Duration limit = absl::Seconds(15)) {
-  absl::Time end = absl::Now() + limit;
-  while (!pred()) {
-    if (absl::Now() > end) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
-}
 
 rpc::ServiceEnv Env(const std::string& conninfo) {
   rpc::ServiceEnv env;
@@ -99,19 +91,19 @@ TEST_CASE("kit: migrations and the outbox's own migration, relay, workers, then 
   REQUIRE(kennel->pool->Transact([&](pg::Session& s) {
     return kennel->events.Add(s, "kennel.cleaned", R"({"run": 7})");
   }).ok());
-  REQUIRE(WaitFor([&] {
+  REQUIRE(testing::WaitUntil([&] {
     absl::MutexLock l(&mu);
     return !seen.empty();
   }));
   CHECK(seen[0].find("\"run\": 7") != std::string::npos);
   // The relay exports the backlog per schema.
-  REQUIRE(WaitFor([&] {
+  REQUIRE(testing::WaitUntil([&] {
     std::string text = metrics::Serialize(*env.registry);
     return text.find("vetline_outbox_depth{schema=\"kennel\"} 0") != std::string::npos &&
            text.find("vetline_outbox_oldest_age_seconds{schema=\"kennel\"}") != std::string::npos;
   }));
 
-  REQUIRE(WaitFor([&] { return kennel->steps.load() >= 2; }));
+  REQUIRE(testing::WaitUntil([&] { return kennel->steps.load() >= 2; }));
   running->reset();  // stops the worker and the relay, drains the server
   int after_stop = kennel->steps.load();
   absl::SleepFor(absl::Milliseconds(50));
