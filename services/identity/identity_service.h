@@ -15,8 +15,6 @@ namespace vetline::identity {
 
 struct IdentityOptions {
   absl::Duration session_ttl = absl::Hours(12);
-  // Where the clients service answers (checks client ids requests name).
-  std::string clients_address = "127.0.0.1:50052";
 };
 
 class IdentityService final : public v1::IdentityService::Service {

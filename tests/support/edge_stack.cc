@@ -32,9 +32,9 @@ EdgeStack::EdgeStack() {
                                                 std::to_string(reinterpret_cast<uintptr_t>(this)));
   std::filesystem::create_directories(media_dir_);
   clients_ = Must(clients::Start(TestServiceEnv(db_.conninfo()), {}), "clients");
-  identity::IdentityOptions io;
-  io.clients_address = Address(*clients_);
-  identity_service_ = Must(identity::Start(TestServiceEnv(db_.conninfo()), io), "identity");
+  rpc::ServiceEnv identity_env = TestServiceEnv(db_.conninfo());
+  identity_env.peers["clients"] = Address(*clients_);
+  identity_service_ = Must(identity::Start(identity_env, {}), "identity");
   pims_sync_ = Must(pims_sync::Definition().start(TestServiceEnv(db_.conninfo())), "pims_sync");
   media::MediaOptions mo;
   mo.data_dir = (media_dir_ / "data").string();
