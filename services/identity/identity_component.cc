@@ -1,5 +1,6 @@
 #include "services/identity/identity_component.h"
 
+#include "libs/core/status.h"
 #include "libs/pg/migrations.h"
 
 namespace vetline::identity {
