@@ -1,7 +1,5 @@
 #include "services/clients/clients_repository.h"
 
-#include <libpq-fe.h>
-
 #include <map>
 #include <set>
 
@@ -179,6 +177,15 @@ constexpr char kSyncTables[] =
     " deleted boolean, hash text) ON COMMIT DELETE ROWS;"
     "CREATE TEMP TABLE IF NOT EXISTS sync_changed (id uuid, pims_id text, inserted boolean)"
     " ON COMMIT DELETE ROWS;";
+constexpr pg::CopyTarget kStageClients{
+    "sync_clients", "pims_id, first_name, last_name, last_visit, active, deleted, hash"};
+constexpr pg::CopyTarget kStagePhones{"sync_phones",
+                                      "client_pims_id, number, type, texting, is_primary"};
+constexpr pg::CopyTarget kStageEmails{"sync_emails", "client_pims_id, address, is_primary"};
+constexpr pg::CopyTarget kStagePets{
+    "sync_pets",
+    "pims_id, client_pims_id, name, species, breed, sex, birth_date, active, deceased, deleted, "
+    "hash"};
 constexpr pg::Statement kSyncUpsertClients{
     "clients_sync_upsert",
     "WITH up AS (INSERT INTO clients.clients AS c (clinic_id, pims_id, pims_hash, first_name, "
@@ -277,47 +284,6 @@ v1::Pet PetRow(const pg::Result& r, int i) {
   p.set_deceased(r.Bool(i, "deceased"));
   p.set_active(r.Bool(i, "active"));
   return p;
-}
-
-// PostgreSQL COPY text format: tab-separated, \N for NULL, backslash escapes.
-void CopyField(std::string& out, const std::string* v, bool last = false) {
-  if (!v) {
-    out += "\\N";
-  } else {
-    for (char c : *v) {
-      switch (c) {
-        case '\\': out += "\\\\"; break;
-        case '\t': out += "\\t"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        default: out.push_back(c);
-      }
-    }
-  }
-  out.push_back(last ? '\n' : '\t');
-}
-void CopyText(std::string& out, const std::string& v, bool last = false) { CopyField(out, &v, last); }
-void CopyBool(std::string& out, bool v, bool last = false) { CopyText(out, v ? "t" : "f", last); }
-void CopyDate(std::string& out, const std::string& v, bool last = false) {
-  CopyField(out, v.empty() ? nullptr : &v, last);
-}
-
-absl::Status Copy(pg::Session& s, const char* sql, const std::string& data) {
-  if (data.empty()) return absl::OkStatus();
-  auto* conn = static_cast<PGconn*>(s.native());
-  VL_RETURN_IF_ERROR(s.ExecRaw(sql).status());
-  if (PQputCopyData(conn, data.data(), static_cast<int>(data.size())) != 1 ||
-      PQputCopyEnd(conn, nullptr) != 1) {
-    return absl::UnavailableError(std::string("COPY failed: ") + PQerrorMessage(conn));
-  }
-  absl::Status st;
-  while (PGresult* r = PQgetResult(conn)) {
-    if (PQresultStatus(r) != PGRES_COMMAND_OK && st.ok()) {
-      st = absl::InternalError(std::string("COPY failed: ") + PQresultErrorMessage(r));
-    }
-    PQclear(r);
-  }
-  return st;
 }
 
 }  // namespace
@@ -603,48 +569,30 @@ absl::StatusOr<SyncCounts> ClientsRepository::UpsertBatch(const std::string& cli
                                                           const std::vector<v1::SyncPet>& pets) {
   SyncCounts counts;
   // Stage every row with COPY (one round trip per table), then apply set-based.
-  std::string client_rows, phone_rows, email_rows, pet_rows;
+  pg::CopyRows client_rows, phone_rows, email_rows, pet_rows;
   for (const v1::SyncClient& c : clients) {
-    CopyText(client_rows, c.pims_id());
-    CopyText(client_rows, c.first_name());
-    CopyText(client_rows, c.last_name());
-    CopyDate(client_rows, c.last_visit_date());
-    CopyBool(client_rows, c.active());
-    CopyBool(client_rows, c.deleted());
-    CopyText(client_rows, Digest(c), true);
+    client_rows.Add(c.pims_id()).Add(c.first_name()).Add(c.last_name())
+        .AddOrNull(c.last_visit_date()).Add(c.active()).Add(c.deleted()).Add(Digest(c)).EndRow();
     for (const v1::SyncPhone& p : c.phones()) {
-      CopyText(phone_rows, c.pims_id());
-      CopyText(phone_rows, p.number());
-      CopyText(phone_rows, PhoneTypeText(p.type()));
-      CopyBool(phone_rows, p.texting_capable());
-      CopyBool(phone_rows, p.primary(), true);
+      phone_rows.Add(c.pims_id()).Add(p.number()).Add(PhoneTypeText(p.type()))
+          .Add(p.texting_capable()).Add(p.primary()).EndRow();
     }
     for (const v1::SyncEmail& e : c.emails()) {
-      CopyText(email_rows, c.pims_id());
-      CopyText(email_rows, e.address());
-      CopyBool(email_rows, e.primary(), true);
+      email_rows.Add(c.pims_id()).Add(e.address()).Add(e.primary()).EndRow();
     }
   }
   for (const v1::SyncPet& p : pets) {
-    CopyText(pet_rows, p.pims_id());
-    CopyText(pet_rows, p.client_pims_id());
-    CopyText(pet_rows, p.name());
-    CopyText(pet_rows, p.species());
-    CopyText(pet_rows, p.breed());
-    CopyText(pet_rows, p.sex());
-    CopyDate(pet_rows, p.birth_date());
-    CopyBool(pet_rows, p.active());
-    CopyBool(pet_rows, p.deceased());
-    CopyBool(pet_rows, p.deleted());
-    CopyText(pet_rows, Digest(p), true);
+    pet_rows.Add(p.pims_id()).Add(p.client_pims_id()).Add(p.name()).Add(p.species())
+        .Add(p.breed()).Add(p.sex()).AddOrNull(p.birth_date()).Add(p.active()).Add(p.deceased())
+        .Add(p.deleted()).Add(Digest(p)).EndRow();
   }
   VL_RETURN_IF_ERROR(pool_->Transact([&](pg::Session& s) -> absl::Status {
     counts = SyncCounts();
     VL_RETURN_IF_ERROR(s.ExecRaw(kSyncTables).status());
-    VL_RETURN_IF_ERROR(Copy(s, "COPY sync_clients FROM STDIN", client_rows));
-    VL_RETURN_IF_ERROR(Copy(s, "COPY sync_phones FROM STDIN", phone_rows));
-    VL_RETURN_IF_ERROR(Copy(s, "COPY sync_emails FROM STDIN", email_rows));
-    VL_RETURN_IF_ERROR(Copy(s, "COPY sync_pets FROM STDIN", pet_rows));
+    VL_RETURN_IF_ERROR(s.CopyIn(kStageClients, client_rows).status());
+    VL_RETURN_IF_ERROR(s.CopyIn(kStagePhones, phone_rows).status());
+    VL_RETURN_IF_ERROR(s.CopyIn(kStageEmails, email_rows).status());
+    VL_RETURN_IF_ERROR(s.CopyIn(kStagePets, pet_rows).status());
     if (!clients.empty()) {
       VL_RETURN_IF_ERROR(s.Exec(kSyncUpsertClients, {clinic_id}).status());
       VL_ASSIGN_OR_RETURN(pg::Result n, s.Exec(kSyncChangedCounts));
