@@ -262,11 +262,13 @@ constexpr pg::Statement kSyncDropEmails{
     "DELETE FROM clients.emails e USING sync_changed ch WHERE e.client_id = ch.id AND "
     "e.source = 'pims' AND NOT EXISTS (SELECT 1 FROM sync_emails se WHERE se.client_pims_id = "
     "ch.pims_id AND se.address = e.address)"};
+// A new client has no primary yet (and at most one record marked primary): the
+// lookup is only needed for existing clients.
 constexpr pg::Statement kSyncUpsertEmails{
     "clients_sync_upsert_emails",
     "INSERT INTO clients.emails (clinic_id, client_id, address, is_primary, source) "
-    "SELECT $1::uuid, ch.id, se.address, se.is_primary AND NOT EXISTS (SELECT 1 FROM "
-    "clients.emails q WHERE q.client_id = ch.id AND q.is_primary), 'pims' FROM sync_emails se "
+    "SELECT $1::uuid, ch.id, se.address, se.is_primary AND (ch.inserted OR NOT EXISTS (SELECT 1 "
+    "FROM clients.emails q WHERE q.client_id = ch.id AND q.is_primary)), 'pims' FROM sync_emails se "
     "JOIN sync_changed ch ON ch.pims_id = se.client_pims_id ON CONFLICT (client_id, address) "
     "DO NOTHING"};
 constexpr pg::Statement kSyncOrphanPets{

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <thread>
 
@@ -258,29 +259,62 @@ absl::StatusOr<sv1::Run> SyncRunner::RunLocked(ClinicLock& lock, const std::stri
     int64_t done = cp.position;
     absl::Time started = absl::Now();
     absl::Status store_error;
+    // A snapshot keeps two batches in flight, so the clients service checks and stages
+    // one while PostgreSQL applies the other (both cores busy). Its records are distinct,
+    // so the order of applying does not matter; changes are applied strictly in order
+    // (a record may change twice). Acknowledgements are counted and checkpointed in
+    // order, so a kill re-sends at most the batches in flight (idempotent).
+    const size_t max_in_flight = full ? 2 : 1;
+    struct InFlight {
+      Mapped mapped;
+      std::future<absl::StatusOr<cv1::UpsertSummary>> summary;
+    };
+    std::deque<InFlight> in_flight;
+    absl::Time last_settled = absl::Now();
+    auto settle = [&](InFlight& f) -> absl::Status {
+      absl::StatusOr<cv1::UpsertSummary> summary = f.summary.get();
+      if (!summary.ok()) {
+        return absl::Status(summary.status().code(), "the clients service did not take a batch: " +
+                                                         std::string(summary.status().message()));
+      }
+      Mapped& m = f.mapped;
+      summary->mutable_clients()->set_failed(summary->clients().failed() + m.failed_clients);
+      summary->mutable_pets()->set_failed(summary->pets().failed() + m.failed_pets);
+      for (const auto& e : summary->errors()) m.errors.push_back(e);
+      done = full ? m.position : done + m.records;
+      Checkpoint at = full ? Checkpoint{.position = m.position} : Checkpoint{.cursor = m.cursor};
+      absl::Time now = absl::Now();  // storing time, not counting overlaps twice
+      VL_RETURN_IF_ERROR(repo_.SaveProgress(run_id, name, at, *summary, m.errors,
+                                            absl::ToDoubleSeconds(now - last_settled)));
+      last_settled = absl::Now();
+      if (progress) {
+        double secs = absl::ToDoubleSeconds(last_settled - started);
+        progress({name, done, full ? m.total : done, secs > 0 ? (done - cp.position) / secs : 0});
+      }
+      return absl::OkStatus();
+    };
     while (auto mapped = queue.Pop()) {
       if (lease_lost) {
         store_error = absl::AbortedError("the sync lost its database connection holding the clinic's lock");
         break;
       }
-      absl::Time batch_start = absl::Now();
-      auto summary = Upsert(*clients_, signer_, clinic_id, std::move(mapped->batch));
-      if (!summary.ok()) {
-        store_error = absl::Status(summary.status().code(), "the clients service did not take a batch: " +
-                                                                std::string(summary.status().message()));
-        break;
+      if (in_flight.empty()) last_settled = absl::Now();
+      cv1::UpsertBatch batch = std::move(mapped->batch);
+      auto summary = std::async(std::launch::async, [this, &clinic_id, batch = std::move(batch)]() mutable {
+        return Upsert(*clients_, signer_, clinic_id, std::move(batch));
+      });
+      in_flight.push_back({std::move(*mapped), std::move(summary)});
+      if (in_flight.size() >= max_in_flight) {
+        store_error = settle(in_flight.front());
+        in_flight.pop_front();
+        if (!store_error.ok()) break;
       }
-      summary->mutable_clients()->set_failed(summary->clients().failed() + mapped->failed_clients);
-      summary->mutable_pets()->set_failed(summary->pets().failed() + mapped->failed_pets);
-      for (const auto& e : summary->errors()) mapped->errors.push_back(e);
-      done = full ? mapped->position : done + mapped->records;
-      Checkpoint at = full ? Checkpoint{.position = mapped->position} : Checkpoint{.cursor = mapped->cursor};
-      store_error = repo_.SaveProgress(run_id, name, at, *summary, mapped->errors,
-                                       absl::ToDoubleSeconds(absl::Now() - batch_start));
-      if (!store_error.ok()) break;
-      if (progress) {
-        double secs = absl::ToDoubleSeconds(absl::Now() - started);
-        progress({name, done, full ? mapped->total : done, secs > 0 ? (done - cp.position) / secs : 0});
+    }
+    for (; !in_flight.empty(); in_flight.pop_front()) {
+      if (store_error.ok()) {
+        store_error = settle(in_flight.front());
+      } else {
+        in_flight.front().summary.wait();  // nothing may outlive this run's state
       }
     }
     if (!store_error.ok()) {
