@@ -11,6 +11,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/config.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/pg/migrations.h"
@@ -48,11 +49,13 @@ constexpr pg::CopyTarget kPets{
 }  // namespace
 
 int main(int argc, char** argv) {
-  int n = 100000, batch = 5000;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--clients=", 0) == 0) (void)absl::SimpleAtoi(a.substr(10), &n);
-    if (a.rfind("--batch-size=", 0) == 0) (void)absl::SimpleAtoi(a.substr(13), &batch);
+  int n, batch;
+  ConfigParser flags("bench_pims_sync");
+  flags.Int("clients", &n, "clients in the simulated practice", 100000, 1, 10'000'000);
+  flags.Int("batch-size", &batch, "records per batch", 5000, 1, 5000);
+  if (absl::Status st = flags.Parse(argc, argv); !st.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
+    return 2;
   }
   log::Init("bench", log::Level::kWarning);
   pims_sim::Practice practice({pims_sim::Kind::kCornerstone, n, 7});

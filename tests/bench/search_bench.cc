@@ -12,6 +12,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "libs/core/config.h"
 #include "libs/core/log.h"
 #include "libs/rpc/rpc.h"
 #include "libs/testing/servers.h"
@@ -29,11 +30,13 @@ constexpr double kTargetP99Ms = 10.0;  // every query kind
 }  // namespace
 
 int main(int argc, char** argv) {
-  int n_clients = 100000, n_queries = 2000;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--clients=", 0) == 0) (void)absl::SimpleAtoi(a.substr(10), &n_clients);
-    if (a.rfind("--queries=", 0) == 0) (void)absl::SimpleAtoi(a.substr(10), &n_queries);
+  int n_clients, n_queries;
+  ConfigParser flags("bench_search");
+  flags.Int("clients", &n_clients, "clients in the clinic (about 1.5 pets each)", 100000, 1, 10'000'000);
+  flags.Int("queries", &n_queries, "queries per round", 2000, 1, 1'000'000);
+  if (absl::Status st = flags.Parse(argc, argv); !st.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
+    return 2;
   }
   log::Init("bench", log::Level::kWarning);
   const std::string clinic = "11111111-1111-4111-8111-111111111111";
