@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
@@ -68,6 +69,50 @@ class Result {
   void* res_;
 };
 
+// Where `COPY ... FROM STDIN` writes: a table and its column list, both constants of
+// the repository (never input), like a Statement's SQL.
+struct CopyTarget {
+  const char* table;    // "clients.pets" or a temporary table
+  const char* columns;  // "pims_id, name, born"
+};
+
+// Rows for COPY in PostgreSQL's text format, escaped as fields are added:
+//   CopyRows rows;
+//   rows.Add(pims_id).Add(name).Add(std::nullopt).EndRow();
+// Every row must have as many fields as the first. Text may not contain NUL (PostgreSQL
+// text cannot); such a row makes CopyIn fail with InvalidArgument before sending.
+class CopyRows {
+ public:
+  CopyRows& Add(std::string_view text);
+  CopyRows& Add(const char* text) { return Add(std::string_view(text)); }
+  CopyRows& Add(const std::string& text) { return Add(std::string_view(text)); }
+  CopyRows& Add(std::nullopt_t);  // SQL NULL
+  CopyRows& Add(bool v) { return Add(std::string_view(v ? "t" : "f")); }
+  CopyRows& Add(int v) { return Add(static_cast<int64_t>(v)); }
+  CopyRows& Add(int64_t v);
+  template <typename T>
+  CopyRows& Add(const std::optional<T>& v) {
+    return v ? Add(*v) : Add(std::nullopt);
+  }
+  // An empty string as NULL (optional dates and numbers kept as text).
+  CopyRows& AddOrNull(std::string_view text) { return text.empty() ? Add(std::nullopt) : Add(text); }
+  void EndRow();
+
+  int64_t rows() const { return rows_; }
+  bool empty() const { return rows_ == 0; }
+  const std::string& data() const { return data_; }
+  // The first problem found while adding (a NUL byte, a row of the wrong width).
+  const absl::Status& status() const { return status_; }
+
+ private:
+  void Separate();
+  std::string data_;
+  int64_t rows_ = 0;
+  int fields_in_row_ = 0;
+  int width_ = -1;  // fields per row, fixed by the first row
+  absl::Status status_;
+};
+
 // A connection borrowed from the pool for the duration of a call or transaction.
 class Session {
  public:
@@ -75,8 +120,12 @@ class Session {
   virtual absl::StatusOr<Result> Exec(const Statement& st, const Params& params = {}) = 0;
   // Unnamed, unprepared: for DDL, migrations and one-off statements.
   virtual absl::StatusOr<Result> ExecRaw(std::string_view sql, const Params& params = {}) = 0;
-  // The raw PGconn*, for COPY and other libpq features not wrapped here.
-  virtual void* native() = 0;
+  // COPY target (columns) FROM STDIN with `rows`; returns the number of rows stored.
+  // Errors map like Exec's (a bad value is InvalidArgument, a duplicate AlreadyExists
+  // naming the constraint, a lost connection Unavailable). Empty rows: nothing is sent.
+  virtual absl::StatusOr<int64_t> CopyIn(const CopyTarget& target, const CopyRows& rows) = 0;
+  // The same with the whole COPY statement given ("COPY t (a, b) FROM STDIN (FORMAT text)").
+  virtual absl::StatusOr<int64_t> CopyInSql(std::string_view copy_sql, const CopyRows& rows) = 0;
 };
 
 enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };

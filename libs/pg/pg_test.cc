@@ -155,3 +155,97 @@ TEST_CASE("pg: the pool reconnects after the server restarts", "[pg]") {
   (void)(*server)->Discard();
   std::filesystem::remove_all(tmpl);
 }
+
+TEST_CASE("pg: CopyIn stores text exactly, NULLs as NULL, and counts the rows", "[pg][copy]") {
+  testing::TestDatabase db;
+  auto pool = MakePool(db.conninfo());
+  REQUIRE(pool->Exec({"t_copy_c", "CREATE TABLE notes (id int PRIMARY KEY, body text, "
+                                   "urgent boolean, seen_at date)"})
+              .ok());
+  // Everything COPY's text format treats specially, plus text that only looks special.
+  const std::vector<std::string> bodies = {
+      "tab\there", "two\nlines", "cr\rhere", "back\\slash", "\\N", "\\.", "", "Zoë 🐾", "a\\tb"};
+  pg::CopyRows rows;
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    rows.Add(static_cast<int64_t>(i)).Add(bodies[i]).Add(i % 2 == 0).AddOrNull("").EndRow();
+  }
+  rows.Add(100).Add(std::nullopt).Add(std::optional<bool>()).Add("2026-12-01").EndRow();
+  int64_t copied = -1;
+  REQUIRE(pool->WithSession([&](pg::Session& s) -> absl::Status {
+    VL_ASSIGN_OR_RETURN(copied, s.CopyIn({"notes", "id, body, urgent, seen_at"}, rows));
+    return absl::OkStatus();
+  }).ok());
+  CHECK(copied == static_cast<int64_t>(bodies.size()) + 1);
+  constexpr pg::Statement kGet{"t_copy_get",
+                               "SELECT body, body IS NULL AS null_body, urgent, "
+                               "seen_at IS NULL AS no_date FROM notes WHERE id = $1"};
+  for (size_t i = 0; i < bodies.size(); ++i) {
+    auto r = pool->Exec(kGet, {static_cast<int64_t>(i)});
+    REQUIRE(r.ok());
+    REQUIRE(r->rows() == 1);
+    INFO("row " << i);
+    CHECK(r->Text(0, "body") == bodies[i]);
+    CHECK_FALSE(r->Bool(0, "null_body"));
+    CHECK(r->Bool(0, "urgent") == (i % 2 == 0));
+    CHECK(r->Bool(0, "no_date"));
+  }
+  auto last = pool->Exec(kGet, {100});
+  REQUIRE(last.ok());
+  CHECK(last->Bool(0, "null_body"));
+  CHECK_FALSE(last->Bool(0, "no_date"));
+  // Nothing to copy: nothing sent, zero rows.
+  CHECK(pool->WithSession([](pg::Session& s) {
+    return s.CopyIn({"notes", "id"}, pg::CopyRows()).status();
+  }).ok());
+}
+
+TEST_CASE("pg: CopyIn errors map like other errors and leave the connection usable",
+          "[pg][copy]") {
+  testing::TestDatabase db;
+  auto pool = MakePool(db.conninfo(), 1);
+  REQUIRE(pool->Exec({"t_copy_c2", "CREATE TABLE tags (id int CONSTRAINT tags_pkey PRIMARY KEY, "
+                                    "name text NOT NULL)"})
+              .ok());
+  constexpr pg::Statement kCount{"t_copy_count", "SELECT count(*) AS n FROM tags"};
+  auto copy = [&](const pg::CopyRows& rows) {
+    absl::Status st = pool->Transact([&](pg::Session& s) { return s.CopyIn({"tags", "id, name"}, rows).status(); });
+    INFO(st.ToString());
+    return st;
+  };
+  pg::CopyRows dup;
+  dup.Add(1).Add("a").EndRow();
+  dup.Add(1).Add("b").EndRow();
+  absl::Status st = copy(dup);
+  CHECK(st.code() == absl::StatusCode::kAlreadyExists);
+  CHECK_THAT(std::string(st.message()), Catch::Contains("tags_pkey"));
+
+  pg::CopyRows bad_int;
+  bad_int.Add("one").Add("a").EndRow();
+  CHECK(copy(bad_int).code() == absl::StatusCode::kInvalidArgument);
+
+  pg::CopyRows missing;
+  missing.Add(2).Add(std::nullopt).EndRow();
+  CHECK(copy(missing).code() == absl::StatusCode::kFailedPrecondition);  // NOT NULL
+
+  pg::CopyRows nul;
+  nul.Add(3).Add(std::string_view("a\0b", 3)).EndRow();
+  CHECK(copy(nul).code() == absl::StatusCode::kInvalidArgument);
+
+  pg::CopyRows ragged;
+  ragged.Add(4).Add("a").EndRow();
+  ragged.Add(5).EndRow();
+  CHECK(copy(ragged).code() == absl::StatusCode::kInvalidArgument);
+
+  pg::CopyRows fine;
+  fine.Add(6).Add("ok").EndRow();
+  CHECK(pool->WithSession([&](pg::Session& s) {
+          return s.CopyInSql("SELECT 1", fine).status();
+        }).code() == absl::StatusCode::kInvalidArgument);
+  CHECK(pool->WithSession([&](pg::Session& s) {
+          return s.CopyIn({"no_such_table", "id, name"}, fine).status();
+        }).code() == absl::StatusCode::kInternal);
+  CHECK(pool->Exec(kCount)->Int(0, "n") == 0);  // every failure wrote nothing
+  // The one connection is still good after all of that.
+  REQUIRE(copy(fine).ok());
+  CHECK(pool->Exec(kCount)->Int(0, "n") == 1);
+}

@@ -128,7 +128,7 @@ int RunCommand(int argc, char** argv) {
   rpc::PlatformSettings platform;
   std::string clinic, clients_address, kind, address;
   bool all = false, full = false;
-  int batch_size = 5000;
+  SyncSettings sync;
   ConfigParser p("vetline pims-sync " + verb);
   platform.Register(p);
   p.String("clinic", &clinic, "the clinic id", "");
@@ -136,7 +136,8 @@ int RunCommand(int argc, char** argv) {
     p.Bool("all", &all, "every clinic with a connector", false);
     p.Bool("full", &full, "a full snapshot instead of the changes since the last run", false);
     p.String("clients-address", &clients_address, "the clients service", rpc::LocalAddresses().at("clients"));
-    p.Int("batch-size", &batch_size, "records per batch (and per checkpoint)", 5000, 1, 5000);
+    p.Int("batch-size", &sync.batch_size, "records per batch (and per checkpoint)", 5000, 1, 5000);
+    sync.Register(p);
   } else {
     p.String("kind", &kind, "cornerstone, avimark or none", "", true);
     p.String("address", &address, "host:port of the connector agent", "");
@@ -147,6 +148,10 @@ int RunCommand(int argc, char** argv) {
   }
   if (all == !clinic.empty() && verb == "run") {
     std::fprintf(stderr, "vetline pims-sync run: give exactly one of --clinic=ID or --all\n");
+    return 2;
+  }
+  if (absl::Status st = sync.Validate(); !st.ok()) {
+    std::fprintf(stderr, "vetline pims-sync run: %s\n", std::string(st.message()).c_str());
     return 2;
   }
   auto key = auth::Key::FromSecret(platform.internal_secret);
@@ -186,7 +191,7 @@ int RunCommand(int argc, char** argv) {
     clinics.push_back(clinic);
   }
   auth::PrincipalSigner signer(*key);
-  SyncRunner runner(repo, rpc::Dial(clients_address), signer, batch_size);
+  SyncRunner runner(repo, rpc::Dial(clients_address), signer, sync);
   int failures = 0;
   for (const std::string& id : clinics) {
     std::fprintf(stderr, "syncing clinic %s (%s)\n", id.c_str(), full ? "full" : "incremental");

@@ -8,24 +8,31 @@ namespace {
 
 constexpr int kMaxErrorsPerRun = 10000;
 
-#define RUN_COLUMNS                                                                          \
-  "id, clinic_id, mode, state, attempts, started_at, finished_at, clients_inserted, "        \
-  "clients_updated, clients_unchanged, clients_failed, pets_inserted, pets_updated, "        \
-  "pets_unchanged, pets_failed, active_seconds, error, cursor_at_start "
+// What a run whose process died says. A `running` row whose lease expired reads as
+// interrupted at once; the next run of the clinic writes it down.
+#define INTERRUPTED_ERROR \
+  "'the sync process stopped before finishing; the next run continues from its checkpoint'"
+#define LEASE_EXPIRED "(state = 'running' AND lease_until < now())"
+#define RUN_COLUMNS                                                                            \
+  "id, clinic_id, mode, CASE WHEN " LEASE_EXPIRED " THEN 'interrupted' ELSE state END AS state, " \
+  "attempts, started_at, finished_at, clients_inserted, clients_updated, clients_unchanged, "  \
+  "clients_failed, pets_inserted, pets_updated, pets_unchanged, pets_failed, active_seconds, "  \
+  "CASE WHEN " LEASE_EXPIRED " THEN " INTERRUPTED_ERROR " ELSE error END AS error, "             \
+  "cursor_at_start "
+// Leases are given in milliseconds.
+#define LEASE_FROM_NOW(n) "now() + $" #n " * interval '1 millisecond'"
 
-// Per-clinic figures for the component's gauges: one row per clinic with a connector.
-constexpr pg::Statement kRunFigures{
-    "pims_run_figures",
-    "SELECT c.clinic_id, extract(epoch FROM cur.last_success_at) AS last_success, "
-    "(SELECT count(*) FROM pims_sync.runs r WHERE r.clinic_id = c.clinic_id AND r.state = 'failed' "
-    " AND r.started_at > now() - interval '1 day') AS failures_24h, "
-    "(SELECT (clients_inserted + clients_updated + clients_unchanged + clients_failed + pets_inserted "
-    " + pets_updated + pets_unchanged + pets_failed) / greatest(active_seconds, 0.001) "
-    " FROM pims_sync.runs r WHERE r.clinic_id = c.clinic_id AND r.state = 'succeeded' "
-    " ORDER BY finished_at DESC LIMIT 1) AS rows_per_second "
-    "FROM pims_sync.connectors c LEFT JOIN pims_sync.cursors cur ON cur.clinic_id = c.clinic_id "
-    "WHERE c.kind <> 'none'"};
-
+constexpr pg::Statement kTryLock{
+    "pims_try_lock", "SELECT pg_try_advisory_lock(hashtext('vetline.pims_sync.' || $1)) AS locked"};
+constexpr pg::Statement kUnlock{
+    "pims_unlock", "SELECT pg_advisory_unlock(hashtext('vetline.pims_sync.' || $1))"};
+constexpr pg::Statement kRenewLease{
+    "pims_renew_lease",
+    "UPDATE pims_sync.runs SET lease_until = " LEASE_FROM_NOW(2) " WHERE id = $1 AND state = 'running'"};
+constexpr pg::Statement kMarkInterrupted{
+    "pims_mark_interrupted",
+    "UPDATE pims_sync.runs SET state = 'interrupted', error = " INTERRUPTED_ERROR
+    " WHERE clinic_id = $1 AND state = 'running'"};
 constexpr pg::Statement kGetConnector{
     "pims_get_connector", "SELECT clinic_id, kind, address FROM pims_sync.connectors WHERE clinic_id = $1"};
 constexpr pg::Statement kListConnectors{
@@ -35,28 +42,32 @@ constexpr pg::Statement kSetConnector{
     "pims_set_connector",
     "INSERT INTO pims_sync.connectors (clinic_id, kind, address) VALUES ($1, $2, $3) "
     "ON CONFLICT (clinic_id) DO UPDATE SET kind = $2, address = $3, updated_at = now()"};
-constexpr pg::Statement kUnfinishedFull{
-    "pims_unfinished_full",
-    "SELECT " RUN_COLUMNS "FROM pims_sync.runs WHERE clinic_id = $1 AND mode = 'full' "
-    "AND state <> 'succeeded' AND started_at > (SELECT coalesce(max(started_at), '-infinity') "
-    "FROM pims_sync.runs WHERE clinic_id = $1 AND mode = 'full' AND state = 'succeeded') "
-    "ORDER BY started_at DESC LIMIT 1"};
+// $2: whether a full run asks (it does not continue an incremental run).
+constexpr pg::Statement kUnfinishedRun{
+    "pims_unfinished_run",
+    "SELECT * FROM (SELECT " RUN_COLUMNS "FROM pims_sync.runs WHERE clinic_id = $1 "
+    "AND started_at > (SELECT coalesce(max(started_at), '-infinity') FROM pims_sync.runs "
+    "WHERE clinic_id = $1 AND state = 'succeeded') ORDER BY started_at DESC LIMIT 1) r "
+    "WHERE r.state IN ('failed', 'interrupted') AND (r.mode = 'full' OR NOT $2)"};
 constexpr pg::Statement kCreateRun{
     "pims_create_run",
-    "INSERT INTO pims_sync.runs (clinic_id, mode, state, cursor_at_start) VALUES ($1, $2, "
-    "'running', $3) RETURNING " RUN_COLUMNS};
+    "INSERT INTO pims_sync.runs (clinic_id, mode, state, cursor_at_start, lease_until) VALUES "
+    "($1, $2, 'running', $3, " LEASE_FROM_NOW(4) ") RETURNING " RUN_COLUMNS};
 constexpr pg::Statement kCreateCheckpoints{
     "pims_create_checkpoints",
     "INSERT INTO pims_sync.checkpoints (run_id, entity) VALUES ($1, 'clients'), ($1, 'patients')"};
 constexpr pg::Statement kResume{
     "pims_resume",
-    "UPDATE pims_sync.runs SET state = 'running', attempts = attempts + 1, error = '' WHERE id = $1"};
+    "UPDATE pims_sync.runs SET state = 'running', attempts = attempts + 1, error = '', "
+    "finished_at = NULL, lease_until = " LEASE_FROM_NOW(2) " WHERE id = $1"};
 constexpr pg::Statement kGetCheckpoint{
     "pims_get_checkpoint",
-    "SELECT position, done FROM pims_sync.checkpoints WHERE run_id = $1 AND entity = $2"};
+    "SELECT position, coalesce(cursor, '') AS cursor, done FROM pims_sync.checkpoints "
+    "WHERE run_id = $1 AND entity = $2"};
 constexpr pg::Statement kSaveCheckpoint{
     "pims_save_checkpoint",
-    "UPDATE pims_sync.checkpoints SET position = $3 WHERE run_id = $1 AND entity = $2"};
+    "UPDATE pims_sync.checkpoints SET position = $3, cursor = nullif($4, '') "
+    "WHERE run_id = $1 AND entity = $2"};
 constexpr pg::Statement kAddCounts{
     "pims_add_counts",
     "UPDATE pims_sync.runs SET clients_inserted = clients_inserted + $2, clients_updated = "
@@ -85,6 +96,20 @@ constexpr pg::Statement kGetRun{
 constexpr pg::Statement kListRuns{
     "pims_list_runs",
     "SELECT " RUN_COLUMNS "FROM pims_sync.runs WHERE clinic_id = $1 ORDER BY started_at DESC LIMIT $2"};
+// Per-clinic figures for the gauges: one row per clinic with a connector.
+constexpr pg::Statement kRunFigures{
+    "pims_run_figures",
+    "SELECT c.clinic_id, extract(epoch FROM cur.last_success_at) AS last_success, "
+    "(SELECT count(*) FROM pims_sync.runs r WHERE r.clinic_id = c.clinic_id "
+    " AND r.started_at > now() - interval '1 day' "
+    " AND (r.state IN ('failed', 'interrupted') OR (r.state = 'running' AND r.lease_until < now()))"
+    ") AS failures_24h, "
+    "(SELECT (clients_inserted + clients_updated + clients_unchanged + clients_failed + pets_inserted "
+    " + pets_updated + pets_unchanged + pets_failed) / greatest(active_seconds, 0.001) "
+    " FROM pims_sync.runs r WHERE r.clinic_id = c.clinic_id AND r.state = 'succeeded' "
+    " ORDER BY finished_at DESC LIMIT 1) AS rows_per_second "
+    "FROM pims_sync.connectors c LEFT JOIN pims_sync.cursors cur ON cur.clinic_id = c.clinic_id "
+    "WHERE c.kind <> 'none' ORDER BY c.clinic_id"};
 constexpr pg::Statement kRunErrors{
     "pims_run_errors",
     "SELECT entity, pims_id, field, message FROM pims_sync.run_errors WHERE run_id = $1 ORDER BY id LIMIT 1000"};
@@ -143,37 +168,62 @@ absl::Status SyncRepository::SetConnector(const sv1::Connector& c) {
   return pool_->Exec(kSetConnector, {c.clinic_id(), c.kind(), c.address()}).status();
 }
 
-absl::StatusOr<std::optional<sv1::Run>> SyncRepository::UnfinishedFullRun(const std::string& clinic_id) {
-  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kUnfinishedFull, {clinic_id}));
+absl::Status ClinicLock::RenewLease(const std::string& run_id, absl::Duration lease) {
+  return session_.Exec(kRenewLease, {run_id, absl::ToInt64Milliseconds(lease)}).status();
+}
+
+absl::Status SyncRepository::WithClinicLock(const std::string& clinic_id,
+                                            const std::function<absl::Status(ClinicLock&)>& fn) {
+  // The lock lives on this one session for the whole run; the work uses other connections.
+  return pool_->WithSession([&](pg::Session& session) -> absl::Status {
+    VL_ASSIGN_OR_RETURN(pg::Result r, session.Exec(kTryLock, {clinic_id}));
+    if (!r.Bool(0, "locked")) {
+      return absl::FailedPreconditionError("a sync of this clinic is already running");
+    }
+    ClinicLock lock(session);
+    absl::Status st = fn(lock);
+    (void)session.Exec(kUnlock, {clinic_id});  // a lost connection released it already
+    return st;
+  });
+}
+
+absl::Status SyncRepository::MarkInterrupted(const std::string& clinic_id) {
+  return pool_->Exec(kMarkInterrupted, {clinic_id}).status();
+}
+
+absl::StatusOr<std::optional<sv1::Run>> SyncRepository::UnfinishedRun(const std::string& clinic_id,
+                                                                      bool full) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kUnfinishedRun, {clinic_id, full}));
   if (r.rows() == 0) return std::optional<sv1::Run>();
   return std::optional<sv1::Run>(RunRow(r, 0));
 }
 
 absl::StatusOr<sv1::Run> SyncRepository::CreateRun(const std::string& clinic_id,
                                                    const std::string& mode,
-                                                   const std::string& cursor) {
+                                                   const std::string& cursor, absl::Duration lease) {
   sv1::Run run;
   VL_RETURN_IF_ERROR(pool_->Transact([&](pg::Session& s) -> absl::Status {
-    VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kCreateRun, {clinic_id, mode, cursor}));
+    VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kCreateRun, {clinic_id, mode, cursor,
+                                                          absl::ToInt64Milliseconds(lease)}));
     run = RunRow(r, 0);
     return s.Exec(kCreateCheckpoints, {run.id()}).status();
   }));
   return run;
 }
 
-absl::Status SyncRepository::Resume(const std::string& run_id) {
-  return pool_->Exec(kResume, {run_id}).status();
+absl::Status SyncRepository::Resume(const std::string& run_id, absl::Duration lease) {
+  return pool_->Exec(kResume, {run_id, absl::ToInt64Milliseconds(lease)}).status();
 }
 
 absl::StatusOr<Checkpoint> SyncRepository::GetCheckpoint(const std::string& run_id,
                                                          const std::string& entity) {
   VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kGetCheckpoint, {run_id, entity}));
   if (r.rows() == 0) return absl::NotFoundError("no checkpoint for " + entity);
-  return Checkpoint{r.Int(0, "position"), r.Bool(0, "done")};
+  return Checkpoint{r.Int(0, "position"), r.Text(0, "cursor"), r.Bool(0, "done")};
 }
 
 absl::Status SyncRepository::SaveProgress(const std::string& run_id, const std::string& entity,
-                                          int64_t position,
+                                          const Checkpoint& checkpoint,
                                           const clients::v1::UpsertSummary& d,
                                           const std::vector<clients::v1::RecordError>& errors,
                                           double active_seconds) {
@@ -190,7 +240,7 @@ absl::Status SyncRepository::SaveProgress(const std::string& run_id, const std::
       VL_RETURN_IF_ERROR(
           s.Exec(kAddError, {run_id, e.entity(), e.pims_id(), e.field(), e.message()}).status());
     }
-    return s.Exec(kSaveCheckpoint, {run_id, entity, position}).status();
+    return s.Exec(kSaveCheckpoint, {run_id, entity, checkpoint.position, checkpoint.cursor}).status();
   });
 }
 

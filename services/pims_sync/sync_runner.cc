@@ -1,13 +1,17 @@
 #include "services/pims_sync/sync_runner.h"
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <future>
 #include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "libs/core/log.h"
+#include "libs/core/periodic_worker.h"
 #include "libs/core/status.h"
 #include "libs/rpc/rpc.h"
 #include "services/pims_sync/mappers.h"
@@ -17,11 +21,6 @@
 namespace vetline::pims_sync {
 namespace {
 
-constexpr pg::Statement kTryLock{
-    "pims_try_lock", "SELECT pg_try_advisory_lock(hashtext('vetline.pims_sync.' || $1)) AS locked"};
-constexpr pg::Statement kUnlock{
-    "pims_unlock", "SELECT pg_advisory_unlock(hashtext('vetline.pims_sync.' || $1))"};
-
 const char* EntityName(pv1::Entity e) { return e == pv1::CLIENTS ? "clients" : "patients"; }
 
 // One connector batch, mapped and ready to store.
@@ -30,6 +29,7 @@ struct Mapped {
   std::vector<cv1::RecordError> errors;  // records the mapper refused
   int64_t failed_clients = 0, failed_pets = 0;
   int64_t position = 0, total = 0, records = 0;
+  std::string cursor;  // Changes: where the stream continues after this batch
 };
 
 Mapped Map(const Mapper& mapper, pv1::Entity entity, const pv1::RecordBatch& in) {
@@ -37,6 +37,7 @@ Mapped Map(const Mapper& mapper, pv1::Entity entity, const pv1::RecordBatch& in)
   out.position = in.position();
   out.total = in.total();
   out.records = in.records_size();
+  out.cursor = in.cursor();
   for (const pv1::PimsRecord& r : in.records()) {
     if (entity == pv1::CLIENTS) {
       auto m = mapper.Client(r);
@@ -94,6 +95,35 @@ class MappedQueue {
   bool closed_ = false;
 };
 
+// Cancels a connector stream that sends nothing for `idle`, so a hung connector cannot
+// hold the clinic's lock forever. Only time spent waiting on the connector counts, not
+// time the reader is held back by a slow store.
+class IdleWatch {
+ public:
+  IdleWatch(grpc::ClientContext& ctx, absl::Duration idle)
+      : ctx_(ctx),
+        idle_ns_(absl::ToInt64Nanoseconds(idle)),
+        worker_(PeriodicWorker::Every("pims-idle-watch",
+                                      std::clamp(idle / 4, absl::Milliseconds(10), absl::Seconds(1)),
+                                      [this] { Check(); })) {}
+  void Waiting() { waiting_since_ns_ = absl::GetCurrentTimeNanos(); }
+  void Received() { waiting_since_ns_ = 0; }
+  bool fired() const { return fired_; }
+
+ private:
+  void Check() {
+    int64_t since = waiting_since_ns_;
+    if (since != 0 && absl::GetCurrentTimeNanos() - since > idle_ns_ && !fired_.exchange(true)) {
+      ctx_.TryCancel();
+    }
+  }
+  grpc::ClientContext& ctx_;
+  const int64_t idle_ns_;
+  std::atomic<int64_t> waiting_since_ns_{0};
+  std::atomic<bool> fired_{false};
+  std::unique_ptr<PeriodicWorker> worker_;  // last: stopped before the rest goes
+};
+
 // Sends one mapped batch through the clients service; the reply is its acknowledgement.
 absl::StatusOr<cv1::UpsertSummary> Upsert(grpc::Channel& channel, const auth::PrincipalSigner& signer,
                                           const std::string& clinic_id, cv1::UpsertBatch batch) {
@@ -116,23 +146,34 @@ absl::StatusOr<cv1::UpsertSummary> Upsert(grpc::Channel& channel, const auth::Pr
 
 }  // namespace
 
+void SyncSettings::Register(ConfigParser& p) {
+  p.Duration("connector-idle-timeout", &idle_timeout,
+             "fail a run whose PIMS connector stream sends nothing for this long", idle_timeout);
+  p.Duration("run-lease", &lease,
+             "a run not renewed for this long (process killed) reads as interrupted", lease);
+}
+
+absl::Status SyncSettings::Validate() const {
+  if (batch_size < 1 || batch_size > 5000) return absl::InvalidArgumentError("batch-size must be 1..5000");
+  if (idle_timeout < absl::Milliseconds(10)) {
+    return absl::InvalidArgumentError("connector-idle-timeout must be at least 10ms");
+  }
+  if (lease < absl::Milliseconds(300)) return absl::InvalidArgumentError("run-lease must be at least 300ms");
+  return absl::OkStatus();
+}
+
 absl::StatusOr<sv1::Run> SyncRunner::Run(const std::string& clinic_id, bool full,
                                          const std::function<void(const Progress&)>& progress) {
+  VL_RETURN_IF_ERROR(settings_.Validate());
   absl::StatusOr<sv1::Run> out = absl::InternalError("unset");
-  // The lock lives on one session for the whole run; the work uses other connections.
-  VL_RETURN_IF_ERROR(repo_.pool().WithSession([&](pg::Session& lock) -> absl::Status {
-    VL_ASSIGN_OR_RETURN(pg::Result r, lock.Exec(kTryLock, {clinic_id}));
-    if (!r.Bool(0, "locked")) {
-      return absl::FailedPreconditionError("a sync of this clinic is already running");
-    }
-    out = RunLocked(clinic_id, full, progress);
-    (void)lock.Exec(kUnlock, {clinic_id});
+  VL_RETURN_IF_ERROR(repo_.WithClinicLock(clinic_id, [&](ClinicLock& lock) {
+    out = RunLocked(lock, clinic_id, full, progress);
     return absl::OkStatus();
   }));
   return out;
 }
 
-absl::StatusOr<sv1::Run> SyncRunner::RunLocked(const std::string& clinic_id, bool full,
+absl::StatusOr<sv1::Run> SyncRunner::RunLocked(ClinicLock& lock, const std::string& clinic_id, bool full,
                                                const std::function<void(const Progress&)>& progress) {
   VL_ASSIGN_OR_RETURN(sv1::Connector connector, repo_.GetConnector(clinic_id));
   if (connector.kind() == "none") {
@@ -144,15 +185,15 @@ absl::StatusOr<sv1::Run> SyncRunner::RunLocked(const std::string& clinic_id, boo
   VL_ASSIGN_OR_RETURN(std::optional<std::string> cursor, repo_.Cursor(clinic_id));
   if (!cursor) full = true;  // never synced: start with a full snapshot
 
-  // Resume an unfinished full run, else start a new run at the connector's cursor.
-  std::optional<sv1::Run> run;
-  if (full) {
-    VL_ASSIGN_OR_RETURN(run, repo_.UnfinishedFullRun(clinic_id));
-  }
-  std::string cursor_at_start;
+  // We hold the lock, so a run still marked running has no process: it was killed.
+  VL_RETURN_IF_ERROR(repo_.MarkInterrupted(clinic_id));
+  // Continue an unfinished run, else start a new run at the connector's cursor.
+  VL_ASSIGN_OR_RETURN(std::optional<sv1::Run> run, repo_.UnfinishedRun(clinic_id, full));
   if (run) {
-    VL_RETURN_IF_ERROR(repo_.Resume(run->id()));
-    log::Info("resuming pims sync", {{"run", run->id()}, {"attempt", run->attempts() + 1}});
+    full = run->mode() == "full";
+    VL_RETURN_IF_ERROR(repo_.Resume(run->id(), settings_.lease));
+    log::Info("resuming pims sync", {{"run", run->id()}, {"mode", run->mode()},
+                                     {"attempt", run->attempts() + 1}});
   } else {
     pv1::PracticeInfo info;
     grpc::ClientContext ctx;
@@ -163,14 +204,24 @@ absl::StatusOr<sv1::Run> SyncRunner::RunLocked(const std::string& clinic_id, boo
       return absl::FailedPreconditionError(absl::StrCat("the connector serves a ", info.kind(),
                                                         " practice but the clinic is set to ", connector.kind()));
     }
-    VL_ASSIGN_OR_RETURN(run, repo_.CreateRun(clinic_id, full ? "full" : "incremental", info.cursor()));
+    VL_ASSIGN_OR_RETURN(run, repo_.CreateRun(clinic_id, full ? "full" : "incremental", info.cursor(),
+                                             settings_.lease));
   }
   const std::string run_id = run->id();
+
+  // The lease is renewed on the lock's connection while this run lives.
+  std::atomic<bool> lease_lost{false};
+  auto heartbeat = PeriodicWorker::Every("pims-run-lease", settings_.lease / 3, [&] {
+    absl::Status st = lock.RenewLease(run_id, settings_.lease);
+    if (!st.ok() && !lease_lost.exchange(true)) {
+      log::Warn("pims sync lost its lock connection", {{"run", run_id}, {"error", st.ToString()}});
+    }
+  });
 
   auto fail = [&](const absl::Status& st) -> absl::StatusOr<sv1::Run> {
     (void)repo_.Finish(run_id, clinic_id, false, std::string(st.message()));
     return absl::Status(st.code(), absl::StrCat(st.message(), " (run ", run_id,
-                                                full ? "; the next run continues from its checkpoint)" : ")"));
+                                                "; the next run continues from its checkpoint)"));
   };
 
   for (pv1::Entity entity : {pv1::CLIENTS, pv1::PATIENTS}) {
@@ -178,18 +229,19 @@ absl::StatusOr<sv1::Run> SyncRunner::RunLocked(const std::string& clinic_id, boo
     VL_ASSIGN_OR_RETURN(Checkpoint cp, repo_.GetCheckpoint(run_id, name));
     if (cp.done) continue;
     grpc::ClientContext ctx;
+    IdleWatch watch(ctx, settings_.idle_timeout);
     std::unique_ptr<grpc::ClientReaderInterface<pv1::RecordBatch>> reader;
     if (full) {
       pv1::SnapshotRequest req;
       req.set_entity(entity);
       req.set_after_position(cp.position);
-      req.set_batch_size(batch_size_);
+      req.set_batch_size(settings_.batch_size);
       reader = pims->Snapshot(&ctx, req);
     } else {
       pv1::ChangesRequest req;
       req.set_entity(entity);
-      req.set_cursor(*cursor);
-      req.set_batch_size(batch_size_);
+      req.set_cursor(cp.cursor.empty() ? *cursor : cp.cursor);
+      req.set_batch_size(settings_.batch_size);
       reader = pims->Changes(&ctx, req);
     }
     // Reading and mapping the next batch overlaps with storing the previous one; the
@@ -197,32 +249,72 @@ absl::StatusOr<sv1::Run> SyncRunner::RunLocked(const std::string& clinic_id, boo
     MappedQueue queue(2);
     std::thread producer([&] {
       pv1::RecordBatch in;
-      while (reader->Read(&in)) {
+      for (watch.Waiting(); reader->Read(&in); watch.Waiting()) {
+        watch.Received();
         if (!queue.Push(Map(*mapper, entity, in))) break;  // the consumer gave up
       }
+      watch.Received();
       queue.Close();
     });
     int64_t done = cp.position;
     absl::Time started = absl::Now();
     absl::Status store_error;
-    while (auto mapped = queue.Pop()) {
-      absl::Time batch_start = absl::Now();
-      auto summary = Upsert(*clients_, signer_, clinic_id, std::move(mapped->batch));
+    // A snapshot keeps two batches in flight, so the clients service checks and stages
+    // one while PostgreSQL applies the other (both cores busy). Its records are distinct,
+    // so the order of applying does not matter; changes are applied strictly in order
+    // (a record may change twice). Acknowledgements are counted and checkpointed in
+    // order, so a kill re-sends at most the batches in flight (idempotent).
+    const size_t max_in_flight = full ? 2 : 1;
+    struct InFlight {
+      Mapped mapped;
+      std::future<absl::StatusOr<cv1::UpsertSummary>> summary;
+    };
+    std::deque<InFlight> in_flight;
+    absl::Time last_settled = absl::Now();
+    auto settle = [&](InFlight& f) -> absl::Status {
+      absl::StatusOr<cv1::UpsertSummary> summary = f.summary.get();
       if (!summary.ok()) {
-        store_error = absl::Status(summary.status().code(), "the clients service did not take a batch: " +
-                                                                std::string(summary.status().message()));
+        return absl::Status(summary.status().code(), "the clients service did not take a batch: " +
+                                                         std::string(summary.status().message()));
+      }
+      Mapped& m = f.mapped;
+      summary->mutable_clients()->set_failed(summary->clients().failed() + m.failed_clients);
+      summary->mutable_pets()->set_failed(summary->pets().failed() + m.failed_pets);
+      for (const auto& e : summary->errors()) m.errors.push_back(e);
+      done = full ? m.position : done + m.records;
+      Checkpoint at = full ? Checkpoint{.position = m.position} : Checkpoint{.cursor = m.cursor};
+      absl::Time now = absl::Now();  // storing time, not counting overlaps twice
+      VL_RETURN_IF_ERROR(repo_.SaveProgress(run_id, name, at, *summary, m.errors,
+                                            absl::ToDoubleSeconds(now - last_settled)));
+      last_settled = absl::Now();
+      if (progress) {
+        double secs = absl::ToDoubleSeconds(last_settled - started);
+        progress({name, done, full ? m.total : done, secs > 0 ? (done - cp.position) / secs : 0});
+      }
+      return absl::OkStatus();
+    };
+    while (auto mapped = queue.Pop()) {
+      if (lease_lost) {
+        store_error = absl::AbortedError("the sync lost its database connection holding the clinic's lock");
         break;
       }
-      summary->mutable_clients()->set_failed(summary->clients().failed() + mapped->failed_clients);
-      summary->mutable_pets()->set_failed(summary->pets().failed() + mapped->failed_pets);
-      for (const auto& e : summary->errors()) mapped->errors.push_back(e);
-      done = full ? mapped->position : done + mapped->records;
-      store_error = repo_.SaveProgress(run_id, name, full ? mapped->position : 0, *summary, mapped->errors,
-                                       absl::ToDoubleSeconds(absl::Now() - batch_start));
-      if (!store_error.ok()) break;
-      if (progress) {
-        double secs = absl::ToDoubleSeconds(absl::Now() - started);
-        progress({name, done, full ? mapped->total : done, secs > 0 ? (done - cp.position) / secs : 0});
+      if (in_flight.empty()) last_settled = absl::Now();
+      cv1::UpsertBatch batch = std::move(mapped->batch);
+      auto summary = std::async(std::launch::async, [this, &clinic_id, batch = std::move(batch)]() mutable {
+        return Upsert(*clients_, signer_, clinic_id, std::move(batch));
+      });
+      in_flight.push_back({std::move(*mapped), std::move(summary)});
+      if (in_flight.size() >= max_in_flight) {
+        store_error = settle(in_flight.front());
+        in_flight.pop_front();
+        if (!store_error.ok()) break;
+      }
+    }
+    for (; !in_flight.empty(); in_flight.pop_front()) {
+      if (store_error.ok()) {
+        store_error = settle(in_flight.front());
+      } else {
+        in_flight.front().summary.wait();  // nothing may outlive this run's state
       }
     }
     if (!store_error.ok()) {
@@ -234,12 +326,18 @@ absl::StatusOr<sv1::Run> SyncRunner::RunLocked(const std::string& clinic_id, boo
     }
     producer.join();
     absl::Status st = rpc::FromGrpc(reader->Finish());
+    if (watch.fired()) {
+      return fail(absl::DeadlineExceededError(absl::StrCat(
+          "the PIMS connector sent nothing for ", absl::FormatDuration(settings_.idle_timeout),
+          " while streaming ", name, " (connector idle timeout), after record ", done)));
+    }
     if (!st.ok()) {
       return fail(absl::UnavailableError(absl::StrCat("the PIMS connector stream of ", name,
                                                       " stopped at record ", done, ": ", st.message())));
     }
     VL_RETURN_IF_ERROR(repo_.MarkDone(run_id, name));
   }
+  heartbeat->Stop();
   VL_RETURN_IF_ERROR(repo_.Finish(run_id, clinic_id, true, ""));
   return repo_.GetRun(clinic_id, run_id, false);
 }

@@ -1,7 +1,9 @@
 // One sync run of one clinic: reads the connector (snapshot or changes), maps each
 // record with the clinic's PIMS mapper, writes batches through the clients service's
 // bulk API and checkpoints after every acknowledged batch. Two runs of one clinic
-// never overlap (PostgreSQL advisory lock); a killed or failed full run is resumed.
+// never overlap (PostgreSQL advisory lock); a run renews a lease on its row while it
+// lives, so a killed run reads as interrupted; a failed or interrupted run is resumed
+// by the next one. A connector stream that goes quiet is cut after an idle timeout.
 #pragma once
 
 #include <functional>
@@ -11,7 +13,9 @@
 #include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "libs/auth/auth.h"
+#include "libs/core/config.h"
 #include "services/pims_sync/sync_repository.h"
 
 namespace vetline::pims_sync {
@@ -22,25 +26,44 @@ struct Progress {
   double rows_per_second = 0;
 };
 
+struct SyncSettings {
+  int batch_size = 5000;  // records per batch and per checkpoint
+  // The longest wait for the next message of a connector stream; then the run fails
+  // (and releases the clinic) instead of waiting on a hung connector forever.
+  absl::Duration idle_timeout = absl::Seconds(60);
+  // How long a run's row stays `running` without a renewal (renewed every third of
+  // it); a killed run reads as interrupted this long after its last renewal.
+  absl::Duration lease = absl::Seconds(15);
+
+  // --connector-idle-timeout and --run-lease (batch size is the caller's own flag).
+  void Register(ConfigParser& p);
+  // Fails naming the setting when a value cannot work.
+  absl::Status Validate() const;
+};
+
 class SyncRunner {
  public:
   SyncRunner(SyncRepository& repo, std::shared_ptr<grpc::Channel> clients,
+             const auth::PrincipalSigner& signer, SyncSettings settings)
+      : repo_(repo), clients_(std::move(clients)), signer_(signer), settings_(settings) {}
+  SyncRunner(SyncRepository& repo, std::shared_ptr<grpc::Channel> clients,
              const auth::PrincipalSigner& signer, int batch_size = 5000)
-      : repo_(repo), clients_(std::move(clients)), signer_(signer), batch_size_(batch_size) {}
+      : SyncRunner(repo, std::move(clients), signer, SyncSettings{.batch_size = batch_size}) {}
 
   // Full (snapshot) or incremental (changes since the last successful run; a clinic
-  // that never synced gets a full run). Returns the run's report.
+  // that never synced gets a full run). An unfinished run is continued first: a full
+  // one by a run of either kind. Returns the run's report.
   absl::StatusOr<sv1::Run> Run(const std::string& clinic_id, bool full,
                                const std::function<void(const Progress&)>& progress = nullptr);
 
  private:
-  absl::StatusOr<sv1::Run> RunLocked(const std::string& clinic_id, bool full,
+  absl::StatusOr<sv1::Run> RunLocked(ClinicLock& lock, const std::string& clinic_id, bool full,
                                      const std::function<void(const Progress&)>& progress);
 
   SyncRepository& repo_;
   std::shared_ptr<grpc::Channel> clients_;
   const auth::PrincipalSigner& signer_;
-  int batch_size_;
+  SyncSettings settings_;
 };
 
 }  // namespace vetline::pims_sync

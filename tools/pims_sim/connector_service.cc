@@ -10,6 +10,15 @@ int BatchSize(int requested) { return requested <= 0 ? 1000 : std::min(requested
 bool Snapshotable(pv1::Entity e) { return e == pv1::CLIENTS || e == pv1::PATIENTS; }
 }  // namespace
 
+void ConnectorService::MaybeHang(grpc::ServerContext* ctx, int64_t sent, bool& hung) const {
+  if (hung || faults_.hang_after <= 0 || sent < faults_.hang_after) return;
+  hung = true;
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(faults_.hang_ms);
+  while (!ctx->IsCancelled() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
 grpc::Status ConnectorService::Describe(grpc::ServerContext*, const pv1::DescribeRequest*,
                                         pv1::PracticeInfo* info) {
   info->set_kind(practice_.kind_name());
@@ -29,7 +38,10 @@ grpc::Status ConnectorService::Snapshot(grpc::ServerContext* ctx, const pv1::Sna
   int64_t total = practice_.Count(req->entity());
   int size = BatchSize(req->batch_size());
   int64_t sent = 0;
+  bool hung = false;
   for (int64_t pos = req->after_position(); pos < total && !ctx->IsCancelled();) {
+    MaybeHang(ctx, sent, hung);
+    if (ctx->IsCancelled()) break;
     if (faults_.slow_ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(faults_.slow_ms));
     pv1::RecordBatch batch;
     batch.set_total(total);
@@ -57,9 +69,14 @@ grpc::Status ConnectorService::Changes(grpc::ServerContext* ctx, const pv1::Chan
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cursor is not one this connector gave");
   }
   int64_t end = practice_.cursor();
+  int64_t sent = 0;
+  bool hung = false;
   while (cursor < end && !ctx->IsCancelled()) {
+    MaybeHang(ctx, sent, hung);
+    if (ctx->IsCancelled()) break;
     int64_t next;
     auto records = practice_.ChangesSince(req->entity(), cursor, BatchSize(req->batch_size()), &next);
+    sent += static_cast<int64_t>(records.size());
     pv1::RecordBatch batch;
     for (auto& r : records) *batch.add_records() = std::move(r);
     batch.set_cursor(std::to_string(next));

@@ -1,5 +1,6 @@
 // The simulator's PimsConnector server, with fault injection for tests: drop a
-// snapshot stream after N records, or answer slowly.
+// snapshot stream after N records, answer slowly, or hang a stream (keep it open
+// without sending) after N records.
 #pragma once
 
 #include <atomic>
@@ -12,6 +13,8 @@ namespace vetline::pims_sim {
 struct Faults {
   int64_t drop_after = 0;  // end each snapshot stream with UNAVAILABLE after this many records
   int slow_ms = 0;         // pause before every batch
+  int64_t hang_after = 0;  // each snapshot/changes stream goes silent after this many records
+  int hang_ms = 600'000;   // for this long (or until the caller cancels), then carries on
 };
 
 class ConnectorService final : public pv1::PimsConnector::Service {
@@ -30,9 +33,12 @@ class ConnectorService final : public pv1::PimsConnector::Service {
   grpc::Status CreateAppointment(grpc::ServerContext*, const pv1::WriteRequest*,
                                  pv1::WriteResponse*) override;
 
+  // Between runs only: streams in flight read the faults unsynchronised.
   void set_faults(Faults f) { faults_ = f; }
 
  private:
+  // Applies the hang fault once per stream, when `sent` records reached it.
+  void MaybeHang(grpc::ServerContext* ctx, int64_t sent, bool& hung) const;
   grpc::Status Write(pv1::Entity e, const pv1::WriteRequest* req, pv1::WriteResponse* resp);
   Practice& practice_;
   Faults faults_;

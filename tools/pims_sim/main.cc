@@ -3,6 +3,7 @@
 //
 //   pims-sim --kind=cornerstone --clients=100000 --seed=7 [--port=0]
 //            [--mutate-every=1s --mutate-count=50] [--drop-after=N] [--slow-ms=M]
+//            [--hang-after=N [--hang-ms=M]]
 #include <cstdio>
 #include <thread>
 
@@ -15,7 +16,7 @@
 int main(int argc, char** argv) {
   using namespace vetline;
   std::string kind, host;
-  int clients, seed, port, mutate_count, drop_after, slow_ms;
+  int clients, seed, port, mutate_count, drop_after, slow_ms, hang_after, hang_ms;
   absl::Duration mutate_every;
   ConfigParser p("pims-sim");
   p.String("kind", &kind, "cornerstone or avimark", "cornerstone");
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
   p.Int("mutate-count", &mutate_count, "records changed each time", 50, 1, 1'000'000);
   p.Int("drop-after", &drop_after, "end snapshot streams after this many records (0: never)", 0, 0, 1 << 30);
   p.Int("slow-ms", &slow_ms, "pause before each batch (ms)", 0, 0, 60'000);
+  p.Int("hang-after", &hang_after, "streams go silent after this many records (0: never)", 0, 0, 1 << 30);
+  p.Int("hang-ms", &hang_ms, "how long a hung stream stays silent (ms)", 600'000, 0, 3'600'000);
   if (absl::Status st = p.Parse(argc, argv); !st.ok()) {
     std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
     return 2;
@@ -37,7 +40,7 @@ int main(int argc, char** argv) {
   }
   pims_sim::Practice practice({kind == "cornerstone" ? pims_sim::Kind::kCornerstone : pims_sim::Kind::kAvimark,
                                clients, static_cast<uint64_t>(seed)});
-  pims_sim::ConnectorService service(practice, {drop_after, slow_ms});
+  pims_sim::ConnectorService service(practice, {drop_after, slow_ms, hang_after, hang_ms});
   grpc::ServerBuilder builder;
   int bound = 0;
   builder.AddListeningPort(host + ":" + std::to_string(port), grpc::InsecureServerCredentials(), &bound);
