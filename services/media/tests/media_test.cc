@@ -325,7 +325,7 @@ TEST_CASE("media: bad input gets a clear error and the call keeps running for ev
   };
   auto malformed = sdp("this is not SDP");
   CHECK(malformed.status == 400);
-  CHECK(malformed.json()["error"]["field"] == "sdp_offer");
+  CHECK(malformed.json()["error"]["field"] == "sdpOffer");
   std::string h264 =
       "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
       "a=fingerprint:sha-256 00:11\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\n"
@@ -354,7 +354,7 @@ TEST_CASE("media: bad input gets a clear error and the call keeps running for ev
                                     json{{"invitationToken", created["invitation"]["joinToken"]}, {"displayName", "Sam"}}.dump());
   CHECK(wrong_call.status == 403);
   CHECK(h.Client().Post("/v1/calls/" + call + "/join", json{{"invitationToken", created["invitation"]["joinToken"]}}.dump())
-            .json()["error"]["field"] == "display_name");
+            .json()["error"]["field"] == "displayName");
 
   // Another clinic's staff cannot see, host or record the call.
   CHECK(h.Client().Get("/v1/calls/" + call, Bearer(h.birch)).status == 404);
@@ -389,6 +389,13 @@ TEST_CASE("media: a recording over the download limit says so and is not served"
   std::string host = h.HostJoin(call);
   auto cam = Publisher::Start({.clip = Clip(), .signal = h.Whip("/v1/calls/" + call + "/whip/camera", host, nullptr)});
   REQUIRE(cam.ok());
+  // The host alone has not started the call: recording waits for a second participant.
+  auto alone = h.Client().Post("/v1/calls/" + call + "/recording/start", "", Bearer(h.maple));
+  CHECK(alone.status == 400);
+  CHECK(absl::StrContains(alone.body, "second participant"));
+  json sam = h.Join(call, created["invitation"]["joinToken"], "Sam Owner");
+  REQUIRE(h.Client().Post("/v1/calls/" + call + "/participants/" + std::string(sam["participant"]["id"]) + "/admit", "",
+                          Bearer(h.maple)).status == 200);
   REQUIRE(h.Client().Post("/v1/calls/" + call + "/recording/start", "", Bearer(h.maple)).status == 200);
   CHECK(h.Client().Post("/v1/calls/" + call + "/recording/start", "", Bearer(h.maple)).status == 400);  // already on
   std::this_thread::sleep_for(std::chrono::seconds(3));
