@@ -70,12 +70,12 @@ TEST_CASE("call rules: participants move waiting -> admitted -> removed or left,
   CHECK(MayAct(ParticipantState::kAdmitted, true).ok());
 }
 
-TEST_CASE("call rules: removing a guest leaves the shared link usable; the client's own link is revoked") {
+TEST_CASE("call rules: removing a guest leaves the shared link usable, the client's own link is revoked") {
   CHECK_FALSE(RemovalRevokesInvitation(Role::kGuest));
   CHECK(RemovalRevokesInvitation(Role::kClient));
 }
 
-TEST_CASE("call rules: only the host sees the waiting room; a stream ends on its participant's exit") {
+TEST_CASE("call rules: only the host sees the waiting room, and a stream ends on its participant's exit") {
   CHECK(Sees("waiting", /*host=*/true, false));
   CHECK_FALSE(Sees("waiting", false, false));
   CHECK(Sees("waiting", false, /*about_viewer=*/true));
