@@ -32,13 +32,6 @@ bool EventHub::Watcher::Push(const Event& e, size_t max_queued) {
   return true;
 }
 
-void EventHub::Watcher::Close(absl::Status why) {
-  std::lock_guard<std::mutex> l(mu_);
-  if (!closed_.ok()) return;
-  closed_ = std::move(why);
-  queue_.clear();
-}
-
 std::shared_ptr<EventHub::Watcher> EventHub::Watch(const std::string& call_id, std::function<void()> ready) {
   std::shared_ptr<Watcher> w(new Watcher(std::move(ready)));
   std::lock_guard<std::mutex> l(mu_);
@@ -74,20 +67,6 @@ void EventHub::Publish(const std::string& call_id, const v1::CallEvent& e) {
     if (it->second.empty()) watchers_.erase(it);
   }
   for (const auto& w : notify) w->ready_();
-}
-
-void EventHub::CloseAll(const absl::Status& why) {
-  std::vector<std::shared_ptr<Watcher>> closed;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (auto& [call, set] : watchers_) closed.insert(closed.end(), set.begin(), set.end());
-    watchers_.clear();
-    count_ = 0;
-  }
-  for (const auto& w : closed) {
-    w->Close(why);
-    w->ready_();
-  }
 }
 
 size_t EventHub::size() const {

@@ -32,7 +32,7 @@ class EventHub {
     // The oldest queued event, or null when none is queued.
     Event Take();
     // OK while the watcher is open; why its stream must end once it was dropped
-    // (overflow) or the hub closed. Queued events are discarded then.
+    // (overflow). Queued events are discarded then.
     absl::Status closed() const;
 
    private:
@@ -40,7 +40,6 @@ class EventHub {
     explicit Watcher(std::function<void()> ready) : ready_(std::move(ready)) {}
     // False when the event did not fit: the watcher is closed.
     bool Push(const Event& e, size_t max_queued);
-    void Close(absl::Status why);
 
     const std::function<void()> ready_;  // runs on the publishing thread, no lock held
     mutable std::mutex mu_;
@@ -53,9 +52,6 @@ class EventHub {
   std::shared_ptr<Watcher> Watch(const std::string& call_id, std::function<void()> ready);
   void Unwatch(const std::string& call_id, const std::shared_ptr<Watcher>& w);
   void Publish(const std::string& call_id, const v1::CallEvent& e);
-  // Ends every watcher with `why` (shutdown): streams close instead of waiting for the
-  // server's grace period.
-  void CloseAll(const absl::Status& why);
   // Watchers open on this replica (a gauge, and tests check streams are released).
   size_t size() const;
 

@@ -1,6 +1,6 @@
 // The media service's gRPC edge: who may do what to a call, input checks, and the
 // order of database and media steps. SQL lives in the repository, GStreamer in the
-// engine, the rules of a call in call_rules, background jobs in the recording worker.
+// engine, the rules of a call in call_rules, background jobs in recording_worker.
 // Watch uses the callback API: an open event stream holds no thread.
 #pragma once
 
@@ -10,11 +10,10 @@
 #include "libs/auth/auth.h"
 #include "libs/blob/blob.h"
 #include "libs/core/clock.h"
+#include "libs/refs/refs.h"
 #include "services/media/call_engine.h"
 #include "services/media/call_room.h"
-#include "services/media/client_directory.h"
 #include "services/media/event_hub.h"
-#include "services/media/recording_worker.h"
 #include "services/media/media_repository.h"
 #include "vetline/media/v1/media.grpc.pb.h"
 
@@ -34,14 +33,12 @@ struct MediaOptions {
 
 class MediaService final : public v1::MediaService::WithCallbackMethod_Watch<v1::MediaService::Service> {
  public:
-  // `clients` checks the client ids calls name; without one (until the component wires
-  // it), a call naming a client is refused rather than stored unchecked.
+  // `clients` checks that a client id a call names is a client of the caller's clinic.
   MediaService(MediaRepository& repo, CallEngine& engine, EventHub& events, blob::BlobStore& blobs,
                const auth::PrincipalSigner& signer, const auth::LinkSigner& links, const Clock& clock,
-               MediaOptions options, const ClientDirectory* clients = nullptr)
+               MediaOptions options, const refs::ClientRefs& clients)
       : repo_(repo), engine_(engine), events_(events), signer_(signer), links_(links), clock_(clock),
-        options_(std::move(options)), clients_(clients), blobs_(blobs), room_(repo, engine, events, clock),
-        worker_(repo, engine, events, blobs, clock, options_.data_dir) {}
+        options_(std::move(options)), clients_(clients), blobs_(blobs), room_(repo, engine, events, clock) {}
 
   grpc::Status CreateCall(grpc::ServerContext*, const v1::CreateCallRequest*, v1::CreateCallResponse*) override;
   grpc::Status GetCall(grpc::ServerContext*, const v1::GetCallRequest*, v1::Call*) override;
@@ -65,10 +62,6 @@ class MediaService final : public v1::MediaService::WithCallbackMethod_Watch<v1:
   grpc::Status DownloadRecording(grpc::ServerContext*, const v1::DownloadRequest*,
                                  grpc::ServerWriter<v1::Chunk>*) override;
 
-  // Until the component runs the RecordingWorker itself (it is being rewritten on main).
-  bool ComposeNext() { return worker_.ComposeNext(); }
-  int ReapLostSessions() { return worker_.ReapLostSessions(); }
-
  private:
   // A staff member of the call's clinic (other clinics' calls do not exist for them).
   absl::StatusOr<v1::Call> StaffCall(grpc::ServerContext* ctx, const std::string& call_id,
@@ -89,10 +82,9 @@ class MediaService final : public v1::MediaService::WithCallbackMethod_Watch<v1:
   const auth::LinkSigner& links_;
   const Clock& clock_;
   MediaOptions options_;
-  const ClientDirectory* clients_;
+  const refs::ClientRefs& clients_;
   blob::BlobStore& blobs_;
   CallRoom room_;
-  RecordingWorker worker_;
 };
 
 }  // namespace vetline::media

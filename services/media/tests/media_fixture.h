@@ -8,6 +8,7 @@
 #include <set>
 #include <string>
 
+#include "libs/core/ids.h"
 #include "libs/core/status.h"
 #include "libs/metrics/metrics.h"
 #include "libs/pg/migrations.h"
@@ -20,13 +21,15 @@
 
 namespace vetline::testing {
 
-// Stands in for the clients service: the client ids each clinic has.
-class KnownClients final : public media::ClientDirectory {
+// Stands in for the clients service (media_test runs the real one behind the gateway):
+// the client ids each clinic has.
+class KnownClients final : public refs::ClientRefs {
  public:
   void Add(const std::string& clinic_id, const std::string& client_id) { clients_[clinic_id].insert(client_id); }
-  absl::Status CheckClient(const api::Principal& caller, const std::string& client_id) const override {
+  absl::Status Check(const api::Principal& caller, std::string_view field, std::string_view client_id) const override {
+    if (!IsUuid(client_id)) return InvalidField(field, "not an id");
     auto it = clients_.find(caller.clinic_id());
-    if (it == clients_.end() || !it->second.count(client_id)) return absl::NotFoundError("no such client");
+    if (it == clients_.end() || !it->second.count(std::string(client_id))) return NotFoundField(field, "no such client");
     return absl::OkStatus();
   }
 
@@ -49,8 +52,10 @@ struct MediaFixture {
         hub(watcher_queue),
         dir(std::filesystem::temp_directory_path() / ("vetline-media-fx-" + UniqueRedisPrefix().substr(5, 12))),
         blobs(blob::LocalDirectory((dir / "blobs").string())),
-        service(repo, engine, hub, *blobs, signer, links, Clock::Real(), Options(dir), &clients) {
-    (void)pg::Migrate(*pool, "media", pg::media_migrations()).value();
+        service(repo, engine, hub, *blobs, signer, links, Clock::Real(), Options(dir), clients) {
+    std::vector<pg::Migration> migrations = pg::media_migrations();
+    migrations.push_back(repo.events().Migration());  // as the service kit applies them
+    (void)pg::Migrate(*pool, "media", migrations).value();
     server = rpc::Server::Start({.name = "media", .registry = std::make_shared<prometheus::Registry>()},
                                 {&service})
                  .value();
@@ -122,6 +127,19 @@ struct MediaFixture {
     media::v1::JoinResponse out;
     grpc::Status s = stub->Join(Anonymous().get(), req, &out);
     if (!s.ok()) return rpc::FromGrpc(s);
+    return out;
+  }
+  // A new call of Maple Vet with its host in it: the call, its invitation, the host's token.
+  struct Hosted {
+    media::v1::CreateCallResponse created;
+    std::string id, host_token;
+  };
+  absl::StatusOr<Hosted> HostedCall() {
+    Hosted out;
+    VL_ASSIGN_OR_RETURN(out.created, CreateCall());
+    out.id = out.created.call().id();
+    VL_ASSIGN_OR_RETURN(media::v1::JoinResponse host, HostJoin(out.id));
+    out.host_token = host.participant_token();
     return out;
   }
   absl::StatusOr<media::v1::Participant> Admit(const std::string& call_id, const std::string& participant_id,

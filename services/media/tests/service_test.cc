@@ -45,11 +45,11 @@ absl::Status SetMuted(MediaFixture& f, const std::string& call_id, const std::st
 
 TEST_CASE("media edge: removing a guest of the shared link shuts out that guest only") {
   MediaFixture f;
-  auto created = f.CreateCall();
-  REQUIRE(created.ok());
-  const std::string call = created->call().id();
-  REQUIRE(f.HostJoin(call).ok());
-  const std::string shared = created->invitation().direct_token();
+  auto hosted = f.HostedCall();
+  REQUIRE(hosted.ok());
+  const std::string call = hosted->id;
+  const v1::Invitation& invitation = hosted->created.invitation();
+  const std::string shared = invitation.direct_token();
 
   auto first = f.Join(call, shared, "Guest One");
   REQUIRE(first.ok());
@@ -67,10 +67,10 @@ TEST_CASE("media edge: removing a guest of the shared link shuts out that guest 
   CHECK(SetMuted(f, call, second->participant_token()).ok());
 
   // The client's personal link is theirs alone: removing them revokes it.
-  auto client = f.Join(call, created->invitation().join_token(), "Sam Owner");
+  auto client = f.Join(call, invitation.join_token(), "Sam Owner");
   REQUIRE(client.ok());
   REQUIRE(f.Admit(call, client->participant().id(), /*remove=*/true).ok());
-  auto again = f.Join(call, created->invitation().join_token(), "Sam again");
+  auto again = f.Join(call, invitation.join_token(), "Sam again");
   CHECK(again.status().code() == absl::StatusCode::kPermissionDenied);
   CHECK(f.Join(call, shared, "Guest Three").ok());
 }
@@ -120,11 +120,10 @@ TEST_CASE("media edge: a call admitted before the host joins starts when the hos
 
 TEST_CASE("media edge: Call History's duration is the exact time between start and end") {
   MediaFixture f;
-  auto created = f.CreateCall();
-  REQUIRE(created.ok());
-  const std::string call = created->call().id();
-  REQUIRE(f.HostJoin(call).ok());
-  auto client = f.Join(call, created->invitation().join_token(), "Sam Owner");
+  auto hosted = f.HostedCall();
+  REQUIRE(hosted.ok());
+  const std::string call = hosted->id;
+  auto client = f.Join(call, hosted->created.invitation().join_token(), "Sam Owner");
   REQUIRE(client.ok());
   REQUIRE(f.Admit(call, client->participant().id()).ok());
   v1::EndCallRequest end;

@@ -98,24 +98,14 @@ bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout) {
   return true;
 }
 
-struct HostedCall {
-  std::string id, host_token;
-};
-
-HostedCall StartCall(MediaFixture& f) {
-  auto created = f.CreateCall();
-  REQUIRE(created.ok());
-  auto host = f.HostJoin(created->call().id());
-  REQUIRE(host.ok());
-  return {created->call().id(), host->participant_token()};
-}
-
 }  // namespace
 
 TEST_CASE("watch: 500 concurrent watchers on one call each get the event, on a handful of threads") {
   constexpr int kWatchers = 500;
   MediaFixture f;
-  HostedCall call = StartCall(f);
+  auto hosted = f.HostedCall();
+  REQUIRE(hosted.ok());
+  const MediaFixture::Hosted& call = *hosted;
   const int threads_before = ThreadsOfThisProcess();
 
   Tally tally;
@@ -149,7 +139,9 @@ TEST_CASE("watch: 500 concurrent watchers on one call each get the event, on a h
 
 TEST_CASE("watch: a client that goes away is removed from the hub at once") {
   MediaFixture f;
-  HostedCall call = StartCall(f);
+  auto hosted = f.HostedCall();
+  REQUIRE(hosted.ok());
+  const MediaFixture::Hosted& call = *hosted;
   Tally tally;
   Watching w(*f.stub, call.id, call.host_token, tally);
   REQUIRE(tally.WaitFor("snapshot", 1, absl::Seconds(10)));
@@ -162,7 +154,9 @@ TEST_CASE("watch: a client that goes away is removed from the hub at once") {
 TEST_CASE("watch: a watcher that falls behind its bound is dropped with a clear status and reconnects to a snapshot") {
   constexpr size_t kBound = 8;
   MediaFixture f(kBound);
-  HostedCall call = StartCall(f);
+  auto hosted = f.HostedCall();
+  REQUIRE(hosted.ok());
+  const MediaFixture::Hosted& call = *hosted;
 
   Tally fast_tally;
   Watching fast(*f.stub, call.id, call.host_token, fast_tally);
