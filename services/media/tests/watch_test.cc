@@ -9,10 +9,12 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "libs/testing/wait.h"
 #include "services/media/tests/media_fixture.h"
 
 using namespace vetline;
 using testing::MediaFixture;
+using testing::WaitUntil;
 namespace v1 = media::v1;
 
 namespace {
@@ -88,15 +90,6 @@ class Watching final : public grpc::ClientReadReactor<v1::CallEvent> {
   grpc::Status status_;
   bool finished_ = false;  // guarded by tally_.mu
 };
-
-bool WaitUntil(const std::function<bool()>& done, absl::Duration timeout) {
-  const absl::Time deadline = absl::Now() + timeout;
-  while (!done()) {
-    if (absl::Now() > deadline) return false;
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  return true;
-}
 
 }  // namespace
 
