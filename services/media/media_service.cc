@@ -6,7 +6,6 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "libs/core/ids.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/core/time.h"
@@ -34,7 +33,7 @@ CallState StateOf(const v1::Call& call) {
   return rules::CallStateFrom(call.state()).value_or(CallState::kEnded);
 }
 
-// The JSON (lowerCamelCase) name of each field these checks name.
+// Checks name fields by their JSON (lowerCamelCase) names, as the gateway reports them.
 absl::Status CheckToken(std::string_view field, const std::string& token) {
   if (token.size() > kMaxToken) {
     return InvalidField(field, absl::StrCat(std::string(field), " is too long to be a token"));
