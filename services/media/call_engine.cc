@@ -1,6 +1,8 @@
 #include "services/media/call_engine.h"
 
+#include <atomic>
 #include <condition_variable>
+#include <set>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -10,7 +12,7 @@
 namespace vetline::media {
 namespace {
 
-constexpr char kOfferField[] = "sdp_offer";
+constexpr char kOfferField[] = "sdpOffer";  // its JSON name
 
 GstElement* Make(const char* factory) {
   GstElement* e = gst_element_factory_make(factory, nullptr);
@@ -111,13 +113,19 @@ GstBusSyncReply OnBusMessage(GstBus*, GstMessage* message, gpointer data) {
 
 struct CallEngine::Call {
   std::string id;
+  GstElement* pipeline = nullptr;  // set once at creation; the bin has its own lock
+  // Guards the maps and the recording state. Never held through a negotiation or ICE
+  // gathering: those run on a session that is not in the maps yet (see `pending`).
   std::mutex mu;
-  GstElement* pipeline = nullptr;
   std::map<std::string, std::unique_ptr<Publication>> publications;
   std::map<std::string, std::unique_ptr<Subscription>> subscriptions;
+  std::set<std::string> pending;  // session ids being negotiated right now
+  bool ended = false;             // EndCall ran: sessions negotiated since are discarded
   bool recording = false;
   std::string directory;
   TrackStarted on_track;
+  // Read by stats() without the lock, so the keeper never waits on a call.
+  std::atomic<int> live_publications{0}, live_subscriptions{0}, live_recorders{0};
 
   ~Call() {
     if (pipeline) {
@@ -180,6 +188,7 @@ struct CallEngine::Call {
       r->tee_pads.emplace_back(p.media[i].tee, BranchFromTee(p.media[i].tee, queues[i]));
     }
     p.recorder = std::move(r);
+    ++live_recorders;
   }
 
   // Detaches the recorder and ends its file properly (webmmux writes its index on EOS).
@@ -196,6 +205,7 @@ struct CallEngine::Call {
     }
     webrtc::RemoveElements(GST_BIN(pipeline), r.elements);
     p.recorder.reset();
+    --live_recorders;
   }
 
   void EndSubscription(Subscription& s) {
@@ -213,13 +223,19 @@ struct CallEngine::Call {
       EndSubscription(*it->second);
       ended.push_back(it->first);
       it = subscriptions.erase(it);
+      --live_subscriptions;
     }
     FinishRecorder(p);
+    DiscardPublication(p);
+    return ended;
+  }
+
+  // Removes a publication's elements; it has no subscriptions or recorder (any more).
+  void DiscardPublication(Publication& p) {
     g_signal_handlers_disconnect_matched(p.webrtc, G_SIGNAL_MATCH_DATA, 0, 0, nullptr, nullptr, &p);
     std::vector<GstElement*> elements = {p.webrtc};
     for (Medium& m : p.media) elements.insert(elements.end(), m.elements.begin(), m.elements.end());
     webrtc::RemoveElements(GST_BIN(pipeline), elements);
-    return ended;
   }
 };
 
@@ -288,11 +304,11 @@ absl::StatusOr<std::string> CallEngine::Publish(const std::string& call_id,
   }
 
   std::shared_ptr<Call> call = FindOrCreate(call_id);
-  std::lock_guard<std::mutex> l(call->mu);
-  if (call->publications.count(publication_id)) {
+  if (absl::Status reserved = Reserve(*call, publication_id); !reserved.ok()) {
     gst_sdp_message_free(sdp);
-    return absl::AlreadyExistsError("this publication is already live");
+    return reserved;
   }
+  // From here until Admit, the publication is the caller's alone: no call lock.
   auto p = std::make_unique<Publication>();
   p->id = publication_id;
   p->kind = kind;
@@ -359,13 +375,29 @@ absl::StatusOr<std::string> CallEngine::Publish(const std::string& call_id,
                                               options_.negotiate_timeout));
     return webrtc::GatheredLocalSdp(p->webrtc, options_.ice.gather_timeout);
   }();
-  if (!answer.ok()) {
-    call->EndPublication(*p);
-    return answer.status();
+  {
+    std::lock_guard<std::mutex> l(call->mu);
+    call->pending.erase(publication_id);
+    if (answer.ok() && call->ended) answer = absl::FailedPreconditionError("the call has ended");
+    if (answer.ok()) {
+      if (call->recording) call->StartRecorder(*p);
+      call->publications[publication_id] = std::move(p);
+      ++call->live_publications;
+      return answer;
+    }
   }
-  if (call->recording) call->StartRecorder(*p);
-  call->publications[publication_id] = std::move(p);
-  return answer;
+  call->DiscardPublication(*p);
+  return answer.status();
+}
+
+absl::Status CallEngine::Reserve(Call& call, const std::string& session_id) {
+  std::lock_guard<std::mutex> l(call.mu);
+  if (call.ended) return absl::FailedPreconditionError("the call has ended");
+  if (call.publications.count(session_id) || call.subscriptions.count(session_id) ||
+      !call.pending.insert(session_id).second) {
+    return absl::AlreadyExistsError("this media session is already live");
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::string> CallEngine::Subscribe(const std::string& call_id,
@@ -375,30 +407,47 @@ absl::StatusOr<std::string> CallEngine::Subscribe(const std::string& call_id,
   VL_ASSIGN_OR_RETURN(GstSDPMessage * sdp, webrtc::ParseSdp(offer, kOfferField));
   std::vector<webrtc::OfferedMedia> offered = webrtc::DescribeMedia(*sdp);
   std::shared_ptr<Call> call = Find(call_id);
-  std::unique_lock<std::mutex> l;
-  Publication* p = nullptr;
+  // What the subscription branches from, taken under the lock (the tees are kept alive
+  // by a reference of ours in case the publication ends while we negotiate).
+  std::map<std::string, GstElement*> tees;  // kind -> tee
+  Publication* publication = nullptr;
   if (call) {
-    l = std::unique_lock<std::mutex>(call->mu);
+    std::lock_guard<std::mutex> l(call->mu);
     auto it = call->publications.find(publication_id);
-    if (it != call->publications.end()) p = it->second.get();
+    if (it != call->publications.end()) {
+      publication = it->second.get();
+      for (Medium& m : publication->media) tees[m.kind] = GST_ELEMENT(gst_object_ref(m.tee));
+    }
   }
-  if (!p) {
+  auto release_tees = [&] {
+    for (auto& [kind, tee] : tees) gst_object_unref(tee);
+  };
+  if (!publication) {
     gst_sdp_message_free(sdp);
     return absl::NotFoundError("that publication is not live in this call");
   }
   bool usable = false;
   for (const auto& m : offered) {
-    if (m.payload_type >= 0 && p->Find(m.kind)) usable = true;
+    if (m.payload_type >= 0 && tees.count(m.kind)) usable = true;
     if (m.direction == "sendonly") {
       gst_sdp_message_free(sdp);
+      release_tees();
       return InvalidField(kOfferField, "a WHEP offer must receive (recvonly or sendrecv)");
     }
   }
   if (!usable) {
     gst_sdp_message_free(sdp);
+    release_tees();
     return InvalidField(kOfferField, "the offer has no codec this publication sends (VP8 video, Opus audio)");
   }
+  if (absl::Status reserved = Reserve(*call, session_id); !reserved.ok()) {
+    gst_sdp_message_free(sdp);
+    release_tees();
+    return reserved;
+  }
 
+  // Negotiated without the call's lock: the subscription is not in the call until it
+  // is complete, and media flows into it only then.
   auto s = std::make_unique<Subscription>();
   s->id = session_id;
   s->publication_id = publication_id;
@@ -412,7 +461,7 @@ absl::StatusOr<std::string> CallEngine::Subscribe(const std::string& call_id,
   // receiver's own payload types; m-lines we have no track for are answered inactive.
   std::vector<size_t> mlines;
   for (size_t i = 0; i < offered.size(); ++i) {
-    if (offered[i].payload_type < 0 || !p->Find(offered[i].kind)) continue;
+    if (offered[i].payload_type < 0 || !tees.count(offered[i].kind)) continue;
     GstCaps* caps = webrtc::RtpCaps(offered[i].kind, offered[i].payload_type);
     GstWebRTCRTPTransceiver* t = nullptr;
     g_signal_emit_by_name(webrtc, "add-transceiver", GST_WEBRTC_RTP_TRANSCEIVER_DIRECTION_SENDONLY,
@@ -422,11 +471,10 @@ absl::StatusOr<std::string> CallEngine::Subscribe(const std::string& call_id,
     mlines.push_back(i);
   }
 
+  std::vector<std::pair<GstElement*, GstElement*>> branches;  // (tee, branch head)
   absl::StatusOr<std::string> answer = [&]() -> absl::StatusOr<std::string> {
     VL_RETURN_IF_ERROR(webrtc::SetDescription(webrtc, true, GST_WEBRTC_SDP_TYPE_OFFER, sdp,
                                               options_.negotiate_timeout));
-    std::vector<GstElement*> heads;
-    std::vector<GstElement*> tees;
     for (size_t mline : mlines) {
       const webrtc::OfferedMedia& m = offered[mline];
       GstElement* queue = Make("queue");
@@ -452,8 +500,7 @@ absl::StatusOr<std::string> CallEngine::Subscribe(const std::string& call_id,
         webrtc::StartAtKeyframe(queue_src);
         gst_object_unref(queue_src);
       }
-      heads.push_back(queue);
-      tees.push_back(p->Find(m.kind)->tee);
+      branches.emplace_back(tees[m.kind], queue);
     }
     VL_ASSIGN_OR_RETURN(GstWebRTCSessionDescription * desc,
                         webrtc::Create(webrtc, false, options_.negotiate_timeout));
@@ -462,18 +509,24 @@ absl::StatusOr<std::string> CallEngine::Subscribe(const std::string& call_id,
     gst_webrtc_session_description_free(desc);
     VL_RETURN_IF_ERROR(webrtc::SetDescription(webrtc, false, GST_WEBRTC_SDP_TYPE_ANSWER, local,
                                               options_.negotiate_timeout));
-    VL_ASSIGN_OR_RETURN(std::string text, webrtc::GatheredLocalSdp(webrtc, options_.ice.gather_timeout));
-    // Media starts flowing only into a complete, negotiated branch.
-    for (size_t i = 0; i < heads.size(); ++i) {
-      s->tee_pads.emplace_back(tees[i], BranchFromTee(tees[i], heads[i]));
-    }
-    return text;
+    return webrtc::GatheredLocalSdp(webrtc, options_.ice.gather_timeout);
   }();
-  if (!answer.ok()) {
-    call->EndSubscription(*s);
-    return answer.status();
+  {
+    std::lock_guard<std::mutex> l(call->mu);
+    call->pending.erase(session_id);
+    auto it = call->publications.find(publication_id);
+    if (answer.ok() && (call->ended || it == call->publications.end() || it->second.get() != publication)) {
+      answer = absl::NotFoundError("that publication ended while this subscription was negotiated");
+    }
+    if (answer.ok()) {
+      // Media starts flowing only into a complete, negotiated branch.
+      for (auto& [tee, head] : branches) s->tee_pads.emplace_back(tee, BranchFromTee(tee, head));
+      call->subscriptions[session_id] = std::move(s);
+      ++call->live_subscriptions;
+    }
   }
-  call->subscriptions[session_id] = std::move(s);
+  release_tees();
+  if (!answer.ok()) call->EndSubscription(*s);
   return answer;
 }
 
@@ -485,12 +538,14 @@ absl::StatusOr<std::vector<std::string>> CallEngine::EndSession(const std::strin
   if (auto it = call->subscriptions.find(session_id); it != call->subscriptions.end()) {
     call->EndSubscription(*it->second);
     call->subscriptions.erase(it);
+    --call->live_subscriptions;
     return std::vector<std::string>{};
   }
   auto it = call->publications.find(session_id);
   if (it == call->publications.end()) return absl::NotFoundError("that media session has already ended");
   std::vector<std::string> ended = call->EndPublication(*it->second);
   call->publications.erase(it);
+  --call->live_publications;
   return ended;
 }
 
@@ -525,25 +580,23 @@ void CallEngine::EndCall(const std::string& call_id) {
     calls_.erase(it);
   }
   std::lock_guard<std::mutex> l(call->mu);
+  call->ended = true;  // sessions still negotiating are discarded when they finish
   for (auto& [id, s] : call->subscriptions) call->EndSubscription(*s);
   call->subscriptions.clear();
   for (auto& [id, p] : call->publications) call->EndPublication(*p);
   call->publications.clear();
+  call->live_subscriptions = 0;
+  call->live_publications = 0;
 }
 
 CallEngine::Stats CallEngine::stats() const {
   Stats out;
-  std::vector<std::shared_ptr<Call>> calls;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    for (const auto& [id, c] : calls_) calls.push_back(c);
-  }
-  out.calls = static_cast<int>(calls.size());
-  for (const auto& c : calls) {
-    std::lock_guard<std::mutex> l(c->mu);
-    out.publications += static_cast<int>(c->publications.size());
-    out.subscriptions += static_cast<int>(c->subscriptions.size());
-    for (const auto& [id, p] : c->publications) out.recorders += p->recorder ? 1 : 0;
+  std::lock_guard<std::mutex> l(mu_);  // held only for map changes, never while negotiating
+  out.calls = static_cast<int>(calls_.size());
+  for (const auto& [id, c] : calls_) {
+    out.publications += c->live_publications;
+    out.subscriptions += c->live_subscriptions;
+    out.recorders += c->live_recorders;
   }
   return out;
 }

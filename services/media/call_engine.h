@@ -42,7 +42,7 @@ class CallEngine {
   CallEngine& operator=(const CallEngine&) = delete;
 
   // WHIP: answers a publisher's offer. `kind` "camera" takes VP8 video and Opus audio,
-  // "screen" VP8 video only. Returns the SDP answer; InvalidArgument names "sdp_offer".
+  // "screen" VP8 video only. Returns the SDP answer; InvalidArgument names "sdpOffer".
   absl::StatusOr<std::string> Publish(const std::string& call_id, const std::string& publication_id,
                                       const std::string& kind, const std::string& offer);
   // WHEP: answers a receiver's offer for one publication.
@@ -70,6 +70,8 @@ class CallEngine {
   struct Stats {
     int calls = 0, publications = 0, subscriptions = 0, recorders = 0;
   };
+  // Never waits on a call: negotiations and ICE gathering run without any lock that
+  // stats() (the keeper's gauges) takes.
   Stats stats() const;
 
   struct Call;  // GStreamer state of one call, kept out of this header
@@ -77,12 +79,15 @@ class CallEngine {
  private:
   std::shared_ptr<Call> FindOrCreate(const std::string& call_id);
   std::shared_ptr<Call> Find(const std::string& call_id) const;
+  // Claims a session id for a negotiation in progress; AlreadyExists when it is taken,
+  // FailedPrecondition when the call has ended.
+  static absl::Status Reserve(Call& call, const std::string& session_id);
 
   // Watches a session's ICE state; a failed connection goes to lost_.
   void WatchConnection(GstElement* webrtc, const std::string& call_id, const std::string& session_id);
 
   Options options_;
-  mutable std::mutex mu_;
+  mutable std::mutex mu_;  // guards calls_ and lost_; held only briefly
   std::map<std::string, std::shared_ptr<Call>> calls_;
   std::vector<std::pair<std::string, std::string>> lost_;  // guarded by mu_
 };

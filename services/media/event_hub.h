@@ -1,69 +1,65 @@
 // Call events fanned out to the participants watching them (the SSE streams). In
 // process: every participant of a call talks to the replica that holds the call's media,
 // so that replica sees every change of the call.
+//
+// No thread waits on a watcher: publishing queues the event and calls the watcher's
+// `ready` hook, which starts a write on the watcher's stream. Each watcher's queue is
+// bounded; a watcher that falls that far behind is dropped (its stream ends with
+// ResourceExhausted and the client reconnects for a fresh snapshot).
 #pragma once
 
-#include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <set>
 #include <string>
 
-#include "absl/time/time.h"
+#include "absl/status/status.h"
 #include "vetline/media/v1/media.pb.h"
 
 namespace vetline::media {
 
 class EventHub {
  public:
+  static constexpr size_t kDefaultMaxQueued = 256;
+  explicit EventHub(size_t max_queued = kDefaultMaxQueued) : max_queued_(max_queued) {}
+
   class Watcher {
    public:
-    // The next event, or false when none came within `wait`.
-    bool Next(v1::CallEvent* out, absl::Duration wait) {
-      std::unique_lock<std::mutex> l(mu_);
-      if (!cv_.wait_for(l, absl::ToChronoNanoseconds(wait), [&] { return !queue_.empty(); })) return false;
-      *out = std::move(queue_.front());
-      queue_.pop_front();
-      return true;
-    }
+    using Event = std::shared_ptr<const v1::CallEvent>;
+    // The oldest queued event, or null when none is queued.
+    Event Take();
+    // OK while the watcher is open; why its stream must end once it was dropped
+    // (overflow). Queued events are discarded then.
+    absl::Status closed() const;
 
    private:
     friend class EventHub;
-    void Push(const v1::CallEvent& e) {
-      std::lock_guard<std::mutex> l(mu_);
-      queue_.push_back(e);
-      cv_.notify_all();
-    }
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::deque<v1::CallEvent> queue_;
+    explicit Watcher(std::function<void()> ready) : ready_(std::move(ready)) {}
+    // False when the event did not fit: the watcher is closed.
+    bool Push(const Event& e, size_t max_queued);
+
+    const std::function<void()> ready_;  // runs on the publishing thread, no lock held
+    mutable std::mutex mu_;
+    std::deque<Event> queue_;
+    absl::Status closed_;
   };
 
-  std::shared_ptr<Watcher> Watch(const std::string& call_id) {
-    auto w = std::make_shared<Watcher>();
-    std::lock_guard<std::mutex> l(mu_);
-    watchers_[call_id].insert(w);
-    return w;
-  }
-  void Unwatch(const std::string& call_id, const std::shared_ptr<Watcher>& w) {
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = watchers_.find(call_id);
-    if (it == watchers_.end()) return;
-    it->second.erase(w);
-    if (it->second.empty()) watchers_.erase(it);
-  }
-  void Publish(const std::string& call_id, const v1::CallEvent& e) {
-    std::lock_guard<std::mutex> l(mu_);
-    auto it = watchers_.find(call_id);
-    if (it == watchers_.end()) return;
-    for (const auto& w : it->second) w->Push(e);
-  }
+  // Starts watching `call_id`. `ready` runs (never under a hub lock) whenever events
+  // were queued or the watcher was closed; it must not block.
+  std::shared_ptr<Watcher> Watch(const std::string& call_id, std::function<void()> ready);
+  void Unwatch(const std::string& call_id, const std::shared_ptr<Watcher>& w);
+  void Publish(const std::string& call_id, const v1::CallEvent& e);
+  // Watchers open on this replica (a gauge, and tests check streams are released).
+  size_t size() const;
 
  private:
-  std::mutex mu_;
+  const size_t max_queued_;
+  mutable std::mutex mu_;
   std::map<std::string, std::set<std::shared_ptr<Watcher>>> watchers_;
+  size_t count_ = 0;  // guarded by mu_
 };
 
 }  // namespace vetline::media

@@ -4,7 +4,8 @@
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/pg/migrations.h"
-#include "libs/metrics/metrics.h"
+#include "libs/refs/refs.h"
+#include "services/media/recording_worker.h"
 
 namespace vetline::media {
 namespace {
@@ -19,44 +20,27 @@ CallEngine::Options EngineOptions(const MediaOptions& o) {
   return e;
 }
 
-// What an operator watches on a media replica: its live load.
-struct MediaMetrics {
-  explicit MediaMetrics(prometheus::Registry& r)
-      : gauges(prometheus::BuildGauge().Name("vetline_media_live")
-                   .Help("Live calls, publications, subscriptions and track recorders on this replica")
-                   .Register(r)),
-        calls(gauges.Add({{"what", "calls"}})),
-        publications(gauges.Add({{"what", "publications"}})),
-        subscriptions(gauges.Add({{"what", "subscriptions"}})),
-        recorders(gauges.Add({{"what", "recorders"}})) {}
-  void Update(const CallEngine::Stats& s) {
-    calls.Set(s.calls);
-    publications.Set(s.publications);
-    subscriptions.Set(s.subscriptions);
-    recorders.Set(s.recorders);
-  }
-  prometheus::Family<prometheus::Gauge>& gauges;
-  prometheus::Gauge &calls, &publications, &subscriptions, &recorders;
-};
-
 // Everything one media replica holds, built once.
 struct Wiring {
-  Wiring(const rpc::ServiceContext& ctx, const MediaOptions& options, const Clock& clock)
-      : metrics(ctx.registry()),
-        signer(ctx.key()),
+  Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
+         const MediaOptions& options, const Clock& clock)
+      : signer(ctx.key()),
         links(ctx.key()),
+        clients(std::move(clients_channel), signer),
         repo(ctx.pool()),
         engine(EngineOptions(options)),
         blobs(blob::LocalDirectory(options.blob_dir)),
-        service(repo, engine, events, *blobs, signer, links, clock, options) {}
-  MediaMetrics metrics;
+        service(repo, engine, events, *blobs, signer, links, clock, options, clients),
+        worker(repo, engine, events, *blobs, clock, options.data_dir, &ctx.registry()) {}
   auth::PrincipalSigner signer;
   auth::LinkSigner links;
+  refs::GrpcClientRefs clients;
   MediaRepository repo;
   CallEngine engine;
   EventHub events;
   std::unique_ptr<blob::BlobStore> blobs;
   MediaService service;
+  RecordingWorker worker;
 };
 
 }  // namespace
@@ -67,7 +51,8 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
       .name = "media",
       .migrations = pg::media_migrations(),
       .wire = [&](rpc::ServiceContext& ctx) -> absl::StatusOr<rpc::ServiceParts> {
-        auto w = std::make_shared<Wiring>(ctx, options, clock);
+        VL_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> clients, ctx.Peer("clients"));
+        auto w = std::make_shared<Wiring>(ctx, std::move(clients), options, clock);
         Wiring* m = w.get();
         return rpc::ServiceParts{
             .state = w,
@@ -83,15 +68,14 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
             },
             // The composer works through stopped recordings one at a time, off the calls'
             // pipelines; the keeper ends sessions whose peer vanished and refreshes the
-            // live gauges (a long compose job does not hold it up).
+            // gauges (a long compose job does not hold it up, nor does a negotiation).
             .workers = {{"composer", options.compose_poll,
                          [m] {
-                           return m->service.ComposeNext() ? PeriodicWorker::Next::kAgain
-                                                           : PeriodicWorker::Next::kPause;
+                           return m->worker.ComposeNext() ? PeriodicWorker::Next::kAgain
+                                                          : PeriodicWorker::Next::kPause;
                          }},
                         {"keeper", options.compose_poll, [m] {
-                           m->service.ReapLostSessions();
-                           m->metrics.Update(m->engine.stats());
+                           m->worker.Keep();
                            return PeriodicWorker::Next::kPause;
                          }}}};
       }});
@@ -101,6 +85,7 @@ rpc::ServiceDefinition Definition() {
   auto o = std::make_shared<MediaOptions>();
   return {
       .name = "media",
+      .peers = {"clients"},  // client ids a call names are checked there
       .register_flags =
           [o](ConfigParser& p) {
             p.String("media-web-url", &o->web_url, "web front end base URL used in join links",

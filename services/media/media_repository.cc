@@ -4,6 +4,7 @@
 #include "absl/strings/str_split.h"
 #include "libs/core/time.h"
 #include "libs/core/status.h"
+#include "services/media/call_rules.h"
 
 namespace vetline::media {
 namespace {
@@ -58,9 +59,13 @@ constexpr pg::Statement kGetParticipant{"media_get_participant", PARTICIPANT_SEL
 constexpr pg::Statement kListParticipants{
     "media_list_participants",
     PARTICIPANT_SELECT "WHERE p.call_id = $1 AND p.state IN ('waiting', 'admitted') ORDER BY p.join_time, p.id"};
-constexpr pg::Statement kInvitationRevoked{
-    "media_invitation_revoked",
-    "SELECT 1 FROM media.participants WHERE call_id = $1 AND invitation_hash = $2 AND state = 'removed'"};
+constexpr pg::Statement kRemovedWithInvitation{
+    "media_removed_with_invitation",
+    "SELECT DISTINCT role FROM media.participants WHERE call_id = $1 AND invitation_hash = $2 "
+    "AND state = 'removed'"};
+constexpr pg::Statement kCountAdmitted{
+    "media_count_admitted",
+    "SELECT count(*)::int AS n FROM media.participants WHERE call_id = $1 AND state = 'admitted'"};
 constexpr pg::Statement kMoveParticipant{
     "media_move_participant",
     "UPDATE media.participants SET state = $4, "
@@ -209,10 +214,11 @@ absl::StatusOr<v1::Call> MediaRepository::CreateCall(const std::string& clinic_i
                                                       const std::string& host_id,
                                                       const v1::CreateCallRequest& req) {
   std::optional<absl::Time> start;
-  if (req.has_scheduled_start()) start = absl::FromUnixSeconds(req.scheduled_start().seconds());
+  if (req.has_scheduled_start()) start = FromTimestamp(req.scheduled_start());
+  const rules::CallState state = start ? rules::CallState::kScheduled : rules::CallState::kWaiting;
   VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kCreateCall, {clinic_id, host_id, req.client_id(),
                                                               req.conversation_id(), start,
-                                                              start ? "scheduled" : "waiting"}));
+                                                              std::string(rules::ToText(state))}));
   return CallFrom(r, 0);
 }
 
@@ -223,14 +229,15 @@ absl::StatusOr<v1::Call> MediaRepository::GetCall(const std::string& call_id) {
 }
 
 absl::StatusOr<v1::Call> MediaRepository::SetCallState(const std::string& call_id,
-                                                       const std::string& state) {
-  VL_RETURN_IF_ERROR(pool_->Exec(kSetCallState, {call_id, state}).status());
+                                                       rules::CallState state) {
+  VL_RETURN_IF_ERROR(pool_->Exec(kSetCallState, {call_id, std::string(rules::ToText(state))}).status());
   return GetCall(call_id);
 }
 
 absl::StatusOr<v1::Call> MediaRepository::EndCall(const std::string& call_id) {
   VL_RETURN_IF_ERROR(pool_->Transact([&](pg::Session& s) -> absl::Status {
-    VL_ASSIGN_OR_RETURN(pg::Result ended, s.Exec(kSetCallState, {call_id, "ended"}));
+    VL_ASSIGN_OR_RETURN(pg::Result ended,
+                        s.Exec(kSetCallState, {call_id, std::string(rules::ToText(rules::CallState::kEnded))}));
     if (ended.affected() == 0) return absl::OkStatus();  // already ended: one event only
     VL_ASSIGN_OR_RETURN(pg::Result event, s.Exec(kCallEndedEvent, {call_id}));
     return outbox_.Add(s, "call.ended", event.Text(0, "payload"));
@@ -239,11 +246,12 @@ absl::StatusOr<v1::Call> MediaRepository::EndCall(const std::string& call_id) {
 }
 
 absl::StatusOr<v1::Participant> MediaRepository::AddParticipant(const std::string& call_id,
-                                                                const std::string& name,
-                                                                const std::string& role,
-                                                                const std::string& state,
+                                                                const std::string& name, rules::Role role,
+                                                                rules::ParticipantState state,
                                                                 const std::string& invitation_hash) {
-  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kAddParticipant, {call_id, name, role, state, invitation_hash}));
+  VL_ASSIGN_OR_RETURN(pg::Result r,
+                      pool_->Exec(kAddParticipant, {call_id, name, std::string(rules::ToText(role)),
+                                                    std::string(rules::ToText(state)), invitation_hash}));
   VL_ASSIGN_OR_RETURN(ParticipantRow row, GetParticipant(r.Text(0, "id")));
   return row.participant;
 }
@@ -263,22 +271,35 @@ absl::StatusOr<std::vector<v1::Participant>> MediaRepository::ListParticipants(c
 
 absl::StatusOr<bool> MediaRepository::InvitationRevoked(const std::string& call_id,
                                                        const std::string& invitation_hash) {
-  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kInvitationRevoked, {call_id, invitation_hash}));
-  return r.rows() > 0;
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kRemovedWithInvitation, {call_id, invitation_hash}));
+  for (int i = 0; i < r.rows(); ++i) {
+    std::optional<rules::Role> role = rules::RoleFrom(r.Text(i, "role"));
+    if (role && rules::RemovalRevokesInvitation(*role)) return true;
+  }
+  return false;
+}
+
+absl::StatusOr<int> MediaRepository::CountAdmitted(const std::string& call_id) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kCountAdmitted, {call_id}));
+  return std::stoi(r.Text(0, "n"));
 }
 
 absl::StatusOr<v1::Participant> MediaRepository::MoveParticipant(const std::string& call_id,
                                                                  const std::string& participant_id,
-                                                                 const std::vector<std::string>& from,
-                                                                 const std::string& to) {
+                                                                 rules::ParticipantState to) {
+  // The states this move is allowed from (rules::CanMove), as the statement takes them.
   std::string states;
-  for (const std::string& s : from) absl::StrAppend(&states, states.empty() ? "" : ",", s);
-  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kMoveParticipant, {call_id, participant_id, states, to}));
+  for (rules::ParticipantState from : {rules::ParticipantState::kWaiting, rules::ParticipantState::kAdmitted,
+                                       rules::ParticipantState::kRemoved, rules::ParticipantState::kLeft}) {
+    if (rules::CanMove(from, to)) absl::StrAppend(&states, states.empty() ? "" : ",", std::string(rules::ToText(from)));
+  }
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kMoveParticipant, {call_id, participant_id, states,
+                                                                    std::string(rules::ToText(to))}));
   VL_ASSIGN_OR_RETURN(ParticipantRow row, GetParticipant(participant_id));
   if (row.call_id != call_id) return absl::NotFoundError("no such participant in this call");
   if (r.rows() == 0) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the participant is ", row.participant.state(), ", not ", states));
+    return absl::FailedPreconditionError(absl::StrCat("the participant is ", row.participant.state(),
+                                                      ": they cannot be ", std::string(rules::ToText(to)), " now"));
   }
   return row.participant;
 }
@@ -404,7 +425,8 @@ absl::StatusOr<v1::CallHistoryResponse> MediaRepository::CallHistory(const std::
     }
     const v1::Call& c = row->call();
     if (c.has_start_time() && c.has_end_time()) {
-      row->set_duration_seconds(static_cast<double>(c.end_time().seconds() - c.start_time().seconds()));
+      // Exact, as in the call.ended record (not whole seconds).
+      row->set_duration_seconds(absl::ToDoubleSeconds(FromTimestamp(c.end_time()) - FromTimestamp(c.start_time())));
     }
     VL_ASSIGN_OR_RETURN(std::vector<v1::Recording> recordings, RecordingsOf(c.id()));
     row->set_recorded(!recordings.empty());

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "libs/outbox/outbox.h"
 #include "libs/pg/pg.h"
+#include "services/media/call_rules.h"
 #include "vetline/media/v1/media.pb.h"
 
 namespace vetline::media {
@@ -53,20 +54,23 @@ class MediaRepository {
   // duration, participants, recordings, link) for the conversation.
   absl::StatusOr<v1::Call> EndCall(const std::string& call_id);
   const outbox::Outbox& events() const { return outbox_; }
-  // Moves the call to `state`; "live" sets start_time once, "ended" sets end_time.
-  absl::StatusOr<v1::Call> SetCallState(const std::string& call_id, const std::string& state);
+  // Moves the call to `state`; live sets start_time once, ended sets end_time.
+  absl::StatusOr<v1::Call> SetCallState(const std::string& call_id, rules::CallState state);
 
   absl::StatusOr<v1::Participant> AddParticipant(const std::string& call_id, const std::string& name,
-                                                 const std::string& role, const std::string& state,
+                                                 rules::Role role, rules::ParticipantState state,
                                                  const std::string& invitation_hash);
   absl::StatusOr<ParticipantRow> GetParticipant(const std::string& participant_id);  // NotFound
   absl::StatusOr<std::vector<v1::Participant>> ListParticipants(const std::string& call_id);
+  // Whether removing someone who joined with this invitation revoked it (only a
+  // personal link is revoked: rules::RemovalRevokesInvitation).
   absl::StatusOr<bool> InvitationRevoked(const std::string& call_id, const std::string& invitation_hash);
-  // Moves a participant from one of `from` to `to`; FailedPrecondition otherwise.
+  absl::StatusOr<int> CountAdmitted(const std::string& call_id);
+  // Moves a participant to `to` from any state rules::CanMove allows; FailedPrecondition
+  // otherwise.
   absl::StatusOr<v1::Participant> MoveParticipant(const std::string& call_id,
                                                   const std::string& participant_id,
-                                                  const std::vector<std::string>& from,
-                                                  const std::string& to);
+                                                  rules::ParticipantState to);
   absl::StatusOr<v1::Participant> SetMediaState(const std::string& participant_id, bool muted,
                                                 bool camera_off);
 

@@ -1,13 +1,18 @@
 // The media service's gRPC edge: who may do what to a call, input checks, and the
-// order of database and media steps. SQL lives in the repository, GStreamer in the engine.
+// order of database and media steps. SQL lives in the repository, GStreamer in the
+// engine, the rules of a call in call_rules, background jobs in recording_worker.
+// Watch uses the callback API: an open event stream holds no thread.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "libs/auth/auth.h"
 #include "libs/blob/blob.h"
 #include "libs/core/clock.h"
+#include "libs/refs/refs.h"
 #include "services/media/call_engine.h"
+#include "services/media/call_room.h"
 #include "services/media/event_hub.h"
 #include "services/media/media_repository.h"
 #include "vetline/media/v1/media.grpc.pb.h"
@@ -26,13 +31,14 @@ struct MediaOptions {
   absl::Duration compose_poll = absl::Seconds(1);
 };
 
-class MediaService final : public v1::MediaService::Service {
+class MediaService final : public v1::MediaService::WithCallbackMethod_Watch<v1::MediaService::Service> {
  public:
+  // `clients` checks that a client id a call names is a client of the caller's clinic.
   MediaService(MediaRepository& repo, CallEngine& engine, EventHub& events, blob::BlobStore& blobs,
                const auth::PrincipalSigner& signer, const auth::LinkSigner& links, const Clock& clock,
-               MediaOptions options)
-      : repo_(repo), engine_(engine), events_(events), blobs_(blobs), signer_(signer), links_(links),
-        clock_(clock), options_(std::move(options)) {}
+               MediaOptions options, const refs::ClientRefs& clients)
+      : repo_(repo), engine_(engine), events_(events), signer_(signer), links_(links), clock_(clock),
+        options_(std::move(options)), clients_(clients), blobs_(blobs), room_(repo, engine, events, clock) {}
 
   grpc::Status CreateCall(grpc::ServerContext*, const v1::CreateCallRequest*, v1::CreateCallResponse*) override;
   grpc::Status GetCall(grpc::ServerContext*, const v1::GetCallRequest*, v1::Call*) override;
@@ -50,17 +56,11 @@ class MediaService final : public v1::MediaService::Service {
   grpc::Status Subscribe(grpc::ServerContext*, const v1::SubscribeRequest*, v1::SessionResponse*) override;
   grpc::Status EndSession(grpc::ServerContext*, const v1::EndSessionRequest*, v1::Empty*) override;
   grpc::Status Leave(grpc::ServerContext*, const v1::LeaveRequest*, v1::Empty*) override;
-  grpc::Status Watch(grpc::ServerContext*, const v1::WatchRequest*, grpc::ServerWriter<v1::CallEvent>*) override;
+  grpc::ServerWriteReactor<v1::CallEvent>* Watch(grpc::CallbackServerContext*, const v1::WatchRequest*) override;
   grpc::Status CallHistory(grpc::ServerContext*, const v1::CallHistoryRequest*, v1::CallHistoryResponse*) override;
   grpc::Status GetRecording(grpc::ServerContext*, const v1::GetRecordingRequest*, v1::Recording*) override;
   grpc::Status DownloadRecording(grpc::ServerContext*, const v1::DownloadRequest*,
                                  grpc::ServerWriter<v1::Chunk>*) override;
-
-  // Composes the oldest stopped recording, if any; false when there was none.
-  bool ComposeNext();
-  // Ends the sessions whose peer vanished without a DELETE (closed tab, lost network), as
-  // if it had ended them; the others in the call are told. Returns how many.
-  int ReapLostSessions();
 
  private:
   // A staff member of the call's clinic (other clinics' calls do not exist for them).
@@ -70,21 +70,21 @@ class MediaService final : public v1::MediaService::Service {
   absl::StatusOr<ParticipantRow> Participant(const std::string& token, const std::string& call_id,
                                              bool must_be_admitted);
   absl::StatusOr<v1::JoinResponse> Joined(const v1::Participant& p, const v1::Call& call);
-  void Emit(const std::string& type, const v1::Call& call, const v1::Participant* about);
-  // Stops a participant's WHIP/WHEP sessions (leaving, removed, call ended).
-  void EndSessionsOf(const std::string& call_id, const std::string& participant_id);
-  // Ends one live WHIP/WHEP session (and a publication's subscriptions) and tells the call.
-  absl::Status EndMediaSession(const SessionRow& s);
-  absl::Status StopRecordingIfOn(const std::string& call_id);
+  // Starts the call once enough participants are admitted (see rules::Starts).
+  absl::StatusOr<v1::Call> StartIfReady(v1::Call call);
+  // The recording as the API shows it: downloadable and its link per the rules.
+  void Present(v1::Recording& rec) const;
 
   MediaRepository& repo_;
   CallEngine& engine_;
   EventHub& events_;
-  blob::BlobStore& blobs_;
   const auth::PrincipalSigner& signer_;
   const auth::LinkSigner& links_;
   const Clock& clock_;
   MediaOptions options_;
+  const refs::ClientRefs& clients_;
+  blob::BlobStore& blobs_;
+  CallRoom room_;
 };
 
 }  // namespace vetline::media

@@ -39,7 +39,9 @@ EdgeStack::EdgeStack() {
   media::MediaOptions mo;
   mo.data_dir = (media_dir_ / "data").string();
   mo.blob_dir = (media_dir_ / "blobs").string();
-  media_ = Must(media::Start(TestServiceEnv(db_.conninfo()), mo), "media");
+  rpc::ServiceEnv media_env = TestServiceEnv(db_.conninfo());
+  media_env.peers["clients"] = Address(*clients_);  // media checks clientId there
+  media_ = Must(media::Start(media_env, mo), "media");
 
   gateway::GatewayOptions g;
   g.http_address = "127.0.0.1:0";

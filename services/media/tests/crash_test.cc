@@ -37,8 +37,11 @@ TEST_CASE("media: kill -9 while recording keeps the track readable and it is com
     as_staff(c2);
     v1::HostJoinRequest hj;
     hj.set_call_id(call);
-    v1::JoinResponse host;
+    v1::JoinResponse host, cohost;
     REQUIRE(stub->HostJoin(&c2, hj, &host).ok());
+    grpc::ClientContext c4;  // a second participant starts the call, so it can be recorded
+    as_staff(c4);
+    REQUIRE(stub->HostJoin(&c4, hj, &cohost).ok());
     auto publisher = testing::Publisher::Start(
         {.clip = clip, .signal = testing::GrpcSignal(*stub, call, host.participant_token(), "camera", true)});
     REQUIRE(publisher.ok());

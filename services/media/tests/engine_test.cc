@@ -1,6 +1,13 @@
 // The call engine on its own: real webrtcbin peers over loopback UDP, no database.
 #include <catch2/catch.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
@@ -61,7 +68,7 @@ TEST_CASE("engine: bad offers are refused with the field named and change nothin
   media::CallEngine engine(LoopbackOptions());
   auto garbage = engine.Publish("call-2", "pub-1", "camera", "hello");
   CHECK(garbage.status().code() == absl::StatusCode::kInvalidArgument);
-  CHECK(absl::StrContains(garbage.status().message(), "sdp_offer"));
+  CHECK(absl::StrContains(garbage.status().message(), "sdpOffer"));
   // An H.264-only offer has no codec we forward.
   std::string h264 =
       "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:abcd\r\n"
@@ -139,4 +146,51 @@ TEST_CASE("engine: a late subscriber and a late recording get a keyframe from a 
   l.unlock();
   REQUIRE(engine.StopRecording("call-5").ok());
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("engine: stats and lost sessions answer while a negotiation is stuck in ICE gathering") {
+  // A STUN server that never answers holds the publication's ICE gathering open until
+  // the gather timeout: a negotiation made slow on purpose, not a timing race.
+  int stun = socket(AF_INET, SOCK_DGRAM, 0);
+  REQUIRE(stun >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(stun, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0);
+  socklen_t len = sizeof(addr);
+  REQUIRE(getsockname(stun, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  timeval wait{.tv_sec = 10, .tv_usec = 0};
+  setsockopt(stun, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
+
+  media::CallEngine::Options options = LoopbackOptions();
+  options.ice.stun_server = "stun://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  options.ice.gather_timeout = absl::Seconds(4);
+  media::CallEngine engine(options);
+  std::atomic<bool> publish_returned{false};
+  absl::Status publish_status;
+  std::thread publishing([&] {
+    auto pub = Publisher::Start({.clip = Clip(), .signal = [&](const std::string& offer) {
+                                   auto answer = engine.Publish("call-6", "pub-1", "camera", offer);
+                                   publish_status = answer.status();
+                                   publish_returned = true;
+                                   return answer;
+                                 }});
+  });
+  // The engine's binding request arrives: the negotiation is inside ICE gathering now.
+  char buf[1500];
+  ssize_t got = recv(stun, buf, sizeof(buf), 0);
+  CHECK(got > 0);
+
+  media::CallEngine::Stats stats = engine.stats();
+  (void)engine.TakeLostSessions();
+  CHECK_FALSE(publish_returned.load());  // answered before the negotiation finished
+  CHECK(stats.calls == 1);
+  CHECK(stats.publications == 0);  // not live until negotiated
+
+  publishing.join();
+  // libnice gives up on the silent STUN server (or the gather timeout ends it): either
+  // way the negotiation finishes, and the publication is live only if it succeeded.
+  REQUIRE(publish_returned.load());
+  CHECK(engine.stats().publications == (publish_status.ok() ? 1 : 0));
+  close(stun);
 }

@@ -14,6 +14,7 @@
 #include "libs/metrics/metrics.h"
 #include "libs/redis/redis.h"
 #include "libs/testing/servers.h"
+#include "services/clients/clients_component.h"
 #include "services/gateway/gateway.h"
 #include "services/media/media_component.h"
 #include "tests/support/http_client.h"
@@ -54,18 +55,24 @@ struct Harness {
     mo.blob_dir = (dir / "blobs").string();
     mo.compose_poll = absl::Milliseconds(100);
     mo.max_download = max_download;
+    // The real clients service: client ids a call names are checked there.
+    clients = clients::Start(testing::TestServiceEnv(clients_db.conninfo()), {}).value();
+    const std::string clients_address = "127.0.0.1:" + std::to_string(clients->server().port());
     rpc::ServiceEnv env = testing::TestServiceEnv(db.conninfo(), /*with_redis=*/true);
+    env.peers["clients"] = clients_address;
     media_registry = env.registry;
     media = media::Start(env, mo).value();
     gateway::GatewayOptions o;
     o.http_address = "127.0.0.1:0";
     o.backends = {{"identity", identity.address()},
+                  {"clients", clients_address},
                   {"media", "127.0.0.1:" + std::to_string(media->server().port())}};
     o.redis = testing::SharedRedis().address();
     o.internal_secret = testing::kTestInternalSecret;
     o.registry = registry;
     o.rate_limit_prefix = testing::UniqueRedisPrefix();
-    o.proto_files = {"vetline/identity/v1/identity.proto", "vetline/media/v1/media.proto"};
+    o.proto_files = {"vetline/identity/v1/identity.proto", "vetline/clients/v1/clients.proto",
+                     "vetline/media/v1/media.proto"};
     gw = gateway::Gateway::Start(o).value();
     std::string suffix = testing::UniqueRedisPrefix().substr(5, 12);
     identity.CreateClinic("Maple Vet", "host+" + suffix + "@maple.example", kPassword);
@@ -130,6 +137,8 @@ struct Harness {
 
   testing::TestDatabase db;
   testing::IdentityStack identity;
+  testing::TestDatabase clients_db;
+  std::unique_ptr<rpc::RunningService> clients;
   std::shared_ptr<prometheus::Registry> registry;
   std::filesystem::path dir;
   std::shared_ptr<prometheus::Registry> media_registry;
@@ -325,7 +334,7 @@ TEST_CASE("media: bad input gets a clear error and the call keeps running for ev
   };
   auto malformed = sdp("this is not SDP");
   CHECK(malformed.status == 400);
-  CHECK(malformed.json()["error"]["field"] == "sdp_offer");
+  CHECK(malformed.json()["error"]["field"] == "sdpOffer");
   std::string h264 =
       "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\na=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuvwx\r\n"
       "a=fingerprint:sha-256 00:11\r\nm=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 0.0.0.0\r\n"
@@ -354,7 +363,7 @@ TEST_CASE("media: bad input gets a clear error and the call keeps running for ev
                                     json{{"invitationToken", created["invitation"]["joinToken"]}, {"displayName", "Sam"}}.dump());
   CHECK(wrong_call.status == 403);
   CHECK(h.Client().Post("/v1/calls/" + call + "/join", json{{"invitationToken", created["invitation"]["joinToken"]}}.dump())
-            .json()["error"]["field"] == "display_name");
+            .json()["error"]["field"] == "displayName");
 
   // Another clinic's staff cannot see, host or record the call.
   CHECK(h.Client().Get("/v1/calls/" + call, Bearer(h.birch)).status == 404);
@@ -389,6 +398,13 @@ TEST_CASE("media: a recording over the download limit says so and is not served"
   std::string host = h.HostJoin(call);
   auto cam = Publisher::Start({.clip = Clip(), .signal = h.Whip("/v1/calls/" + call + "/whip/camera", host, nullptr)});
   REQUIRE(cam.ok());
+  // The host alone has not started the call: recording waits for a second participant.
+  auto alone = h.Client().Post("/v1/calls/" + call + "/recording/start", "", Bearer(h.maple));
+  CHECK(alone.status == 400);
+  CHECK(absl::StrContains(alone.body, "second participant"));
+  json sam = h.Join(call, created["invitation"]["joinToken"], "Sam Owner");
+  REQUIRE(h.Client().Post("/v1/calls/" + call + "/participants/" + std::string(sam["participant"]["id"]) + "/admit", "",
+                          Bearer(h.maple)).status == 200);
   REQUIRE(h.Client().Post("/v1/calls/" + call + "/recording/start", "", Bearer(h.maple)).status == 200);
   CHECK(h.Client().Post("/v1/calls/" + call + "/recording/start", "", Bearer(h.maple)).status == 400);  // already on
   std::this_thread::sleep_for(std::chrono::seconds(3));
@@ -447,4 +463,33 @@ TEST_CASE("media: a participant whose connection drops without leaving is taken 
   // Reloading the page brings them back: the same participant publishes again.
   auto again = Publisher::Start({.clip = Clip(), .signal = h.Whip("/v1/calls/" + call + "/whip/camera", client, &client_pub)});
   CHECK(again.ok());
+}
+
+TEST_CASE("media: a call names only a client of the caller's clinic, and ids are well-formed") {
+  Harness h;
+  auto client_of = [&](const std::string& staff) {
+    auto r = h.Client().Post("/v1/clients", R"({"firstName":"Pat","lastName":"Lee"})", Bearer(staff));
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+    return std::string(r.json()["id"]);
+  };
+  const std::string maple_client = client_of(h.maple);
+  const std::string birch_client = client_of(h.birch);
+
+  auto create = [&](const json& body) { return h.Client().Post("/v1/calls", body.dump(), Bearer(h.maple)); };
+  auto other_clinic = create({{"clientId", birch_client}});
+  CHECK(other_clinic.status == 404);
+  CHECK(other_clinic.json()["error"]["field"] == "clientId");
+  auto made_up = create({{"clientId", "9c3a5e77-3333-4a4c-9d2e-7f8a9b0c1d2e"}});
+  CHECK(made_up.status == 404);
+  CHECK(made_up.json()["error"]["field"] == "clientId");
+  CHECK(create({{"clientId", "x"}}).json()["error"]["field"] == "clientId");
+  auto huge = create({{"conversationId", std::string(64 * 1024, 'a')}});
+  CHECK(huge.status == 400);
+  CHECK(huge.json()["error"]["field"] == "conversationId");
+  CHECK(h.Client().Get("/v1/reports/call-history", Bearer(h.maple)).json().value("calls", json::array()).empty());
+
+  auto ok = create({{"clientId", maple_client}});
+  REQUIRE(ok.status == 200);
+  CHECK(ok.json()["call"]["clientId"] == maple_client);
 }
