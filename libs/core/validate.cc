@@ -130,7 +130,7 @@ absl::Status Id(std::string_view field, std::string_view value) {
 absl::StatusOr<int> PageSize(std::string_view field, int value) {
   if (value == 0) return kDefaultPageSize;
   if (value < 1 || value > kMaxPageSize) {
-    return InvalidField(field, absl::StrCat(field, " must be between 1 and ", kMaxPageSize));
+    return InvalidField(field, absl::StrCat(std::string(field), " must be between 1 and ", kMaxPageSize));
   }
   return value;
 }
