@@ -55,6 +55,8 @@ class EventStream {
   std::optional<Event> Next(int timeout_ms);
   // Skips events until one of `type` arrives (or nullopt after `timeout_ms` overall).
   std::optional<Event> NextOf(const std::string& type, int timeout_ms);
+  // Comment lines (`: keepalive` heartbeats) seen so far; Next() skips them.
+  int comments() const { return comments_; }
 
  private:
   bool Fill(int timeout_ms);  // reads more decoded body; false on timeout or end
@@ -62,6 +64,7 @@ class EventStream {
   int status_ = 0;
   std::string raw_;   // undecoded bytes (chunked framing)
   std::string text_;  // decoded body not yet returned as events
+  int comments_ = 0;
 };
 
 // {"Authorization": "Bearer <token>"}
