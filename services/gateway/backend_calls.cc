@@ -62,6 +62,9 @@ void BackendCalls::Call(const std::string& backend, const std::string& method,
   auto call = std::make_shared<Pending>();
   {
     std::lock_guard<std::mutex> l(mu_);
+    if (draining_) {
+      return done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway is restarting; try again"), empty);
+    }
     if (static_cast<int>(unary_.size()) >= options_.max_in_flight) {
       if (options_.refused) options_.refused->Increment();
       return done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
@@ -80,9 +83,11 @@ void BackendCalls::Call(const std::string& backend, const std::string& method,
                   });
 }
 
-void BackendCalls::TrackStream(grpc::ClientContext* ctx) {
+bool BackendCalls::TrackStream(grpc::ClientContext* ctx) {
   std::lock_guard<std::mutex> l(mu_);
+  if (draining_) return false;
   streams_.insert(ctx);
+  return true;
 }
 
 void BackendCalls::UntrackStream(grpc::ClientContext* ctx) { Untrack(ctx, true); }
@@ -100,6 +105,7 @@ int BackendCalls::unary_in_flight() {
 
 void BackendCalls::Drain(absl::Duration grace) {
   std::unique_lock<std::mutex> l(mu_);
+  draining_ = true;
   // Event streams last as long as someone watches: they end now.
   for (grpc::ClientContext* ctx : streams_) ctx->TryCancel();
   changed_.wait_for(l, absl::ToChronoNanoseconds(grace), [this] { return unary_.empty(); });

@@ -52,8 +52,9 @@ class BackendCalls {
   void Identify(grpc::ClientContext& ctx, const std::optional<api::Principal>& principal,
                 const std::string& request_id) const;
 
-  // Open streams register here while they run, so Drain can end them.
-  void TrackStream(grpc::ClientContext* ctx);
+  // Open streams register here while they run, so Drain can end them; false once
+  // draining has begun (the stream must not start).
+  bool TrackStream(grpc::ClientContext* ctx);
   void UntrackStream(grpc::ClientContext* ctx);
 
   // Stopping: streams are cancelled at once, unary calls get `grace` to finish and are
@@ -73,6 +74,7 @@ class BackendCalls {
   std::mutex mu_;
   std::condition_variable changed_;
   std::set<grpc::ClientContext*> unary_, streams_;
+  bool draining_ = false;  // no new calls or streams
 };
 
 }  // namespace vetline::gateway

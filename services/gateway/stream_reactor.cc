@@ -35,9 +35,13 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
 
   void Start(grpc::GenericStub& stub, const pb::Message& request,
              const std::optional<api::Principal>& principal) {
+    if (!owner_.backends_.TrackStream(&ctx_)) {  // the gateway is stopping
+      owner_.answer_(x_, ErrorResponse(grpc::StatusCode::UNAVAILABLE, "the gateway is restarting; try again"));
+      delete this;
+      return;
+    }
     // Streams live as long as the participant watches: no overall deadline.
     owner_.backends_.Identify(ctx_, principal, x_->request_id);
-    owner_.backends_.TrackStream(&ctx_);
     request_ = ToBuffer(request);
     stub.PrepareBidiStreamingCall(&ctx_, route_.grpc_method, grpc::StubOptions(), this);
     StartWriteLast(&request_, grpc::WriteOptions());

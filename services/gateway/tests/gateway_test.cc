@@ -6,12 +6,11 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
+#include <mutex>
 #include <thread>
 
-#include <boost/asio.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include <cstdio>
 #include <fstream>
@@ -25,7 +24,9 @@
 #include "services/gateway/cors_policy.h"
 #include "services/gateway/gateway.h"
 #include "services/gateway/trusted_proxies.h"
+#include <grpcpp/generic/generic_stub.h>
 #include "tests/support/http_client.h"
+#include "tests/support/process_status.h"
 #include "tests/support/identity_stack.h"
 #include "vetline/testing/v1/echo.grpc.pb.h"
 
@@ -105,6 +106,25 @@ class EchoService final : public tv1::EchoService::Service {
     *out->mutable_tags() = in.tags();
   }
   const auth::PrincipalSigner& signer_;
+};
+
+// A "Redis" that never answers: a listener that never accepts, so connections open and
+// commands wait out their timeout.
+struct SilentRedis {
+  SilentRedis() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(listen(fd, 64) == 0);
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ~SilentRedis() { close(fd); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+  int fd = -1, port = 0;
 };
 
 struct Harness {
@@ -401,17 +421,9 @@ TEST_CASE("gateway: /openapi.json describes the same routes", "[gateway]") {
 }
 
 TEST_CASE("gateway: a Redis that does not answer delays logins only, and they still succeed", "[gateway]") {
-  // A listener that never accepts: connections open, commands are never answered.
-  int silent = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(listen(silent, 16) == 0);
-  socklen_t len = sizeof addr;
-  getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len);
+  SilentRedis silent;
   Harness h([&](gateway::GatewayOptions& o) {
-    o.redis = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    o.redis = silent.address();
     o.io_threads = 1;  // one io thread: a blocked one would hold up everything
   });
   std::atomic<bool> login_done{false};
@@ -435,7 +447,6 @@ TEST_CASE("gateway: a Redis that does not answer delays logins only, and they st
   CHECK(h.Client().Post("/v1/auth/login", nlohmann::json{{"email", h.email}, {"password", kPassword}}.dump())
             .status == 200);
   CHECK(absl::Now() - again < absl::Seconds(1));
-  close(silent);
 }
 
 // ---- Transcoding errors name their field ----
@@ -479,51 +490,10 @@ TEST_CASE("gateway: every malformed JSON shape is a 400 naming the field", "[gat
 
 namespace {
 
-struct ProcStatus {
-  long threads = 0, rss_kb = 0;
-};
-ProcStatus ReadProcStatus() {
-  ProcStatus s;
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("Threads:", 0) == 0) s.threads = std::stol(line.substr(8));
-    if (line.rfind("VmRSS:", 0) == 0) s.rss_kb = std::stol(line.substr(6));
-  }
-  return s;
-}
 
-// `n` connections at once, one request each, driven by one thread; the statuses (0: no
-// answer). Bounded by `limit` overall.
 std::vector<int> Burst(int port, int n, const std::string& request, absl::Duration limit) {
-  namespace net = boost::asio;
-  net::io_context ioc;
-  std::vector<int> statuses(n, 0);
-  struct Conn {
-    explicit Conn(net::io_context& ioc) : socket(ioc) {}
-    net::ip::tcp::socket socket;
-    boost::beast::flat_buffer buffer;
-    boost::beast::http::response<boost::beast::http::string_body> res;
-  };
-  std::vector<std::unique_ptr<Conn>> conns;
-  net::ip::tcp::endpoint ep(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port));
-  for (int i = 0; i < n; ++i) {
-    conns.push_back(std::make_unique<Conn>(ioc));
-    Conn* c = conns.back().get();
-    c->socket.async_connect(ep, [c, i, &statuses, &request](boost::system::error_code ec) {
-      if (ec) return;
-      net::async_write(c->socket, net::buffer(request), [c, i, &statuses](boost::system::error_code ec, size_t) {
-        if (ec) return;
-        boost::beast::http::async_read(c->socket, c->buffer, c->res,
-                                       [c, i, &statuses](boost::system::error_code ec, size_t) {
-                                         if (!ec) statuses[i] = c->res.result_int();
-                                         boost::system::error_code ignored;
-                                         c->socket.close(ignored);
-                                       });
-      });
-    });
-  }
-  ioc.run_for(absl::ToChronoMilliseconds(limit));
+  std::vector<int> statuses;
+  for (const auto& a : testing::HttpBurst(port, n, request, limit)) statuses.push_back(a.status);
   return statuses;
 }
 
@@ -533,12 +503,12 @@ TEST_CASE("gateway: a burst past the cap is refused with 503 and costs bounded t
   Harness h([](gateway::GatewayOptions& o) { o.max_backend_calls = 8; });
   std::string token = h.Login();
   REQUIRE(h.Client().Get("/v1/me", Bearer(token)).status == 200);
-  ProcStatus before = ReadProcStatus();
+  testing::ProcessStatus before = Readtesting::ProcessStatus();
   std::atomic<bool> done{false};
   std::atomic<long> peak_threads{before.threads}, peak_rss{before.rss_kb};
   std::thread sampler([&] {
     for (int i = 0; i < 6000 && !done; ++i) {  // at most 60 s
-      ProcStatus s = ReadProcStatus();
+      testing::ProcessStatus s = Readtesting::ProcessStatus();
       peak_threads = std::max(peak_threads.load(), s.threads);
       peak_rss = std::max(peak_rss.load(), s.rss_kb);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -586,16 +556,9 @@ TEST_CASE("gateway: a refusal at the cap is a 503 with Retry-After and the error
 }
 
 TEST_CASE("gateway: a full login queue answers 429 at once instead of queueing", "[gateway]") {
-  int silent = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(listen(silent, 64) == 0);
-  socklen_t len = sizeof addr;
-  getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len);
+  SilentRedis silent;
   Harness h([&](gateway::GatewayOptions& o) {
-    o.redis = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    o.redis = silent.address();
     o.max_pending_logins = 2;
   });
   std::string body = nlohmann::json{{"email", h.email}, {"password", kPassword}}.dump();
@@ -618,7 +581,6 @@ TEST_CASE("gateway: a full login queue answers 429 at once instead of queueing",
   }
   // At most 2 wait for the (silent) Redis; the rest are told to come back.
   CHECK(refused >= 4);
-  close(silent);
 }
 
 // ---- Shutdown drains ----
@@ -715,15 +677,8 @@ TEST_CASE("gateway: per-IP login limits key on the client behind a trusted proxy
 // ---- Logout does not wait for Redis on a gRPC thread ----
 
 TEST_CASE("gateway: logout answers without waiting for the revocation PUBLISH", "[gateway]") {
-  int silent = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(listen(silent, 64) == 0);
-  socklen_t len = sizeof addr;
-  getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len);
-  Harness h([&](gateway::GatewayOptions& o) { o.redis = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port)); });
+  SilentRedis silent;
+  Harness h([&](gateway::GatewayOptions& o) { o.redis = silent.address(); });
   std::string token = h.Login();  // waits out Redis once; limits then fail open
   auto started = absl::Now();
   auto out = h.Client().Post("/v1/auth/logout", "{}", Bearer(token));
@@ -732,7 +687,6 @@ TEST_CASE("gateway: logout answers without waiting for the revocation PUBLISH", 
   CHECK(out.status == 200);
   CHECK(h.Client().Get("/v1/me", Bearer(token)).status == 401);  // revoked here at once
   h.gw.reset();
-  close(silent);
 }
 
 // ---- CORS ----
@@ -817,4 +771,77 @@ TEST_CASE("gateway: SSE streams carry heartbeats and a vanished client cancels t
       CHECK(h.echo.streams_cancelled == 1);  // the backend stream was cancelled
     }
   }
+}
+
+TEST_CASE("rpc server: calls past its threads are refused cleanly, and the gateway says 429/503",
+          "[gateway]") {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auth::PrincipalSigner signer(auth::Key::FromSecret(testing::kTestInternalSecret).value());
+  EchoService echo(signer);
+  auto server = rpc::Server::Start({.name = "echo", .registry = registry, .max_threads = 8}, {&echo}).value();
+  server->SetServing(true);
+  std::string address = "127.0.0.1:" + std::to_string(server->port());
+  testing::ProcessStatus before = Readtesting::ProcessStatus();
+  {
+    // 100 slow calls at once, straight to the server.
+    grpc::GenericStub stub(rpc::Dial(address));
+    tv1::EchoRequest req;
+    req.set_text("SLOW");
+    std::string bytes = req.SerializeAsString();
+    struct Call {
+      grpc::ClientContext ctx;
+      grpc::ByteBuffer request, reply;
+    };
+    std::vector<std::unique_ptr<Call>> calls;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::map<grpc::StatusCode, int> codes;
+    int finished = 0;
+    for (int i = 0; i < 100; ++i) {
+      calls.push_back(std::make_unique<Call>());
+      Call* c = calls.back().get();
+      grpc::Slice slice(bytes);
+      c->request = grpc::ByteBuffer(&slice, 1);
+      rpc::SetDeadline(c->ctx, absl::Seconds(30));
+      stub.UnaryCall(&c->ctx, "/vetline.testing.v1.EchoService/Fail", grpc::StubOptions(), &c->request,
+                     &c->reply, [&](grpc::Status st) {
+                       std::lock_guard<std::mutex> l(mu);
+                       codes[st.error_code()]++;
+                       ++finished;
+                       cv.notify_all();
+                     });
+    }
+    long peak = 0;
+    std::unique_lock<std::mutex> l(mu);
+    for (int i = 0; i < 600 && finished < 100; ++i) {  // at most 60 s
+      cv.wait_for(l, std::chrono::milliseconds(100));
+      peak = std::max(peak, Readtesting::ProcessStatus().threads);
+    }
+    REQUIRE(finished == 100);
+    INFO("OK " << codes[grpc::StatusCode::OK] << ", RESOURCE_EXHAUSTED "
+               << codes[grpc::StatusCode::RESOURCE_EXHAUSTED] << ", threads " << before.threads
+               << " -> " << peak);
+    CHECK(codes[grpc::StatusCode::OK] + codes[grpc::StatusCode::RESOURCE_EXHAUSTED] == 100);
+    CHECK(codes[grpc::StatusCode::RESOURCE_EXHAUSTED] > 0);
+    CHECK(codes[grpc::StatusCode::OK] > 0);
+    CHECK(peak - before.threads < 40);  // not a thread per call
+  }
+  // Through a gateway whose own cap is above the backend's threads: an overloaded backend
+  // is 429 (its RESOURCE_EXHAUSTED), never a 500.
+  gateway::GatewayOptions o;
+  o.http_address = "127.0.0.1:0";
+  o.backends = {{"testing", address}};
+  o.internal_secret = testing::kTestInternalSecret;
+  o.registry = registry;
+  o.proto_files = {"vetline/testing/v1/echo.proto"};
+  o.max_backend_calls = 1000;
+  auto gw = gateway::Gateway::Start(o).value();
+  std::string body = R"({"text":"SLOW"})";
+  std::string request = "POST /v1/echo-fail HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                        "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  std::map<int, int> by_status;
+  for (int s : Burst(gw->port(), 100, request, absl::Seconds(60))) by_status[s]++;
+  for (auto [s, count] : by_status) INFO("status " << s << ": " << count);
+  CHECK(by_status[200] + by_status[429] == 100);
+  CHECK(by_status[429] > 0);
 }
