@@ -32,10 +32,42 @@ namespace vetline {
 // Input errors carry the offending field so the gateway can name it in its error body.
 inline constexpr char kFieldPayload[] = "vetline.field";
 
-inline absl::Status InvalidField(std::string_view field, std::string_view message) {
-  absl::Status s = absl::InvalidArgumentError(std::string(message));
+// An error of any code naming the request field it is about (its JSON name, e.g.
+// "clientId" or "phones[0].number"); the gateway puts it in the error body.
+inline absl::Status FieldError(absl::StatusCode code, std::string_view field,
+                               std::string_view message) {
+  absl::Status s(code, std::string(message));
   s.SetPayload(kFieldPayload, absl::Cord(std::string(field)));
   return s;
+}
+
+inline absl::Status InvalidField(std::string_view field, std::string_view message) {
+  return FieldError(absl::StatusCode::kInvalidArgument, field, message);
+}
+
+// An id the request names that does not resolve inside the caller's clinic (404).
+inline absl::Status NotFoundField(std::string_view field, std::string_view message) {
+  return FieldError(absl::StatusCode::kNotFound, field, message);
+}
+
+// A value that must be unique and is already taken, e.g. a client's duplicate phone (409).
+inline absl::Status AlreadyExistsField(std::string_view field, std::string_view message) {
+  return FieldError(absl::StatusCode::kAlreadyExists, field, message);
+}
+
+// Errors a library writes (libs/pg: PostgreSQL's own text, constraint names, hosts)
+// carry this payload. Their text is for operators: the gRPC edge (rpc::ToGrpc) logs it
+// and answers a generic message instead, unless a repository replaced the status with
+// one written for the caller.
+inline constexpr char kLibraryPayload[] = "vetline.library";
+
+inline absl::Status FromLibrary(absl::Status s, std::string_view library) {
+  if (!s.ok()) s.SetPayload(kLibraryPayload, absl::Cord(std::string(library)));
+  return s;
+}
+
+inline bool IsFromLibrary(const absl::Status& s) {
+  return s.GetPayload(kLibraryPayload).has_value();
 }
 
 inline std::string FieldOf(const absl::Status& s) {

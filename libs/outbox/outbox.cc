@@ -2,23 +2,48 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_replace.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
+#include "prometheus/gauge.h"
 
 namespace vetline::outbox {
 namespace {
+
 constexpr int kBatch = 100;
-constexpr auto kIdlePause = std::chrono::milliseconds(200);
+constexpr absl::Duration kIdlePause = absl::Milliseconds(200);
+
+// Written once for every service: `$schema` is replaced by the service's schema.
+constexpr char kTableSql[] = R"sql(
+CREATE TABLE IF NOT EXISTS $schema.outbox (
+  id            bigserial PRIMARY KEY,
+  topic         text NOT NULL,
+  payload       jsonb NOT NULL,
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  published_at  timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_unpublished ON $schema.outbox (id) WHERE published_at IS NULL;
+)sql";
+
 }  // namespace
 
 Outbox::Outbox(std::string schema)
-    : insert_name_(schema + "_outbox_insert"),
-      insert_sql_(absl::StrCat("INSERT INTO ", schema, ".outbox (topic, payload) VALUES ($1, $2::jsonb)")),
-      batch_name_(schema + "_outbox_batch"),
-      batch_sql_(absl::StrCat("SELECT id, topic, payload::text AS payload FROM ", schema,
+    : schema_(std::move(schema)),
+      insert_name_(schema_ + "_outbox_insert"),
+      insert_sql_(absl::StrCat("INSERT INTO ", schema_, ".outbox (topic, payload) VALUES ($1, $2::jsonb)")),
+      batch_name_(schema_ + "_outbox_batch"),
+      batch_sql_(absl::StrCat("SELECT id, topic, payload::text AS payload FROM ", schema_,
                               ".outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED")),
-      done_name_(schema + "_outbox_done"),
-      done_sql_(absl::StrCat("UPDATE ", schema, ".outbox SET published_at = now() WHERE id = ANY($1::bigint[])")) {}
+      done_name_(schema_ + "_outbox_done"),
+      done_sql_(absl::StrCat("UPDATE ", schema_, ".outbox SET published_at = now() WHERE id = ANY($1::bigint[])")),
+      pending_name_(schema_ + "_outbox_pending"),
+      pending_sql_(absl::StrCat("SELECT count(*) AS depth, coalesce(extract(epoch FROM now() - min(created_at)), 0) "
+                                "AS oldest FROM ", schema_, ".outbox WHERE published_at IS NULL")) {}
+
+pg::Migration Outbox::Migration() const {
+  // Sorts after the service's numbered migrations, which never depend on it.
+  return {"outbox_0001.sql", absl::StrReplaceAll(kTableSql, {{"$schema", schema_}})};
+}
 
 absl::Status Outbox::Add(pg::Session& s, const std::string& topic, const std::string& payload) const {
   return s.Exec({insert_name_.c_str(), insert_sql_.c_str()}, {topic, payload}).status();
@@ -43,29 +68,46 @@ absl::StatusOr<int> Outbox::Drain(
   return sent;
 }
 
-Relay::Relay(std::shared_ptr<pg::Pool> pool, const Outbox& outbox, std::shared_ptr<redis::Pool> redis) {
-  thread_ = std::thread([this, pool, &outbox, redis] {
-    std::unique_lock<std::mutex> l(mu_);
-    while (!stop_) {
-      l.unlock();
-      auto sent = outbox.Drain(*pool, kBatch, [&](const std::string& topic, const std::string& payload) {
-        return redis->Command({"PUBLISH", kChannelPrefix + topic, payload}).status();
-      });
-      if (!sent.ok()) log::Warn("outbox drain failed", {{"error", sent.status().ToString()}});
-      l.lock();
-      if (sent.ok() && *sent == kBatch) continue;  // more waiting: no pause
-      cv_.wait_for(l, kIdlePause, [this] { return stop_; });
-    }
-  });
+absl::StatusOr<Outbox::Backlog> Outbox::Pending(pg::Pool& pool) const {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool.Exec({pending_name_.c_str(), pending_sql_.c_str()}));
+  return Backlog{.depth = r.Int(0, "depth"), .oldest_age_seconds = std::stod(r.Text(0, "oldest"))};
 }
 
-Relay::~Relay() {
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    stop_ = true;
+Relay::Relay(std::shared_ptr<pg::Pool> pool, const Outbox& outbox, std::shared_ptr<redis::Pool> redis,
+             prometheus::Registry* registry)
+    : pool_(std::move(pool)), outbox_(outbox), redis_(std::move(redis)) {
+  if (registry) {
+    const std::map<std::string, std::string> labels = {{"schema", outbox_.schema()}};
+    depth_ = &prometheus::BuildGauge()
+                  .Name("vetline_outbox_depth")
+                  .Help("Events written but not yet published, per service schema")
+                  .Register(*registry)
+                  .Add(labels);
+    oldest_age_ = &prometheus::BuildGauge()
+                       .Name("vetline_outbox_oldest_age_seconds")
+                       .Help("How long the oldest unpublished event has waited")
+                       .Register(*registry)
+                       .Add(labels);
   }
-  cv_.notify_all();
-  thread_.join();
+  worker_ = std::make_unique<PeriodicWorker>("outbox." + outbox_.schema(), kIdlePause,
+                                             [this] { return Step(); });
+}
+
+Relay::~Relay() { worker_->Stop(); }
+
+PeriodicWorker::Next Relay::Step() {
+  auto sent = outbox_.Drain(*pool_, kBatch, [&](const std::string& topic, const std::string& payload) {
+    return redis_->Command({"PUBLISH", kChannelPrefix + topic, payload}).status();
+  });
+  if (!sent.ok()) log::Warn("outbox drain failed", {{"error", sent.status().ToString()}});
+  if (sent.ok() && *sent == kBatch) return PeriodicWorker::Next::kAgain;  // more waiting
+  if (depth_) {
+    if (auto b = outbox_.Pending(*pool_); b.ok()) {
+      depth_->Set(static_cast<double>(b->depth));
+      oldest_age_->Set(b->oldest_age_seconds);
+    }
+  }
+  return PeriodicWorker::Next::kPause;
 }
 
 }  // namespace vetline::outbox

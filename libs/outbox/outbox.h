@@ -1,19 +1,20 @@
 // Transactional outbox: a service writes an event in the same transaction as the change
 // it describes, and a relay publishes it to Redis channel "vetline.events.<topic>"
 // afterwards — so an event is never lost and never announces a change that rolled back.
-// Each service keeps its table in its own schema (<schema>.outbox; see Migration()).
+// Each service keeps its table in its own schema (<schema>.outbox), created by the
+// migration this library ships (Outbox::Migration); the service kit applies it.
 #pragma once
 
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
+#include "libs/core/periodic_worker.h"
+#include "libs/pg/migrations.h"
 #include "libs/pg/pg.h"
 #include "libs/redis/redis.h"
+#include "prometheus/registry.h"
 
 namespace vetline::outbox {
 
@@ -24,6 +25,10 @@ class Outbox {
  public:
   explicit Outbox(std::string schema);
 
+  const std::string& schema() const { return schema_; }
+  // The table and index in this outbox's schema, applied with the service's migrations.
+  pg::Migration Migration() const;
+
   // Adds an event inside the caller's transaction. `payload` is JSON text.
   absl::Status Add(pg::Session& s, const std::string& topic, const std::string& payload) const;
   // Publishes up to `limit` events in order, marking those that went out; stops at the
@@ -32,22 +37,37 @@ class Outbox {
                             const std::function<absl::Status(const std::string& topic,
                                                              const std::string& payload)>& publish) const;
 
+  // What waits to be published: how many events, and how long the oldest has waited.
+  struct Backlog {
+    int64_t depth = 0;
+    double oldest_age_seconds = 0;
+  };
+  absl::StatusOr<Backlog> Pending(pg::Pool& pool) const;
+
  private:
-  std::string insert_name_, insert_sql_, batch_name_, batch_sql_, done_name_, done_sql_;
+  std::string schema_;
+  std::string insert_name_, insert_sql_, batch_name_, batch_sql_, done_name_, done_sql_,
+      pending_name_, pending_sql_;
 };
 
-// Drains an outbox into Redis on its own thread until destroyed; Redis being down only
-// delays events.
+// Drains an outbox into Redis on a PeriodicWorker until destroyed; Redis being down only
+// delays events. Exports vetline_outbox_depth and vetline_outbox_oldest_age_seconds
+// ({schema=...}) when given a registry.
 class Relay {
  public:
-  Relay(std::shared_ptr<pg::Pool> pool, const Outbox& outbox, std::shared_ptr<redis::Pool> redis);
+  Relay(std::shared_ptr<pg::Pool> pool, const Outbox& outbox, std::shared_ptr<redis::Pool> redis,
+        prometheus::Registry* registry = nullptr);
   ~Relay();
 
  private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-  std::thread thread_;
+  PeriodicWorker::Next Step();
+
+  std::shared_ptr<pg::Pool> pool_;
+  const Outbox& outbox_;
+  std::shared_ptr<redis::Pool> redis_;
+  prometheus::Gauge* depth_ = nullptr;
+  prometheus::Gauge* oldest_age_ = nullptr;
+  std::unique_ptr<PeriodicWorker> worker_;  // last: stopped before the rest goes
 };
 
 }  // namespace vetline::outbox

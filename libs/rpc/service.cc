@@ -3,12 +3,55 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/metrics/metrics.h"
+#include "libs/rpc/rpc.h"
 
 namespace vetline::rpc {
+namespace {
+
+class KitService final : public RunningService {
+ public:
+  ~KitService() override {
+    if (server_) server_->SetServing(false);
+    workers_.clear();  // each stops and joins
+    relay_.reset();
+    if (server_) server_->Shutdown();
+    parts_ = {};  // the wiring goes before the pool it uses
+  }
+  Server& server() override { return *server_; }
+
+  std::shared_ptr<pg::Pool> pool_;
+  std::unique_ptr<ServiceContext> context_;
+  ServiceParts parts_;
+  std::unique_ptr<Server> server_;
+  std::unique_ptr<outbox::Relay> relay_;
+  std::vector<std::unique_ptr<PeriodicWorker>> workers_;
+};
+
+std::string PeerFlag(const std::string& service) {
+  return absl::StrReplaceAll(service, {{"_", "-"}}) + "-address";
+}
+
+}  // namespace
+
+int DefaultPort(std::string_view service, int base_port) {
+  for (const ServicePort& s : kServicePorts) {
+    if (s.name == service) return s.port - kFirstServicePort + base_port;
+  }
+  return 0;
+}
+
+std::map<std::string, std::string> LocalAddresses(int base_port) {
+  std::map<std::string, std::string> out;
+  for (const ServicePort& s : kServicePorts) {
+    out[std::string(s.name)] = absl::StrCat("127.0.0.1:", DefaultPort(s.name, base_port));
+  }
+  return out;
+}
 
 void PlatformSettings::Register(ConfigParser& p) {
   p.String("pg-dsn", &pg_dsn, "PostgreSQL conninfo", "", /*required=*/true);
@@ -20,6 +63,73 @@ void PlatformSettings::Register(ConfigParser& p) {
   p.String("metrics-address", &metrics_address, "host:port serving /metrics (empty: off)", "");
   p.Duration("migrate-timeout", &migrate_timeout,
              "how long to wait for the database at start", absl::Seconds(60));
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ServiceContext::Peer(const std::string& service) {
+  if (auto it = peers_.find(service); it != peers_.end()) return it->second;
+  auto address = env_.peers.find(service);
+  if (address == env_.peers.end() || address->second.empty()) {
+    return absl::NotFoundError(absl::StrCat("no address configured for the ", service,
+                                            " service (--", PeerFlag(service), ")"));
+  }
+  return peers_[service] = Dial(address->second);
+}
+
+absl::StatusOr<std::shared_ptr<pg::Pool>> OpenDatabase(const PlatformSettings& platform,
+                                                       const std::string& schema,
+                                                       const std::vector<pg::Migration>& migrations,
+                                                       prometheus::Registry* registry) {
+  VL_ASSIGN_OR_RETURN(auto pool, pg::Pool::Create({.conninfo = platform.pg_dsn,
+                                                   .size = platform.pg_pool_size,
+                                                   .name = schema,
+                                                   .registry = registry}));
+  VL_RETURN_IF_ERROR(RetryUntil(platform.migrate_timeout, schema + " migrations", [&] {
+    return pg::Migrate(*pool, schema, migrations).status();
+  }));
+  return pool;
+}
+
+absl::StatusOr<std::unique_ptr<RunningService>> StartService(const ServiceEnv& env,
+                                                             const ServiceSpec& spec) {
+  VL_ASSIGN_OR_RETURN(auth::Key key, auth::Key::FromSecret(env.platform.internal_secret));
+  auto running = std::make_unique<KitService>();
+  VL_ASSIGN_OR_RETURN(running->pool_, pg::Pool::Create({.conninfo = env.platform.pg_dsn,
+                                                        .size = env.platform.pg_pool_size,
+                                                        .name = spec.name,
+                                                        .registry = env.registry.get()}));
+  running->context_ = std::make_unique<ServiceContext>(env, key, running->pool_);
+  VL_ASSIGN_OR_RETURN(running->parts_, spec.wire(*running->context_));
+  ServiceParts& parts = running->parts_;
+
+  // Serve health checks (NOT_SERVING) at once, so orchestrators see the process alive
+  // while it waits for its database.
+  ServerOptions options{.name = spec.name, .address = env.grpc_address, .registry = env.registry};
+  std::vector<grpc::Service*> services;
+  for (const auto& s : parts.services) {
+    services.push_back(s.service);
+    options.health_services.push_back(s.full_name);
+  }
+  VL_ASSIGN_OR_RETURN(running->server_, Server::Start(std::move(options), std::move(services)));
+
+  std::vector<pg::Migration> migrations = spec.migrations;
+  if (parts.outbox) migrations.push_back(parts.outbox->Migration());
+  VL_RETURN_IF_ERROR(RetryUntil(env.platform.migrate_timeout, spec.name + " migrations", [&] {
+    return pg::Migrate(*running->pool_, spec.name, migrations).status();
+  }));
+  if (parts.before_serving) VL_RETURN_IF_ERROR(parts.before_serving());
+
+  if (parts.outbox && !env.platform.redis.empty()) {
+    VL_ASSIGN_OR_RETURN(redis::Options ro, redis::ParseAddress(env.platform.redis));
+    VL_ASSIGN_OR_RETURN(auto redis, redis::Pool::Create(ro));
+    running->relay_ = std::make_unique<outbox::Relay>(running->pool_, *parts.outbox, redis,
+                                                      env.registry.get());
+  }
+  for (WorkerSpec& w : parts.workers) {
+    running->workers_.push_back(
+        std::make_unique<PeriodicWorker>(spec.name + "." + w.name, w.pause, std::move(w.step)));
+  }
+  running->server_->SetServing(true);
+  return std::unique_ptr<RunningService>(std::move(running));
 }
 
 absl::Status RetryUntil(absl::Duration timeout, const std::string& what,
@@ -45,7 +155,13 @@ int ServiceMain(int argc, char** argv, const ServiceDefinition& def) {
   ConfigParser parser("vetline-" + def.name);
   env.platform.Register(parser);
   parser.String("grpc-address", &env.grpc_address, "gRPC listen address",
-                absl::StrCat("0.0.0.0:", def.default_port));
+                absl::StrCat("0.0.0.0:", DefaultPort(def.name)));
+  const auto local = LocalAddresses();
+  for (const std::string& peer : def.peers) {
+    auto it = local.find(peer);
+    parser.String(PeerFlag(peer), &env.peers[peer], "host:port of the " + peer + " service",
+                  it == local.end() ? "" : it->second);
+  }
   if (def.register_flags) def.register_flags(parser);
   if (absl::Status st = parser.Parse(argc, argv); !st.ok()) {
     log::Error("bad configuration", {{"error", std::string(st.message())}});

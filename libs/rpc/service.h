@@ -1,20 +1,49 @@
-// How a service is defined and started, the same way in its own binary
-// (`vetline-identity`) and in the all-in-one `vetline serve` process.
+// The service kit: how a service is defined and started, the same way in its own binary
+// (`vetline-identity`), in the all-in-one `vetline serve` process and in tests.
 //
-// A service folder exposes one ServiceDefinition; wiring (config -> pool -> repository
-// -> service -> server) lives in its `start` function.
+// A service's component declares a ServiceSpec — its name (also its schema), its
+// migrations and a `wire` function that builds its repository and gRPC services from a
+// ServiceContext — and StartService does the rest in one order for everyone:
+//   internal key -> pool -> wiring -> server (NOT_SERVING) -> migrations (+ outbox)
+//   -> before_serving -> outbox relay and workers -> SERVING.
+// Destroying the RunningService undoes it in reverse: NOT_SERVING, workers and relay
+// stopped, server drained, wiring and pool released.
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "libs/auth/auth.h"
 #include "libs/core/config.h"
+#include "libs/core/periodic_worker.h"
+#include "libs/outbox/outbox.h"
+#include "libs/pg/migrations.h"
+#include "libs/pg/pg.h"
+#include "libs/redis/redis.h"
 #include "libs/rpc/server.h"
 #include "prometheus/registry.h"
 
 namespace vetline::rpc {
+
+// The one table of default gRPC ports. `vetline serve --grpc-base-port=B` shifts them
+// all by B - 50051, so every tool derives the same addresses from one base port.
+// A new service adds its line here.
+struct ServicePort {
+  std::string_view name;
+  int port;
+};
+inline constexpr ServicePort kServicePorts[] = {
+    {"identity", 50051}, {"clients", 50052}, {"pims_sync", 50053}, {"media", 50054}};
+inline constexpr int kFirstServicePort = 50051;
+// The default port of `service`, shifted to `base_port`; 0 for an unknown service.
+int DefaultPort(std::string_view service, int base_port = kFirstServicePort);
+// "127.0.0.1:PORT" for every service in the table.
+std::map<std::string, std::string> LocalAddresses(int base_port = kFirstServicePort);
 
 // Settings shared by every service of a deployment.
 struct PlatformSettings {
@@ -31,6 +60,8 @@ struct ServiceEnv {
   PlatformSettings platform;
   std::string grpc_address;
   std::shared_ptr<prometheus::Registry> registry;
+  // Other services by name -> "host:port", for the peers a service calls.
+  std::map<std::string, std::string> peers;
 };
 
 // A started service; destroying it shuts it down gracefully.
@@ -40,9 +71,66 @@ class RunningService {
   virtual Server& server() = 0;
 };
 
+// What a service's wiring gets from the kit: everything is created once and shared.
+class ServiceContext {
+ public:
+  ServiceContext(const ServiceEnv& env, auth::Key key, std::shared_ptr<pg::Pool> pool)
+      : env_(env), key_(key), pool_(std::move(pool)) {}
+  const ServiceEnv& env() const { return env_; }
+  const auth::Key& key() const { return key_; }
+  const std::shared_ptr<pg::Pool>& pool() const { return pool_; }
+  prometheus::Registry& registry() const { return *env_.registry; }
+  // One channel per peer service (configured in env.peers), or NotFound naming it.
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> Peer(const std::string& service);
+
+ private:
+  const ServiceEnv& env_;
+  auth::Key key_;
+  std::shared_ptr<pg::Pool> pool_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> peers_;
+};
+
+// A background job of a service, run on a PeriodicWorker (see libs/core).
+struct WorkerSpec {
+  std::string name;
+  absl::Duration pause;
+  PeriodicWorker::Step step;
+};
+
+// What a service's wiring hands back.
+struct ServiceParts {
+  std::shared_ptr<void> state;  // owns repository, services, engines; released last
+  struct Served {
+    grpc::Service* service;
+    std::string full_name;  // e.g. v1::ClientsService::service_full_name(), for health
+  };
+  std::vector<Served> services;
+  const outbox::Outbox* outbox = nullptr;  // its migration is applied; relayed if Redis is set
+  std::function<absl::Status()> before_serving;  // after migrations: recovery and the like
+  std::vector<WorkerSpec> workers;
+};
+
+struct ServiceSpec {
+  std::string name;  // "clients": logs, metrics, the pool, and the database schema
+  std::vector<pg::Migration> migrations;
+  std::function<absl::StatusOr<ServiceParts>(ServiceContext&)> wire;
+};
+
+absl::StatusOr<std::unique_ptr<RunningService>> StartService(const ServiceEnv& env,
+                                                             const ServiceSpec& spec);
+
+// A pool with `schema`'s migrations applied (waiting for the database up to the
+// platform's migrate timeout): for commands that use a service's tables directly.
+absl::StatusOr<std::shared_ptr<pg::Pool>> OpenDatabase(const PlatformSettings& platform,
+                                                       const std::string& schema,
+                                                       const std::vector<pg::Migration>& migrations,
+                                                       prometheus::Registry* registry = nullptr);
+
+// What `vetline serve` and the single-service binaries list.
 struct ServiceDefinition {
-  std::string name;     // "identity"
-  int default_port;     // gRPC port when none is configured
+  std::string name;  // "identity"
+  // Services this one calls; single binaries get a --<peer>-address flag for each.
+  std::vector<std::string> peers;
   // Service-specific settings (may be empty). Names must be unique across services.
   std::function<void(ConfigParser&)> register_flags;
   std::function<absl::StatusOr<std::unique_ptr<RunningService>>(const ServiceEnv&)> start;

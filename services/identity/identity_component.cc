@@ -1,29 +1,16 @@
 #include "services/identity/identity_component.h"
 
-#include "libs/core/status.h"
 #include "libs/pg/migrations.h"
 
 namespace vetline::identity {
 namespace {
 
-class RunningIdentity final : public rpc::RunningService {
- public:
-  RunningIdentity(std::shared_ptr<pg::Pool> pool, auth::PrincipalSigner signer,
-                  IdentityOptions options, const Clock& clock)
-      : pool_(std::move(pool)),
-        signer_(signer),
-        repo_(pool_),
-        service_(repo_, signer_, clock, options) {}
-  ~RunningIdentity() override {
-    if (server_) server_->Shutdown();
-  }
-  rpc::Server& server() override { return *server_; }
-
-  std::shared_ptr<pg::Pool> pool_;
-  auth::PrincipalSigner signer_;
-  IdentityRepository repo_;
-  IdentityService service_;
-  std::unique_ptr<rpc::Server> server_;
+struct Wiring {
+  Wiring(const rpc::ServiceContext& ctx, IdentityOptions options, const Clock& clock)
+      : signer(ctx.key()), repo(ctx.pool()), service(repo, signer, clock, options) {}
+  auth::PrincipalSigner signer;
+  IdentityRepository repo;
+  IdentityService service;
 };
 
 }  // namespace
@@ -31,32 +18,21 @@ class RunningIdentity final : public rpc::RunningService {
 absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv& env,
                                                            IdentityOptions options,
                                                            const Clock& clock) {
-  VL_ASSIGN_OR_RETURN(auth::Key key, auth::Key::FromSecret(env.platform.internal_secret));
-  VL_ASSIGN_OR_RETURN(auto pool, pg::Pool::Create({.conninfo = env.platform.pg_dsn,
-                                                   .size = env.platform.pg_pool_size,
-                                                   .name = "identity",
-                                                   .registry = env.registry.get()}));
-  auto running =
-      std::make_unique<RunningIdentity>(pool, auth::PrincipalSigner(key), options, clock);
-  VL_ASSIGN_OR_RETURN(running->server_,
-                      rpc::Server::Start({.name = "identity",
-                                          .address = env.grpc_address,
-                                          .registry = env.registry,
-                                          .health_services = {
-                                              v1::IdentityService::service_full_name()}},
-                                         {&running->service_}));
-  VL_RETURN_IF_ERROR(rpc::RetryUntil(env.platform.migrate_timeout, "identity migrations", [&] {
-    return pg::Migrate(*pool, "identity", pg::identity_migrations()).status();
-  }));
-  running->server_->SetServing(true);
-  return std::unique_ptr<rpc::RunningService>(std::move(running));
+  return rpc::StartService(env, {
+      .name = "identity",
+      .migrations = pg::identity_migrations(),
+      .wire = [&](rpc::ServiceContext& ctx) -> absl::StatusOr<rpc::ServiceParts> {
+        auto w = std::make_shared<Wiring>(ctx, options, clock);
+        return rpc::ServiceParts{
+            .state = w,
+            .services = {{&w->service, v1::IdentityService::service_full_name()}}};
+      }});
 }
 
 rpc::ServiceDefinition Definition() {
   auto options = std::make_shared<IdentityOptions>();
   return {
       .name = "identity",
-      .default_port = 50051,
       .register_flags =
           [options](ConfigParser& p) {
             p.Duration("session-ttl", &options->session_ttl, "how long a login session lasts",

@@ -2,9 +2,7 @@
 
 #include <unistd.h>
 
-#include <condition_variable>
 #include <cstdio>
-#include <thread>
 
 #include "absl/strings/str_format.h"
 #include "libs/core/log.h"
@@ -19,20 +17,6 @@
 namespace vetline::pims_sync {
 namespace {
 
-// Per-clinic gauges refreshed from the runs table. One series per clinic with a
-// connector: bounded by the number of clinics a deployment serves.
-constexpr pg::Statement kRunFigures{
-    "pims_run_figures",
-    "SELECT c.clinic_id, extract(epoch FROM cur.last_success_at) AS last_success, "
-    "(SELECT count(*) FROM pims_sync.runs r WHERE r.clinic_id = c.clinic_id AND r.state = 'failed' "
-    " AND r.started_at > now() - interval '1 day') AS failures_24h, "
-    "(SELECT (clients_inserted + clients_updated + clients_unchanged + clients_failed + pets_inserted "
-    " + pets_updated + pets_unchanged + pets_failed) / greatest(active_seconds, 0.001) "
-    " FROM pims_sync.runs r WHERE r.clinic_id = c.clinic_id AND r.state = 'succeeded' "
-    " ORDER BY finished_at DESC LIMIT 1) AS rows_per_second "
-    "FROM pims_sync.connectors c LEFT JOIN pims_sync.cursors cur ON cur.clinic_id = c.clinic_id "
-    "WHERE c.kind <> 'none'"};
-
 struct SyncMetrics {
   explicit SyncMetrics(prometheus::Registry& r)
       : lag(prometheus::BuildGauge().Name("vetline_pims_sync_lag_seconds")
@@ -46,68 +30,28 @@ struct SyncMetrics {
   prometheus::Family<prometheus::Gauge>& failures;
 };
 
-class RunningSync final : public rpc::RunningService {
- public:
-  RunningSync(std::shared_ptr<pg::Pool> pool, auth::Key key, prometheus::Registry& registry)
-      : pool_(std::move(pool)), signer_(key), repo_(pool_), service_(repo_, signer_), metrics_(registry) {}
-  ~RunningSync() override {
-    {
-      std::lock_guard<std::mutex> l(mu_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    if (refresher_.joinable()) refresher_.join();
-    if (server_) server_->Shutdown();
+// The gauges of every clinic's syncs, refreshed from the runs table. One series per
+// clinic with a connector: bounded by the number of clinics a deployment serves.
+void Refresh(SyncRepository& repo, SyncMetrics& metrics) {
+  auto figures = repo.RunFigures();
+  if (!figures.ok()) return;
+  const double now = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
+  for (const ClinicRunFigures& f : *figures) {
+    std::map<std::string, std::string> labels = {{"clinic", f.clinic_id}};
+    if (f.last_success_unix) metrics.lag.Add(labels).Set(now - *f.last_success_unix);
+    if (f.rows_per_second) metrics.rows.Add(labels).Set(*f.rows_per_second);
+    metrics.failures.Add(labels).Set(static_cast<double>(f.failures_24h));
   }
-  rpc::Server& server() override { return *server_; }
-
-  void StartRefresh() {
-    refresher_ = std::thread([this] {
-      std::unique_lock<std::mutex> l(mu_);
-      while (!stop_) {
-        l.unlock();
-        Refresh();
-        l.lock();
-        cv_.wait_for(l, std::chrono::seconds(15), [this] { return stop_; });
-      }
-    });
-  }
-
-  void Refresh() {
-    auto r = pool_->Exec(kRunFigures);
-    if (!r.ok()) return;
-    double now = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
-    for (int i = 0; i < r->rows(); ++i) {
-      std::map<std::string, std::string> labels = {{"clinic", r->Text(i, "clinic_id")}};
-      if (auto last = r->Optional(i, "last_success")) metrics_.lag.Add(labels).Set(now - std::stod(*last));
-      if (auto rps = r->Optional(i, "rows_per_second")) metrics_.rows.Add(labels).Set(std::stod(*rps));
-      metrics_.failures.Add(labels).Set(static_cast<double>(r->Int(i, "failures_24h")));
-    }
-  }
-
-  std::shared_ptr<pg::Pool> pool_;
-  auth::PrincipalSigner signer_;
-  SyncRepository repo_;
-  PimsSyncService service_;
-  SyncMetrics metrics_;
-  std::unique_ptr<rpc::Server> server_;
-  std::thread refresher_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool stop_ = false;
-};
-
-absl::StatusOr<std::shared_ptr<pg::Pool>> MigratedPool(const rpc::PlatformSettings& platform,
-                                                      prometheus::Registry* registry) {
-  VL_ASSIGN_OR_RETURN(auto pool, pg::Pool::Create({.conninfo = platform.pg_dsn,
-                                                   .size = std::max(2, platform.pg_pool_size),
-                                                   .name = "pims_sync",
-                                                   .registry = registry}));
-  VL_RETURN_IF_ERROR(rpc::RetryUntil(platform.migrate_timeout, "pims_sync migrations", [&] {
-    return pg::Migrate(*pool, "pims_sync", pg::pims_sync_migrations()).status();
-  }));
-  return pool;
 }
+
+struct Wiring {
+  explicit Wiring(const rpc::ServiceContext& ctx)
+      : signer(ctx.key()), repo(ctx.pool()), service(repo, signer), metrics(ctx.registry()) {}
+  auth::PrincipalSigner signer;
+  SyncRepository repo;
+  PimsSyncService service;
+  SyncMetrics metrics;
+};
 
 // A progress line on a terminal, or a line per tenth of the work otherwise.
 class ProgressPrinter {
@@ -153,27 +97,21 @@ void PrintReport(const sv1::Run& r) {
 rpc::ServiceDefinition Definition() {
   return {
       .name = "pims_sync",
-      .default_port = 50053,
-      .register_flags = nullptr,
-      .start = [](const rpc::ServiceEnv& env) -> absl::StatusOr<std::unique_ptr<rpc::RunningService>> {
-        VL_ASSIGN_OR_RETURN(auth::Key key, auth::Key::FromSecret(env.platform.internal_secret));
-        VL_ASSIGN_OR_RETURN(auto pool, pg::Pool::Create({.conninfo = env.platform.pg_dsn,
-                                                         .size = env.platform.pg_pool_size,
-                                                         .name = "pims_sync",
-                                                         .registry = env.registry.get()}));
-        auto running = std::make_unique<RunningSync>(pool, key, *env.registry);
-        VL_ASSIGN_OR_RETURN(running->server_,
-                            rpc::Server::Start({.name = "pims_sync",
-                                                .address = env.grpc_address,
-                                                .registry = env.registry,
-                                                .health_services = {sv1::PimsSyncService::service_full_name()}},
-                                               {&running->service_}));
-        VL_RETURN_IF_ERROR(rpc::RetryUntil(env.platform.migrate_timeout, "pims_sync migrations", [&] {
-          return pg::Migrate(*pool, "pims_sync", pg::pims_sync_migrations()).status();
-        }));
-        running->StartRefresh();
-        running->server_->SetServing(true);
-        return std::unique_ptr<rpc::RunningService>(std::move(running));
+      .start = [](const rpc::ServiceEnv& env) {
+        return rpc::StartService(env, {
+            .name = "pims_sync",
+            .migrations = pg::pims_sync_migrations(),
+            .wire = [](rpc::ServiceContext& ctx) -> absl::StatusOr<rpc::ServiceParts> {
+              auto w = std::make_shared<Wiring>(ctx);
+              Wiring* m = w.get();
+              return rpc::ServiceParts{
+                  .state = w,
+                  .services = {{&w->service, sv1::PimsSyncService::service_full_name()}},
+                  .workers = {{"figures", absl::Seconds(15), [m] {
+                                 Refresh(m->repo, m->metrics);
+                                 return PeriodicWorker::Next::kPause;
+                               }}}};
+            }});
       },
   };
 }
@@ -197,7 +135,7 @@ int RunCommand(int argc, char** argv) {
   if (verb == "run") {
     p.Bool("all", &all, "every clinic with a connector", false);
     p.Bool("full", &full, "a full snapshot instead of the changes since the last run", false);
-    p.String("clients-address", &clients_address, "the clients service", "127.0.0.1:50052");
+    p.String("clients-address", &clients_address, "the clients service", rpc::LocalAddresses().at("clients"));
     p.Int("batch-size", &batch_size, "records per batch (and per checkpoint)", 5000, 1, 5000);
   } else {
     p.String("kind", &kind, "cornerstone, avimark or none", "", true);
@@ -212,7 +150,10 @@ int RunCommand(int argc, char** argv) {
     return 2;
   }
   auto key = auth::Key::FromSecret(platform.internal_secret);
-  auto pool = key.ok() ? MigratedPool(platform, nullptr) : key.status();
+  // The runner holds a session for the clinic's lock while it stores batches.
+  platform.pg_pool_size = std::max(2, platform.pg_pool_size);
+  auto pool = key.ok() ? rpc::OpenDatabase(platform, "pims_sync", pg::pims_sync_migrations())
+                       : key.status();
   if (!pool.ok()) {
     std::fprintf(stderr, "vetline pims-sync: %s\n", pool.status().ToString().c_str());
     return 1;

@@ -13,6 +13,19 @@ constexpr int kMaxErrorsPerRun = 10000;
   "clients_updated, clients_unchanged, clients_failed, pets_inserted, pets_updated, "        \
   "pets_unchanged, pets_failed, active_seconds, error, cursor_at_start "
 
+// Per-clinic figures for the component's gauges: one row per clinic with a connector.
+constexpr pg::Statement kRunFigures{
+    "pims_run_figures",
+    "SELECT c.clinic_id, extract(epoch FROM cur.last_success_at) AS last_success, "
+    "(SELECT count(*) FROM pims_sync.runs r WHERE r.clinic_id = c.clinic_id AND r.state = 'failed' "
+    " AND r.started_at > now() - interval '1 day') AS failures_24h, "
+    "(SELECT (clients_inserted + clients_updated + clients_unchanged + clients_failed + pets_inserted "
+    " + pets_updated + pets_unchanged + pets_failed) / greatest(active_seconds, 0.001) "
+    " FROM pims_sync.runs r WHERE r.clinic_id = c.clinic_id AND r.state = 'succeeded' "
+    " ORDER BY finished_at DESC LIMIT 1) AS rows_per_second "
+    "FROM pims_sync.connectors c LEFT JOIN pims_sync.cursors cur ON cur.clinic_id = c.clinic_id "
+    "WHERE c.kind <> 'none'"};
+
 constexpr pg::Statement kGetConnector{
     "pims_get_connector", "SELECT clinic_id, kind, address FROM pims_sync.connectors WHERE clinic_id = $1"};
 constexpr pg::Statement kListConnectors{
@@ -223,6 +236,18 @@ absl::StatusOr<std::optional<std::string>> SyncRepository::Cursor(const std::str
   VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kGetCursor, {clinic_id}));
   if (r.rows() == 0) return std::optional<std::string>();
   return std::optional<std::string>(r.Text(0, "cursor"));
+}
+
+absl::StatusOr<std::vector<ClinicRunFigures>> SyncRepository::RunFigures() {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kRunFigures));
+  std::vector<ClinicRunFigures> out;
+  for (int i = 0; i < r.rows(); ++i) {
+    ClinicRunFigures f{.clinic_id = r.Text(i, "clinic_id"), .failures_24h = r.Int(i, "failures_24h")};
+    if (auto last = r.Optional(i, "last_success")) f.last_success_unix = std::stod(*last);
+    if (auto rps = r.Optional(i, "rows_per_second")) f.rows_per_second = std::stod(*rps);
+    out.push_back(std::move(f));
+  }
+  return out;
 }
 
 }  // namespace vetline::pims_sync

@@ -20,6 +20,14 @@ struct Checkpoint {
   bool done = false;
 };
 
+// What an operator's dashboard shows of one clinic's syncs (see the component's gauges).
+struct ClinicRunFigures {
+  std::string clinic_id;
+  std::optional<double> last_success_unix;  // the last successful run's end, if any
+  std::optional<double> rows_per_second;    // of the last successful run
+  int64_t failures_24h = 0;
+};
+
 class SyncRepository {
  public:
   explicit SyncRepository(std::shared_ptr<pg::Pool> pool) : pool_(std::move(pool)) {}
@@ -49,6 +57,8 @@ class SyncRepository {
                                   bool with_errors);
   absl::StatusOr<std::vector<sv1::Run>> ListRuns(const std::string& clinic_id, int limit);
   absl::StatusOr<std::optional<std::string>> Cursor(const std::string& clinic_id);
+  // One row per clinic with a connector.
+  absl::StatusOr<std::vector<ClinicRunFigures>> RunFigures();
 
  private:
   std::shared_ptr<pg::Pool> pool_;

@@ -13,12 +13,7 @@ std::vector<rpc::ServiceDefinition> AllServices() {
 }
 
 std::map<std::string, std::string> ServiceAddresses(int base_port) {
-  std::map<std::string, std::string> out;
-  int i = 0;
-  for (const auto& def : AllServices()) {
-    out[def.name] = "127.0.0.1:" + std::to_string(base_port + i++);
-  }
-  return out;
+  return rpc::LocalAddresses(base_port);
 }
 
 }  // namespace vetline::cli

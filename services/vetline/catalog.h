@@ -1,5 +1,5 @@
-// The services this build knows, in a fixed order: `vetline serve` gives service i the
-// gRPC port base+i, so every tool derives the same addresses from one base port.
+// The services this build runs. Their ports come from the one table in libs/rpc/service.h,
+// shifted by `vetline serve --grpc-base-port`, so every tool derives the same addresses.
 #pragma once
 
 #include <map>

@@ -27,7 +27,7 @@ int Serve(int argc, char** argv) {
   ConfigParser p("vetline serve");
   platform.Register(p);
   p.String("services", &services_flag, "comma-separated services to run, or all", "all");
-  p.Int("grpc-base-port", &base_port, "service i listens on gRPC port base+i", 50051, 1, 65000);
+  p.Int("grpc-base-port", &base_port, "services listen on gRPC ports from this one up", rpc::kFirstServicePort, 1, 65000);
   auto definitions = AllServices();
   for (auto& d : definitions) {
     if (d.register_flags) d.register_flags(p);
@@ -64,7 +64,7 @@ int Serve(int argc, char** argv) {
   std::vector<std::unique_ptr<rpc::RunningService>> running;
   for (auto& d : definitions) {
     if (!all && !wanted.count(d.name)) continue;
-    rpc::ServiceEnv env{platform, addresses[d.name], registry};
+    rpc::ServiceEnv env{platform, addresses[d.name], registry, addresses};
     auto r = d.start(env);
     if (!r.ok()) {
       log::Error("start failed", {{"service", d.name}, {"error", r.status().ToString()}});

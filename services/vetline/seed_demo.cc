@@ -143,10 +143,10 @@ int SeedDemo(int argc, char** argv) {
   std::string identity, secret, base_url, out;
   int base_port;
   ConfigParser p("vetline seed-demo");
-  p.String("identity", &identity, "identity service host:port", "127.0.0.1:50051");
+  p.String("identity", &identity, "identity service host:port", rpc::LocalAddresses().at("identity"));
   p.String("internal-secret", &secret, "the deployment's internal signing secret", "", true);
   p.String("base-url", &base_url, "the gateway's URL", "http://127.0.0.1:8080");
-  p.Int("grpc-base-port", &base_port, "first gRPC port of `vetline serve`", 50051, 1, 65000);
+  p.Int("grpc-base-port", &base_port, "first gRPC port of `vetline serve`", rpc::kFirstServicePort, 1, 65000);
   p.String("out", &out, "where to write demo.json", ".vetline/demo.json");
   if (absl::Status st = p.Parse(argc, argv, 2); !st.ok()) {
     std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());

@@ -87,14 +87,3 @@ CREATE TABLE clients.pets (
 );
 CREATE INDEX pets_client ON clients.pets (client_id);
 CREATE INDEX pets_search_name ON clients.pets USING gist (clinic_id, search_name gist_trgm_ops);
-
--- Events for other services, written in the same transaction as the change and
--- published to Redis by a drain loop (FOR UPDATE SKIP LOCKED: safe with replicas).
-CREATE TABLE clients.outbox (
-  id            bigserial PRIMARY KEY,
-  topic         text NOT NULL,
-  payload       jsonb NOT NULL,
-  created_at    timestamptz NOT NULL DEFAULT now(),
-  published_at  timestamptz
-);
-CREATE INDEX outbox_unpublished ON clients.outbox (id) WHERE published_at IS NULL;
