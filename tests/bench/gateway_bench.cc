@@ -130,12 +130,12 @@ int main(int argc, char** argv) {
 
   // The burst: every connection at once, one request each, from one client thread.
   std::fprintf(stderr, "burst of %d connections...\n", burst);
-  testing::ProcessStatus idle = Readtesting::ProcessStatus();
+  testing::ProcessStatus idle = testing::ReadProcessStatus();
   std::atomic<bool> burst_done{false};
   testing::ProcessStatus peak = idle;
   std::thread sampler([&] {
     for (int i = 0; i < 12000 && !burst_done; ++i) {  // at most 120 s
-      testing::ProcessStatus p = Readtesting::ProcessStatus();
+      testing::ProcessStatus p = testing::ReadProcessStatus();
       peak.threads = std::max(peak.threads, p.threads);
       peak.rss_kb = std::max(peak.rss_kb, p.rss_kb);
       absl::SleepFor(absl::Milliseconds(10));
@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   burst_done = true;
   sampler.join();
   absl::SleepFor(absl::Seconds(1));
-  testing::ProcessStatus after = Readtesting::ProcessStatus();
+  testing::ProcessStatus after = testing::ReadProcessStatus();
   std::map<int, int> by_status;
   std::vector<int64_t> answered;
   for (const auto& a : answers) {

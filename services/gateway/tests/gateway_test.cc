@@ -15,19 +15,21 @@
 #include <cstdio>
 #include <fstream>
 
+#include <grpcpp/generic/generic_stub.h>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "libs/core/status.h"
 #include "libs/rpc/rpc.h"
 #include "libs/rpc/server.h"
 #include "libs/testing/servers.h"
+#include "libs/testing/wait.h"
 #include "services/gateway/cors_policy.h"
 #include "services/gateway/gateway.h"
 #include "services/gateway/trusted_proxies.h"
-#include <grpcpp/generic/generic_stub.h>
 #include "tests/support/http_client.h"
-#include "tests/support/process_status.h"
 #include "tests/support/identity_stack.h"
+#include "tests/support/process_status.h"
 #include "vetline/testing/v1/echo.grpc.pb.h"
 
 using namespace vetline;
@@ -503,12 +505,12 @@ TEST_CASE("gateway: a burst past the cap is refused with 503 and costs bounded t
   Harness h([](gateway::GatewayOptions& o) { o.max_backend_calls = 8; });
   std::string token = h.Login();
   REQUIRE(h.Client().Get("/v1/me", Bearer(token)).status == 200);
-  testing::ProcessStatus before = Readtesting::ProcessStatus();
+  testing::ProcessStatus before = testing::ReadProcessStatus();
   std::atomic<bool> done{false};
   std::atomic<long> peak_threads{before.threads}, peak_rss{before.rss_kb};
   std::thread sampler([&] {
     for (int i = 0; i < 6000 && !done; ++i) {  // at most 60 s
-      testing::ProcessStatus s = Readtesting::ProcessStatus();
+      testing::ProcessStatus s = testing::ReadProcessStatus();
       peak_threads = std::max(peak_threads.load(), s.threads);
       peak_rss = std::max(peak_rss.load(), s.rss_kb);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -542,8 +544,7 @@ TEST_CASE("gateway: a refusal at the cap is a 503 with Retry-After and the error
   Harness h([](gateway::GatewayOptions& o) { o.max_backend_calls = 1; });
   // One slow call holds the only slot; the next request is refused at once.
   std::thread slow([&] { h.Client().Post("/v1/echo-fail", R"({"text":"SLOW"})"); });
-  for (int i = 0; i < 500 && h.echo.slow_started == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  REQUIRE(h.echo.slow_started == 1);
+  REQUIRE(testing::WaitUntil([&] { return h.echo.slow_started == 1; }, absl::Seconds(10)));
   auto r = h.Client().Post("/v1/echo-fail", R"({"text":"OK"})");
   slow.join();
   CHECK(r.status == 503);
@@ -617,10 +618,7 @@ TEST_CASE("gateway: stopping under load answers the requests in flight, then sto
       }
     });
   }
-  for (int i = 0; i < 1000 && h.echo.slow_started < kSlow; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  REQUIRE(h.echo.slow_started == kSlow);
+  REQUIRE(testing::WaitUntil([&] { return h.echo.slow_started == kSlow; }, absl::Seconds(10)));
   h.gw.reset();  // while all the slow calls are still running in the backend
   stopped = true;
   for (auto& t : slow) t.join();
@@ -765,10 +763,8 @@ TEST_CASE("gateway: SSE streams carry heartbeats and a vanished client cancels t
         CHECK(es.comments() >= 2);  // keepalives while the backend says nothing
         CHECK(h.echo.streams_open == 1);
       }  // the client hangs up
-      for (int i = 0; i < 500 && h.echo.streams_cancelled == 0; ++i) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      CHECK(h.echo.streams_cancelled == 1);  // the backend stream was cancelled
+      // The backend stream is cancelled.
+      CHECK(testing::WaitUntil([&] { return h.echo.streams_cancelled == 1; }, absl::Seconds(5)));
     }
   }
 }
@@ -781,7 +777,7 @@ TEST_CASE("rpc server: calls past its threads are refused cleanly, and the gatew
   auto server = rpc::Server::Start({.name = "echo", .registry = registry, .max_threads = 8}, {&echo}).value();
   server->SetServing(true);
   std::string address = "127.0.0.1:" + std::to_string(server->port());
-  testing::ProcessStatus before = Readtesting::ProcessStatus();
+  testing::ProcessStatus before = testing::ReadProcessStatus();
   {
     // 100 slow calls at once, straight to the server.
     grpc::GenericStub stub(rpc::Dial(address));
@@ -815,7 +811,7 @@ TEST_CASE("rpc server: calls past its threads are refused cleanly, and the gatew
     std::unique_lock<std::mutex> l(mu);
     for (int i = 0; i < 600 && finished < 100; ++i) {  // at most 60 s
       cv.wait_for(l, std::chrono::milliseconds(100));
-      peak = std::max(peak, Readtesting::ProcessStatus().threads);
+      peak = std::max(peak, testing::ReadProcessStatus().threads);
     }
     REQUIRE(finished == 100);
     INFO("OK " << codes[grpc::StatusCode::OK] << ", RESOURCE_EXHAUSTED "
