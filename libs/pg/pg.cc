@@ -24,7 +24,7 @@ namespace {
 // Connections idle longer than this are checked before use: the server may have gone.
 constexpr absl::Duration kCheckIdleAfter = absl::Seconds(10);
 
-absl::Status ErrorFromResult(PGconn* conn, const PGresult* res) {
+absl::Status ErrorFromResultText(PGconn* conn, const PGresult* res) {
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   std::string message = res ? PQresultErrorMessage(res) : "";
   if (message.empty()) message = PQerrorMessage(conn);
@@ -42,6 +42,24 @@ absl::Status ErrorFromResult(PGconn* conn, const PGresult* res) {
   }
   if (code.rfind("22", 0) == 0) return absl::InvalidArgumentError(message);
   return absl::InternalError(absl::StrCat(message, " [", code, "]"));
+}
+
+// Every error this library writes is marked as library text (see status.h).
+absl::Status ErrorFromResult(PGconn* conn, const PGresult* res) {
+  return FromLibrary(ErrorFromResultText(conn, res), "pg");
+}
+
+// libpq takes parameters as C strings: a NUL inside one would silently cut the stored
+// value short, so such a statement is refused instead.
+absl::Status CheckNoNul(const Params& params) {
+  for (size_t i = 0; i < params.size(); ++i) {
+    const auto& v = params[i].value();
+    if (v && v->find('\0') != std::string::npos) {
+      return FromLibrary(absl::InvalidArgumentError(absl::StrCat(
+                             "parameter $", i + 1, " contains a NUL byte")), "pg");
+    }
+  }
+  return absl::OkStatus();
 }
 
 class Connection final : public Session {
@@ -63,6 +81,7 @@ class Connection final : public Session {
       VL_RETURN_IF_ERROR(s);
       prepared_.emplace(st.name, st.sql);
     }
+    VL_RETURN_IF_ERROR(CheckNoNul(params));
     std::vector<const char*> values = Values(params);
     return Check(PQexecPrepared(conn_, st.name, static_cast<int>(values.size()), values.data(),
                                 nullptr, nullptr, 0));
@@ -71,6 +90,7 @@ class Connection final : public Session {
   absl::StatusOr<Result> ExecRaw(std::string_view sql, const Params& params = {}) override {
     std::string text(sql);
     if (params.empty()) return Check(PQexec(conn_, text.c_str()));
+    VL_RETURN_IF_ERROR(CheckNoNul(params));
     std::vector<const char*> values = Values(params);
     return Check(PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr,
                               values.data(), nullptr, nullptr, 0));
@@ -269,7 +289,7 @@ class PoolImpl final : public Pool {
       std::string err = PQerrorMessage(c);
       PQfinish(c);
       while (!err.empty() && err.back() == '\n') err.pop_back();
-      return absl::UnavailableError("cannot connect to PostgreSQL: " + err);
+      return FromLibrary(absl::UnavailableError("cannot connect to PostgreSQL: " + err), "pg");
     }
     return std::make_unique<Connection>(c);
   }

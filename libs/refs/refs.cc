@@ -28,8 +28,8 @@ absl::Status GrpcClientRefs::Check(const api::Principal& caller, std::string_vie
     case grpc::StatusCode::OK:
       break;
     case grpc::StatusCode::NOT_FOUND:
-      return NotFoundField(field, absl::StrCat("no client with this ", std::string(field),
-                                               " in your clinic"));
+      return NotFoundField(
+          field, absl::StrCat("no client with this ", std::string(field), " in your clinic"));
     case grpc::StatusCode::INVALID_ARGUMENT:
       return InvalidField(field, absl::StrCat(std::string(field), " is not a valid id"));
     case grpc::StatusCode::PERMISSION_DENIED:
@@ -37,18 +37,18 @@ absl::Status GrpcClientRefs::Check(const api::Principal& caller, std::string_vie
       return absl::PermissionDeniedError("you may not refer to client profiles");
     default:
       // The detail is for operators; the caller hears only that it may retry.
-      log::Warn("client id check failed", {{"code", rpc::CodeName(st.error_code())},
-                                           {"detail", st.error_message()}});
+      log::Warn("client id check failed",
+                {{"code", rpc::CodeName(st.error_code())}, {"detail", st.error_message()}});
       return absl::UnavailableError("client profiles cannot be checked right now; try again");
   }
   if (client.clinic_id() != caller.clinic_id()) {  // defence in depth: GetClient is scoped
-    return NotFoundField(field, absl::StrCat("no client with this ", std::string(field),
-                                             " in your clinic"));
+    return NotFoundField(
+        field, absl::StrCat("no client with this ", std::string(field), " in your clinic"));
   }
   if (!client.merged_into_id().empty()) {
     return FieldError(absl::StatusCode::kFailedPrecondition, field,
-                      absl::StrCat("this client profile was merged into ",
-                                   client.merged_into_id(), "; use that one"));
+                      absl::StrCat("this client profile was merged into ", client.merged_into_id(),
+                                   "; use that one"));
   }
   return absl::OkStatus();
 }

@@ -8,6 +8,7 @@
 
 #include "absl/time/clock.h"
 #include "libs/core/ids.h"
+#include "libs/core/log.h"
 #include "libs/core/status.h"
 
 namespace vetline::rpc {
@@ -23,10 +24,38 @@ const char* CodeName(grpc::StatusCode c) {
   return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
 }
 
+namespace {
+
+// What the caller hears instead of a library's or an internal error's own text.
+const char* GenericMessage(absl::StatusCode code) {
+  switch (code) {
+    case absl::StatusCode::kInvalidArgument: return "the request has a value that cannot be stored";
+    case absl::StatusCode::kAlreadyExists: return "this already exists";
+    case absl::StatusCode::kFailedPrecondition:
+      return "the request conflicts with the current data";
+    case absl::StatusCode::kAborted: return "the request conflicted with another one; try again";
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kResourceExhausted:
+      return "the service is temporarily unavailable; try again";
+    case absl::StatusCode::kDeadlineExceeded: return "the request took too long; try again";
+    default: return "internal error";
+  }
+}
+
+}  // namespace
+
 grpc::Status ToGrpc(const absl::Status& s) {
   if (s.ok()) return grpc::Status::OK;
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()),
-                      FieldOf(s));
+  auto code = static_cast<grpc::StatusCode>(s.code());
+  bool internal = s.code() == absl::StatusCode::kInternal ||
+                  s.code() == absl::StatusCode::kUnknown || s.code() == absl::StatusCode::kDataLoss;
+  // No database or library message reaches an API answer: operators get it in the log.
+  if (internal || IsFromLibrary(s)) {
+    log::Write(internal ? log::Level::kError : log::Level::kWarning, "request failed",
+               {{"code", CodeName(code)}, {"detail", std::string(s.message())}});
+    return grpc::Status(code, GenericMessage(s.code()), FieldOf(s));
+  }
+  return grpc::Status(code, std::string(s.message()), FieldOf(s));
 }
 
 absl::Status FromGrpc(const grpc::Status& s) {

@@ -479,7 +479,7 @@ absl::Status ClientsRepository::AddPhone(const std::string& clinic_id, const std
                                    phone.texting_capable, phone.primary,
                                    phone.primary ? std::optional<std::string>(staff_user_id) : std::nullopt});
     if (r.status().code() == absl::StatusCode::kAlreadyExists) {
-      return InvalidField("number", "this client already has that number");
+      return AlreadyExistsField("number", "this client already has that number");
     }
     VL_RETURN_IF_ERROR(r.status());
     // A client's first number becomes the primary one.
@@ -534,7 +534,7 @@ absl::Status ClientsRepository::AddEmail(const std::string& clinic_id, const std
     if (primary) VL_RETURN_IF_ERROR(s.Exec(kClearPrimaryEmail, {clinic_id, client_id}).status());
     auto r = s.Exec(kInsertEmail, {clinic_id, client_id, address, primary});
     if (r.status().code() == absl::StatusCode::kAlreadyExists) {
-      return InvalidField("address", "this client already has that email address");
+      return AlreadyExistsField("address", "this client already has that email address");
     }
     return r.status();
   });

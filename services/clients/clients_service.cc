@@ -2,9 +2,11 @@
 
 #include <map>
 
-#include "libs/core/time.h"
 #include "libs/core/status.h"
+#include "libs/core/time.h"
 #include "libs/core/validate.h"
+#include "libs/core/validate_enum.h"
+#include "libs/rpc/edge.h"
 #include "libs/rpc/rpc.h"
 #include "services/clients/sync_records.h"
 
@@ -12,13 +14,16 @@ namespace vetline::clients {
 namespace {
 
 constexpr int kMaxErrorsReturned = 1000;
+constexpr int kMaxPhonesOrEmails = 20;  // per new profile; more are added one by one
 
-
-
-absl::StatusOr<NewPhone> CheckPhone(const std::string& field, const std::string& number,
-                                    v1::PhoneType type, bool texting, bool primary) {
+// `number_field` and `type_field` name the fields in errors ("phones" for both inside
+// CreateClient's list, "number" and "type" in AddPhone). An absent type is OTHER.
+absl::StatusOr<NewPhone> CheckPhone(std::string_view number_field, std::string_view type_field,
+                                    const std::string& number, v1::PhoneType type, bool texting,
+                                    bool primary) {
   NewPhone p;
-  VL_ASSIGN_OR_RETURN(p.number, validate::Phone(field, number));
+  VL_ASSIGN_OR_RETURN(p.number, validate::Phone(number_field, number));
+  VL_RETURN_IF_ERROR(validate::OptionalEnum(type_field, type));
   p.type = PhoneTypeText(type);
   p.texting_capable = texting;
   p.primary = primary;
@@ -27,21 +32,12 @@ absl::StatusOr<NewPhone> CheckPhone(const std::string& field, const std::string&
 
 }  // namespace
 
-absl::StatusOr<api::Principal> ClientsService::Staff(grpc::ServerContext* ctx) {
-  VL_ASSIGN_OR_RETURN(api::Principal p, rpc::PrincipalOf(*ctx, signer_));
-  if (p.kind() != api::Principal::STAFF) {
-    return absl::PermissionDeniedError("only clinic staff may use client profiles");
-  }
-  return p;
-}
-
 grpc::Status ClientsService::SearchClients(grpc::ServerContext* ctx,
                                            const v1::SearchClientsRequest* req,
                                            v1::SearchClientsResponse* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
-    int size = req->page_size() == 0 ? 20 : req->page_size();
-    if (size < 1 || size > 100) return InvalidField("pageSize", "pageSize must be between 1 and 100");
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
+    VL_ASSIGN_OR_RETURN(int size, validate::PageSize("pageSize", req->page_size()));
     VL_ASSIGN_OR_RETURN(SearchQuery q, ParseSearchQuery(req->query()));
     VL_ASSIGN_OR_RETURN(auto found, repo_.Search(p.clinic_id(), q, size));
     for (auto& c : found) *resp->add_clients() = std::move(c);
@@ -52,14 +48,25 @@ grpc::Status ClientsService::SearchClients(grpc::ServerContext* ctx,
 grpc::Status ClientsService::CreateClient(grpc::ServerContext* ctx,
                                           const v1::CreateClientRequest* req, v1::Client* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_ASSIGN_OR_RETURN(std::string first, validate::Name("firstName", req->first_name()));
     VL_ASSIGN_OR_RETURN(std::string last, validate::Name("lastName", req->last_name()));
+    if (req->phones_size() > kMaxPhonesOrEmails) {
+      return InvalidField("phones", "a new profile can have at most 20 phone numbers");
+    }
+    if (req->emails_size() > kMaxPhonesOrEmails) {
+      return InvalidField("emails", "a new profile can have at most 20 email addresses");
+    }
     std::vector<NewPhone> phones;
     int primaries = 0;
     for (const v1::Phone& ph : req->phones()) {
-      VL_ASSIGN_OR_RETURN(NewPhone n, CheckPhone("phones", ph.number(), ph.type(),
+      VL_ASSIGN_OR_RETURN(NewPhone n, CheckPhone("phones", "phones", ph.number(), ph.type(),
                                                  ph.texting_capable(), ph.primary()));
+      for (const NewPhone& earlier : phones) {
+        if (earlier.number == n.number) {
+          return AlreadyExistsField("phones", "the same number is listed twice");
+        }
+      }
       primaries += n.primary;
       phones.push_back(std::move(n));
     }
@@ -68,6 +75,11 @@ grpc::Status ClientsService::CreateClient(grpc::ServerContext* ctx,
     primaries = 0;
     for (const v1::Email& e : req->emails()) {
       VL_ASSIGN_OR_RETURN(std::string a, validate::Email("emails", e.address()));
+      for (const auto& earlier : emails) {
+        if (earlier.first == a) {
+          return AlreadyExistsField("emails", "the same email address is listed twice");
+        }
+      }
       primaries += e.primary();
       emails.emplace_back(a, e.primary());
     }
@@ -80,7 +92,7 @@ grpc::Status ClientsService::CreateClient(grpc::ServerContext* ctx,
 grpc::Status ClientsService::GetClient(grpc::ServerContext* ctx, const v1::GetClientRequest* req,
                                        v1::Client* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     VL_ASSIGN_OR_RETURN(*out, repo_.Get(p.clinic_id(), req->id()));
     return absl::OkStatus();
@@ -90,7 +102,7 @@ grpc::Status ClientsService::GetClient(grpc::ServerContext* ctx, const v1::GetCl
 grpc::Status ClientsService::UpdateClient(grpc::ServerContext* ctx,
                                           const v1::UpdateClientRequest* req, v1::Client* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     std::optional<std::string> first, last;
     if (!req->first_name().empty()) {
@@ -110,9 +122,9 @@ grpc::Status ClientsService::UpdateClient(grpc::ServerContext* ctx,
 grpc::Status ClientsService::AddPhone(grpc::ServerContext* ctx, const v1::AddPhoneRequest* req,
                                       v1::Client* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("clientId", req->client_id()));
-    VL_ASSIGN_OR_RETURN(NewPhone n, CheckPhone("number", req->number(), req->type(),
+    VL_ASSIGN_OR_RETURN(NewPhone n, CheckPhone("number", "type", req->number(), req->type(),
                                                req->texting_capable(), req->primary()));
     VL_RETURN_IF_ERROR(repo_.AddPhone(p.clinic_id(), req->client_id(), n, p.user_id()));
     VL_ASSIGN_OR_RETURN(*out, repo_.Get(p.clinic_id(), req->client_id()));
@@ -123,9 +135,10 @@ grpc::Status ClientsService::AddPhone(grpc::ServerContext* ctx, const v1::AddPho
 grpc::Status ClientsService::UpdatePhone(grpc::ServerContext* ctx,
                                          const v1::UpdatePhoneRequest* req, v1::Client* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("clientId", req->client_id()));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
+    VL_RETURN_IF_ERROR(validate::OptionalEnum("type", req->type()));
     std::optional<std::string> type;
     if (req->type() != v1::PHONE_TYPE_UNSPECIFIED) type = PhoneTypeText(req->type());
     VL_RETURN_IF_ERROR(repo_.UpdatePhone(p.clinic_id(), req->client_id(), req->id(), type,
@@ -139,7 +152,7 @@ grpc::Status ClientsService::SetPrimaryPhone(grpc::ServerContext* ctx,
                                              const v1::SetPrimaryPhoneRequest* req,
                                              v1::Client* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("clientId", req->client_id()));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     VL_RETURN_IF_ERROR(repo_.SetPrimaryPhone(p.clinic_id(), req->client_id(), req->id(), p.user_id()));
@@ -151,7 +164,7 @@ grpc::Status ClientsService::SetPrimaryPhone(grpc::ServerContext* ctx,
 grpc::Status ClientsService::RemovePhone(grpc::ServerContext* ctx,
                                          const v1::RemovePhoneRequest* req, v1::Client* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("clientId", req->client_id()));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     VL_RETURN_IF_ERROR(repo_.RemovePhone(p.clinic_id(), req->client_id(), req->id()));
@@ -163,7 +176,7 @@ grpc::Status ClientsService::RemovePhone(grpc::ServerContext* ctx,
 grpc::Status ClientsService::AddEmail(grpc::ServerContext* ctx, const v1::AddEmailRequest* req,
                                       v1::Client* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("clientId", req->client_id()));
     VL_ASSIGN_OR_RETURN(std::string address, validate::Email("address", req->address()));
     VL_RETURN_IF_ERROR(repo_.AddEmail(p.clinic_id(), req->client_id(), address, req->primary()));
@@ -175,7 +188,7 @@ grpc::Status ClientsService::AddEmail(grpc::ServerContext* ctx, const v1::AddEma
 grpc::Status ClientsService::AddPet(grpc::ServerContext* ctx, const v1::AddPetRequest* req,
                                     v1::Pet* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("clientId", req->client_id()));
     v1::Pet pet;
     VL_ASSIGN_OR_RETURN(*pet.mutable_name(), validate::Name("name", req->name(), 100));
@@ -197,7 +210,7 @@ grpc::Status ClientsService::UpdateContactOptions(grpc::ServerContext* ctx,
                                                   const v1::UpdateContactOptionsRequest* req,
                                                   v1::Client* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("clientId", req->client_id()));
     VL_RETURN_IF_ERROR(repo_.SetContactOptions(p.clinic_id(), req->client_id(), req->email_enabled(),
                                                req->text_enabled()));
@@ -209,7 +222,7 @@ grpc::Status ClientsService::UpdateContactOptions(grpc::ServerContext* ctx,
 grpc::Status ClientsService::MergeClients(grpc::ServerContext* ctx,
                                           const v1::MergeClientsRequest* req, v1::Client* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     VL_RETURN_IF_ERROR(validate::Id("otherClientId", req->other_client_id()));
     VL_RETURN_IF_ERROR(repo_.Merge(p.clinic_id(), req->id(), req->other_client_id(), p.user_id()));
@@ -222,7 +235,7 @@ grpc::Status ClientsService::SendPortalLink(grpc::ServerContext* ctx,
                                             const v1::SendPortalLinkRequest* req,
                                             v1::SendPortalLinkResponse* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("clientId", req->client_id()));
     VL_ASSIGN_OR_RETURN(v1::Client c, repo_.Get(p.clinic_id(), req->client_id()));
     if (!c.merged_into_id().empty()) {
@@ -240,10 +253,7 @@ grpc::Status ClientSyncService::Upsert(grpc::ServerContext* ctx,
                                        grpc::ServerReader<v1::UpsertBatch>* reader,
                                        v1::UpsertSummary* summary) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal caller, rpc::PrincipalOf(*ctx, signer_));
-    if (caller.kind() != api::Principal::SERVICE) {
-      return absl::PermissionDeniedError("only the PIMS sync writes through this API");
-    }
+    VL_ASSIGN_OR_RETURN(api::Principal caller, rpc::RequireService(*ctx, signer_));
     std::string clinic_id;
     auto add = [](v1::EntityCounts* total, const v1::EntityCounts& c) {
       total->set_inserted(total->inserted() + c.inserted());

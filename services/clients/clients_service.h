@@ -40,8 +40,6 @@ class ClientsService final : public v1::ClientsService::Service {
                               v1::SendPortalLinkResponse*) override;
 
  private:
-  absl::StatusOr<api::Principal> Staff(grpc::ServerContext* ctx);
-
   ClientsRepository& repo_;
   const auth::PrincipalSigner& signer_;
   const auth::LinkSigner& links_;

@@ -11,6 +11,9 @@ absl::StatusOr<SearchQuery> ParseSearchQuery(std::string_view input) {
   if (trimmed.empty()) return InvalidField("query", "type a name, pet, phone, email or PIMS id");
   if (trimmed.size() > 100) return InvalidField("query", "query is longer than 100 characters");
   if (!validate::IsUtf8(trimmed)) return InvalidField("query", "query is not valid UTF-8");
+  for (unsigned char c : trimmed) {
+    if (c < 0x20 || c == 0x7F) return InvalidField("query", "query contains control characters");
+  }
   SearchQuery q;
   q.raw = trimmed;
   q.text = absl::AsciiStrToLower(trimmed);

@@ -1,16 +1,19 @@
 #include "services/identity/identity_service.h"
 
-#include "absl/strings/escaping.h"
-#include "libs/core/time.h"
 #include "libs/core/status.h"
+#include "libs/core/time.h"
 #include "libs/core/validate.h"
+#include "libs/core/validate_enum.h"
+#include "libs/rpc/edge.h"
 #include "libs/rpc/rpc.h"
 
 namespace vetline::identity {
 namespace {
 
-constexpr int kDefaultPageSize = 50;
-constexpr int kMaxPageSize = 200;
+constexpr char kStaffList[] = "identity.staff";
+constexpr size_t kMaxPasswordBytes = 256;  // the policy's own limit (auth::CheckPasswordPolicy)
+constexpr size_t kMaxTokenBytes = 128;     // session tokens are 47 characters
+constexpr int kMaxTeamsPerUser = 100;
 
 // The same answer for an unknown email and a wrong password: do not reveal who exists.
 absl::Status BadCredentials() {
@@ -26,10 +29,19 @@ void VerifyAgainstDummy(std::string_view password) {
 
 std::string RoleText(v1::Role r) {
   switch (r) {
-    case v1::ADMIN: return "admin";
-    case v1::PROVIDER: return "provider";
-    default: return "staff";
+    case v1::ADMIN: return std::string(rpc::kRoleAdmin);
+    case v1::PROVIDER: return std::string(rpc::kRoleProvider);
+    default: return std::string(rpc::kRoleStaff);
   }
+}
+
+// A password being checked (not set): bounded so hashing work stays bounded.
+absl::Status PasswordGiven(std::string_view field, const std::string& password) {
+  if (password.empty()) return InvalidField(field, std::string(field) + " is required");
+  if (password.size() > kMaxPasswordBytes) {
+    return InvalidField(field, std::string(field) + " is longer than 256 bytes");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status NotFound(std::string_view what) {
@@ -37,24 +49,6 @@ absl::Status NotFound(std::string_view what) {
 }
 
 }  // namespace
-
-absl::StatusOr<api::Principal> IdentityService::Caller(grpc::ServerContext* ctx) {
-  return rpc::PrincipalOf(*ctx, signer_);
-}
-
-absl::StatusOr<api::Principal> IdentityService::Staff(grpc::ServerContext* ctx) {
-  VL_ASSIGN_OR_RETURN(api::Principal p, Caller(ctx));
-  if (p.kind() != api::Principal::STAFF) {
-    return absl::PermissionDeniedError("only clinic staff may do this");
-  }
-  return p;
-}
-
-absl::StatusOr<api::Principal> IdentityService::Admin(grpc::ServerContext* ctx) {
-  VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
-  if (p.role() != "admin") return absl::PermissionDeniedError("only clinic admins may do this");
-  return p;
-}
 
 absl::Status IdentityService::IssueSession(const std::string& clinic_id,
                                            const std::string& staff_user_id,
@@ -74,7 +68,7 @@ grpc::Status IdentityService::Login(grpc::ServerContext*, const v1::LoginRequest
                                     v1::LoginResponse* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_ASSIGN_OR_RETURN(std::string email, validate::Email("email", req->email()));
-    if (req->password().empty()) return InvalidField("password", "password is required");
+    VL_RETURN_IF_ERROR(PasswordGiven("password", req->password()));
     auto staff = repo_.FindStaffByEmail(email);
     if (staff.status().code() == absl::StatusCode::kNotFound) {
       VerifyAgainstDummy(req->password());
@@ -91,7 +85,7 @@ grpc::Status IdentityService::Login(grpc::ServerContext*, const v1::LoginRequest
 grpc::Status IdentityService::Logout(grpc::ServerContext* ctx, const v1::LogoutRequest*,
                                      v1::LogoutResponse*) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Caller(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::PrincipalOf(*ctx, signer_));
     if (p.session_id().empty()) return absl::FailedPreconditionError("not a session");
     return repo_.RevokeSession(p.session_id());
   }());
@@ -100,7 +94,7 @@ grpc::Status IdentityService::Logout(grpc::ServerContext* ctx, const v1::LogoutR
 grpc::Status IdentityService::GetMe(grpc::ServerContext* ctx, const v1::GetMeRequest*,
                                     v1::Me* me) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Caller(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::PrincipalOf(*ctx, signer_));
     me->set_kind(p.kind());
     if (p.kind() == api::Principal::STAFF) {
       VL_ASSIGN_OR_RETURN(StaffRecord s, repo_.GetStaff(p.clinic_id(), p.user_id()));
@@ -120,7 +114,8 @@ grpc::Status IdentityService::ChangePassword(grpc::ServerContext* ctx,
                                              const v1::ChangePasswordRequest* req,
                                              v1::ChangePasswordResponse*) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
+    VL_RETURN_IF_ERROR(PasswordGiven("currentPassword", req->current_password()));
     VL_RETURN_IF_ERROR(auth::CheckPasswordPolicy(req->new_password(), "newPassword"));
     VL_ASSIGN_OR_RETURN(StaffRecord s, repo_.GetStaff(p.clinic_id(), p.user_id()));
     if (!auth::VerifyPassword(s.password_hash, req->current_password())) {
@@ -135,7 +130,7 @@ grpc::Status IdentityService::ChangePassword(grpc::ServerContext* ctx,
 grpc::Status IdentityService::GetClinic(grpc::ServerContext* ctx, const v1::GetClinicRequest* req,
                                         v1::Clinic* clinic) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Caller(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::PrincipalOf(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     // Another clinic's id answers exactly like a missing one.
     if (req->id() != p.clinic_id()) return NotFound("clinic");
@@ -147,20 +142,22 @@ grpc::Status IdentityService::GetClinic(grpc::ServerContext* ctx, const v1::GetC
 grpc::Status IdentityService::ListStaff(grpc::ServerContext* ctx, const v1::ListStaffRequest* req,
                                         v1::ListStaffResponse* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
-    int size = req->page_size() == 0 ? kDefaultPageSize : req->page_size();
-    if (size < 1 || size > kMaxPageSize) {
-      return InvalidField("pageSize", "pageSize must be between 1 and 200");
-    }
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
+    VL_ASSIGN_OR_RETURN(int size, validate::PageSize("pageSize", req->page_size()));
     std::string after;
-    if (!req->page_token().empty() && !absl::WebSafeBase64Unescape(req->page_token(), &after)) {
-      return InvalidField("pageToken", "pageToken is not one this API returned");
+    if (!req->page_token().empty()) {
+      VL_ASSIGN_OR_RETURN(auto cursor, page_tokens_.Decode("pageToken", req->page_token(),
+                                                           kStaffList, p.clinic_id(), 1));
+      after = std::move(cursor[0]);
     }
     VL_ASSIGN_OR_RETURN(auto staff, repo_.ListStaff(p.clinic_id(), after, size + 1));
     bool more = static_cast<int>(staff.size()) > size;
     if (more) staff.pop_back();
     for (auto& s : staff) *resp->add_staff() = std::move(s);
-    if (more) resp->set_next_page_token(absl::WebSafeBase64Escape(resp->staff().rbegin()->email()));
+    if (more) {
+      resp->set_next_page_token(
+          page_tokens_.Encode(kStaffList, p.clinic_id(), {resp->staff().rbegin()->email()}));
+    }
     return absl::OkStatus();
   }());
 }
@@ -168,14 +165,12 @@ grpc::Status IdentityService::ListStaff(grpc::ServerContext* ctx, const v1::List
 grpc::Status IdentityService::CreateStaff(grpc::ServerContext* ctx,
                                           const v1::CreateStaffRequest* req, v1::StaffUser* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Admin(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireAdmin(*ctx, signer_));
     v1::StaffUser user;
     user.set_clinic_id(p.clinic_id());
     VL_ASSIGN_OR_RETURN(*user.mutable_email(), validate::Email("email", req->email()));
     VL_ASSIGN_OR_RETURN(*user.mutable_name(), validate::Name("name", req->name()));
-    if (req->role() == v1::ROLE_UNSPECIFIED) {
-      return InvalidField("role", "role must be ADMIN, PROVIDER or STAFF");
-    }
+    VL_RETURN_IF_ERROR(validate::Enum("role", req->role()));
     user.set_role(req->role());
     VL_RETURN_IF_ERROR(auth::CheckPasswordPolicy(req->password()));
     VL_ASSIGN_OR_RETURN(std::string hash, auth::HashPassword(req->password()));
@@ -187,7 +182,7 @@ grpc::Status IdentityService::CreateStaff(grpc::ServerContext* ctx,
 grpc::Status IdentityService::GetStaff(grpc::ServerContext* ctx, const v1::GetStaffRequest* req,
                                        v1::StaffUser* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     VL_ASSIGN_OR_RETURN(StaffRecord s, repo_.GetStaff(p.clinic_id(), req->id()));
     *out = s.user;
@@ -198,14 +193,18 @@ grpc::Status IdentityService::GetStaff(grpc::ServerContext* ctx, const v1::GetSt
 grpc::Status IdentityService::UpdateStaff(grpc::ServerContext* ctx,
                                           const v1::UpdateStaffRequest* req, v1::StaffUser* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Admin(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireAdmin(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     std::optional<std::string> name, role;
     if (!req->name().empty()) {
       VL_ASSIGN_OR_RETURN(name, validate::Name("name", req->name()));
     }
+    VL_RETURN_IF_ERROR(validate::OptionalEnum("role", req->role()));
     if (req->role() != v1::ROLE_UNSPECIFIED) role = RoleText(req->role());
     std::optional<std::vector<std::string>> teams;
+    if (req->team_ids_size() > kMaxTeamsPerUser) {
+      return InvalidField("teamIds", "a user can be in at most 100 teams");
+    }
     if (req->set_team_ids()) {
       teams.emplace();
       for (const std::string& t : req->team_ids()) {
@@ -224,7 +223,7 @@ grpc::Status IdentityService::DeactivateStaff(grpc::ServerContext* ctx,
                                               const v1::DeactivateStaffRequest* req,
                                               v1::StaffUser* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Admin(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireAdmin(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     if (req->id() == p.user_id()) {
       return absl::FailedPreconditionError("you cannot deactivate yourself");
@@ -237,7 +236,7 @@ grpc::Status IdentityService::DeactivateStaff(grpc::ServerContext* ctx,
 grpc::Status IdentityService::CreateTeam(grpc::ServerContext* ctx, const v1::CreateTeamRequest* req,
                                          v1::Team* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Admin(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireAdmin(*ctx, signer_));
     VL_ASSIGN_OR_RETURN(std::string name, validate::Name("name", req->name(), 100));
     VL_ASSIGN_OR_RETURN(*out, repo_.CreateTeam(p.clinic_id(), name));
     return absl::OkStatus();
@@ -247,7 +246,7 @@ grpc::Status IdentityService::CreateTeam(grpc::ServerContext* ctx, const v1::Cre
 grpc::Status IdentityService::ListTeams(grpc::ServerContext* ctx, const v1::ListTeamsRequest*,
                                         v1::ListTeamsResponse* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_ASSIGN_OR_RETURN(auto teams, repo_.ListTeams(p.clinic_id()));
     for (auto& t : teams) *resp->add_teams() = std::move(t);
     return absl::OkStatus();
@@ -278,6 +277,7 @@ grpc::Status IdentityService::PortalLogin(grpc::ServerContext*, const v1::Portal
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_RETURN_IF_ERROR(validate::Id("clinicId", req->clinic_id()));
     VL_ASSIGN_OR_RETURN(std::string email, validate::Email("email", req->email()));
+    VL_RETURN_IF_ERROR(PasswordGiven("password", req->password()));
     auto account = repo_.FindPortalAccount(req->clinic_id(), email);
     if (account.status().code() == absl::StatusCode::kNotFound) {
       VerifyAgainstDummy(req->password());
@@ -293,7 +293,7 @@ grpc::Status IdentityService::ListProspects(grpc::ServerContext* ctx,
                                             const v1::ListProspectsRequest*,
                                             v1::ListProspectsResponse* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_ASSIGN_OR_RETURN(auto list, repo_.ListProspects(p.clinic_id()));
     for (auto& a : list) *resp->add_prospects() = std::move(a);
     return absl::OkStatus();
@@ -304,9 +304,12 @@ grpc::Status IdentityService::LinkProspect(grpc::ServerContext* ctx,
                                            const v1::LinkProspectRequest* req,
                                            v1::PortalAccount* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, Staff(ctx));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     VL_RETURN_IF_ERROR(validate::Id("clientId", req->client_id()));
+    // The client record must be one of this clinic's: another clinic's id or a made-up
+    // one is a field error, and nothing is linked.
+    VL_RETURN_IF_ERROR(clients_.Check(p, "clientId", req->client_id()));
     VL_ASSIGN_OR_RETURN(*out, repo_.LinkProspect(p.clinic_id(), req->id(), req->client_id()));
     return absl::OkStatus();
   }());
@@ -316,11 +319,10 @@ grpc::Status IdentityService::Authenticate(grpc::ServerContext* ctx,
                                            const v1::AuthenticateRequest* req,
                                            api::Principal* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal caller, Caller(ctx));
-    if (caller.kind() != api::Principal::SERVICE) {
-      return absl::PermissionDeniedError("only Vetline services may authenticate tokens");
+    VL_RETURN_IF_ERROR(rpc::RequireService(*ctx, signer_).status());
+    if (req->token().empty() || req->token().size() > kMaxTokenBytes) {
+      return absl::UnauthenticatedError("no session token");
     }
-    if (req->token().empty()) return absl::UnauthenticatedError("no session token");
     auto s = repo_.FindLiveSession(auth::TokenHash(req->token()), clock_.Now());
     if (s.status().code() == absl::StatusCode::kNotFound) {
       return absl::UnauthenticatedError("session expired or revoked");
@@ -345,15 +347,13 @@ grpc::Status IdentityService::CreateClinic(grpc::ServerContext* ctx,
                                            const v1::CreateClinicRequest* req,
                                            v1::CreateClinicResponse* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal caller, Caller(ctx));
-    if (caller.kind() != api::Principal::SERVICE) {
-      return absl::PermissionDeniedError("clinics are created by platform operators");
-    }
+    VL_RETURN_IF_ERROR(rpc::RequireService(*ctx, signer_).status());
     v1::Clinic c;
     VL_ASSIGN_OR_RETURN(*c.mutable_name(), validate::Name("name", req->name()));
     VL_RETURN_IF_ERROR(validate::TimeZone("timeZone", req->time_zone()));
     c.set_time_zone(req->time_zone());
     VL_ASSIGN_OR_RETURN(*c.mutable_phone(), validate::Phone("phone", req->phone()));
+    VL_RETURN_IF_ERROR(validate::OptionalEnum("pimsKind", req->pims_kind()));
     c.set_pims_kind(req->pims_kind() == v1::PIMS_KIND_UNSPECIFIED ? v1::NONE : req->pims_kind());
     v1::StaffUser admin;
     VL_ASSIGN_OR_RETURN(*admin.mutable_email(), validate::Email("adminEmail", req->admin_email()));

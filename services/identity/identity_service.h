@@ -6,6 +6,8 @@
 
 #include "libs/auth/auth.h"
 #include "libs/core/clock.h"
+#include "libs/core/page_token.h"
+#include "libs/refs/refs.h"
 #include "services/identity/identity_repository.h"
 #include "vetline/identity/v1/identity.grpc.pb.h"
 
@@ -17,9 +19,17 @@ struct IdentityOptions {
 
 class IdentityService final : public v1::IdentityService::Service {
  public:
+  // `clients` resolves the client ids requests name (LinkProspect); `page_tokens` reads
+  // and writes the lists' page tokens.
   IdentityService(IdentityRepository& repo, const auth::PrincipalSigner& signer,
-                  const Clock& clock, IdentityOptions options)
-      : repo_(repo), signer_(signer), clock_(clock), options_(options) {}
+                  const Clock& clock, IdentityOptions options, const refs::ClientRefs& clients,
+                  PageTokens page_tokens)
+      : repo_(repo),
+        signer_(signer),
+        clock_(clock),
+        options_(options),
+        clients_(clients),
+        page_tokens_(std::move(page_tokens)) {}
 
   grpc::Status Login(grpc::ServerContext*, const v1::LoginRequest*, v1::LoginResponse*) override;
   grpc::Status Logout(grpc::ServerContext*, const v1::LogoutRequest*,
@@ -57,14 +67,12 @@ class IdentityService final : public v1::IdentityService::Service {
   absl::Status IssueSession(const std::string& clinic_id, const std::string& staff_user_id,
                             const std::string& portal_account_id, v1::LoginResponse* out);
 
-  absl::StatusOr<api::Principal> Caller(grpc::ServerContext* ctx);
-  absl::StatusOr<api::Principal> Staff(grpc::ServerContext* ctx);  // any staff role
-  absl::StatusOr<api::Principal> Admin(grpc::ServerContext* ctx);
-
   IdentityRepository& repo_;
   const auth::PrincipalSigner& signer_;
   const Clock& clock_;
   IdentityOptions options_;
+  const refs::ClientRefs& clients_;
+  PageTokens page_tokens_;
 };
 
 }  // namespace vetline::identity

@@ -17,12 +17,15 @@ class PimsSyncService final : public sv1::PimsSyncService::Service {
   grpc::Status SetConnector(grpc::ServerContext*, const sv1::SetConnectorRequest*, sv1::Connector*) override;
 
  private:
-  absl::StatusOr<api::Principal> Staff(grpc::ServerContext* ctx);
   SyncRepository& repo_;
   const auth::PrincipalSigner& signer_;
 };
 
-// Checks connector settings: a known kind, and an address unless the kind is "none".
+// Longest connector host name accepted (DNS names are at most 253 characters).
+inline constexpr size_t kMaxHostChars = 253;
+
+// Checks connector settings: a known kind, and a host:port address unless the kind is
+// "none".
 absl::Status ValidateConnector(const std::string& kind, const std::string& address);
 
 }  // namespace vetline::pims_sync

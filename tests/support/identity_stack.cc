@@ -19,11 +19,14 @@ rpc::ServiceEnv TestServiceEnv(const std::string& conninfo, bool with_redis, int
   return env;
 }
 
-IdentityStack::IdentityStack(const Clock* clock)
+IdentityStack::IdentityStack(const Clock* clock, const std::string& clients_address)
     : db_(std::make_unique<TestDatabase>()),
       conninfo_(db_->conninfo()),
       signer_(auth::Key::FromSecret(kTestInternalSecret).value()) {
-  auto running = identity::Start(TestServiceEnv(conninfo_), {}, clock ? *clock : Clock::Real());
+  rpc::ServiceEnv env = TestServiceEnv(conninfo_);
+  // Without a clients service nothing listens there: linking a prospect is Unavailable.
+  env.peers["clients"] = clients_address.empty() ? "127.0.0.1:1" : clients_address;
+  auto running = identity::Start(env, {}, clock ? *clock : Clock::Real());
   if (!running.ok()) throw std::runtime_error(running.status().ToString());
   running_ = std::move(*running);
   stub_ = v1::IdentityService::NewStub(rpc::Dial(address()));

@@ -24,7 +24,8 @@ rpc::ServiceEnv TestServiceEnv(const std::string& conninfo, bool with_redis = fa
 class IdentityStack {
  public:
   // `clock` (optional) drives session expiry; it must outlive the stack.
-  explicit IdentityStack(const Clock* clock = nullptr);
+  // `clients_address` is where identity checks client ids (LinkProspect).
+  explicit IdentityStack(const Clock* clock = nullptr, const std::string& clients_address = "");
   ~IdentityStack();
 
   std::string address() const;

@@ -4,6 +4,7 @@
 
 #include "libs/core/clock.h"
 #include "libs/rpc/rpc.h"
+#include "services/clients/clients_component.h"
 #include "tests/support/identity_stack.h"
 
 using namespace vetline;
@@ -323,8 +324,26 @@ TEST_CASE("identity: staff lists page through the clinic", "[identity]") {
 }
 
 TEST_CASE("identity: portal sign-ups are prospects until staff link them", "[identity]") {
-  IdentityStack s;
+  // Linking checks the client id with the real clients service.
+  testing::TestDatabase clients_db;
+  auto clients_service =
+      clients::Start(testing::TestServiceEnv(clients_db.conninfo()), {}).value();
+  std::string clients_address =
+      "127.0.0.1:" + std::to_string(clients_service->server().port());
+  auto clients_stub = clients::v1::ClientsService::NewStub(rpc::Dial(clients_address));
+  IdentityStack s(nullptr, clients_address);
   Clinic c = MakeClinic(s, "Maple Vet", "admin@maple.example");
+  Clinic other = MakeClinic(s, "Oak Vet", "admin@oak.example");
+  auto create_client = [&](const api::Principal& as) {
+    clients::v1::CreateClientRequest req;
+    req.set_first_name("Pat");
+    req.set_last_name("Owner");
+    clients::v1::Client out;
+    REQUIRE(clients_stub->CreateClient(s.As(&as).get(), req, &out).ok());
+    return out.id();
+  };
+  std::string client_id = create_client(c.admin);
+  std::string other_clinics_client = create_client(other.admin);
   v1::PortalSignupRequest su;
   su.set_clinic_id(c.created.clinic().id());
   su.set_email("owner@pets.example");
@@ -355,7 +374,18 @@ TEST_CASE("identity: portal sign-ups are prospects until staff link them", "[ide
 
   v1::LinkProspectRequest link;
   link.set_id(acct.id());
-  link.set_client_id("7d0e6a52-3f3e-4c51-9a49-1b0b5f0c2e11");
+  // Another clinic's client and a made-up id are refused naming the field; still a prospect.
+  for (const std::string& foreign : {other_clinics_client,
+                                     std::string("7d0e6a52-3f3e-4c51-9a49-1b0b5f0c2e11")}) {
+    link.set_client_id(foreign);
+    v1::PortalAccount unchanged;
+    grpc::Status st = s.stub().LinkProspect(s.As(&c.admin).get(), link, &unchanged);
+    CHECK(st.error_code() == grpc::StatusCode::NOT_FOUND);
+    CHECK(st.error_details() == "clientId");
+  }
+  REQUIRE(s.stub().ListProspects(s.As(&c.admin).get(), {}, &prospects).ok());
+  CHECK(prospects.prospects_size() == 1);
+  link.set_client_id(client_id);
   REQUIRE(s.stub().LinkProspect(s.As(&c.admin).get(), link, &acct).ok());
   CHECK_FALSE(acct.prospect());
   REQUIRE(s.stub().ListProspects(s.As(&c.admin).get(), {}, &prospects).ok());

@@ -1,0 +1,91 @@
+#include "tests/support/edge_stack.h"
+
+#include <stdexcept>
+
+#include "libs/rpc/rpc.h"
+#include "services/clients/clients_component.h"
+#include "services/identity/identity_component.h"
+#include "services/media/media_component.h"
+#include "services/pims_sync/pims_sync_component.h"
+#include "tests/support/identity_stack.h"
+
+namespace vetline::testing {
+namespace {
+
+template <typename T>
+T Must(absl::StatusOr<T> v, const char* what) {
+  if (!v.ok()) throw std::runtime_error(std::string(what) + ": " + v.status().ToString());
+  return std::move(*v);
+}
+
+std::string Address(const rpc::RunningService& s) {
+  return "127.0.0.1:" + std::to_string(const_cast<rpc::RunningService&>(s).server().port());
+}
+
+constexpr char kPassword[] = "correct horse battery";
+
+}  // namespace
+
+EdgeStack::EdgeStack() {
+  media_dir_ =
+      std::filesystem::temp_directory_path() / ("vetline-edge-" + std::to_string(::getpid()) + "-" +
+                                                std::to_string(reinterpret_cast<uintptr_t>(this)));
+  std::filesystem::create_directories(media_dir_);
+  clients_ = Must(clients::Start(TestServiceEnv(db_.conninfo()), {}), "clients");
+  rpc::ServiceEnv identity_env = TestServiceEnv(db_.conninfo());
+  identity_env.peers["clients"] = Address(*clients_);
+  identity_service_ = Must(identity::Start(identity_env, {}), "identity");
+  pims_sync_ = Must(pims_sync::Definition().start(TestServiceEnv(db_.conninfo())), "pims_sync");
+  media::MediaOptions mo;
+  mo.data_dir = (media_dir_ / "data").string();
+  mo.blob_dir = (media_dir_ / "blobs").string();
+  media_ = Must(media::Start(TestServiceEnv(db_.conninfo()), mo), "media");
+
+  gateway::GatewayOptions g;
+  g.http_address = "127.0.0.1:0";
+  g.backends = {{"identity", Address(*identity_service_)},
+                {"clients", Address(*clients_)},
+                {"pims_sync", Address(*pims_sync_)},
+                {"media", Address(*media_)}};
+  g.internal_secret = kTestInternalSecret;
+  g.registry = std::make_shared<prometheus::Registry>();
+  gateway_ = Must(gateway::Gateway::Start(g), "gateway");
+  identity_ = identity::v1::IdentityService::NewStub(rpc::Dial(Address(*identity_service_)));
+}
+
+EdgeStack::~EdgeStack() {
+  gateway_.reset();
+  media_.reset();
+  pims_sync_.reset();
+  identity_service_.reset();
+  clients_.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(media_dir_, ec);
+}
+
+int EdgeStack::http_port() const { return gateway_->port(); }
+
+EdgeStack::Clinic EdgeStack::CreateClinic(const std::string& name, const std::string& admin_email) {
+  identity::v1::CreateClinicRequest req;
+  req.set_name(name);
+  req.set_time_zone("America/Chicago");
+  req.set_phone("+15551230000");
+  req.set_pims_kind(identity::v1::CORNERSTONE);
+  req.set_admin_email(admin_email);
+  req.set_admin_name("Admin of " + name);
+  req.set_admin_password(kPassword);
+  identity::v1::CreateClinicResponse resp;
+  grpc::ClientContext ctx;
+  rpc::SetDeadline(ctx);
+  api::Principal platform = IdentityStack::Platform();
+  rpc::AttachPrincipal(ctx, platform,
+                       auth::PrincipalSigner(auth::Key::FromSecret(kTestInternalSecret).value()));
+  grpc::Status st = identity_->CreateClinic(&ctx, req, &resp);
+  if (!st.ok()) throw std::runtime_error("CreateClinic: " + st.error_message());
+  HttpResponse login = Client().Post(
+      "/v1/auth/login", nlohmann::json{{"email", admin_email}, {"password", kPassword}}.dump());
+  if (login.status != 200) throw std::runtime_error("login: " + login.body);
+  return {resp.clinic().id(), resp.admin().id(), login.json()["token"]};
+}
+
+}  // namespace vetline::testing
