@@ -20,6 +20,12 @@ struct ServerOptions {
   std::shared_ptr<prometheus::Registry> registry;  // required
   // Full gRPC service names reported by the health service besides "" (the server).
   std::vector<std::string> health_services;
+  // Bounds of one server, so a burst costs bounded threads and memory and is refused
+  // cleanly (RESOURCE_EXHAUSTED) instead of starting a thread per call: the threads of
+  // synchronous handlers (callback-API handlers use none of them) and the memory gRPC
+  // may use for calls and buffers.
+  int max_threads = 128;
+  size_t max_memory_bytes = 256u << 20;
 };
 
 class Server {

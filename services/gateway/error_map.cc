@@ -37,4 +37,30 @@ std::string ErrorBody(const absl::Status& s) {
   return ErrorBody(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()), FieldOf(s));
 }
 
+absl::Status Refusal(absl::StatusCode code, const std::string& message, int64_t retry_after_seconds) {
+  absl::Status st(code, message);
+  st.SetPayload(kRetryAfterPayload, absl::Cord(std::to_string(retry_after_seconds)));
+  return st;
+}
+
+void AddRetryAfter(Response& res, const std::string& seconds) {
+  int status = res.result_int();
+  if ((status == 429 || status == 503) && res.find(http::field::retry_after) == res.end()) {
+    res.set(http::field::retry_after, seconds);
+  }
+}
+
+Response ErrorResponse(grpc::StatusCode code, const std::string& message, const std::string& field) {
+  Response res = JsonResponse(HttpStatusFor(code), ErrorBody(code, message, field));
+  AddRetryAfter(res);
+  return res;
+}
+
+Response ErrorResponse(const absl::Status& s) {
+  Response res = JsonResponse(HttpStatusFor(static_cast<grpc::StatusCode>(s.code())), ErrorBody(s));
+  auto wait = s.GetPayload(kRetryAfterPayload);
+  AddRetryAfter(res, wait ? std::string(*wait) : "1");
+  return res;
+}
+
 }  // namespace vetline::gateway

@@ -30,6 +30,15 @@ struct GatewayOptions {
   double login_ip_burst = 20, login_ip_per_minute = 20;
   double login_account_burst = 5, login_account_per_minute = 5;
   std::string rate_limit_prefix = "vetline:ratelimit:";  // Redis key prefix of the buckets
+  int max_pending_logins = 256;  // logins waiting for Redis; beyond: 429 + Retry-After
+  // Backpressure: unary backend calls in flight; beyond: 503 + Retry-After at once.
+  int max_backend_calls = 64;
+  // Proxies (addresses or CIDRs) whose X-Forwarded-For names the client, e.g. the ingress.
+  std::vector<std::string> trusted_proxies;
+  // Origins a browser front end may call the API from (with credentials); none: no CORS.
+  std::vector<std::string> cors_origins;
+  absl::Duration sse_heartbeat = absl::Seconds(15);  // `: keepalive` on quiet SSE streams
+  absl::Duration drain_timeout = absl::Seconds(10);  // stopping waits this for requests
   std::vector<std::string> proto_files = ServedProtoFiles();
   std::shared_ptr<prometheus::Registry> registry;  // required
 };
@@ -37,7 +46,9 @@ struct GatewayOptions {
 class Gateway {
  public:
   static absl::StatusOr<std::unique_ptr<Gateway>> Start(GatewayOptions options);
-  ~Gateway();  // stops accepting, finishes nothing new, joins the io threads
+  // Stops accepting, ends event streams, lets requests in flight finish (up to
+  // `drain_timeout`, then cancels them), and only then frees what their callbacks use.
+  ~Gateway();
   int port() const;
 
   class Impl;

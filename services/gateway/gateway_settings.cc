@@ -21,6 +21,18 @@ void GatewaySettings::Register(ConfigParser& p, bool with_backends) {
         20, 1, 100000);
   p.Int("login-account-per-minute", &login_account_per_minute,
         "login attempts per account per minute", 5, 1, 100000);
+  p.Int("max-pending-logins", &max_pending_logins,
+        "logins waiting for the rate limiter; more are refused with 429", 256, 1, 100000);
+  p.Int("max-backend-calls", &max_backend_calls,
+        "backend calls in flight; more requests are refused with 503 + Retry-After", 64, 1, 100000);
+  p.String("trusted-proxies", &trusted_proxies,
+           "proxy addresses/CIDRs whose X-Forwarded-For names the client, e.g. 10.0.0.0/8", "");
+  p.String("cors-origins", &cors_origins,
+           "origins a browser front end may use the API from, e.g. https://app.example", "");
+  p.Duration("sse-heartbeat", &sse_heartbeat, "keepalive comment interval on event streams",
+             absl::Seconds(15));
+  p.Duration("drain-timeout", &drain_timeout,
+             "how long stopping waits for requests in flight", absl::Seconds(10));
 }
 
 absl::StatusOr<GatewayOptions> GatewaySettings::Options(
@@ -47,6 +59,13 @@ absl::StatusOr<GatewayOptions> GatewaySettings::Options(
   o.secure_cookies = secure_cookies;
   o.login_ip_burst = o.login_ip_per_minute = login_ip_per_minute;
   o.login_account_burst = o.login_account_per_minute = login_account_per_minute;
+  o.max_pending_logins = max_pending_logins;
+  o.max_backend_calls = max_backend_calls;
+  o.trusted_proxies = absl::StrSplit(trusted_proxies, ',', absl::SkipWhitespace());
+  o.cors_origins = absl::StrSplit(cors_origins, ',', absl::SkipWhitespace());
+  if (sse_heartbeat <= absl::ZeroDuration()) return absl::InvalidArgumentError("--sse-heartbeat must be positive");
+  o.sse_heartbeat = sse_heartbeat;
+  o.drain_timeout = drain_timeout;
   return o;
 }
 

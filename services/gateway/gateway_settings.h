@@ -17,6 +17,12 @@ struct GatewaySettings {
   bool secure_cookies = false;
   int login_ip_per_minute = 20;
   int login_account_per_minute = 5;
+  int max_pending_logins = 256;
+  int max_backend_calls = 64;
+  std::string trusted_proxies;  // comma-separated addresses/CIDRs
+  std::string cors_origins;     // comma-separated origins
+  absl::Duration sse_heartbeat = absl::Seconds(15);
+  absl::Duration drain_timeout = absl::Seconds(10);
 
   void Register(ConfigParser& p, bool with_backends);
   // Options for Gateway::Start; `backends` (name -> address) overrides the flag.

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <google/protobuf/util/time_util.h>
 
@@ -11,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 #include "libs/core/validate.h"
+#include "nlohmann/json.hpp"
 
 namespace vetline::gateway {
 namespace {
@@ -120,6 +122,103 @@ absl::Status SetFromText(pb::Message& msg, const pb::FieldDescriptor* f, const s
   return bad("a supported value");
 }
 
+absl::Status CheckObject(const nlohmann::json& obj, const pb::Descriptor* d, const std::string& prefix);
+
+// One JSON value against one (non-repeated) field's type: protobuf's JSON mapping, so
+// int64 may come as a string, enums by name or number, well-known types as strings.
+absl::Status CheckSingle(const nlohmann::json& v, const pb::FieldDescriptor* f, const std::string& path) {
+  auto bad = [&](std::string_view what) {
+    return InvalidField(path, absl::StrCat(path, " must be ", std::string(what)));
+  };
+  auto integral = [&](double lo, double hi, bool is_unsigned) -> absl::Status {
+    std::string what = is_unsigned ? "a non-negative integer" : "an integer";
+    double n;
+    if (v.is_number()) {
+      n = v.get<double>();
+    } else if (v.is_string()) {
+      if (!absl::SimpleAtod(v.get<std::string>(), &n)) return bad(what);
+    } else {
+      return bad(what);
+    }
+    if (n != std::floor(n)) return bad(what);
+    if (n < lo || n > hi) return bad(absl::StrCat(what, " in range"));
+    return absl::OkStatus();
+  };
+  switch (f->cpp_type()) {
+    case pb::FieldDescriptor::CPPTYPE_STRING:
+      if (!v.is_string()) return bad(f->type() == pb::FieldDescriptor::TYPE_BYTES ? "base64 text" : "a string");
+      return absl::OkStatus();
+    case pb::FieldDescriptor::CPPTYPE_INT32: return integral(-2147483648.0, 2147483647.0, false);
+    case pb::FieldDescriptor::CPPTYPE_UINT32: return integral(0, 4294967295.0, true);
+    case pb::FieldDescriptor::CPPTYPE_INT64: return integral(-9223372036854775808.0, 9223372036854775807.0, false);
+    case pb::FieldDescriptor::CPPTYPE_UINT64: return integral(0, 18446744073709551615.0, true);
+    case pb::FieldDescriptor::CPPTYPE_DOUBLE:
+    case pb::FieldDescriptor::CPPTYPE_FLOAT: {
+      double n;
+      if (v.is_number()) return absl::OkStatus();
+      if (v.is_string() && (absl::SimpleAtod(v.get<std::string>(), &n) || v == "NaN" ||
+                            v == "Infinity" || v == "-Infinity")) {
+        return absl::OkStatus();
+      }
+      return bad("a number");
+    }
+    case pb::FieldDescriptor::CPPTYPE_BOOL:
+      return v.is_boolean() ? absl::OkStatus() : bad("true or false");
+    case pb::FieldDescriptor::CPPTYPE_ENUM:
+      if (v.is_number_integer() || (v.is_string() && f->enum_type()->FindValueByName(v.get<std::string>()))) {
+        return absl::OkStatus();
+      }
+      return bad(absl::StrCat("one of the ", f->enum_type()->name(), " values"));
+    case pb::FieldDescriptor::CPPTYPE_MESSAGE: {
+      const pb::Descriptor* m = f->message_type();
+      const std::string& type = m->full_name();
+      if (type == "google.protobuf.Timestamp") {
+        pb::Timestamp ts;
+        if (!v.is_string() || !pb::util::TimeUtil::FromString(v.get<std::string>(), &ts)) {
+          return bad("an RFC 3339 timestamp");
+        }
+        return absl::OkStatus();
+      }
+      if (type == "google.protobuf.Duration" || type == "google.protobuf.FieldMask") {
+        return v.is_string() ? absl::OkStatus() : bad("a string");
+      }
+      if (type == "google.protobuf.Value" || type == "google.protobuf.Any") return absl::OkStatus();
+      if (type == "google.protobuf.ListValue") return v.is_array() ? absl::OkStatus() : bad("an array");
+      if (type == "google.protobuf.Struct") return v.is_object() ? absl::OkStatus() : bad("an object");
+      if (m->file()->name() == "google/protobuf/wrappers.proto") {
+        return CheckSingle(v, m->FindFieldByName("value"), path);
+      }
+      if (!v.is_object()) return bad("an object");
+      return CheckObject(v, m, path + ".");
+    }
+  }
+  return absl::OkStatus();
+}
+
+// Every member of a JSON object against the message's fields; errors name the field by
+// its JSON path ("inner.level", "tags[2]").
+absl::Status CheckObject(const nlohmann::json& obj, const pb::Descriptor* d, const std::string& prefix) {
+  for (const auto& [key, v] : obj.items()) {
+    const pb::FieldDescriptor* f = FindField(d, key);
+    if (!f) return InvalidField(prefix + key, absl::StrCat("unknown field '", prefix + key, "'"));
+    std::string path = prefix + f->json_name();
+    if (v.is_null()) continue;  // the field's default
+    if (f->is_map()) {
+      if (!v.is_object()) return InvalidField(path, path + " must be an object");
+      const pb::FieldDescriptor* value = f->message_type()->map_value();
+      for (const auto& [k, item] : v.items()) VL_RETURN_IF_ERROR(CheckSingle(item, value, path + "." + k));
+    } else if (f->is_repeated()) {
+      if (!v.is_array()) return InvalidField(path, path + " must be an array");
+      for (size_t i = 0; i < v.size(); ++i) {
+        VL_RETURN_IF_ERROR(CheckSingle(v[i], f, absl::StrCat(path, "[", i, "]")));
+      }
+    } else {
+      VL_RETURN_IF_ERROR(CheckSingle(v, f, path));
+    }
+  }
+  return absl::OkStatus();
+}
+
 // protobuf 3.21's JSON parser names the field in several ways: "nope: Cannot find
 // field.", "(count): invalid value ...", "... for type count". The candidate is kept
 // only if it is unknown-by-design ("Cannot find") or a real field of the request.
@@ -181,6 +280,11 @@ absl::StatusOr<std::unique_ptr<pb::Message>> BuildRequest(
   } else if (!route.rule.body().empty()) {
     if (!validate::IsUtf8(body)) return absl::InvalidArgumentError("request body is not valid UTF-8");
     std::string json = body.find_first_not_of(" \t\r\n") == std::string::npos ? "{}" : body;
+    // Shape first, with errors naming the field; protobuf's parser then does the rest.
+    nlohmann::json doc = nlohmann::json::parse(json, nullptr, /*allow_exceptions=*/false);
+    if (doc.is_discarded()) return absl::InvalidArgumentError("request body is not valid JSON");
+    if (!doc.is_object()) return absl::InvalidArgumentError("request body must be a JSON object");
+    VL_RETURN_IF_ERROR(CheckObject(doc, d, ""));
     pb::util::JsonParseOptions opts;
     opts.ignore_unknown_fields = false;
     auto st = pb::util::JsonStringToMessage(json, msg.get(), opts);

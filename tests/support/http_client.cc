@@ -98,6 +98,49 @@ std::map<std::string, std::string> Bearer(const std::string& token) {
 
 }  // namespace vetline::testing
 
+// ---- HttpBurst: many connections, one thread. ----
+
+namespace vetline::testing {
+
+std::vector<BurstAnswer> HttpBurst(int port, int connections, const std::string& request,
+                                   absl::Duration limit) {
+  net::io_context ioc;
+  std::vector<BurstAnswer> answers(connections);
+  struct Conn {
+    explicit Conn(net::io_context& ioc) : socket(ioc) {}
+    net::ip::tcp::socket socket;
+    beast::flat_buffer buffer;
+    http::response<http::string_body> res;
+  };
+  std::vector<std::unique_ptr<Conn>> conns;
+  net::ip::tcp::endpoint ep(net::ip::make_address("127.0.0.1"), static_cast<uint16_t>(port));
+  auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < connections; ++i) {
+    conns.push_back(std::make_unique<Conn>(ioc));
+    Conn* c = conns.back().get();
+    BurstAnswer* a = &answers[i];
+    c->socket.async_connect(ep, [c, a, start, &request](boost::system::error_code ec) {
+      if (ec) return;
+      net::async_write(c->socket, net::buffer(request), [c, a, start](boost::system::error_code ec, size_t) {
+        if (ec) return;
+        http::async_read(c->socket, c->buffer, c->res, [c, a, start](boost::system::error_code ec, size_t) {
+          if (!ec) {
+            a->status = c->res.result_int();
+            a->latency_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                std::chrono::steady_clock::now() - start).count();
+          }
+          boost::system::error_code ignored;
+          c->socket.close(ignored);
+        });
+      });
+    });
+  }
+  ioc.run_for(absl::ToChronoMilliseconds(limit));
+  return answers;
+}
+
+}  // namespace vetline::testing
+
 // ---- EventStream: a raw socket, since the body never ends while the call lasts. ----
 
 namespace vetline::testing {
@@ -169,9 +212,14 @@ std::optional<EventStream::Event> EventStream::Next(int timeout_ms) {
       Event e;
       std::istringstream lines(block);
       std::string l;
+      bool fields = false;
       while (std::getline(lines, l)) {
-        if (l.rfind("event: ", 0) == 0) e.type = l.substr(7);
-        if (l.rfind("data: ", 0) == 0) e.data = nlohmann::json::parse(l.substr(6), nullptr, false);
+        if (l.rfind("event: ", 0) == 0) e.type = l.substr(7), fields = true;
+        if (l.rfind("data: ", 0) == 0) e.data = nlohmann::json::parse(l.substr(6), nullptr, false), fields = true;
+      }
+      if (!fields) {  // only comments: a heartbeat, not an event
+        ++comments_;
+        continue;
       }
       return e;
     }

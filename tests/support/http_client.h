@@ -6,6 +6,9 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+#include "absl/time/time.h"
 
 #include "nlohmann/json.hpp"
 
@@ -55,6 +58,8 @@ class EventStream {
   std::optional<Event> Next(int timeout_ms);
   // Skips events until one of `type` arrives (or nullopt after `timeout_ms` overall).
   std::optional<Event> NextOf(const std::string& type, int timeout_ms);
+  // Comment lines (`: keepalive` heartbeats) seen so far; Next() skips them.
+  int comments() const { return comments_; }
 
  private:
   bool Fill(int timeout_ms);  // reads more decoded body; false on timeout or end
@@ -62,7 +67,18 @@ class EventStream {
   int status_ = 0;
   std::string raw_;   // undecoded bytes (chunked framing)
   std::string text_;  // decoded body not yet returned as events
+  int comments_ = 0;
 };
+
+// `connections` connections opened at once, each sending `request` (raw HTTP/1.1, e.g.
+// with `Connection: close`) and reading one answer, all driven by one thread and cut at
+// `limit`. For load tests and benchmarks: far more connections than threads.
+struct BurstAnswer {
+  int status = 0;          // 0: no answer (refused, reset or cut at the limit)
+  int64_t latency_us = 0;  // from the start of the burst
+};
+std::vector<BurstAnswer> HttpBurst(int port, int connections, const std::string& request,
+                                   absl::Duration limit);
 
 // {"Authorization": "Bearer <token>"}
 std::map<std::string, std::string> Bearer(const std::string& token);

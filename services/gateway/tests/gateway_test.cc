@@ -6,10 +6,16 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
 #include <thread>
+
 
 #include <cstdio>
 #include <fstream>
+
+#include <grpcpp/generic/generic_stub.h>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
@@ -17,9 +23,13 @@
 #include "libs/rpc/rpc.h"
 #include "libs/rpc/server.h"
 #include "libs/testing/servers.h"
+#include "libs/testing/wait.h"
+#include "services/gateway/cors_policy.h"
 #include "services/gateway/gateway.h"
+#include "services/gateway/trusted_proxies.h"
 #include "tests/support/http_client.h"
 #include "tests/support/identity_stack.h"
+#include "tests/support/process_status.h"
 #include "vetline/testing/v1/echo.grpc.pb.h"
 
 using namespace vetline;
@@ -44,6 +54,27 @@ class EchoService final : public tv1::EchoService::Service {
     resp->set_principal_clinic_id(p->clinic_id());
     return grpc::Status::OK;
   }
+  grpc::Status EchoStream(grpc::ServerContext* ctx, const tv1::EchoRequest* req,
+                          grpc::ServerWriter<tv1::EchoResponse>* out) override {
+    streams_open++;
+    for (int i = 0; i < req->count(); ++i) {
+      tv1::EchoResponse r;
+      Copy(*req, &r);
+      r.set_count(i);
+      out->Write(r);
+    }
+    if (req->text() == "HOLD") {
+      // Silent until the caller goes away (bounded: a stand-in, not a real watcher).
+      for (int i = 0; i < 3000 && !ctx->IsCancelled(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      if (ctx->IsCancelled()) streams_cancelled++;
+    }
+    streams_open--;
+    return grpc::Status::OK;
+  }
+  std::atomic<int> slow_started{0}, streams_open{0}, streams_cancelled{0};
+
   grpc::Status EchoQuery(grpc::ServerContext* ctx, const tv1::EchoRequest* req,
                          tv1::EchoResponse* resp) override {
     return Echo(ctx, req, resp);
@@ -54,6 +85,11 @@ class EchoService final : public tv1::EchoService::Service {
     if (req->text() == "PRINCIPAL") {
       auto p = rpc::PrincipalOf(*ctx, signer_);
       return p.ok() ? grpc::Status::OK : rpc::ToGrpc(p.status());
+    }
+    if (req->text() == "SLOW") {  // a call still running when the gateway stops
+      slow_started++;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      return grpc::Status::OK;
     }
     for (int c = 1; c <= 16; ++c) {
       if (req->text() == rpc::CodeName(static_cast<grpc::StatusCode>(c))) {
@@ -72,6 +108,25 @@ class EchoService final : public tv1::EchoService::Service {
     *out->mutable_tags() = in.tags();
   }
   const auth::PrincipalSigner& signer_;
+};
+
+// A "Redis" that never answers: a listener that never accepts, so connections open and
+// commands wait out their timeout.
+struct SilentRedis {
+  SilentRedis() {
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    REQUIRE(listen(fd, 64) == 0);
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ~SilentRedis() { close(fd); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
+  int fd = -1, port = 0;
 };
 
 struct Harness {
@@ -368,17 +423,9 @@ TEST_CASE("gateway: /openapi.json describes the same routes", "[gateway]") {
 }
 
 TEST_CASE("gateway: a Redis that does not answer delays logins only, and they still succeed", "[gateway]") {
-  // A listener that never accepts: connections open, commands are never answered.
-  int silent = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(silent, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(listen(silent, 16) == 0);
-  socklen_t len = sizeof addr;
-  getsockname(silent, reinterpret_cast<sockaddr*>(&addr), &len);
+  SilentRedis silent;
   Harness h([&](gateway::GatewayOptions& o) {
-    o.redis = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+    o.redis = silent.address();
     o.io_threads = 1;  // one io thread: a blocked one would hold up everything
   });
   std::atomic<bool> login_done{false};
@@ -402,5 +449,395 @@ TEST_CASE("gateway: a Redis that does not answer delays logins only, and they st
   CHECK(h.Client().Post("/v1/auth/login", nlohmann::json{{"email", h.email}, {"password", kPassword}}.dump())
             .status == 200);
   CHECK(absl::Now() - again < absl::Seconds(1));
-  close(silent);
+}
+
+// ---- Transcoding errors name their field ----
+
+TEST_CASE("gateway: every malformed JSON shape is a 400 naming the field", "[gateway]") {
+  Harness h;
+  auto auth = Bearer(h.Login());
+  struct Case {
+    std::string body, field;
+  };
+  for (const Case& c : std::vector<Case>{
+           {R"({"text":["a","b"]})", "text"},            // array for a scalar
+           {R"({"count":[1]})", "count"},                // array for an int64
+           {R"({"text":{"a":1}})", "text"},              // object for a scalar
+           {R"({"count":"many"})", "count"},             // string for an int
+           {R"({"count":1.5})", "count"},                // fraction for an int
+           {R"({"mood":"GRUMPY"})", "mood"},             // bad enum name
+           {R"({"mood":["CALM"]})", "mood"},             // array for an enum
+           {R"({"at":"yesterday"})", "at"},              // not a timestamp
+           {R"({"tags":"cat"})", "tags"},                // scalar for a repeated field
+           {R"({"tags":["cat",3]})", "tags[1]"},         // bad element
+           {R"({"inner":{"level":"high"}})", "inner.level"},  // nested field
+           {R"({"inner":{"noteText":[1]}})", "inner.noteText"},
+           {R"({"inner":{"nope":1}})", "inner.nope"},     // unknown nested field
+           {R"({"inner":7})", "inner"},                   // scalar for a message
+       }) {
+    auto r = h.Client().Post("/v1/echo/x", c.body, auth);
+    INFO(c.body << " -> " << r.body);
+    CHECK(r.status == 400);
+    CHECK(r.json()["error"]["code"] == "INVALID_ARGUMENT");
+    CHECK(r.json()["error"]["field"] == c.field);
+    // Our own words, not the parser's echo of the input.
+    CHECK(absl::StrContains(r.json()["error"]["message"].get<std::string>(), c.field));
+  }
+  // The same shapes, well-formed, still pass.
+  auto ok = h.Client().Post("/v1/echo/x", R"({"mood":"CALM","inner":{"level":3},"count":"7","tags":null})", auth);
+  CHECK(ok.status == 200);
+}
+
+// ---- Backpressure ----
+
+namespace {
+
+
+std::vector<int> Burst(int port, int n, const std::string& request, absl::Duration limit) {
+  std::vector<int> statuses;
+  for (const auto& a : testing::HttpBurst(port, n, request, limit)) statuses.push_back(a.status);
+  return statuses;
+}
+
+}  // namespace
+
+TEST_CASE("gateway: a burst past the cap is refused with 503 and costs bounded threads", "[gateway]") {
+  Harness h([](gateway::GatewayOptions& o) { o.max_backend_calls = 8; });
+  std::string token = h.Login();
+  REQUIRE(h.Client().Get("/v1/me", Bearer(token)).status == 200);
+  testing::ProcessStatus before = testing::ReadProcessStatus();
+  std::atomic<bool> done{false};
+  std::atomic<long> peak_threads{before.threads}, peak_rss{before.rss_kb};
+  std::thread sampler([&] {
+    for (int i = 0; i < 6000 && !done; ++i) {  // at most 60 s
+      testing::ProcessStatus s = testing::ReadProcessStatus();
+      peak_threads = std::max(peak_threads.load(), s.threads);
+      peak_rss = std::max(peak_rss.load(), s.rss_kb);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  });
+  std::string request = "GET /v1/me HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token +
+                        "\r\nConnection: close\r\n\r\n";
+  std::vector<int> statuses = Burst(h.gw->port(), 800, request, absl::Seconds(60));
+  done = true;
+  sampler.join();
+  std::map<int, int> by_status;
+  for (int s : statuses) by_status[s]++;
+  for (auto [s, count] : by_status) INFO("status " << s << ": " << count);
+  INFO("threads " << before.threads << " -> peak " << peak_threads << ", RSS " << before.rss_kb / 1024
+                  << " -> peak " << peak_rss / 1024 << " MiB");
+  CHECK(by_status[200] + by_status[503] == 800);  // nothing else, and every request answered
+  CHECK(by_status[503] > 0);                       // the cap was reached and held
+  CHECK(by_status[200] > 0);
+  // Identity runs in this process: without bounds it starts a thread per call in flight.
+  CHECK(peak_threads - before.threads < 100);
+  CHECK(peak_rss - before.rss_kb < 200 * 1024);
+  // A refusal is the standard error, says when to retry, and is counted.
+  auto refused = h.Client().Get("/metrics");
+  CHECK(absl::StrContains(refused.body, "vetline_http_overload_refused_total{what=\"backend_calls\"}"));
+  CHECK_FALSE(absl::StrContains(refused.body, "vetline_http_overload_refused_total{what=\"backend_calls\"} 0\n"));
+  // After the burst the gateway serves normally.
+  CHECK(h.Client().Get("/v1/me", Bearer(token)).status == 200);
+}
+
+TEST_CASE("gateway: a refusal at the cap is a 503 with Retry-After and the error body", "[gateway]") {
+  Harness h([](gateway::GatewayOptions& o) { o.max_backend_calls = 1; });
+  // One slow call holds the only slot; the next request is refused at once.
+  std::thread slow([&] { h.Client().Post("/v1/echo-fail", R"({"text":"SLOW"})"); });
+  REQUIRE(testing::WaitUntil([&] { return h.echo.slow_started == 1; }, absl::Seconds(10)));
+  auto r = h.Client().Post("/v1/echo-fail", R"({"text":"OK"})");
+  slow.join();
+  CHECK(r.status == 503);
+  CHECK(r.header("retry-after") == "1");
+  CHECK(r.json()["error"]["code"] == "UNAVAILABLE");
+  // A backend's own RESOURCE_EXHAUSTED is a 429 that also says when to retry.
+  auto busy = h.Client().Post("/v1/echo-fail", R"({"text":"RESOURCE_EXHAUSTED"})");
+  CHECK(busy.status == 429);
+  CHECK(busy.header("retry-after") == "1");
+}
+
+TEST_CASE("gateway: a full login queue answers 429 at once instead of queueing", "[gateway]") {
+  SilentRedis silent;
+  Harness h([&](gateway::GatewayOptions& o) {
+    o.redis = silent.address();
+    o.max_pending_logins = 2;
+  });
+  std::string body = nlohmann::json{{"email", h.email}, {"password", kPassword}}.dump();
+  std::vector<testing::HttpResponse> answers(6);
+  std::vector<std::thread> logins;
+  for (int i = 0; i < 6; ++i) {
+    logins.emplace_back([&, i] { answers[i] = h.Client().Post("/v1/auth/login", body); });
+  }
+  for (auto& t : logins) t.join();
+  int refused = 0;
+  for (const auto& a : answers) {
+    INFO(a.status << " " << a.body);
+    if (a.status == 429) {
+      ++refused;
+      CHECK(a.json()["error"]["code"] == "RESOURCE_EXHAUSTED");
+      CHECK(std::stoi(a.header("retry-after")) >= 1);
+    } else {
+      CHECK(a.status == 200);  // waited for Redis, which failed open
+    }
+  }
+  // At most 2 wait for the (silent) Redis; the rest are told to come back.
+  CHECK(refused >= 4);
+}
+
+// ---- Shutdown drains ----
+
+TEST_CASE("gateway: stopping under load answers the requests in flight, then stops", "[gateway]") {
+  Harness h;
+  constexpr int kSlow = 12;
+  std::vector<int> slow_status(kSlow, 0);
+  std::vector<std::thread> slow;
+  for (int i = 0; i < kSlow; ++i) {
+    slow.emplace_back([&, i] {
+      try {
+        slow_status[i] = h.Client().Post("/v1/echo-fail", R"({"text":"SLOW"})").status;
+      } catch (const std::exception&) {
+        slow_status[i] = -1;  // connection closed without an answer
+      }
+    });
+  }
+  // Load besides: quick requests until the gateway is gone (bounded).
+  std::atomic<bool> stopped{false};
+  std::atomic<int> other{0}, closed{0};
+  std::vector<std::thread> load;
+  for (int t = 0; t < 3; ++t) {
+    load.emplace_back([&] {
+      HttpClient c = h.Client();
+      for (int i = 0; i < 2000 && !stopped; ++i) {
+        try {
+          int s = c.Post("/v1/echo-fail", R"({"text":"OK"})").status;
+          if (s != 200 && s != 503) other++;
+        } catch (const std::exception&) {
+          closed++;
+          break;
+        }
+      }
+    });
+  }
+  REQUIRE(testing::WaitUntil([&] { return h.echo.slow_started == kSlow; }, absl::Seconds(10)));
+  h.gw.reset();  // while all the slow calls are still running in the backend
+  stopped = true;
+  for (auto& t : slow) t.join();
+  for (auto& t : load) t.join();
+  for (int s : slow_status) CHECK(s == 200);  // drained: answered, not dropped
+  CHECK(other == 0);
+}
+
+// ---- Trusted proxies ----
+
+TEST_CASE("gateway: trusted proxies: the right-most untrusted address is the client", "[gateway]") {
+  auto proxies = gateway::TrustedProxies::Parse({"10.0.0.0/8", "127.0.0.1", "fd00::/8"}).value();
+  CHECK(proxies.Contains("10.1.2.3"));
+  CHECK(proxies.Contains("fd12::1"));
+  CHECK_FALSE(proxies.Contains("11.0.0.1"));
+  CHECK(proxies.ClientOf("127.0.0.1", {"203.0.113.9"}) == "203.0.113.9");
+  // The client may prepend anything; only what our proxies appended counts.
+  CHECK(proxies.ClientOf("127.0.0.1", {"1.1.1.1, 203.0.113.9, 10.0.0.5"}) == "203.0.113.9");
+  CHECK(proxies.ClientOf("127.0.0.1", {"1.1.1.1", "203.0.113.9"}) == "203.0.113.9");
+  CHECK(proxies.ClientOf("127.0.0.1", {"garbage, 203.0.113.9"}) == "203.0.113.9");
+  CHECK(proxies.ClientOf("127.0.0.1", {}) == "127.0.0.1");
+  // From anyone else the header is ignored.
+  CHECK(proxies.ClientOf("198.51.100.1", {"203.0.113.9"}) == "198.51.100.1");
+  CHECK_FALSE(gateway::TrustedProxies::Parse({"10.0.0.0/33"}).ok());
+  CHECK_FALSE(gateway::TrustedProxies::Parse({"ingress"}).ok());
+}
+
+TEST_CASE("gateway: per-IP login limits key on the client behind a trusted proxy", "[gateway]") {
+  auto login = [](Harness& h, int i, const std::string& xff) {
+    auto body = nlohmann::json{{"email", "n" + std::to_string(i) + "@x.example"}, {"password", "p"}};
+    return h.Client().Post("/v1/auth/login", body.dump(), {{"X-Forwarded-For", xff}}).status;
+  };
+  SECTION("peer is a trusted proxy: each client has its own bucket") {
+    Harness h([](gateway::GatewayOptions& o) {
+      o.login_ip_burst = o.login_ip_per_minute = 3;
+      o.trusted_proxies = {"127.0.0.0/8"};
+    });
+    std::vector<int> statuses;
+    for (int i = 0; i < 5; ++i) statuses.push_back(login(h, i, "198.51.100." + std::to_string(i)));
+    CHECK(statuses == std::vector<int>{401, 401, 401, 401, 401});
+    // A client cannot escape its bucket by prepending addresses.
+    statuses.clear();
+    for (int i = 0; i < 5; ++i) statuses.push_back(login(h, i, "10.9.9." + std::to_string(i) + ", 203.0.113.50"));
+    CHECK(statuses == std::vector<int>{401, 401, 401, 429, 429});
+  }
+  SECTION("peer is not trusted: X-Forwarded-For is ignored") {
+    Harness h([](gateway::GatewayOptions& o) { o.login_ip_burst = o.login_ip_per_minute = 3; });
+    std::vector<int> statuses;
+    for (int i = 0; i < 5; ++i) statuses.push_back(login(h, i, "198.51.100." + std::to_string(i)));
+    CHECK(statuses == std::vector<int>{401, 401, 401, 429, 429});
+  }
+}
+
+// ---- Logout does not wait for Redis on a gRPC thread ----
+
+TEST_CASE("gateway: logout answers without waiting for the revocation PUBLISH", "[gateway]") {
+  SilentRedis silent;
+  Harness h([&](gateway::GatewayOptions& o) { o.redis = silent.address(); });
+  std::string token = h.Login();  // waits out Redis once; limits then fail open
+  auto started = absl::Now();
+  auto out = h.Client().Post("/v1/auth/logout", "{}", Bearer(token));
+  // Redis's command timeout is 2 s: the answer does not wait for it.
+  CHECK(absl::Now() - started < absl::Seconds(1));
+  CHECK(out.status == 200);
+  CHECK(h.Client().Get("/v1/me", Bearer(token)).status == 401);  // revoked here at once
+  h.gw.reset();
+}
+
+// ---- CORS ----
+
+TEST_CASE("gateway: CORS for configured origins only, with credentials and never *", "[gateway]") {
+  const std::string app = "https://app.example";
+  SECTION("allowed origin") {
+    Harness h([&](gateway::GatewayOptions& o) { o.cors_origins = {app}; });
+    auto pre = h.Client().Send("OPTIONS", "/v1/echo/x", "",
+                               {{"Origin", app},
+                                {"Access-Control-Request-Method", "POST"},
+                                {"Access-Control-Request-Headers", "authorization, content-type"}});
+    CHECK(pre.status == 204);
+    CHECK(pre.header("access-control-allow-origin") == app);
+    CHECK(pre.header("access-control-allow-credentials") == "true");
+    CHECK(absl::StrContains(pre.header("vary"), "Origin"));
+    CHECK(absl::StrContains(pre.header("access-control-allow-methods"), "POST"));
+    CHECK(absl::StrContains(pre.header("access-control-allow-methods"), "GET"));
+    CHECK(absl::StrContains(pre.header("access-control-allow-headers"), "Authorization"));
+    CHECK(absl::StrContains(pre.header("access-control-allow-headers"), "Content-Type"));
+    CHECK(std::stoi(pre.header("access-control-max-age")) > 0);
+
+    auto me = h.Client().Get("/v1/me", {{"Origin", app}, {"Authorization", "Bearer " + h.Login()}});
+    CHECK(me.status == 200);
+    CHECK(me.header("access-control-allow-origin") == app);
+    CHECK(me.header("access-control-allow-credentials") == "true");
+    CHECK(absl::StrContains(me.header("vary"), "Origin"));
+    // Errors carry them too, or the browser hides the error body from the front end.
+    auto err = h.Client().Get("/v1/me", {{"Origin", app}});
+    CHECK(err.status == 401);
+    CHECK(err.header("access-control-allow-origin") == app);
+
+    auto evil = h.Client().Send("OPTIONS", "/v1/echo/x", "",
+                                {{"Origin", "https://evil.example"}, {"Access-Control-Request-Method", "POST"}});
+    CHECK(evil.status == 403);
+    CHECK(evil.header("access-control-allow-origin").empty());
+    CHECK(evil.header("access-control-allow-credentials").empty());
+    auto evil_get = h.Client().Get("/healthz", {{"Origin", "https://evil.example"}});
+    CHECK(evil_get.status == 200);
+    CHECK(evil_get.header("access-control-allow-origin").empty());
+  }
+  SECTION("none configured (the default)") {
+    Harness h;
+    auto pre = h.Client().Send("OPTIONS", "/v1/echo/x", "",
+                               {{"Origin", app}, {"Access-Control-Request-Method", "POST"}});
+    CHECK(pre.status == 403);
+    CHECK(pre.header("access-control-allow-origin").empty());
+    CHECK(h.Client().Get("/healthz", {{"Origin", app}}).header("access-control-allow-origin").empty());
+  }
+  CHECK_FALSE(gateway::CorsPolicy::Create({"*"}).ok());
+  CHECK_FALSE(gateway::CorsPolicy::Create({"https://app.example/path"}).ok());
+}
+
+// ---- Event streams: heartbeats and vanished clients ----
+
+TEST_CASE("gateway: SSE streams carry heartbeats and a vanished client cancels the backend", "[gateway]") {
+  Harness h([](gateway::GatewayOptions& o) { o.sse_heartbeat = absl::Milliseconds(100); });
+  SECTION("events, then the stream ends") {
+    testing::EventStream es(h.gw->port(), "/v1/echo-stream/s1?count=3&text=hi");
+    CHECK(es.status() == 200);
+    for (int i = 0; i < 3; ++i) {
+      auto e = es.Next(5000);
+      REQUIRE(e);
+      CHECK(e->data["text"] == "hi");
+      CHECK(e->data["count"] == std::to_string(i));
+    }
+    CHECK_FALSE(es.Next(5000));  // ended
+  }
+  for (int count : {1, 0}) {  // after an event, and a stream that never says anything
+    DYNAMIC_SECTION("quiet stream after " << count << " events") {
+      {
+        testing::EventStream es(h.gw->port(), "/v1/echo-stream/s2?text=HOLD&count=" + std::to_string(count));
+        CHECK(es.status() == 200);
+        if (count) CHECK(es.Next(5000));
+        for (int i = 0; i < 50 && es.comments() < 2; ++i) es.Next(100);
+        CHECK(es.comments() >= 2);  // keepalives while the backend says nothing
+        CHECK(h.echo.streams_open == 1);
+      }  // the client hangs up
+      // The backend stream is cancelled.
+      CHECK(testing::WaitUntil([&] { return h.echo.streams_cancelled == 1; }, absl::Seconds(5)));
+    }
+  }
+}
+
+TEST_CASE("rpc server: calls past its threads are refused cleanly, and the gateway says 429/503",
+          "[gateway]") {
+  auto registry = std::make_shared<prometheus::Registry>();
+  auth::PrincipalSigner signer(auth::Key::FromSecret(testing::kTestInternalSecret).value());
+  EchoService echo(signer);
+  auto server = rpc::Server::Start({.name = "echo", .registry = registry, .max_threads = 8}, {&echo}).value();
+  server->SetServing(true);
+  std::string address = "127.0.0.1:" + std::to_string(server->port());
+  testing::ProcessStatus before = testing::ReadProcessStatus();
+  {
+    // 100 slow calls at once, straight to the server.
+    grpc::GenericStub stub(rpc::Dial(address));
+    tv1::EchoRequest req;
+    req.set_text("SLOW");
+    std::string bytes = req.SerializeAsString();
+    struct Call {
+      grpc::ClientContext ctx;
+      grpc::ByteBuffer request, reply;
+    };
+    std::vector<std::unique_ptr<Call>> calls;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::map<grpc::StatusCode, int> codes;
+    int finished = 0;
+    for (int i = 0; i < 100; ++i) {
+      calls.push_back(std::make_unique<Call>());
+      Call* c = calls.back().get();
+      grpc::Slice slice(bytes);
+      c->request = grpc::ByteBuffer(&slice, 1);
+      rpc::SetDeadline(c->ctx, absl::Seconds(30));
+      stub.UnaryCall(&c->ctx, "/vetline.testing.v1.EchoService/Fail", grpc::StubOptions(), &c->request,
+                     &c->reply, [&](grpc::Status st) {
+                       std::lock_guard<std::mutex> l(mu);
+                       codes[st.error_code()]++;
+                       ++finished;
+                       cv.notify_all();
+                     });
+    }
+    long peak = 0;
+    std::unique_lock<std::mutex> l(mu);
+    for (int i = 0; i < 600 && finished < 100; ++i) {  // at most 60 s
+      cv.wait_for(l, std::chrono::milliseconds(100));
+      peak = std::max(peak, testing::ReadProcessStatus().threads);
+    }
+    REQUIRE(finished == 100);
+    INFO("OK " << codes[grpc::StatusCode::OK] << ", RESOURCE_EXHAUSTED "
+               << codes[grpc::StatusCode::RESOURCE_EXHAUSTED] << ", threads " << before.threads
+               << " -> " << peak);
+    CHECK(codes[grpc::StatusCode::OK] + codes[grpc::StatusCode::RESOURCE_EXHAUSTED] == 100);
+    CHECK(codes[grpc::StatusCode::RESOURCE_EXHAUSTED] > 0);
+    CHECK(codes[grpc::StatusCode::OK] > 0);
+    CHECK(peak - before.threads < 40);  // not a thread per call
+  }
+  // Through a gateway whose own cap is above the backend's threads: an overloaded backend
+  // is 429 (its RESOURCE_EXHAUSTED), never a 500.
+  gateway::GatewayOptions o;
+  o.http_address = "127.0.0.1:0";
+  o.backends = {{"testing", address}};
+  o.internal_secret = testing::kTestInternalSecret;
+  o.registry = registry;
+  o.proto_files = {"vetline/testing/v1/echo.proto"};
+  o.max_backend_calls = 1000;
+  auto gw = gateway::Gateway::Start(o).value();
+  std::string body = R"({"text":"SLOW"})";
+  std::string request = "POST /v1/echo-fail HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                        "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+  std::map<int, int> by_status;
+  for (int s : Burst(gw->port(), 100, request, absl::Seconds(60))) by_status[s]++;
+  for (auto [s, count] : by_status) INFO("status " << s << ": " << count);
+  CHECK(by_status[200] + by_status[429] == 100);
+  CHECK(by_status[429] > 0);
 }

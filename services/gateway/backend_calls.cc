@@ -1,0 +1,118 @@
+#include "services/gateway/backend_calls.h"
+
+#include "libs/rpc/rpc.h"
+
+namespace vetline::gateway {
+
+namespace pb = google::protobuf;
+
+grpc::ByteBuffer ToBuffer(const pb::Message& m) {
+  std::string bytes = m.SerializeAsString();
+  grpc::Slice slice(bytes);
+  return grpc::ByteBuffer(&slice, 1);
+}
+
+bool FromBuffer(const grpc::ByteBuffer& buf, pb::Message* m) {
+  std::vector<grpc::Slice> slices;
+  if (!buf.Dump(&slices).ok()) return false;
+  std::string bytes;
+  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return m->ParseFromString(bytes);
+}
+
+BackendCalls::BackendCalls(Options options) : options_(std::move(options)) {
+  for (const auto& [name, address] : options_.backends) {
+    auto channel = rpc::Dial(address);
+    backends_[name] = {channel, std::make_unique<grpc::GenericStub>(channel)};
+  }
+}
+
+grpc::GenericStub* BackendCalls::Stub(const std::string& backend) {
+  auto it = backends_.find(backend);
+  return it == backends_.end() ? nullptr : it->second.stub.get();
+}
+
+std::shared_ptr<grpc::Channel> BackendCalls::Channel(const std::string& backend) {
+  auto it = backends_.find(backend);
+  return it == backends_.end() ? nullptr : it->second.channel;
+}
+
+void BackendCalls::Identify(grpc::ClientContext& ctx, const std::optional<api::Principal>& principal,
+                            const std::string& request_id) const {
+  if (principal) {
+    rpc::AttachPrincipal(ctx, *principal, *options_.signer, request_id);
+  } else {
+    ctx.AddMetadata(rpc::kRequestIdKey, request_id);
+  }
+}
+
+void BackendCalls::Call(const std::string& backend, const std::string& method,
+                        const pb::Message& req, const std::optional<api::Principal>& principal,
+                        const std::string& request_id, Done done) {
+  grpc::GenericStub* stub = Stub(backend);
+  grpc::ByteBuffer empty;
+  if (!stub) {
+    return done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the " + backend + " service is not configured"),
+                empty);
+  }
+  struct Pending {
+    grpc::ClientContext ctx;
+    grpc::ByteBuffer request, reply;
+  };
+  auto call = std::make_shared<Pending>();
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (draining_) {
+      return done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway is restarting; try again"), empty);
+    }
+    if (static_cast<int>(unary_.size()) >= options_.max_in_flight) {
+      if (options_.refused) options_.refused->Increment();
+      return done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                               "the service is at capacity; try again shortly"),
+                  empty);
+    }
+    unary_.insert(&call->ctx);
+  }
+  rpc::SetDeadline(call->ctx, options_.deadline);
+  Identify(call->ctx, principal, request_id);
+  call->request = ToBuffer(req);
+  stub->UnaryCall(&call->ctx, method, grpc::StubOptions(), &call->request, &call->reply,
+                  [this, call, done = std::move(done)](grpc::Status st) {
+                    done(std::move(st), call->reply);
+                    Untrack(&call->ctx, false);
+                  });
+}
+
+bool BackendCalls::TrackStream(grpc::ClientContext* ctx) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (draining_) return false;
+  streams_.insert(ctx);
+  return true;
+}
+
+void BackendCalls::UntrackStream(grpc::ClientContext* ctx) { Untrack(ctx, true); }
+
+void BackendCalls::Untrack(grpc::ClientContext* ctx, bool stream) {
+  std::lock_guard<std::mutex> l(mu_);
+  (stream ? streams_ : unary_).erase(ctx);
+  changed_.notify_all();
+}
+
+int BackendCalls::unary_in_flight() {
+  std::lock_guard<std::mutex> l(mu_);
+  return static_cast<int>(unary_.size());
+}
+
+void BackendCalls::Drain(absl::Duration grace) {
+  std::unique_lock<std::mutex> l(mu_);
+  draining_ = true;
+  // Event streams last as long as someone watches: they end now.
+  for (grpc::ClientContext* ctx : streams_) ctx->TryCancel();
+  changed_.wait_for(l, absl::ToChronoNanoseconds(grace), [this] { return unary_.empty(); });
+  for (grpc::ClientContext* ctx : unary_) ctx->TryCancel();
+  for (grpc::ClientContext* ctx : streams_) ctx->TryCancel();
+  // Cancelled calls complete promptly; the bound only guards against a stuck runtime.
+  changed_.wait_for(l, std::chrono::seconds(5), [this] { return unary_.empty() && streams_.empty(); });
+}
+
+}  // namespace vetline::gateway

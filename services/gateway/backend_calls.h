@@ -1,0 +1,80 @@
+// The gRPC side of the gateway: one channel and generic stub per backend, made once at
+// start; unary calls with a deadline and the signed principal; a cap on unary calls in
+// flight (beyond it a call fails at once with UNAVAILABLE, so the answer is 503 +
+// Retry-After instead of another thread in a backend); and every call and stream
+// tracked, so stopping waits for them and cancels what is left.
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <google/protobuf/message.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+
+#include "absl/time/time.h"
+#include "libs/auth/auth.h"
+#include "prometheus/counter.h"
+#include "vetline/api/types.pb.h"
+
+namespace vetline::gateway {
+
+grpc::ByteBuffer ToBuffer(const google::protobuf::Message& m);
+bool FromBuffer(const grpc::ByteBuffer& buf, google::protobuf::Message* m);
+
+class BackendCalls {
+ public:
+  struct Options {
+    std::map<std::string, std::string> backends;  // name -> host:port
+    absl::Duration deadline = absl::Seconds(10);
+    int max_in_flight = 64;
+    const auth::PrincipalSigner* signer = nullptr;  // required
+    prometheus::Counter* refused = nullptr;         // counts calls refused at the cap
+  };
+  explicit BackendCalls(Options options);
+
+  using Done = std::function<void(grpc::Status, const grpc::ByteBuffer&)>;
+  // Calls `method` on `backend`; `done` runs once, on a gRPC thread.
+  void Call(const std::string& backend, const std::string& method,
+            const google::protobuf::Message& request,
+            const std::optional<api::Principal>& principal, const std::string& request_id,
+            Done done);
+
+  grpc::GenericStub* Stub(const std::string& backend);  // nullptr: not configured
+  std::shared_ptr<grpc::Channel> Channel(const std::string& backend);
+  // The signed principal (or just the request id) on an outgoing call.
+  void Identify(grpc::ClientContext& ctx, const std::optional<api::Principal>& principal,
+                const std::string& request_id) const;
+
+  // Open streams register here while they run, so Drain can end them; false once
+  // draining has begun (the stream must not start).
+  bool TrackStream(grpc::ClientContext* ctx);
+  void UntrackStream(grpc::ClientContext* ctx);
+
+  // Stopping: streams are cancelled at once, unary calls get `grace` to finish and are
+  // then cancelled; returns when none is left (or after a further few seconds).
+  void Drain(absl::Duration grace);
+  int unary_in_flight();
+
+ private:
+  struct Backend {
+    std::shared_ptr<grpc::Channel> channel;
+    std::unique_ptr<grpc::GenericStub> stub;
+  };
+  void Untrack(grpc::ClientContext* ctx, bool stream);
+
+  Options options_;
+  std::map<std::string, Backend> backends_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::set<grpc::ClientContext*> unary_, streams_;
+  bool draining_ = false;  // no new calls or streams
+};
+
+}  // namespace vetline::gateway

@@ -1,0 +1,184 @@
+#include "services/gateway/stream_reactor.h"
+
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+
+#include <atomic>
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "services/gateway/error_map.h"
+#include "services/gateway/transcoder.h"
+
+namespace vetline::gateway {
+
+namespace net = boost::asio;
+namespace pb = google::protobuf;
+
+constexpr char kKeepalive[] = ": keepalive\n\n";
+
+// One backend stream and its HTTP answer. It deletes itself in OnDone, which gRPC runs
+// only once every hold is released: one per chunk being written, one while the
+// heartbeat timer runs.
+class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer> {
+ public:
+  Stream(StreamReactor& owner, ExchangePtr x, const Route& route)
+      : owner_(owner),
+        x_(std::move(x)),
+        route_(route),
+        sse_(route.rule.raw_response().empty()),
+        timer_(std::make_shared<net::steady_timer>(net::make_strand(owner.io_))),
+        link_(std::make_shared<Link>()) {
+    link_->ctx = &ctx_;
+  }
+
+  void Start(grpc::GenericStub& stub, const pb::Message& request,
+             const std::optional<api::Principal>& principal) {
+    if (!owner_.backends_.TrackStream(&ctx_)) {  // the gateway is stopping
+      owner_.answer_(x_, ErrorResponse(grpc::StatusCode::UNAVAILABLE, "the gateway is restarting; try again"));
+      delete this;
+      return;
+    }
+    // Streams live as long as the participant watches: no overall deadline.
+    owner_.backends_.Identify(ctx_, principal, x_->request_id);
+    request_ = ToBuffer(request);
+    stub.PrepareBidiStreamingCall(&ctx_, route_.grpc_method, grpc::StubOptions(), this);
+    StartWriteLast(&request_, grpc::WriteOptions());
+    StartRead(&message_);
+    bool beat = sse_ && owner_.heartbeat_ > absl::ZeroDuration();
+    if (beat) AddHold();
+    StartCall();
+    if (beat) ArmHeartbeat();
+  }
+
+  void OnWriteDone(bool) override {}
+
+  void OnReadDone(bool ok) override {
+    if (!ok) return Finishing();  // the stream ended; OnDone follows
+    std::unique_ptr<pb::Message> msg = NewResponse(route_);
+    if (!FromBuffer(message_, msg.get())) return Fail();
+    std::string chunk;
+    if (!sse_) {
+      chunk = msg->GetReflection()->GetString(*msg, msg->GetDescriptor()->FindFieldByName(route_.rule.raw_response()));
+    } else {
+      auto json = ResponseJson(*msg);
+      if (!json.ok()) return Fail();
+      const auto* type = msg->GetDescriptor()->FindFieldByName("type");
+      std::string event = type && type->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING
+                              ? msg->GetReflection()->GetString(*msg, type)
+                              : "";
+      chunk = absl::StrCat(event.empty() ? "" : absl::StrCat("event: ", event, "\n"), "data: ", *json, "\n\n");
+    }
+    Open();
+    AddHold();
+    x_->reply->Chunk(std::move(chunk), [this](bool written) {
+      if (written) {
+        StartRead(&message_);
+      } else {
+        Fail();
+      }
+      RemoveHold();
+    });
+  }
+
+  void OnDone(const grpc::Status& st) override {
+    {
+      std::lock_guard<std::mutex> l(link_->mu);
+      link_->ctx = nullptr;  // a hang-up noticed from now on has nothing to cancel
+    }
+    bool opened;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      opened = opened_;
+    }
+    if (!opened) {
+      owner_.answer_(x_, st.ok() ? JsonResponse(200, "")
+                                 : ErrorResponse(st.error_code(), st.error_message(), st.error_details()));
+    } else {
+      x_->reply->Close();
+    }
+    owner_.backends_.UntrackStream(&ctx_);
+    delete this;
+  }
+
+ private:
+  struct Link {  // outlives the stream, for the connection's hang-up callback
+    std::mutex mu;
+    grpc::ClientContext* ctx = nullptr;
+  };
+
+  // The head goes out with the first message or heartbeat, so an RPC that fails at once
+  // still answers with the usual error status and body.
+  void Open() {
+    std::lock_guard<std::mutex> l(mu_);
+    if (opened_) return;
+    opened_ = true;
+    Response head{http::status::ok, 11};
+    head.set(http::field::content_type, sse_ ? "text/event-stream" : route_.rule.content_type());
+    head.set(http::field::cache_control, "no-store");
+    owner_.opened_(x_, head);
+    x_->reply->Open(std::move(head), [link = link_] {
+      std::lock_guard<std::mutex> l(link->mu);
+      if (link->ctx) link->ctx->TryCancel();
+    });
+  }
+
+  void Fail() {
+    ctx_.TryCancel();
+    Finishing();
+  }
+
+  // No more heartbeats: the timer's hold goes once its wait is cancelled.
+  void Finishing() {
+    if (finishing_.exchange(true)) return;
+    net::post(timer_->get_executor(), [timer = timer_] { timer->cancel(); });
+  }
+
+  void ArmHeartbeat() {
+    timer_->expires_after(absl::ToChronoNanoseconds(owner_.heartbeat_));
+    timer_->async_wait([this](boost::system::error_code ec) { OnHeartbeat(ec); });
+  }
+
+  void OnHeartbeat(boost::system::error_code ec) {
+    if (ec || finishing_) return RemoveHold();
+    Open();
+    if (!keepalive_queued_.exchange(true)) {  // never more than one waiting to be written
+      AddHold();
+      x_->reply->Chunk(kKeepalive, [this](bool written) {
+        keepalive_queued_ = false;
+        if (!written) Fail();
+        RemoveHold();
+      });
+    }
+    ArmHeartbeat();
+  }
+
+  StreamReactor& owner_;
+  ExchangePtr x_;
+  const Route& route_;
+  const bool sse_;
+  grpc::ClientContext ctx_;
+  grpc::ByteBuffer request_, message_;
+  std::shared_ptr<net::steady_timer> timer_;  // shared: a posted cancel may outlive us
+  std::shared_ptr<Link> link_;
+  std::mutex mu_;
+  bool opened_ = false;
+  std::atomic<bool> finishing_{false}, keepalive_queued_{false};
+};
+
+StreamReactor::StreamReactor(BackendCalls& backends, net::io_context& io, absl::Duration heartbeat,
+                             Answer answer, Opened opened)
+    : backends_(backends), io_(io), heartbeat_(heartbeat), answer_(std::move(answer)), opened_(std::move(opened)) {}
+
+void StreamReactor::Start(const ExchangePtr& x, const Route& route, const pb::Message& request,
+                          const std::optional<api::Principal>& principal) {
+  grpc::GenericStub* stub = backends_.Stub(route.backend);
+  if (!stub) {
+    return answer_(x, ErrorResponse(grpc::StatusCode::UNAVAILABLE,
+                                    "the " + route.backend + " service is not configured"));
+  }
+  (new Stream(*this, x, route))->Start(*stub, request, principal);
+}
+
+}  // namespace vetline::gateway
