@@ -17,6 +17,7 @@
 #include "libs/testing/servers.h"
 #include "services/media/media_service.h"
 #include "tests/support/identity_stack.h"
+#include "tests/support/principals.h"
 #include "vetline/media/v1/media.grpc.pb.h"
 
 namespace vetline::testing {
@@ -83,18 +84,10 @@ struct MediaFixture {
   // A staff member of a clinic (Maple's host by default).
   static api::Principal Staff(const std::string& clinic = kMapleClinic, const std::string& user = kMapleHost,
                               const std::string& role = "staff") {
-    api::Principal p;
-    p.set_kind(api::Principal::STAFF);
-    p.set_clinic_id(clinic);
-    p.set_user_id(user);
-    p.set_role(role);
-    return p;
+    return testing::StaffPrincipal(clinic, user, role);
   }
   std::unique_ptr<grpc::ClientContext> As(const api::Principal& p) const {
-    auto ctx = std::make_unique<grpc::ClientContext>();
-    rpc::SetDeadline(*ctx, absl::Seconds(20));
-    rpc::AttachPrincipal(*ctx, p, signer);
-    return ctx;
+    return testing::ContextAs(p, signer, absl::Seconds(20));
   }
   std::unique_ptr<grpc::ClientContext> Anonymous() const {
     auto ctx = std::make_unique<grpc::ClientContext>();
