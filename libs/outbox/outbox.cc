@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
+#include "absl/time/clock.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "prometheus/gauge.h"
@@ -12,6 +13,7 @@ namespace {
 
 constexpr int kBatch = 100;
 constexpr absl::Duration kIdlePause = absl::Milliseconds(200);
+constexpr absl::Duration kGaugePeriod = absl::Seconds(5);
 
 // Written once for every service: `$schema` is replaced by the service's schema.
 constexpr char kTableSql[] = R"sql(
@@ -101,7 +103,9 @@ PeriodicWorker::Next Relay::Step() {
   });
   if (!sent.ok()) log::Warn("outbox drain failed", {{"error", sent.status().ToString()}});
   if (sent.ok() && *sent == kBatch) return PeriodicWorker::Next::kAgain;  // more waiting
-  if (depth_) {
+  // The backlog gauges cost a query: refreshed every few seconds, not every idle step.
+  if (depth_ && absl::Now() >= next_gauges_) {
+    next_gauges_ = absl::Now() + kGaugePeriod;
     if (auto b = outbox_.Pending(*pool_); b.ok()) {
       depth_->Set(static_cast<double>(b->depth));
       oldest_age_->Set(b->oldest_age_seconds);

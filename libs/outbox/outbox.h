@@ -67,6 +67,7 @@ class Relay {
   std::shared_ptr<redis::Pool> redis_;
   prometheus::Gauge* depth_ = nullptr;
   prometheus::Gauge* oldest_age_ = nullptr;
+  absl::Time next_gauges_ = absl::InfinitePast();  // only the worker's thread touches it
   std::unique_ptr<PeriodicWorker> worker_;  // last: stopped before the rest goes
 };
 

@@ -4,13 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include <condition_variable>
-#include <fstream>
 #include <mutex>
 #include <string>
 
 #include "absl/strings/match.h"
 #include "libs/testing/wait.h"
 #include "services/media/tests/media_fixture.h"
+#include "tests/support/process_status.h"
 
 using namespace vetline;
 using testing::MediaFixture;
@@ -18,15 +18,6 @@ using testing::WaitUntil;
 namespace v1 = media::v1;
 
 namespace {
-
-int ThreadsOfThisProcess() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("Threads:", 0) == 0) return std::stoi(line.substr(8));
-  }
-  return -1;
-}
 
 // Events seen by many watchers together, by type.
 struct Tally {
@@ -99,7 +90,7 @@ TEST_CASE("watch: 500 concurrent watchers on one call each get the event, on a h
   auto hosted = f.HostedCall();
   REQUIRE(hosted.ok());
   const MediaFixture::Hosted& call = *hosted;
-  const int threads_before = ThreadsOfThisProcess();
+  const long threads_before = testing::ReadProcessStatus().threads;
 
   Tally tally;
   std::vector<std::unique_ptr<Watching>> watchers;
@@ -108,7 +99,7 @@ TEST_CASE("watch: 500 concurrent watchers on one call each get the event, on a h
   }
   REQUIRE(tally.WaitFor("snapshot", kWatchers, absl::Seconds(60)));
   CHECK(f.hub.size() == kWatchers);
-  const int threads_open = ThreadsOfThisProcess();
+  const long threads_open = testing::ReadProcessStatus().threads;
 
   // One change of the call reaches every open stream.
   v1::SetMediaStateRequest mute;
@@ -118,7 +109,7 @@ TEST_CASE("watch: 500 concurrent watchers on one call each get the event, on a h
   v1::Participant muted;
   REQUIRE(f.stub->SetMediaState(f.Anonymous().get(), mute, &muted).ok());
   CHECK(tally.WaitFor("media_state", kWatchers, absl::Seconds(30)));
-  const int threads_after_event = ThreadsOfThisProcess();
+  const long threads_after_event = testing::ReadProcessStatus().threads;
   WARN("threads: before " << threads_before << ", 500 streams open " << threads_open << ", after the event "
                           << threads_after_event);
   // A thread per stream would add 500; streams on the callback API add none of their own.
