@@ -42,16 +42,20 @@ void EnsureCurlInitialised() {
   std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
 }
 
-HttpResult HttpPost(const HttpRequest& request) {
+void* ThreadCurlHandle() {
   thread_local ThreadHandle handle;
+  // Reset keeps the handle's open connections; only the options go.
+  if (handle.curl != nullptr) curl_easy_reset(handle.curl);
+  return handle.curl;
+}
+
+HttpResult HttpPost(const HttpRequest& request) {
   HttpResult result;
-  CURL* c = handle.curl;
+  CURL* c = static_cast<CURL*>(ThreadCurlHandle());
   if (c == nullptr) {
     result.transport_error = "cannot create an HTTP client handle";
     return result;
   }
-  // Reset keeps the handle's open connections; only the options go.
-  curl_easy_reset(c);
   curl_slist* headers = nullptr;
   for (const std::string& h : request.headers) headers = curl_slist_append(headers, h.c_str());
   // No "Expect: 100-continue" round trip for larger bodies.

@@ -30,4 +30,8 @@ HttpResult HttpPost(const HttpRequest& request);
 // curl_global_init, once per process (thread-safe).
 void EnsureCurlInitialised();
 
+// This thread's curl handle, options reset but its open connections kept (HTTP and SMTP
+// alike); nullptr if curl could not make one. Owned by the thread.
+void* ThreadCurlHandle();
+
 }  // namespace vetline::conversations::channels::internal
