@@ -19,9 +19,11 @@ namespace vetline::testing {
 class SmtpSink {
  public:
   // `source_dir`: the checkout (for the script); `python`: Debian's /usr/bin/python3.
-  SmtpSink(const std::string& source_dir, const std::string& python = "/usr/bin/python3")
+  // `workers` processes share the listening socket (each takes a few hundred messages/s).
+  SmtpSink(const std::string& source_dir, const std::string& python = "/usr/bin/python3", int workers = 1)
       : dir_(MakeDir()),
-        process_({python, source_dir + "/tests/support/smtp_sink.py", "--dir", dir_}) {}
+        process_({python, source_dir + "/tests/support/smtp_sink.py", "--dir", dir_, "--workers",
+                  std::to_string(workers)}) {}
   ~SmtpSink() {
     process_.Kill();
     std::error_code ec;
@@ -41,6 +43,15 @@ class SmtpSink {
     }
     std::sort(out.begin(), out.end());
     return out;
+  }
+  // SMTP connections accepted so far, over all worker processes.
+  int Connections() const {
+    int total = 0;
+    for (const auto& e : std::filesystem::directory_iterator(dir_)) {
+      const std::string name = e.path().filename().string();
+      if (name.rfind("connections-", 0) == 0 && e.path().extension() != ".tmp") total += std::atoi(Read(e.path()).c_str());
+    }
+    return total;
   }
   static std::string Read(const std::string& path) {
     std::ifstream in(path, std::ios::binary);

@@ -185,8 +185,22 @@ TEST_CASE("channels: an email that cannot be built names the field and is not se
   CHECK(ch::SmtpConfig{.url = "http://x"}.Validate().message().find("smtp url") != std::string::npos);
 }
 
-TEST_CASE("channels: concurrent emails from several threads each arrive exactly once") {
+TEST_CASE("channels: one thread's emails share one SMTP connection") {
   SmtpSink sink(VETLINE_SOURCE_DIR, VETLINE_PYTHON);
+  REQUIRE(sink.ready());
+  ch::SmtpEmail smtp({.url = sink.Url()});
+  ch::Email e = Rich();
+  e.attachments.clear();
+  for (int i = 0; i < 20; ++i) {
+    e.message_id = "reuse-" + std::to_string(i) + "@vet.example";
+    REQUIRE(smtp.Send(e).kind == ch::SendOutcome::kSent);
+  }
+  CHECK(WaitUntil([&] { return sink.Messages().size() == 20; }, absl::Seconds(10)));
+  CHECK(sink.Connections() == 1);
+}
+
+TEST_CASE("channels: concurrent emails from several threads each arrive exactly once") {
+  SmtpSink sink(VETLINE_SOURCE_DIR, VETLINE_PYTHON, /*workers=*/2);
   REQUIRE(sink.ready());
   ch::SmtpEmail smtp({.url = sink.Url()});
   constexpr int kThreads = 4, kPerThread = 150;
