@@ -76,6 +76,8 @@ const std::vector<std::string>& ServedProtoFiles() {
       "vetline/clients/v1/clients.proto",
       "vetline/pims_sync/v1/pims_sync.proto",
       "vetline/media/v1/media.proto",
+      "vetline/conversations/v1/conversations.proto",
+      "vetline/conversations/v1/events.proto",
   };
   return kFiles;
 }

@@ -1,6 +1,7 @@
 #include "services/vetline/catalog.h"
 
 #include "services/clients/clients_component.h"
+#include "services/conversations/conversations_component.h"
 #include "services/identity/identity_component.h"
 #include "services/media/media_component.h"
 #include "services/pims_sync/pims_sync_component.h"
@@ -9,7 +10,7 @@ namespace vetline::cli {
 
 std::vector<rpc::ServiceDefinition> AllServices() {
   return {identity::Definition(), clients::Definition(), pims_sync::Definition(),
-          media::Definition()};
+          media::Definition(), conversations::Definition()};
 }
 
 std::map<std::string, std::string> ServiceAddresses(int base_port) {

@@ -1,0 +1,37 @@
+// The conversation event log: every change a watcher should hear of (a new message, a
+// status, an assignment, a delivery update, a read) is appended in the same transaction
+// as the change, with the clinic's next sequence number, then announced to every replica
+// after commit. The log, not Redis, is the record: a watcher that reconnects with
+// Last-Event-ID, or whose replica lost Redis for a while, catches up from it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "libs/pg/pg.h"
+#include "vetline/conversations/v1/events.pb.h"
+
+namespace vetline::conversations {
+
+struct LoggedEvent {
+  std::string clinic_id;
+  std::string client_id;    // whose conversation; empty for an unknown sender's
+  bool staff_only = false;  // internal notes, assignment: never reach a client
+  v1::Event event;          // as staff see it; `id` is set by Append
+};
+
+// Appends `e` inside the caller's transaction and sets e.event.id to its sequence
+// number. It locks the clinic's head row until commit, so make it the transaction's
+// last statement.
+absl::Status AppendEvent(pg::Session& s, LoggedEvent& e);
+
+// Tells every replica's watchers about events that committed. Losing an announcement
+// only delays it: watchers fill gaps from the log.
+class EventAnnouncer {
+ public:
+  virtual ~EventAnnouncer() = default;
+  virtual void Announce(const std::vector<LoggedEvent>& events) = 0;
+};
+
+}  // namespace vetline::conversations
