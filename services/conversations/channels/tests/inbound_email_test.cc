@@ -199,7 +199,7 @@ TEST_CASE("channels: an Apple Mail reply: base64 text, 'Sent from my iPhone' and
   CHECK(m->attachments[0].bytes == std::string("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01", 13));
 }
 
-TEST_CASE("channels: an HTML-only reply becomes text; its blockquote history is trimmed") {
+TEST_CASE("channels: an HTML-only reply becomes text and its blockquote history is trimmed") {
   const std::string raw = R"(From: client@example.com
 To: c-2222@reply.vet.example
 Subject: Re: Rex

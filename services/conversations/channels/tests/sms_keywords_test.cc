@@ -3,7 +3,10 @@
 
 #include <catch2/catch.hpp>
 
+#include "libs/core/status.h"
+#include "services/conversations/channels/fake_senders.h"
 #include "services/conversations/channels/sms.h"
+#include "services/conversations/channels/twilio_webhooks.h"
 
 namespace ch = vetline::conversations::channels;
 using ch::SmsKeyword;
@@ -76,4 +79,44 @@ TEST_CASE("channels: Twilio settings are checked at start and name the bad one")
   bad = c;
   bad.auth_token = "";
   CHECK(bad.Validate().message().find("auth_token") != std::string::npos);
+}
+
+TEST_CASE("channels: Twilio webhook forms are read with their required fields named") {
+  auto field = [](const absl::Status& s) {
+    auto p = s.GetPayload(vetline::kFieldPayload);
+    return p ? std::string(*p) : std::string();
+  };
+  auto ok = ch::ParseTwilioStatusCallback({{"MessageSid", "SM1"}, {"MessageStatus", "delivered"}});
+  REQUIRE(ok.ok());
+  CHECK(ok->state == ch::DeliveryState::kDelivered);
+  CHECK(ok->error_code == 0);
+  CHECK(field(ch::ParseTwilioStatusCallback({{"MessageStatus", "sent"}}).status()) == "MessageSid");
+  CHECK(field(ch::ParseTwilioStatusCallback({{"MessageSid", "SM1"}, {"MessageStatus", "weird"}}).status()) ==
+        "MessageStatus");
+  CHECK(field(ch::ParseTwilioStatusCallback({{"MessageSid", "SM1"}, {"MessageStatus", "failed"}, {"ErrorCode", "x"}})
+                  .status()) == "ErrorCode");
+  auto mms = ch::ParseTwilioInboundText({{"MessageSid", "SM2"}, {"From", "+15551230001"}, {"To", "+15005550006"},
+                                         {"Body", ""}, {"NumMedia", "1"}, {"MediaUrl0", "https://api.twilio.com/m/1"},
+                                         {"MediaContentType0", "image/jpeg"}});
+  REQUIRE(mms.ok());
+  CHECK(mms->media_urls == std::vector<std::string>{"https://api.twilio.com/m/1"});
+  CHECK(mms->media_types == std::vector<std::string>{"image/jpeg"});
+  CHECK(field(ch::ParseTwilioInboundText({{"MessageSid", "SM2"}, {"To", "+1"}}).status()) == "From");
+  CHECK(field(ch::ParseTwilioInboundText({{"MessageSid", "SM2"}, {"From", "+1"}, {"To", "+1"}, {"NumMedia", "2"},
+                                          {"MediaUrl0", "u"}}).status()) == "MediaUrl1");
+}
+
+TEST_CASE("channels: the fake senders record sends and answer scripted outcomes") {
+  ch::FakeSmsSender sms;
+  sms.Script({ch::SendOutcome::Retry("Service Unavailable", 503)});
+  CHECK(sms.Send({"+1", "+2", "a", ""}).kind == ch::SendOutcome::kRetry);
+  CHECK(sms.Send({"+1", "+2", "b", ""}).kind == ch::SendOutcome::kSent);
+  REQUIRE(sms.count() == 2);
+  CHECK(sms.sent()[1].body == "b");
+  ch::FakePushSender push;
+  ch::SendOutcome gone = ch::SendOutcome::Failed("gone", 410);
+  gone.subscription_gone = true;
+  push.Script({gone});
+  CHECK(push.Send({"https://p/x", "k", "a"}, "hi").subscription_gone);
+  CHECK(push.sent()[0].payload == "hi");
 }

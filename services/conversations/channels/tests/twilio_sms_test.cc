@@ -21,6 +21,7 @@
 #include "services/conversations/channels/sms_keywords.h"
 #include "services/conversations/channels/tests/python_check.h"
 #include "services/conversations/channels/twilio_signature.h"
+#include "services/conversations/channels/twilio_webhooks.h"
 #include "tests/support/http_client.h"
 #include "tests/support/twilio_sim_process.h"
 #include "tests/support/webhook_sink.h"
@@ -110,6 +111,21 @@ TEST_CASE("channels: a text to a landline is accepted, then undelivered with 300
   ch::SendOutcome out = sms.Send({kClinicNumber, kLandline, "Reminder: Max's vaccination", sink.Url("/status")});
   REQUIRE(out.kind == ch::SendOutcome::kSent);
   REQUIRE(WaitUntil([&] { return Callbacks(sink, out.provider_id).size() == 3; }, absl::Seconds(10)));
+  // Read as the service will: verified, then parsed.
+  const auto requests = sink.Requests("/status");
+  REQUIRE(requests.size() == 3);
+  auto verified = ch::VerifyTwilioWebhook(kTwilioSimAuthToken, sink.Url(requests.back().target), requests.back().body,
+                                          requests.back().header("x-twilio-signature"));
+  REQUIRE(verified.ok());
+  auto update = ch::ParseTwilioStatusCallback(*verified);
+  REQUIRE(update.ok());
+  CHECK(update->message_sid == out.provider_id);
+  CHECK(update->state == ch::DeliveryState::kFailed);
+  CHECK(update->twilio_status == "undelivered");
+  CHECK(update->error_code == 30006);
+  CHECK(update->not_texting_capable);
+  CHECK(ch::VerifyTwilioWebhook(kTwilioSimAuthToken, sink.Url(requests.back().target), requests.back().body, "")
+            .status().code() == absl::StatusCode::kPermissionDenied);
   ch::FormParams last = Callbacks(sink, out.provider_id).back();
   CHECK(ch::FormValue(last, "MessageStatus") == "undelivered");
   CHECK(ch::FormValue(last, "ErrorCode") == "30006");
@@ -216,6 +232,14 @@ TEST_CASE("channels: an injected inbound text reaches the webhook signed, with T
   CHECK(ch::FormValue(f, "Body") == " Stop ");
   CHECK(ch::FormValue(f, "NumMedia") == "0");
   CHECK(ch::ClassifySmsKeyword(ch::FormValue(f, "Body")) == ch::SmsKeyword::kOptOut);
+  auto inbound = ch::VerifyTwilioWebhook(kTwilioSimAuthToken, url, requests[0].body, requests[0].header("x-twilio-signature"));
+  REQUIRE(inbound.ok());
+  auto text = ch::ParseTwilioInboundText(*inbound);
+  REQUIRE(text.ok());
+  CHECK(text->from == "+15551230001");
+  CHECK(text->to == kClinicNumber);
+  CHECK(text->body == " Stop ");
+  CHECK(text->media_urls.empty());
 
   // A forged signature is what a gateway must refuse: the check says no.
   inject.emplace_back("BadSignature", "true");
@@ -224,6 +248,8 @@ TEST_CASE("channels: an injected inbound text reaches the webhook signed, with T
   REQUIRE(requests.size() == 2);
   CHECK_FALSE(ch::VerifyTwilioSignature(kTwilioSimAuthToken, url, ch::ParseForm(requests[1].body),
                                         requests[1].header("x-twilio-signature")));
+  CHECK(ch::VerifyTwilioWebhook(kTwilioSimAuthToken, url, requests[1].body, requests[1].header("x-twilio-signature"))
+            .status().code() == absl::StatusCode::kPermissionDenied);
 }
 
 TEST_CASE("channels: the stand-in's Message answer and our request fit Twilio's API description") {

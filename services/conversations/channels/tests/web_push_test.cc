@@ -65,7 +65,7 @@ TEST_CASE("channels: a push payload round-trips through an independent Web Push 
   CHECK(got[0]["aud"] == "http://127.0.0.1:" + std::to_string(receiver.port()));
 }
 
-TEST_CASE("channels: expired push subscriptions (404/410) are gone; 429/5xx retry; other 4xx fail") {
+TEST_CASE("channels: expired push subscriptions (404/410) are gone, 429/5xx retry, other 4xx fail") {
   WebPushReceiver receiver(VETLINE_SOURCE_DIR, VETLINE_PYTHON);
   REQUIRE(receiver.ready());
   HttpClient http(receiver.port());
