@@ -13,6 +13,7 @@
 //                POST /_sim/inbound (form From, To, Body[, Url][, BadSignature=true]) posts
 //                a signed inbound-text webhook and answers its HTTP status;
 //                POST /_sim/down?seconds=N (503 for N seconds, 0: back up);
+//                POST /_sim/slow?ms=N (answer creates after N ms);
 //                POST /_sim/numbers?number=+1...&kind=mobile|landline|not_mobile|unsubscribed;
 //                POST /_sim/reset.
 #include <cstdio>

@@ -112,13 +112,16 @@ HttpAnswer TwilioSim::Handle(const std::string& method, const std::string& targe
 
 HttpAnswer TwilioSim::CreateMessage(const std::string& account, const std::string& authorization,
                                     const std::string& body) {
+  absl::Duration delay;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (absl::Now() < down_until_) {
       ++refused_while_down_;
       return TwilioError(503, 20503, "Service Unavailable");
     }
+    delay = answer_delay_;
   }
+  if (delay > absl::ZeroDuration()) absl::SleepFor(delay);
   if (!Authorised(authorization)) return TwilioError(401, 20003, "Authenticate");
   if (account != options_.account_sid) {
     return TwilioError(404, 20404, "The requested resource /2010-04-01/Accounts/" + account +
@@ -336,6 +339,14 @@ HttpAnswer TwilioSim::Control(const std::string& method, const std::string& path
     down_until_ = seconds == 0 ? absl::InfinitePast() : absl::Now() + absl::Seconds(seconds);
     return Json(200, {{"down", seconds > 0}});
   }
+  if (method == "POST" && path == "/_sim/slow") {
+    int ms = 0;
+    if (!absl::SimpleAtoi(channels::FormValue(query, "ms"), &ms) || ms < 0 || ms > 600'000) {
+      return Json(400, {{"error", "ms must be a whole number from 0 to 600000"}});
+    }
+    answer_delay_ = absl::Milliseconds(ms);
+    return Json(200, {{"slow_ms", ms}});
+  }
   if (method == "POST" && path == "/_sim/numbers") {
     const std::string number = channels::FormValue(query, "number"), kind = channels::FormValue(query, "kind");
     static const std::map<std::string, NumberKind> kKinds = {{"mobile", NumberKind::kMobile},
@@ -356,6 +367,7 @@ HttpAnswer TwilioSim::Control(const std::string& method, const std::string& path
     pending_.clear();
     refused_while_down_ = 0;
     down_until_ = absl::InfinitePast();
+    answer_delay_ = absl::ZeroDuration();
     return Json(200, json::object());
   }
   return Json(404, {{"error", "no such control endpoint: " + method + " " + path}});

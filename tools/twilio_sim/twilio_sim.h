@@ -79,6 +79,7 @@ class TwilioSim {
   absl::Time down_until_ = absl::InfinitePast();
   std::deque<std::string> pending_;  // sids whose callbacks are still to send
   int64_t refused_while_down_ = 0;
+  absl::Duration answer_delay_ = absl::ZeroDuration();  // a slow Twilio
   std::vector<std::unique_ptr<PeriodicWorker>> workers_;
 };
 

@@ -23,16 +23,13 @@ struct SendOutcome {
     o.provider_id = std::move(provider_id);
     return o;
   }
-  static SendOutcome Retry(std::string reason, int code = 0) {
+  static SendOutcome Retry(std::string reason, int code = 0) { return Unsent(kRetry, std::move(reason), code); }
+  static SendOutcome Failed(std::string reason, int code = 0) { return Unsent(kFailed, std::move(reason), code); }
+
+ private:
+  static SendOutcome Unsent(Kind kind, std::string reason, int code) {
     SendOutcome o;
-    o.kind = kRetry;
-    o.reason = std::move(reason);
-    o.provider_code = code;
-    return o;
-  }
-  static SendOutcome Failed(std::string reason, int code = 0) {
-    SendOutcome o;
-    o.kind = kFailed;
+    o.kind = kind;
     o.reason = std::move(reason);
     o.provider_code = code;
     return o;

@@ -2,11 +2,6 @@
 // API takes, reads its answers and errors into SendOutcome, and the stand-in behaves like
 // Twilio afterwards (signed status callbacks in order, landlines undelivered with 30006,
 // signed inbound texts), its answers fitting Twilio's published API description.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <set>
 #include <thread>
@@ -189,23 +184,16 @@ TEST_CASE("channels: Twilio's 4xx answers are final with its code and words, 5xx
   CHECK(unreachable.reason.rfind("Twilio unreachable", 0) == 0);
 }
 
-TEST_CASE("channels: a Twilio answer that never comes is a timeout, retried") {
-  // A listening socket nobody accepts on holds the request until the timeout.
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-  REQUIRE(listen(fd, 16) == 0);
-  socklen_t len = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-  ch::TwilioSms sms({.base_url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port)),
-                     .account_sid = kTwilioSimAccountSid, .auth_token = kTwilioSimAuthToken,
-                     .timeout = absl::Milliseconds(300)});
-  ch::SendOutcome out = sms.Send({kClinicNumber, "+15551230001", "hi", ""});
-  close(fd);
-  CHECK(out.kind == ch::SendOutcome::kRetry);
+TEST_CASE("channels: a Twilio answer slower than the timeout is retried") {
+  TwilioSimProcess sim(TWILIO_SIM_BINARY);
+  REQUIRE(sim.ready());
+  HttpClient control(sim.port());
+  REQUIRE(control.Post("/_sim/slow?ms=2000", "").status == 200);
+  ch::TwilioConfig config = Config(sim);
+  config.timeout = absl::Milliseconds(300);
+  ch::SendOutcome out = ch::TwilioSms(config).Send({kClinicNumber, "+15551230001", "hi", ""});
   INFO(out.reason);
+  CHECK(out.kind == ch::SendOutcome::kRetry);
   CHECK(out.reason.find("timed out") != std::string::npos);
 }
 
