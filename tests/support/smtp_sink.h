@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -21,18 +22,24 @@ class SmtpSink {
   // `source_dir`: the checkout (for the script); `python`: Debian's /usr/bin/python3.
   // `workers` processes share the listening socket (each takes a few hundred messages/s).
   SmtpSink(const std::string& source_dir, const std::string& python = "/usr/bin/python3", int workers = 1)
-      : dir_(MakeDir()),
-        process_({python, source_dir + "/tests/support/smtp_sink.py", "--dir", dir_, "--workers",
-                  std::to_string(workers)}) {}
+      : dir_(MakeDir()), python_(python), script_(source_dir + "/tests/support/smtp_sink.py"), workers_(workers) {
+    Start(0);
+  }
   ~SmtpSink() {
-    process_.Kill();
+    process_->Kill();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
-  bool ready() const { return process_.ready(); }
-  int port() const { return process_.port(); }
+  bool ready() const { return process_->ready(); }
+  int port() const { return port_; }
   std::string Url() const { return "smtp://127.0.0.1:" + std::to_string(port()); }
-  void Kill() { process_.Kill(); }
+  // An outage: Kill() and later Restart() on the same port, keeping what was stored.
+  void Kill() { process_->Kill(); }
+  bool Restart() {
+    process_->Kill();
+    Start(port_);
+    return ready();
+  }
   const std::string& dir() const { return dir_; }
 
   // Paths of the stored messages (.eml), in arrival order.
@@ -53,6 +60,20 @@ class SmtpSink {
     }
     return total;
   }
+  // The Message-ID header (without <>) of each stored message, in arrival order.
+  std::vector<std::string> MessageIds() const {
+    std::vector<std::string> ids;
+    for (const std::string& path : Messages()) {
+      const std::string m = Read(path);
+      std::string lower = m.substr(0, m.find("\r\n\r\n"));
+      for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      const size_t at = lower.find("\nmessage-id:");
+      const size_t open = at == std::string::npos ? at : m.find('<', at);
+      const size_t close = open == std::string::npos ? open : m.find('>', open);
+      ids.push_back(close == std::string::npos ? "" : m.substr(open + 1, close - open - 1));
+    }
+    return ids;
+  }
   static std::string Read(const std::string& path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream s;
@@ -65,8 +86,15 @@ class SmtpSink {
     char tmpl[] = "/tmp/vetline-smtp-XXXXXX";
     return mkdtemp(tmpl) ? tmpl : "/tmp";
   }
-  std::string dir_;
-  LoopbackProcess process_;
+  void Start(int port) {
+    process_ = std::make_unique<LoopbackProcess>(std::vector<std::string>{
+        python_, script_, "--dir", dir_, "--workers", std::to_string(workers_), "--port", std::to_string(port)});
+    if (process_->ready()) port_ = process_->port();
+  }
+  std::string dir_, python_, script_;
+  int workers_ = 1;
+  int port_ = 0;
+  std::unique_ptr<LoopbackProcess> process_;
 };
 
 }  // namespace vetline::testing

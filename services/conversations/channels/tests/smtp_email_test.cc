@@ -151,11 +151,17 @@ TEST_CASE("channels: SMTP 4xx replies retry, 5xx fail with the server's words, n
   CHECK(smtp.Send(e).kind == ch::SendOutcome::kSent);
   CHECK(WaitUntil([&] { return sink.Messages().size() == 1; }, absl::Seconds(10)));
 
-  const std::string url = sink.Url();
+  // An outage retries; once the server is back on its port the same email goes through,
+  // on the same SmtpEmail (its dead connection replaced).
   sink.Kill();
-  ch::SendOutcome down = ch::SmtpEmail({.url = url, .timeout = absl::Seconds(2)}).Send(e);
+  e.message_id = "after-outage@vet.example";
+  ch::SendOutcome down = smtp.Send(e);
   CHECK(down.kind == ch::SendOutcome::kRetry);
   CHECK(down.reason.rfind("SMTP server unreachable", 0) == 0);
+  REQUIRE(sink.Restart());
+  CHECK(smtp.Send(e).kind == ch::SendOutcome::kSent);
+  CHECK(WaitUntil([&] { return sink.Messages().size() == 2; }, absl::Seconds(10)));
+  CHECK(sink.MessageIds().back() == "after-outage@vet.example");
 }
 
 TEST_CASE("channels: an email that cannot be built names the field and is not sent") {
@@ -230,4 +236,6 @@ TEST_CASE("channels: concurrent emails from several threads each arrive exactly 
   CHECK(sent == kThreads * kPerThread);
   CHECK(std::set<std::string>(ids.begin(), ids.end()).size() == ids.size());
   CHECK(WaitUntil([&] { return sink.Messages().size() == ids.size(); }, absl::Seconds(20)));
+  std::vector<std::string> stored = sink.MessageIds();
+  CHECK(std::set<std::string>(stored.begin(), stored.end()) == std::set<std::string>(ids.begin(), ids.end()));
 }
