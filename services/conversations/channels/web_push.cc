@@ -183,6 +183,25 @@ absl::StatusOr<std::string> Authorization(const VapidConfig& c, EVP_PKEY* key, s
 
 }  // namespace
 
+absl::Status CheckPushEndpoint(std::string_view endpoint) {
+  constexpr std::string_view kHttps = "https://";
+  if (endpoint.substr(0, kHttps.size()) != kHttps || endpoint.size() > 2048) {
+    return InvalidField("endpoint", "must be an https URL of a browser push service");
+  }
+  std::string_view rest = endpoint.substr(kHttps.size());
+  std::string host(rest.substr(0, rest.find_first_of("/?#")));
+  if (host.find('@') != std::string::npos) return InvalidField("endpoint", "must not carry credentials");
+  if (size_t colon = host.find(':'); colon != std::string::npos) host.resize(colon);
+  for (char& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  static const char* kServices[] = {"fcm.googleapis.com", "android.googleapis.com", "push.services.mozilla.com",
+                                    "push.apple.com", "notify.windows.com"};
+  for (const char* service : kServices) {
+    const std::string s(service);
+    if (host == s || (host.size() > s.size() && absl::EndsWith(host, absl::StrCat(".", s)))) return absl::OkStatus();
+  }
+  return InvalidField("endpoint", "is not a known browser push service");
+}
+
 absl::StatusOr<VapidKeys> GenerateVapidKeys() {
   Pkey key = NewP256();
   if (!key) return absl::InternalError("generating a P-256 key failed");
@@ -260,8 +279,9 @@ WebPush::~WebPush() = default;
 
 SendOutcome WebPush::Send(const PushSubscription& sub, std::string_view payload) {
   try {
-    if (!absl::StartsWith(sub.endpoint, "https://") && !absl::StartsWith(sub.endpoint, "http://")) {
-      return SendOutcome::Failed("the push subscription's endpoint is not an http(s) URL");
+    if (!absl::StartsWith(sub.endpoint, "https://") &&
+        !(impl_->config.allow_http_endpoints && absl::StartsWith(sub.endpoint, "http://"))) {
+      return SendOutcome::Failed("the push subscription's endpoint is not an https URL");
     }
     absl::StatusOr<std::string> body = EncryptPushPayload(sub, payload);
     if (!body.ok()) {

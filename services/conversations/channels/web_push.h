@@ -37,7 +37,14 @@ struct VapidConfig {
   std::string private_key;  // base64url, 32-byte P-256 scalar
   absl::Duration ttl = absl::Hours(24);  // how long the push service may hold the message
   absl::Duration timeout = absl::Seconds(10);
+  // Tests only: also POST to http:// endpoints (loopback receivers). Off, only https.
+  bool allow_http_endpoints = false;
 };
+
+// Whether a subscription endpoint (client input, stored at registration) may be used: an
+// https URL on a known browser push service (FCM, Mozilla, Apple, Windows), so a portal
+// user cannot make the server POST to arbitrary hosts. InvalidArgument on "endpoint".
+absl::Status CheckPushEndpoint(std::string_view endpoint);
 
 struct VapidKeys {
   std::string public_key, private_key;  // base64url, as VapidConfig takes them

@@ -6,6 +6,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/time/clock.h"
+#include "libs/core/status.h"
 #include "tests/support/http_client.h"
 #include "tests/support/webpush_receiver.h"
 
@@ -25,7 +26,7 @@ ch::VapidConfig Config() {
   auto keys = ch::GenerateVapidKeys();
   REQUIRE(keys.ok());
   return {.subject = "mailto:ops@vetline.example", .public_key = keys->public_key, .private_key = keys->private_key,
-          .ttl = absl::Hours(6), .timeout = absl::Seconds(5)};
+          .ttl = absl::Hours(6), .timeout = absl::Seconds(5), .allow_http_endpoints = true};
 }
 
 std::string Unb64(const std::string& s) {
@@ -178,6 +179,12 @@ TEST_CASE("channels: bad push subscriptions and VAPID settings are refused, nami
   bad.p256dh = absl::WebSafeBase64Escape(off);
   CHECK((*push)->Send(bad, "hi").kind == ch::SendOutcome::kFailed);
 
+  ch::VapidConfig https_only = Config();
+  https_only.allow_http_endpoints = false;
+  ch::SendOutcome plain = (*ch::WebPush::Create(https_only))->Send(good, "hi");
+  CHECK(plain.kind == ch::SendOutcome::kFailed);
+  CHECK(plain.reason.find("https") != std::string::npos);
+
   ch::VapidConfig c = Config();
   c.subject = "ops@vetline.example";
   CHECK(ch::WebPush::Create(c).status().message().find("subject") != std::string::npos);
@@ -192,4 +199,22 @@ TEST_CASE("channels: bad push subscriptions and VAPID settings are refused, nami
   std::string pub;
   REQUIRE(absl::WebSafeBase64Unescape(k1->public_key, &pub));
   CHECK(pub.size() == 65);
+}
+
+TEST_CASE("channels: only https endpoints of known browser push services are accepted for subscriptions") {
+  for (const char* ok : {"https://fcm.googleapis.com/fcm/send/abc:APA91b", "https://updates.push.services.mozilla.com/wpush/v2/gAAA",
+                         "https://web.push.apple.com/QGx8", "https://wns2-par02p.notify.windows.com/w/?token=x",
+                         "https://FCM.googleapis.com:443/fcm/send/x"}) {
+    INFO(ok);
+    CHECK(ch::CheckPushEndpoint(ok).ok());
+  }
+  for (const char* bad : {"http://fcm.googleapis.com/fcm/send/x", "https://169.254.169.254/latest/meta-data",
+                          "https://evilfcm.googleapis.com.attacker.example/x", "https://notfcm.googleapis.com.evil/x",
+                          "https://user@fcm.googleapis.com/x", "https://internal.vetline.svc/admin", "ftp://x", ""}) {
+    INFO(bad);
+    absl::Status s = ch::CheckPushEndpoint(bad);
+    CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+    auto field = s.GetPayload(vetline::kFieldPayload);
+    CHECK((field && std::string(*field) == "endpoint"));
+  }
 }
