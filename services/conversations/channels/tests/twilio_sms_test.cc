@@ -3,6 +3,7 @@
 // Twilio afterwards (signed status callbacks in order, landlines undelivered with 30006,
 // signed inbound texts), its answers fitting Twilio's published API description.
 #include <atomic>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -270,34 +271,44 @@ TEST_CASE("channels: the stand-in's Message answer and our request fit Twilio's 
                                      {"more_info", "https://www.twilio.com/docs/errors/21604"}, {"status", 400}});
 }
 
-TEST_CASE("channels: concurrent texts from many threads each reach Twilio exactly once") {
-  TwilioSimProcess sim(TWILIO_SIM_BINARY);
+TEST_CASE("channels: concurrent texts from many threads each reach Twilio exactly once, with their callbacks") {
+  TwilioSimProcess sim(TWILIO_SIM_BINARY, {"--callback-threads=4"});
   REQUIRE(sim.ready());
+  WebhookSink sink;
   ch::TwilioSms sms(Config(sim));
-  constexpr int kThreads = 8, kPerThread = 250;
+  constexpr int kThreads = 8, kPerThread = 250, kTotal = kThreads * kPerThread;
   std::atomic<int> sent{0};
   const absl::Time start = absl::Now();
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
       for (int i = 0; i < kPerThread; ++i) {
-        ch::SendOutcome o = sms.Send({kClinicNumber, "+1555100" + std::to_string(1000 + t), "n" + std::to_string(i), ""});
+        ch::SendOutcome o = sms.Send({kClinicNumber, "+1555100" + std::to_string(1000 + t), "n" + std::to_string(i),
+                                      sink.Url("/status")});
         if (o.kind == ch::SendOutcome::kSent) ++sent;
       }
     });
   }
   for (auto& t : threads) t.join();
   const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
-  std::printf("twilio sms: %d texts from %d threads in %.2f s (%.0f/s)\n", kThreads * kPerThread, kThreads, seconds,
-              kThreads * kPerThread / seconds);
-  CHECK(sent == kThreads * kPerThread);
+  CHECK(WaitUntil([&] { return sink.Requests("/status").size() == 3 * kTotal; }, absl::Seconds(60)));
+  const double with_callbacks = absl::ToDoubleSeconds(absl::Now() - start);
+  std::printf("twilio sms: %d texts from %d threads in %.2f s (%.0f/s); all %zu callbacks after %.2f s\n", kTotal,
+              kThreads, seconds, kTotal / seconds, sink.Requests("/status").size(), with_callbacks);
+  CHECK(sent == kTotal);
   nlohmann::json messages = HttpClient(sim.port()).Get("/_sim/messages").json()["messages"];
   std::set<std::string> sids, keys;
   for (const auto& m : messages) {
     sids.insert(m["sid"].get<std::string>());
     keys.insert(m["to"].get<std::string>() + "/" + m["body"].get<std::string>());
   }
-  CHECK(messages.size() == kThreads * kPerThread);
+  CHECK(messages.size() == kTotal);
   CHECK(sids.size() == messages.size());
   CHECK(keys.size() == messages.size());
+  std::map<std::string, int> delivered;
+  for (const auto& r : sink.Requests("/status")) {
+    ch::FormParams f = ch::ParseForm(r.body);
+    if (ch::FormValue(f, "MessageStatus") == "delivered") ++delivered[ch::FormValue(f, "MessageSid")];
+  }
+  CHECK(delivered.size() == sids.size());
 }
