@@ -3,6 +3,7 @@
 // Twilio afterwards (signed status callbacks in order, landlines undelivered with 30006,
 // signed inbound texts), its answers fitting Twilio's published API description.
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <set>
 #include <thread>
@@ -253,13 +254,23 @@ TEST_CASE("channels: the stand-in's Message answer and our request fit Twilio's 
                           {"Authorization", "Basic " + absl::Base64Escape(std::string(kTwilioSimAccountSid) + ":" +
                                                                           kTwilioSimAuthToken)}});
   REQUIRE(res.status == 201);
+  const std::string spec = std::string(VETLINE_PROVIDERS_DIR) + "/twilio/twilio_api_v2010.json";
+  INFO("Twilio's API description is read from " << spec << " (cmake -DVETLINE_PROVIDERS_DIR=...)");
+  REQUIRE(std::ifstream(spec).good());
   nlohmann::json fields = nlohmann::json::array();
   for (const auto& [k, v] : form) fields.push_back(k);
   nlohmann::json check = ch::testing::RunPythonCheck(
       "twilio_contract_check.py",
-      {{"spec", "/work/shared/providers/twilio/twilio_api_v2010.json"}, {"message", res.json()}, {"request_fields", fields}});
+      {{"spec", spec}, {"message", res.json()}, {"request_fields", fields}});
   REQUIRE(check.is_object());
   CHECK(check["problems"] == nlohmann::json::array());
+  // The checker itself notices a wrong answer: a status outside the enum, a lost field.
+  nlohmann::json wrong = res.json();
+  wrong["status"] = "bogus";
+  wrong.erase("num_segments");
+  nlohmann::json caught = ch::testing::RunPythonCheck(
+      "twilio_contract_check.py", {{"spec", spec}, {"message", wrong}, {"request_fields", {"Body"}}});
+  CHECK(caught["problems"].size() == 3);  // status, num_segments, the required To
   CHECK(res.json()["status"] == "queued");
 
   auto err = client.Post("/2010-04-01/Accounts/" + std::string(kTwilioSimAccountSid) + "/Messages.json", "From=%2B1",
