@@ -10,7 +10,9 @@
 -- * The lists only grow (a renamed or deleted name stays and simply matches no row);
 --   they are kept by statement triggers, one INSERT per write statement.
 -- * The trigram GIN indexes on the rows go: nothing reads them now, and every write
---   paid for them.
+--   paid for them. Without them the generic plan read a pet name's rows through a
+--   bitmap of every match (~3,800 for "bella"); with client_id in the name index an
+--   index-only scan stops after a page.
 CREATE TABLE clients.client_names (
   clinic_id   uuid NOT NULL,
   search_name text NOT NULL,
@@ -50,3 +52,6 @@ INSERT INTO clients.pet_names SELECT DISTINCT clinic_id, search_name FROM client
 
 DROP INDEX clients.clients_search_trgm;
 DROP INDEX clients.pets_search_trgm;
+DROP INDEX clients.pets_search_name;
+CREATE INDEX pets_search_name ON clients.pets (clinic_id, search_name text_pattern_ops)
+  INCLUDE (client_id);
