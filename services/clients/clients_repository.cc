@@ -14,41 +14,38 @@
 namespace vetline::clients {
 namespace {
 
-// Profiles in one round trip (and one snapshot): each client's phones, emails and pets
-// come as JSON arrays, in the order shown, beside its row. Four statements per page of
-// search results cost four scheduler waits on a busy machine.
 constexpr pg::Statement kLoadClients{
     "clients_load",
     "SELECT id, clinic_id, first_name, last_name, coalesce(pims_id, '') AS pims_id, email_enabled, "
     "text_enabled, push_status, nps_survey_enabled, "
     "coalesce(to_char(last_visit_date, 'YYYY-MM-DD'), '') AS last_visit, portal_status, "
     "pims_active, pims_deleted, coalesce(merged_into::text, '') AS merged_into, created_at, "
-    "updated_at, "
-    "(SELECT coalesce(json_agg(json_build_object('id', p.id, 'number', p.number, 'type', p.type, "
-    "'texting_capable', p.texting_capable, 'is_primary', p.is_primary, 'primary_set_by', "
-    "coalesce(p.primary_set_by, '')) ORDER BY p.is_primary DESC, p.created_at, p.id), '[]') "
-    "FROM clients.phones p WHERE p.clinic_id = $1 AND p.client_id = c.id) AS phones, "
-    "(SELECT coalesce(json_agg(json_build_object('id', e.id, 'address', e.address, 'is_primary', "
-    "e.is_primary) ORDER BY e.is_primary DESC, e.created_at, e.id), '[]') "
-    "FROM clients.emails e WHERE e.clinic_id = $1 AND e.client_id = c.id) AS emails, "
-    "(SELECT coalesce(json_agg(json_build_object('id', t.id, 'client_id', t.client_id, 'name', "
-    "t.name, 'species', t.species, 'breed', t.breed, 'sex', t.sex, 'birth_date', "
-    "coalesce(to_char(t.birth_date, 'YYYY-MM-DD'), ''), 'pims_id', coalesce(t.pims_id, ''), "
-    "'deceased', t.deceased, 'active', t.active) ORDER BY t.name, t.id), '[]') "
-    "FROM clients.pets t WHERE t.clinic_id = $1 AND t.client_id = c.id) AS pets "
-    "FROM clients.clients c WHERE clinic_id = $1 AND id = ANY($2::uuid[])"};
+    "updated_at FROM clients.clients WHERE clinic_id = $1 AND id = ANY($2::uuid[])"};
+constexpr pg::Statement kLoadPhones{
+    "clients_load_phones",
+    "SELECT id, client_id, number, type, texting_capable, is_primary, "
+    "coalesce(primary_set_by, '') AS primary_set_by FROM clients.phones "
+    "WHERE clinic_id = $1 AND client_id = ANY($2::uuid[]) ORDER BY is_primary DESC, created_at, id"};
+constexpr pg::Statement kLoadEmails{
+    "clients_load_emails",
+    "SELECT id, client_id, address, is_primary FROM clients.emails "
+    "WHERE clinic_id = $1 AND client_id = ANY($2::uuid[]) ORDER BY is_primary DESC, created_at, id"};
 #define PET_COLUMNS                                                                       \
   "id, client_id, name, species, breed, sex, "                                            \
   "coalesce(to_char(birth_date, 'YYYY-MM-DD'), '') AS birth_date, coalesce(pims_id, '') " \
   "AS pims_id, deceased, active "
+constexpr pg::Statement kLoadPets{
+    "clients_load_pets",
+    "SELECT " PET_COLUMNS "FROM clients.pets WHERE clinic_id = $1 AND client_id = ANY($2::uuid[]) "
+    "ORDER BY name, id"};
 
 // Ranked candidates from every kind of match: exact PIMS ids, emails and phones first,
 // then the nearest names of clients and pets by trigram word distance (`<<->`). Each
 // name branch is a cascade read in order and cut at the page size: exact words (from
-// btree indexes), then word prefixes, and only if those leave room the near misses
-// (NEAREST_NAMES). An exact word has distance 0 and a prefix the next best, so the
-// page is the same as ranking every match, but a common name costs one index page
-// instead of thousands of rows. A prefix is the index range
+// btree indexes), then word prefixes, and only if those leave room the remaining
+// trigram matches ranked by distance (GIN). An exact word has distance 0 and a prefix
+// the next best, so the page is the same as ranking every match, but a common name
+// costs one index page instead of thousands of rows. A prefix is the index range
 // [$2, $8) ($8 = $2 + the last code point), so the one generic plan serves every query
 // (see Search).
 #define NAME_BRANCH_EXACT_OR_PREFIX(table, id, col)                                          \
@@ -342,60 +339,54 @@ absl::StatusOr<std::vector<v1::Client>> ClientsRepository::Load(const std::strin
   if (ids.empty()) return std::vector<v1::Client>{};
   std::string arr = UuidArray(ids);
   std::map<std::string, v1::Client> by_id;
-  VL_ASSIGN_OR_RETURN(pg::Result c, pool_->Exec(kLoadClients, {clinic_id, arr}));
-  for (int i = 0; i < c.rows(); ++i) {
-    v1::Client& x = by_id[c.Text(i, "id")];
-    x.set_id(c.Text(i, "id"));
-    x.set_clinic_id(c.Text(i, "clinic_id"));
-    x.set_first_name(c.Text(i, "first_name"));
-    x.set_last_name(c.Text(i, "last_name"));
-    x.set_pims_id(c.Text(i, "pims_id"));
-    x.mutable_contact_options()->set_email_enabled(c.Bool(i, "email_enabled"));
-    x.mutable_contact_options()->set_text_enabled(c.Bool(i, "text_enabled"));
-    std::string push = c.Text(i, "push_status");
-    x.mutable_contact_options()->set_push_status(push == "enabled"    ? v1::PUSH_ENABLED
-                                                 : push == "disabled" ? v1::PUSH_DISABLED
-                                                                      : v1::PUSH_NOT_INSTALLED);
-    x.set_nps_survey_enabled(c.Bool(i, "nps_survey_enabled"));
-    x.set_last_visit_date(c.Text(i, "last_visit"));
-    std::string portal = c.Text(i, "portal_status");
-    x.set_portal_status(portal == "active"    ? v1::ACTIVE
-                        : portal == "invited" ? v1::INVITED
-                                              : v1::NO_ACCOUNT);
-    x.set_pims_active(c.Bool(i, "pims_active"));
-    x.set_pims_deleted(c.Bool(i, "pims_deleted"));
-    x.set_merged_into_id(c.Text(i, "merged_into"));
-    *x.mutable_create_time() = ToTimestamp(c.Time(i, "created_at"));
-    *x.mutable_update_time() = ToTimestamp(c.Time(i, "updated_at"));
-    for (const auto& ph : nlohmann::json::parse(c.Text(i, "phones"))) {
-      v1::Phone* p = x.add_phones();
-      p->set_id(ph.at("id").get<std::string>());
-      p->set_number(ph.at("number").get<std::string>());
-      p->set_type(PhoneTypeOf(ph.at("type").get<std::string>()));
-      p->set_texting_capable(ph.at("texting_capable").get<bool>());
-      p->set_primary(ph.at("is_primary").get<bool>());
-      p->set_primary_set_by(ph.at("primary_set_by").get<std::string>());
+  VL_RETURN_IF_ERROR(pool_->WithSession([&](pg::Session& s) -> absl::Status {
+    VL_ASSIGN_OR_RETURN(pg::Result c, s.Exec(kLoadClients, {clinic_id, arr}));
+    for (int i = 0; i < c.rows(); ++i) {
+      v1::Client& x = by_id[c.Text(i, "id")];
+      x.set_id(c.Text(i, "id"));
+      x.set_clinic_id(c.Text(i, "clinic_id"));
+      x.set_first_name(c.Text(i, "first_name"));
+      x.set_last_name(c.Text(i, "last_name"));
+      x.set_pims_id(c.Text(i, "pims_id"));
+      x.mutable_contact_options()->set_email_enabled(c.Bool(i, "email_enabled"));
+      x.mutable_contact_options()->set_text_enabled(c.Bool(i, "text_enabled"));
+      std::string push = c.Text(i, "push_status");
+      x.mutable_contact_options()->set_push_status(push == "enabled"    ? v1::PUSH_ENABLED
+                                                   : push == "disabled" ? v1::PUSH_DISABLED
+                                                                        : v1::PUSH_NOT_INSTALLED);
+      x.set_nps_survey_enabled(c.Bool(i, "nps_survey_enabled"));
+      x.set_last_visit_date(c.Text(i, "last_visit"));
+      std::string portal = c.Text(i, "portal_status");
+      x.set_portal_status(portal == "active"    ? v1::ACTIVE
+                          : portal == "invited" ? v1::INVITED
+                                                : v1::NO_ACCOUNT);
+      x.set_pims_active(c.Bool(i, "pims_active"));
+      x.set_pims_deleted(c.Bool(i, "pims_deleted"));
+      x.set_merged_into_id(c.Text(i, "merged_into"));
+      *x.mutable_create_time() = ToTimestamp(c.Time(i, "created_at"));
+      *x.mutable_update_time() = ToTimestamp(c.Time(i, "updated_at"));
     }
-    for (const auto& em : nlohmann::json::parse(c.Text(i, "emails"))) {
-      v1::Email* e = x.add_emails();
-      e->set_id(em.at("id").get<std::string>());
-      e->set_address(em.at("address").get<std::string>());
-      e->set_primary(em.at("is_primary").get<bool>());
+    VL_ASSIGN_OR_RETURN(pg::Result ph, s.Exec(kLoadPhones, {clinic_id, arr}));
+    for (int i = 0; i < ph.rows(); ++i) {
+      v1::Phone* p = by_id[ph.Text(i, "client_id")].add_phones();
+      p->set_id(ph.Text(i, "id"));
+      p->set_number(ph.Text(i, "number"));
+      p->set_type(PhoneTypeOf(ph.Text(i, "type")));
+      p->set_texting_capable(ph.Bool(i, "texting_capable"));
+      p->set_primary(ph.Bool(i, "is_primary"));
+      p->set_primary_set_by(ph.Text(i, "primary_set_by"));
     }
-    for (const auto& pet : nlohmann::json::parse(c.Text(i, "pets"))) {
-      v1::Pet* p = x.add_pets();
-      p->set_id(pet.at("id").get<std::string>());
-      p->set_client_id(pet.at("client_id").get<std::string>());
-      p->set_name(pet.at("name").get<std::string>());
-      p->set_species(pet.at("species").get<std::string>());
-      p->set_breed(pet.at("breed").get<std::string>());
-      p->set_sex(pet.at("sex").get<std::string>());
-      p->set_birth_date(pet.at("birth_date").get<std::string>());
-      p->set_pims_id(pet.at("pims_id").get<std::string>());
-      p->set_deceased(pet.at("deceased").get<bool>());
-      p->set_active(pet.at("active").get<bool>());
+    VL_ASSIGN_OR_RETURN(pg::Result em, s.Exec(kLoadEmails, {clinic_id, arr}));
+    for (int i = 0; i < em.rows(); ++i) {
+      v1::Email* e = by_id[em.Text(i, "client_id")].add_emails();
+      e->set_id(em.Text(i, "id"));
+      e->set_address(em.Text(i, "address"));
+      e->set_primary(em.Bool(i, "is_primary"));
     }
-  }
+    VL_ASSIGN_OR_RETURN(pg::Result pets, s.Exec(kLoadPets, {clinic_id, arr}));
+    for (int i = 0; i < pets.rows(); ++i) *by_id[pets.Text(i, "client_id")].add_pets() = PetRow(pets, i);
+    return absl::OkStatus();
+  }));
   std::vector<v1::Client> out;
   for (const std::string& id : ids) {
     auto it = by_id.find(id);
