@@ -26,26 +26,26 @@ CREATE TABLE clients.pet_names (
 );
 CREATE INDEX pet_names_trgm ON clients.pet_names USING gin (search_name gin_trgm_ops);
 
-CREATE FUNCTION clients.remember_client_names() RETURNS trigger LANGUAGE plpgsql AS $$
+-- One function for both tables: the written rows' names join the table's list.
+CREATE FUNCTION clients.remember_names() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO clients.client_names (clinic_id, search_name)
-  SELECT DISTINCT clinic_id, search_name FROM written ON CONFLICT DO NOTHING;
-  RETURN NULL;
-END $$;
-CREATE FUNCTION clients.remember_pet_names() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  INSERT INTO clients.pet_names (clinic_id, search_name)
-  SELECT DISTINCT clinic_id, search_name FROM written ON CONFLICT DO NOTHING;
+  IF TG_TABLE_NAME = 'clients' THEN
+    INSERT INTO clients.client_names (clinic_id, search_name)
+    SELECT DISTINCT clinic_id, search_name FROM written ON CONFLICT DO NOTHING;
+  ELSE
+    INSERT INTO clients.pet_names (clinic_id, search_name)
+    SELECT DISTINCT clinic_id, search_name FROM written ON CONFLICT DO NOTHING;
+  END IF;
   RETURN NULL;
 END $$;
 CREATE TRIGGER client_names_on_insert AFTER INSERT ON clients.clients
-  REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION clients.remember_client_names();
+  REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION clients.remember_names();
 CREATE TRIGGER client_names_on_update AFTER UPDATE ON clients.clients
-  REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION clients.remember_client_names();
+  REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION clients.remember_names();
 CREATE TRIGGER pet_names_on_insert AFTER INSERT ON clients.pets
-  REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION clients.remember_pet_names();
+  REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION clients.remember_names();
 CREATE TRIGGER pet_names_on_update AFTER UPDATE ON clients.pets
-  REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION clients.remember_pet_names();
+  REFERENCING NEW TABLE AS written FOR EACH STATEMENT EXECUTE FUNCTION clients.remember_names();
 
 INSERT INTO clients.client_names SELECT DISTINCT clinic_id, search_name FROM clients.clients;
 INSERT INTO clients.pet_names SELECT DISTINCT clinic_id, search_name FROM clients.pets;
