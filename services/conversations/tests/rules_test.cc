@@ -68,7 +68,7 @@ std::string TypeOf(const std::string& content) {
 
 }  // namespace
 
-TEST_CASE("file types: decided from the content's magic bytes", "[conversations][rules]") {
+TEST_CASE("inbox file types: decided from the content's magic bytes", "[conversations][rules]") {
   CHECK(TypeOf(Bytes({0xFF, 0xD8, 0xFF, 0xE0}, "JFIF")) == "image/jpeg");
   CHECK(TypeOf(Bytes({0x89}, "PNG\r\n\x1A\n....")) == "image/png");
   CHECK(TypeOf("GIF89a......") == "image/gif");
@@ -95,7 +95,7 @@ TEST_CASE("file types: decided from the content's magic bytes", "[conversations]
   CHECK(SniffFileType(Ftyp("isom"))->category == "video");
 }
 
-TEST_CASE("file types: anything else is refused naming content, whatever its name",
+TEST_CASE("inbox file types: anything else is refused naming content whatever its name",
           "[conversations][rules]") {
   for (const std::string& bad : {
            std::string(),                                          // nothing
@@ -121,7 +121,7 @@ TEST_CASE("file types: anything else is refused naming content, whatever its nam
   CHECK_FALSE(SniffFileType(truncated).ok());
 }
 
-TEST_CASE("file names: no paths or special characters, and the real extension",
+TEST_CASE("inbox file names: no paths or special characters and the real extension",
           "[conversations][rules]") {
   FileType pdf{"application/pdf", "document", "pdf"};
   FileType jpg{"image/jpeg", "image", "jpg"};
@@ -144,7 +144,7 @@ TEST_CASE("file names: no paths or special characters, and the real extension",
   CHECK(validate::IsUtf8(cut));
 }
 
-TEST_CASE("templates: variables are filled in; unknown or empty ones are named",
+TEST_CASE("inbox templates: variables are filled in - unknown or empty ones are named",
           "[conversations][rules]") {
   std::map<std::string, std::string> values = {{"client.first_name", "Pat"},
                                                {"client.last_name", "Lee"},
@@ -179,8 +179,7 @@ TEST_CASE("templates: variables are filled in; unknown or empty ones are named",
         std::vector<std::string>{"pet.name", "clinic.name"});
 }
 
-TEST_CASE("deliveries: text to the primary texting number, email to the primary address, "
-          "push when enabled",
+TEST_CASE("inbox deliveries: text to the primary texting number email to the primary address push when enabled",
           "[conversations][rules]") {
   using rules::Channel;
   rules::Contacts c;
@@ -210,7 +209,7 @@ TEST_CASE("deliveries: text to the primary texting number, email to the primary 
   CHECK(rules::ChooseDeliveries(c) == std::vector<rules::Target>{{Channel::kPush, "c-1"}});
 }
 
-TEST_CASE("messages: empty and oversized text refused naming text; previews one line",
+TEST_CASE("inbox messages: empty and oversized text refused naming text - previews one line",
           "[conversations][rules]") {
   CHECK(FieldOf(rules::CheckMessage("", 0)) == "text");
   CHECK(FieldOf(rules::CheckMessage("   \n", 0)) == "text");
