@@ -308,12 +308,15 @@ grpc::Status ConversationsService::Assign(grpc::ServerContext* ctx, const v1::As
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     VL_RETURN_IF_ERROR(OptionalId("userId", req->user_id()));
     VL_RETURN_IF_ERROR(OptionalId("teamId", req->team_id()));
-    if (!req->user_id().empty() && !req->team_id().empty()) {
-      return InvalidField("teamId", "assign to a user or a team, not both");
-    }
+    // Every id named resolves first (a miss is 404 whatever else is wrong); then the
+    // rule that only one assignee may be named.
     VL_ASSIGN_OR_RETURN(api::Principal caller, CallerOf(*ctx, signer_));
     if (!req->user_id().empty()) VL_RETURN_IF_ERROR(staff_.CheckUser(caller, "userId", req->user_id()));
     if (!req->team_id().empty()) VL_RETURN_IF_ERROR(staff_.CheckTeam(caller, "teamId", req->team_id()));
+    VL_RETURN_IF_ERROR(repo_.GetConversation(v, req->id()).status());
+    if (!req->user_id().empty() && !req->team_id().empty()) {
+      return InvalidField("teamId", "assign to a user or a team, not both");
+    }
     Events events;
     VL_ASSIGN_OR_RETURN(ConversationRecord rec, repo_.Assign(v.clinic_id, req->id(), req->user_id(),
                                                              req->team_id(), &events));

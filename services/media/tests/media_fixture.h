@@ -38,6 +38,21 @@ class KnownClients final : public refs::ClientRefs {
   std::map<std::string, std::set<std::string>> clients_;
 };
 
+// Stands in for the conversations service: the conversation ids each clinic has.
+class KnownConversations final : public refs::ConversationRefs {
+ public:
+  void Add(const std::string& clinic_id, const std::string& id) { ids_[clinic_id].insert(id); }
+  absl::Status Check(const api::Principal& caller, std::string_view field, std::string_view id) const override {
+    if (!IsUuid(id)) return InvalidField(field, "not an id");
+    auto it = ids_.find(caller.clinic_id());
+    if (it == ids_.end() || !it->second.count(std::string(id))) return NotFoundField(field, "no such conversation");
+    return absl::OkStatus();
+  }
+
+ private:
+  std::map<std::string, std::set<std::string>> ids_;
+};
+
 inline constexpr char kMapleClinic[] = "6f0b8f8e-4d7e-4b1a-9d55-0c3a1f2e9b10";
 inline constexpr char kBirchClinic[] = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
 inline constexpr char kMapleHost[] = "0d9f3a55-8a4e-4bb8-b4a4-2f6c7e1d5a22";
@@ -53,7 +68,7 @@ struct MediaFixture {
         hub(watcher_queue),
         dir(std::filesystem::temp_directory_path() / ("vetline-media-fx-" + UniqueRedisPrefix().substr(5, 12))),
         blobs(blob::LocalDirectory((dir / "blobs").string())),
-        service(repo, engine, hub, *blobs, signer, links, Clock::Real(), Options(dir), clients) {
+        service(repo, engine, hub, *blobs, signer, links, Clock::Real(), Options(dir), clients, conversations) {
     std::vector<pg::Migration> migrations = pg::media_migrations();
     migrations.push_back(repo.events().Migration());  // as the service kit applies them
     (void)pg::Migrate(*pool, "media", migrations).value();
@@ -165,6 +180,7 @@ struct MediaFixture {
   std::filesystem::path dir;
   std::unique_ptr<blob::BlobStore> blobs;
   KnownClients clients;
+  KnownConversations conversations;
   media::MediaService service;
   std::unique_ptr<rpc::Server> server;
   std::shared_ptr<grpc::Channel> channel;
