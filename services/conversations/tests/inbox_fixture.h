@@ -44,9 +44,10 @@ struct InboxFixture {
            std::to_string(reinterpret_cast<uintptr_t>(this)));
     options.blob_dir = (dir / "blobs").string();
     options.public_url = "http://vet.example";
-    rpc::ServiceEnv env = TestServiceEnv(db.conninfo(), /*with_redis=*/true, 8);
+    env = TestServiceEnv(db.conninfo(), /*with_redis=*/true, 8);
     env.peers["clients"] = clients_address;
     env.peers["identity"] = identity->address();
+    this->options = options;
     service = conversations::Start(env, options).value();
     auto channel = rpc::Dial("127.0.0.1:" + std::to_string(service->server().port()));
     inbox = cv1::ConversationsService::NewStub(channel);
@@ -54,7 +55,16 @@ struct InboxFixture {
     clients = clients::v1::ClientsService::NewStub(rpc::Dial(clients_address));
     pool = pg::Pool::Create({.conninfo = db.conninfo(), .size = 2, .name = "inbox-test"}).value();
   }
+  // A second replica of the service on the same database (and Redis), as a deployment
+  // with several pods runs it: its stub.
+  std::unique_ptr<cv1::ConversationsService::Stub> AddReplica() {
+    replicas.push_back(conversations::Start(env, options).value());
+    return cv1::ConversationsService::NewStub(
+        rpc::Dial("127.0.0.1:" + std::to_string(replicas.back()->server().port())));
+  }
+
   ~InboxFixture() {
+    replicas.clear();
     service.reset();
     identity.reset();
     clients_service.reset();
@@ -195,7 +205,10 @@ struct InboxFixture {
   std::unique_ptr<rpc::RunningService> clients_service;
   std::unique_ptr<IdentityStack> identity;
   std::filesystem::path dir;
+  rpc::ServiceEnv env;
+  conversations::ConversationsOptions options;
   std::unique_ptr<rpc::RunningService> service;
+  std::vector<std::unique_ptr<rpc::RunningService>> replicas;
   std::unique_ptr<cv1::ConversationsService::Stub> inbox;
   std::unique_ptr<cv1::ConversationSettingsService::Stub> settings;
   std::unique_ptr<clients::v1::ClientsService::Stub> clients;

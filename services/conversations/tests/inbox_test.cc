@@ -150,6 +150,8 @@ TEST_CASE_METHOD(Maple, "inbox statuses: admins change them - names unique colou
 
 TEST_CASE_METHOD(Maple, "inbox start chat: the latest non-archived conversation or a new one - concurrent starts make one",
                  "[conversations]") {
+  // Two replicas, three concurrent starts on each.
+  auto second = AddReplica();
   std::vector<std::string> ids(6);
   std::vector<std::thread> threads;
   for (int i = 0; i < 6; ++i) {
@@ -157,7 +159,8 @@ TEST_CASE_METHOD(Maple, "inbox start chat: the latest non-archived conversation 
       cv1::StartConversationRequest req;
       req.set_client_id(pat.id());
       cv1::Conversation c;
-      if (inbox->StartConversation(As(maple.staff).get(), req, &c).ok()) ids[i] = c.id();
+      auto& stub = i % 2 == 0 ? *inbox : *second;
+      if (stub.StartConversation(As(maple.staff).get(), req, &c).ok()) ids[i] = c.id();
     });
   }
   for (auto& t : threads) t.join();
@@ -332,17 +335,24 @@ TEST_CASE_METHOD(Maple, "inbox send: a failure mid-way (a file that cannot be at
         "fileIds");
 }
 
-TEST_CASE_METHOD(Maple, "inbox concurrent sends into one conversation keep unread counts exact",
+TEST_CASE_METHOD(Maple, "inbox concurrent sends into one conversation on two replicas keep unread counts exact",
                  "[conversations]") {
   cv1::Conversation c = Start(maple.staff, pat.id());
+  auto second = AddReplica();
   constexpr int kThreads = 4, kEach = 5;  // within the client's send burst
   std::atomic<int> failures{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < kThreads; ++t) {
     threads.emplace_back([&, t] {
+      // Clients and staff, each on both replicas.
+      auto& stub = t < 2 ? *inbox : *second;
       for (int i = 0; i < kEach; ++i) {
+        cv1::SendMessageRequest req;
+        req.set_conversation_id(c.id());
+        req.set_text("m" + std::to_string(t) + "-" + std::to_string(i));
+        cv1::Message m;
         const api::Principal& who = t % 2 == 0 ? pat_portal : maple.staff;
-        if (!Send(who, c.id(), "m" + std::to_string(t) + "-" + std::to_string(i)).ok()) ++failures;
+        if (!stub.SendMessage(As(who).get(), req, &m).ok()) ++failures;
       }
     });
   }
@@ -438,6 +448,14 @@ TEST_CASE_METHOD(Maple, "inbox queue: newest activity first filters and pages th
   assign.set_team_id("");
   REQUIRE(inbox->Assign(As(maple.staff).get(), assign, &assigned).ok());
   CHECK(assigned.assignee_team_id().empty());
+  // Both a user and a team: refused, nothing changes.
+  assign.set_user_id(maple.staff_id);
+  assign.set_team_id(team.id());
+  grpc::Status both = inbox->Assign(As(maple.staff).get(), assign, &assigned);
+  CHECK(both.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(both.error_details() == "teamId");
+  CHECK(Get(maple.staff, convs[2].id()).assignee_user_id().empty());
+  assign.set_team_id("");
   // Another clinic's user or team, or a made-up one, is a field error; nothing changes.
   Clinic oak = MakeClinic("Oak Vet", "oak.example");
   for (const std::string& id : {oak.staff_id, MadeUpId()}) {
