@@ -9,6 +9,11 @@
 namespace vetline::refs {
 namespace {
 
+absl::Status NotInClinic(std::string_view field, std::string_view what) {
+  return NotFoundField(field, absl::StrCat("no ", std::string(what), " with this ",
+                                           std::string(field), " in your clinic"));
+}
+
 // One mapping of the owner's answer for every kind of id: a miss is NotFound on the
 // field, a malformed id InvalidArgument on it, anything else "try again" (the detail is
 // for operators, logged here).
@@ -17,8 +22,7 @@ absl::Status Answer(const grpc::Status& st, std::string_view field, std::string_
     case grpc::StatusCode::OK:
       return absl::OkStatus();
     case grpc::StatusCode::NOT_FOUND:
-      return NotFoundField(field, absl::StrCat("no ", std::string(what), " with this ", std::string(field),
-                                               " in your clinic"));
+      return NotInClinic(field, what);
     case grpc::StatusCode::INVALID_ARGUMENT:
       return InvalidField(field, absl::StrCat(std::string(field), " is not a valid id"));
     case grpc::StatusCode::PERMISSION_DENIED:
@@ -39,6 +43,21 @@ void Prepare(grpc::ClientContext& ctx, const api::Principal& caller,
   rpc::SetDeadline(ctx, deadline);
 }
 
+// Asks the owner `call(ctx, &answer)` as the caller about the id in `field`; the answer
+// must belong to the caller's clinic (the owner scopes it; this is defence in depth).
+template <typename Answered, typename Call>
+absl::StatusOr<Answered> Ask(const api::Principal& caller, const auth::PrincipalSigner& signer,
+                             absl::Duration deadline, std::string_view field, std::string_view id,
+                             std::string_view what, Call call) {
+  VL_RETURN_IF_ERROR(validate::Id(field, id));
+  grpc::ClientContext ctx;
+  Prepare(ctx, caller, signer, deadline);
+  Answered out;
+  VL_RETURN_IF_ERROR(Answer(call(&ctx, &out), field, what));
+  if (out.clinic_id() != caller.clinic_id()) return NotInClinic(field, what);
+  return out;
+}
+
 }  // namespace
 
 GrpcClientRefs::GrpcClientRefs(std::shared_ptr<grpc::ChannelInterface> clients,
@@ -50,17 +69,13 @@ GrpcClientRefs::GrpcClientRefs(std::shared_ptr<grpc::ChannelInterface> clients,
 absl::StatusOr<clients::v1::Client> GrpcClientRefs::Get(const api::Principal& caller,
                                                         std::string_view field,
                                                         std::string_view client_id) const {
-  VL_RETURN_IF_ERROR(validate::Id(field, client_id));
-  grpc::ClientContext ctx;
-  Prepare(ctx, caller, signer_, deadline_);
   clients::v1::GetClientRequest req;
   req.set_id(std::string(client_id));
-  clients::v1::Client client;
-  VL_RETURN_IF_ERROR(Answer(stub_->GetClient(&ctx, req, &client), field, "client"));
-  if (client.clinic_id() != caller.clinic_id()) {  // defence in depth: GetClient is scoped
-    return NotFoundField(
-        field, absl::StrCat("no client with this ", std::string(field), " in your clinic"));
-  }
+  VL_ASSIGN_OR_RETURN(clients::v1::Client client,
+                      Ask<clients::v1::Client>(caller, signer_, deadline_, field, client_id, "client",
+                                               [&](grpc::ClientContext* ctx, clients::v1::Client* out) {
+                                                 return stub_->GetClient(ctx, req, out);
+                                               }));
   if (!client.merged_into_id().empty()) {
     return FieldError(absl::StatusCode::kFailedPrecondition, field,
                       absl::StrCat("this client profile was merged into ", client.merged_into_id(),
@@ -77,17 +92,14 @@ GrpcStaffRefs::GrpcStaffRefs(std::shared_ptr<grpc::ChannelInterface> identity,
 
 absl::Status GrpcStaffRefs::CheckUser(const api::Principal& caller, std::string_view field,
                                       std::string_view user_id) const {
-  VL_RETURN_IF_ERROR(validate::Id(field, user_id));
-  grpc::ClientContext ctx;
-  Prepare(ctx, caller, signer_, deadline_);
   identity::v1::GetStaffRequest req;
   req.set_id(std::string(user_id));
-  identity::v1::StaffUser user;
-  VL_RETURN_IF_ERROR(Answer(stub_->GetStaff(&ctx, req, &user), field, "staff user"));
-  if (user.clinic_id() != caller.clinic_id()) {
-    return NotFoundField(field, absl::StrCat("no staff user with this ", std::string(field),
-                                             " in your clinic"));
-  }
+  VL_ASSIGN_OR_RETURN(identity::v1::StaffUser user,
+                      Ask<identity::v1::StaffUser>(
+                          caller, signer_, deadline_, field, user_id, "staff user",
+                          [&](grpc::ClientContext* ctx, identity::v1::StaffUser* out) {
+                            return stub_->GetStaff(ctx, req, out);
+                          }));
   if (!user.active()) {
     return FieldError(absl::StatusCode::kFailedPrecondition, field,
                       "this staff user is deactivated");
@@ -105,8 +117,7 @@ absl::Status GrpcStaffRefs::CheckTeam(const api::Principal& caller, std::string_
   for (const identity::v1::Team& t : teams.teams()) {
     if (t.id() == team_id && t.clinic_id() == caller.clinic_id()) return absl::OkStatus();
   }
-  return NotFoundField(field,
-                       absl::StrCat("no team with this ", std::string(field), " in your clinic"));
+  return NotInClinic(field, "team");
 }
 
 absl::StatusOr<identity::v1::Clinic> GrpcStaffRefs::Clinic(const api::Principal& caller) const {
@@ -132,18 +143,14 @@ GrpcConversationRefs::GrpcConversationRefs(std::shared_ptr<grpc::ChannelInterfac
 
 absl::Status GrpcConversationRefs::Check(const api::Principal& caller, std::string_view field,
                                          std::string_view conversation_id) const {
-  VL_RETURN_IF_ERROR(validate::Id(field, conversation_id));
-  grpc::ClientContext ctx;
-  Prepare(ctx, caller, signer_, deadline_);
   conversations::v1::GetConversationRequest req;
   req.set_id(std::string(conversation_id));
-  conversations::v1::Conversation c;
-  VL_RETURN_IF_ERROR(Answer(stub_->GetConversation(&ctx, req, &c), field, "conversation"));
-  if (c.clinic_id() != caller.clinic_id()) {
-    return NotFoundField(field, absl::StrCat("no conversation with this ", std::string(field),
-                                             " in your clinic"));
-  }
-  return absl::OkStatus();
+  return Ask<conversations::v1::Conversation>(
+             caller, signer_, deadline_, field, conversation_id, "conversation",
+             [&](grpc::ClientContext* ctx, conversations::v1::Conversation* out) {
+               return stub_->GetConversation(ctx, req, out);
+             })
+      .status();
 }
 
 }  // namespace vetline::refs
