@@ -106,7 +106,8 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartService(const ServiceEnv& e
 
   // Serve health checks (NOT_SERVING) at once, so orchestrators see the process alive
   // while it waits for its database.
-  ServerOptions options{.name = spec.name, .address = env.grpc_address, .registry = env.registry};
+  ServerOptions options{.name = spec.name, .address = env.grpc_address, .registry = env.registry,
+                        .max_message_bytes = spec.max_message_bytes};
   std::vector<grpc::Service*> services;
   for (const auto& s : parts.services) {
     services.push_back(s.service);

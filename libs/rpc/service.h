@@ -119,6 +119,9 @@ struct ServiceSpec {
   std::string name;  // "clients": logs, metrics, the pool, and the database schema
   std::vector<pg::Migration> migrations;
   std::function<absl::StatusOr<ServiceParts>(ServiceContext&)> wire;
+  // Largest request message the server takes; 0: gRPC's default (4 MiB). Services that
+  // take uploads in one message raise it.
+  size_t max_message_bytes = 0;
 };
 
 absl::StatusOr<std::unique_ptr<RunningService>> StartService(const ServiceEnv& env,
