@@ -89,6 +89,30 @@ int FreePort() {
   return port;
 }
 
+namespace {
+bool Bindable(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  close(fd);
+  return ok;
+}
+}  // namespace
+
+int FreePortRange(int count) {
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    int base = FreePort();
+    if (base <= 0 || base + count > 65535) continue;
+    bool all = true;
+    for (int p = base + 1; p < base + count && all; ++p) all = Bindable(p);
+    if (all) return base;
+  }
+  return 0;
+}
+
 // ---------------------------------------------------------------- PostgreSQL
 
 absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start(const std::string& dir) {

@@ -75,5 +75,7 @@ std::string UniqueRedisPrefix();
 
 // A free TCP port on 127.0.0.1 (bind to port 0, read it back, close).
 int FreePort();
+// The first of `count` consecutive free ports (a `--grpc-base-port` for every service).
+int FreePortRange(int count);
 
 }  // namespace vetline::testing

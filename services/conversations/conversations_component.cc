@@ -5,6 +5,7 @@
 #include "libs/pg/migrations.h"
 #include "libs/redis/redis.h"
 #include "libs/refs/refs.h"
+#include "nlohmann/json.hpp"
 #include "services/conversations/conversations_service.h"
 #include "services/conversations/settings_service.h"
 
@@ -32,8 +33,9 @@ InboxOptions Inbox(const ConversationsOptions& o) {
 struct Wiring {
   Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
          std::shared_ptr<grpc::Channel> identity_channel, std::shared_ptr<redis::Pool> redis,
-         ConversationsOptions options)
+         ConversationsOptions options, DeliveryChannels delivery_channels)
       : options(std::move(options)),
+        channels(std::move(delivery_channels)),
         signer(ctx.key()),
         links(ctx.key()),
         clients(std::move(clients_channel), signer),
@@ -45,8 +47,16 @@ struct Wiring {
         inbox(repo, signer, links, clients, staff, *blobs, announcer, limiter.get(),
               PageTokens(ctx.env().platform.internal_secret), Inbox(this->options),
               Clock::Real()),
-        settings(repo, signer, clients, staff) {}
+        settings(repo, signer, clients, staff),
+        deliveries(ctx.pool(), announcer) {
+    DeliveryOptions d = this->options.delivery.options;
+    d.public_url = this->options.public_url;
+    for (int i = 0; i < this->options.delivery.workers; ++i) {
+      delivery_workers.push_back(std::make_unique<DeliveryWorker>(deliveries, channels.senders(), d, links));
+    }
+  }
   ConversationsOptions options;
+  DeliveryChannels channels;
   auth::PrincipalSigner signer;
   auth::LinkSigner links;
   refs::GrpcClientRefs clients;  // client ids and profiles (pets, contact options)
@@ -57,7 +67,25 @@ struct Wiring {
   std::unique_ptr<redis::RateLimiter> limiter;
   ConversationsService inbox;
   SettingsService settings;
+  DeliveryRepository deliveries;
+  std::vector<std::unique_ptr<DeliveryWorker>> delivery_workers;
 };
+
+// The clients service's merges: the merged profile's conversations follow the survivor.
+rpc::ConsumerSpec FollowMerges(ConversationsRepository& repo) {
+  return {.source = "clients",
+          .topics = {"client.merged"},
+          .handle = [&repo](pg::Session& s, const std::string&, const std::string& payload) -> absl::Status {
+            nlohmann::json e = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+            if (!e.is_object() || !e.value("clinicId", nlohmann::json()).is_string() ||
+                !e.value("mergedId", nlohmann::json()).is_string() ||
+                !e.value("survivorId", nlohmann::json()).is_string()) {
+              log::Error("client.merged event without its ids; skipped", {{"payload", payload}});
+              return absl::OkStatus();  // a malformed event must not hold the rest back
+            }
+            return repo.MoveMergedClient(s, e["clinicId"], e["mergedId"], e["survivorId"]).status();
+          }};
+}
 
 absl::Status CheckOptions(const ConversationsOptions& o) {
   if (o.public_url.empty()) return absl::InvalidArgumentError("public-url is required");
@@ -87,12 +115,19 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
           VL_ASSIGN_OR_RETURN(redis::Options ro, redis::ParseAddress(ctx.env().platform.redis));
           VL_ASSIGN_OR_RETURN(redis, redis::Pool::Create(ro));
         }
+        VL_ASSIGN_OR_RETURN(DeliveryChannels channels, OpenDeliveryChannels(options.delivery));
         auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(identity),
-                                          std::move(redis), options);
-        return rpc::ServiceParts{
+                                          std::move(redis), options, std::move(channels));
+        rpc::ServiceParts parts{
             .state = w,
             .services = {{&w->inbox, v1::ConversationsService::service_full_name()},
-                         {&w->settings, v1::ConversationSettingsService::service_full_name()}}};
+                         {&w->settings, v1::ConversationSettingsService::service_full_name()}},
+            .consumers = {FollowMerges(w->repo)}};
+        for (auto& worker : w->delivery_workers) {
+          parts.workers.push_back({"delivery", absl::Milliseconds(200),
+                                   [d = worker.get()] { return d->Step(); }});
+        }
+        return parts;
       },
       // Uploads arrive whole in one request message.
       .max_message_bytes = static_cast<size_t>(options.max_file_mib + 1) << 20});
@@ -118,6 +153,7 @@ rpc::ServiceDefinition Definition() {
                   "messages and uploads a client may send at once", 20, 1, 10000);
             p.Int("conversations-client-sends-per-minute", &options->client_sends_per_minute,
                   "sustained messages and uploads per client and minute", 30, 1, 10000);
+            options->delivery.Register(p);
           },
       .start = [options](const rpc::ServiceEnv& env) { return Start(env, *options); },
   };

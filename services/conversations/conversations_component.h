@@ -3,6 +3,7 @@
 #pragma once
 
 #include "libs/rpc/service.h"
+#include "services/conversations/delivery_setup.h"
 
 namespace vetline::conversations {
 
@@ -16,6 +17,7 @@ struct ConversationsOptions {
   // Client sends (messages and uploads) per client: burst and sustained rate.
   int client_send_burst = 20;
   int client_sends_per_minute = 30;
+  DeliverySettings delivery;  // providers and workers
 };
 
 rpc::ServiceDefinition Definition();

@@ -130,6 +130,14 @@ constexpr pg::Statement kMarkRead{
     "staff_unread = CASE WHEN $3 THEN c.staff_unread ELSE 0 END, "
     "client_unread = CASE WHEN $3 THEN 0 ELSE c.client_unread END "
     "WHERE c.id = $2 AND" VIEWER_SCOPE "RETURNING " CONVERSATION_COLUMNS};
+// A merged profile's conversations and push subscriptions belong to the survivor.
+constexpr pg::Statement kMoveMergedClient{
+    "conversations_move_merged_client",
+    "UPDATE conversations.conversations c SET client_id = $3 "
+    "WHERE c.clinic_id = $1 AND c.client_id = $2 RETURNING " CONVERSATION_COLUMNS};
+constexpr pg::Statement kMoveMergedPush{
+    "conversations_move_merged_push",
+    "UPDATE conversations.push_subscriptions SET client_id = $3 WHERE clinic_id = $1 AND client_id = $2"};
 // The sender's unlinked conversations all move to the client (one sender, one person).
 constexpr pg::Statement kLinkClient{
     "conversations_link_client",
@@ -618,6 +626,20 @@ absl::StatusOr<ConversationRecord> ConversationsRepository::MarkRead(const Viewe
   }));
   if (events) events->insert(events->end(), logged.begin(), logged.end());
   return out;
+}
+
+absl::StatusOr<int> ConversationsRepository::MoveMergedClient(pg::Session& s,
+                                                              const std::string& clinic_id,
+                                                              const std::string& merged_id,
+                                                              const std::string& survivor_id) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kMoveMergedClient, {clinic_id, merged_id, survivor_id}));
+  VL_RETURN_IF_ERROR(s.Exec(kMoveMergedPush, {clinic_id, merged_id, survivor_id}).status());
+  // In the log for consoles; the next announced event of the clinic brings them along.
+  Events logged;
+  for (int i = 0; i < r.rows(); ++i) {
+    VL_RETURN_IF_ERROR(Log(s, ConversationRow(r, i), "conversation.updated", false, &logged));
+  }
+  return r.rows();
 }
 
 absl::StatusOr<ConversationRecord> ConversationsRepository::LinkClient(

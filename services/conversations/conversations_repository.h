@@ -132,6 +132,13 @@ class ConversationsRepository {
   absl::StatusOr<ConversationRecord> LinkClient(const std::string& clinic_id,
                                                 const std::string& id,
                                                 const std::string& client_id, Events* events);
+  // The clients service merged `merged_id` into `survivor_id` (its client.merged event):
+  // every conversation and push subscription of the merged profile moves to the
+  // survivor, inside the caller's transaction (the feed consumer's). Applying it again
+  // moves nothing. Returns how many conversations moved.
+  absl::StatusOr<int> MoveMergedClient(pg::Session& s, const std::string& clinic_id,
+                                       const std::string& merged_id,
+                                       const std::string& survivor_id);
 
   // Messages. SendMessage writes the message, attaches its files, updates the
   // conversation and queues the deliveries in one transaction.

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "libs/rpc/rpc.h"
+#include "libs/rpc/service.h"
 #include "libs/testing/servers.h"
 #include "tests/support/http_client.h"
 #include "tests/support/identity_stack.h"
@@ -28,7 +29,7 @@ class Stack {
  public:
   Stack() {
     http_port_ = testing::FreePort();
-    grpc_base_ = testing::FreePort();
+    grpc_base_ = testing::FreePortRange(static_cast<int>(std::size(rpc::kServicePorts)));
     std::vector<std::string> env = {
         "VETLINE_PG_DSN=" + db_.conninfo(),
         "VETLINE_REDIS=" + testing::SharedRedis().address(),

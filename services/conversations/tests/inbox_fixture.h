@@ -44,6 +44,8 @@ struct InboxFixture {
            std::to_string(reinterpret_cast<uintptr_t>(this)));
     options.blob_dir = (dir / "blobs").string();
     options.public_url = "http://vet.example";
+    // These tests read deliveries as the inbox queued them; sending is delivery_test's.
+    options.delivery.workers = 0;
     env = TestServiceEnv(db.conninfo(), /*with_redis=*/true, 8);
     env.peers["clients"] = clients_address;
     env.peers["identity"] = identity->address();

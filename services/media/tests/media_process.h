@@ -2,62 +2,25 @@
 // benchmark, plus a signed staff principal to call it with.
 #pragma once
 
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <string>
-#include <thread>
 
 #include "libs/auth/auth.h"
 #include "libs/rpc/rpc.h"
 #include "tests/support/identity_stack.h"
+#include "tests/support/service_process.h"
 #include "tests/support/webrtc_peer.h"
 #include "vetline/media/v1/media.grpc.pb.h"
 
 namespace vetline::testing {
 
-class MediaProcess {
+class MediaProcess : public ServiceProcess {
  public:
-  // Starts the binary on `port` with its files under `dir`; false from ready() when it
-  // did not report SERVING within 10 s.
-  MediaProcess(const std::string& binary, const std::string& conninfo, const std::string& dir, int port) {
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test or benchmark
-      std::vector<std::string> env = {
-          "VETLINE_PG_DSN=" + conninfo, "VETLINE_REDIS=",
-          std::string("VETLINE_INTERNAL_SECRET=") + kTestInternalSecret,
-          "VETLINE_GRPC_ADDRESS=127.0.0.1:" + std::to_string(port),
-          "VETLINE_MEDIA_DATA_DIR=" + dir + "/data", "VETLINE_MEDIA_BLOB_DIR=" + dir + "/blobs"};
-      for (const std::string& e : env) putenv(strdup(e.c_str()));
-      execl(binary.c_str(), binary.c_str(), nullptr);
-      _exit(127);
-    }
-    channel_ = rpc::Dial("127.0.0.1:" + std::to_string(port));
-    for (int i = 0; i < 100 && !ready_; ++i) {
-      auto serving = rpc::CheckHealth(*channel_, "", absl::Seconds(1));
-      ready_ = serving.ok() && *serving;
-      if (!ready_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    if (!ready_) Kill();
-  }
-  ~MediaProcess() { Kill(); }
-  bool ready() const { return ready_; }
-  pid_t pid() const { return pid_; }
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-  }
-  std::unique_ptr<media::v1::MediaService::Stub> Stub() { return media::v1::MediaService::NewStub(channel_); }
-
- private:
-  pid_t pid_ = -1;
-  bool ready_ = false;
-  std::shared_ptr<grpc::Channel> channel_;
+  // Starts the binary on `port` with its files under `dir`.
+  MediaProcess(const std::string& binary, const std::string& conninfo, const std::string& dir, int port)
+      : ServiceProcess(binary, conninfo, port,
+                       {"VETLINE_REDIS=", "VETLINE_MEDIA_DATA_DIR=" + dir + "/data",
+                        "VETLINE_MEDIA_BLOB_DIR=" + dir + "/blobs"}) {}
+  std::unique_ptr<media::v1::MediaService::Stub> Stub() { return media::v1::MediaService::NewStub(channel()); }
 };
 
 // Signs a staff principal of one clinic onto client contexts.

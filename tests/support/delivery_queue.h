@@ -1,0 +1,69 @@
+// Test support: a conversations schema with one clinic and N queued deliveries per
+// channel (each to its own number or address, so arrivals at a stand-in are countable),
+// for the delivery outage test and `tools/bench delivery`.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "libs/pg/migrations.h"
+#include "libs/pg/pg.h"
+
+namespace vetline::testing {
+
+class DeliveryQueueDb {
+ public:
+  static constexpr char kClinic[] = "11111111-1111-1111-1111-111111111111";
+
+  explicit DeliveryQueueDb(const std::string& conninfo, int pool_size = 8)
+      : pool_(pg::Pool::Create({.conninfo = conninfo, .size = pool_size, .name = "conversations"}).value()) {
+    (void)pg::Migrate(*pool_, "conversations", pg::conversations_migrations()).value();
+    Sql("INSERT INTO conversations.clinics (clinic_id, sms_from_number, email_from_name, "
+        "email_from_address) VALUES ($1, '+15550001111', 'Maple Vets', 'hello@maple.example')",
+        {kClinic});
+    std::string status = Sql("INSERT INTO conversations.statuses (clinic_id, name) VALUES ($1, 'Open') "
+                             "RETURNING id", {kClinic}).Text(0, "id");
+    conversation_ = Sql("INSERT INTO conversations.conversations (clinic_id, client_id, status_id) "
+                        "VALUES ($1, gen_random_uuid(), $2) RETURNING id", {kClinic, status})
+                        .Text(0, "id");
+  }
+
+  const std::shared_ptr<pg::Pool>& pool() const { return pool_; }
+
+  // `each` staff messages, each queued as a text to +1555<n> and an email to client<n>@.
+  void QueueTextsAndEmails(int each) {
+    Sql("WITH m AS (INSERT INTO conversations.messages (clinic_id, conversation_id, author, body) "
+        "SELECT $1, $2, 'staff', 'Reminder ' || g FROM generate_series(1, $3::int) g RETURNING id, body) "
+        "INSERT INTO conversations.deliveries (clinic_id, message_id, channel, destination, state) "
+        "SELECT $1, id, 'text', '+1555' || lpad(split_part(body, ' ', 2), 7, '0'), 'queued' FROM m "
+        "UNION ALL SELECT $1, id, 'email', 'client' || split_part(body, ' ', 2) || '@example.com', "
+        "'queued' FROM m",
+        {kClinic, conversation_, each});
+  }
+
+  int64_t CountInState(const std::string& state) {
+    return Sql("SELECT count(*) AS n FROM conversations.deliveries WHERE state = $1", {state}).Int(0, "n");
+  }
+  int64_t CountTriedAtLeast(int attempts) {
+    return Sql("SELECT count(*) AS n FROM conversations.deliveries WHERE attempts >= $1", {attempts})
+        .Int(0, "n");
+  }
+
+  pg::Result Sql(const std::string& sql, const pg::Params& params = {}) {
+    pg::Result out(nullptr);
+    absl::Status st = pool_->WithSession([&](pg::Session& s) -> absl::Status {
+      auto r = s.ExecRaw(sql, params);
+      if (!r.ok()) return r.status();
+      out = std::move(*r);
+      return absl::OkStatus();
+    });
+    if (!st.ok()) throw std::runtime_error(st.ToString());
+    return out;
+  }
+
+ private:
+  std::shared_ptr<pg::Pool> pool_;
+  std::string conversation_;
+};
+
+}  // namespace vetline::testing
