@@ -18,6 +18,16 @@ namespace pb = google::protobuf;
 
 constexpr char kKeepalive[] = ": keepalive\n\n";
 
+// A message's `type` (the SSE event:) or `id` (the SSE id:, which a reconnecting
+// EventSource sends back as Last-Event-ID). Empty when absent or when it would break the
+// line it goes on.
+std::string SseField(const pb::Message& msg, const char* name) {
+  const auto* f = msg.GetDescriptor()->FindFieldByName(name);
+  if (!f || f->is_repeated() || f->type() != pb::FieldDescriptor::TYPE_STRING) return "";
+  std::string v = msg.GetReflection()->GetString(msg, f);
+  return v.find_first_of("\r\n") == std::string::npos ? v : "";
+}
+
 // One backend stream and its HTTP answer. It deletes itself in OnDone, which gRPC runs
 // only once every hold is released: one per chunk being written, one while the
 // heartbeat timer runs.
@@ -64,11 +74,9 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
     } else {
       auto json = ResponseJson(*msg);
       if (!json.ok()) return Fail();
-      const auto* type = msg->GetDescriptor()->FindFieldByName("type");
-      std::string event = type && type->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING
-                              ? msg->GetReflection()->GetString(*msg, type)
-                              : "";
-      chunk = absl::StrCat(event.empty() ? "" : absl::StrCat("event: ", event, "\n"), "data: ", *json, "\n\n");
+      std::string event = SseField(*msg, "type"), id = SseField(*msg, "id");
+      chunk = absl::StrCat(event.empty() ? "" : absl::StrCat("event: ", event, "\n"),
+                           id.empty() ? "" : absl::StrCat("id: ", id, "\n"), "data: ", *json, "\n\n");
     }
     Open();
     AddHold();

@@ -1,4 +1,5 @@
-// Server-streaming RPCs over HTTP: Server-Sent Events (one JSON message per event) or,
+// Server-streaming RPCs over HTTP: Server-Sent Events (one JSON message per event, its
+// `type` field the `event:` and its `id` field the `id:`) or,
 // with `raw_response`, a chunked download. Any streaming RPC with an HTTP rule works
 // without code here. Each next message is read only once the previous chunk is on the
 // wire, so a slow reader slows the stream instead of filling the gateway's memory. SSE
