@@ -2,6 +2,7 @@
 
 #include "libs/core/status.h"
 #include "libs/pg/migrations.h"
+#include "services/conversations/realtime.h"
 
 namespace vetline::conversations {
 namespace {
@@ -13,6 +14,7 @@ struct Wiring {
     (void)ctx;
   }
   ConversationsOptions options;
+  std::unique_ptr<Realtime> realtime;  // realtime->announcer() after each commit
 };
 
 }  // namespace
@@ -24,7 +26,8 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
       .migrations = pg::conversations_migrations(),
       .wire = [&](rpc::ServiceContext& ctx) -> absl::StatusOr<rpc::ServiceParts> {
         auto w = std::make_shared<Wiring>(ctx, options);
-        return rpc::ServiceParts{.state = w};
+        VL_ASSIGN_OR_RETURN(w->realtime, Realtime::Start(ctx));
+        return rpc::ServiceParts{.state = w, .services = {w->realtime->served()}};
       }});
 }
 
