@@ -47,29 +47,31 @@ grpc::ServerWriteReactor<v1::Event>* EventStream::Open(EventHub& hub, const Even
   return raw;
 }
 
-const v1::Event* EventStream::Send(const LoggedEvent& e) {
-  current_ = e.event;
-  if (!viewer_.staff) RedactForClient(current_);
-  sent_ = e.seq;
+const v1::Event* EventStream::Send(EventHub::Event e) {
+  sent_ = e->seq;
+  sending_ = std::move(e);  // kept until the next write, so staff get it without a copy
+  if (viewer_.staff) return &sending_->event;
+  current_ = sending_->event;
+  RedactForClient(current_);
   return &current_;
 }
 
 EventStream::Step EventStream::Next() {
   for (;;) {
     while (!replay_.empty()) {
-      LoggedEvent e = std::move(replay_.front());
+      EventHub::Event e = std::move(replay_.front());
       replay_.pop_front();
-      if (e.seq > sent_ && Sees(viewer_, e)) return Write(Send(e));
+      if (e->seq > sent_ && Sees(viewer_, *e)) return Write(Send(std::move(e)));
     }
     if (!replaying_) break;
     absl::StatusOr<std::vector<LoggedEvent>> page = log_.After(clinic_id_, replayed_, kReplayPage);
     if (!page.ok()) return End(rpc::ToGrpc(page.status()));
     if (!page->empty()) replayed_ = page->back().seq;
     replaying_ = static_cast<int>(page->size()) == kReplayPage;
-    for (LoggedEvent& e : *page) replay_.push_back(std::move(e));
+    for (LoggedEvent& e : *page) replay_.push_back(std::make_shared<const LoggedEvent>(std::move(e)));
   }
   while (EventHub::Event e = watcher_->Take()) {
-    if (e->seq > sent_) return Write(Send(*e));  // else replayed (or in the snapshot) already
+    if (e->seq > sent_) return Write(Send(std::move(e)));  // else replayed (or in the snapshot) already
   }
   absl::Status closed = watcher_->closed();
   return closed.ok() ? Idle() : End(rpc::ToGrpc(closed));

@@ -30,7 +30,7 @@ class EventStream final : public rpc::WatchWriter<v1::Event> {
       : hub_(hub), log_(log), clinic_id_(std::move(clinic_id)), viewer_(std::move(viewer)) {}
   Step Next() override;
   void Released() override { hub_.Unwatch(clinic_id_, watcher_); }
-  const v1::Event* Send(const LoggedEvent& e);  // into current_
+  const v1::Event* Send(EventHub::Event e);  // what to write for `e`
 
   EventHub& hub_;
   const EventLog& log_;
@@ -41,8 +41,9 @@ class EventStream final : public rpc::WatchWriter<v1::Event> {
   int64_t sent_ = 0;      // the seq of the last event written (or the snapshot's id)
   int64_t replayed_ = 0;  // the log is read up to here
   bool replaying_ = false;
-  std::deque<LoggedEvent> replay_;
-  v1::Event current_;  // what the write in flight sends
+  std::deque<EventHub::Event> replay_;
+  EventHub::Event sending_;  // the event the write in flight is about (staff: sent as is)
+  v1::Event current_;        // the snapshot, or a client's redacted copy
 };
 
 }  // namespace vetline::conversations
