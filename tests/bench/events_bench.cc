@@ -27,7 +27,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "absl/strings/numbers.h"
+#include "libs/core/config.h"
 #include "libs/core/log.h"
 #include "libs/rpc/rpc.h"
 #include "libs/testing/servers.h"
@@ -184,31 +184,25 @@ double LoadAverage() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  int clinics = 50, per_clinic = 20, rate = 500;
-  double seconds = 20;
-  std::string send = "rest";
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a.rfind("--clinics=", 0) == 0) (void)absl::SimpleAtoi(a.substr(10), &clinics);
-    if (a.rfind("--per-clinic=", 0) == 0) (void)absl::SimpleAtoi(a.substr(13), &per_clinic);
-    if (a.rfind("--rate=", 0) == 0) (void)absl::SimpleAtoi(a.substr(7), &rate);
-    if (a.rfind("--seconds=", 0) == 0) (void)absl::SimpleAtod(a.substr(10), &seconds);
-    if (a.rfind("--send=", 0) == 0) send = a.substr(7);
+  int clinics, per_clinic, rate, seconds;
+  std::string send;
+  ConfigParser flags("bench_events");
+  flags.Int("clinics", &clinics, "clinics, each with one conversation", 50, 1, 200);
+  flags.Int("per-clinic", &per_clinic, "SSE subscribers per clinic (its staff consoles)", 20, 1, 100);
+  flags.Int("rate", &rate, "messages sent per second, over all clinics", 500, 1, 5000);
+  flags.Int("seconds", &seconds, "how long messages are sent", 20, 1, 60);
+  flags.String("send", &send, "rest (POST .../messages) or append (AppendEvent + announce)", "rest");
+  if (absl::Status st = flags.Parse(argc, argv); !st.ok()) {
+    std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
+    return 2;
   }
   if (send != "rest" && send != "append") return std::fprintf(stderr, "--send is rest or append\n"), 2;
   const bool rest = send == "rest";
-  clinics = std::clamp(clinics, 1, 200);
-  per_clinic = std::clamp(per_clinic, 1, 100);
-  rate = std::clamp(rate, 1, 5000);
-  seconds = std::clamp(seconds, 1.0, 60.0);
   log::Init("bench", log::Level::kWarning);
 
   std::fprintf(stderr, "starting PostgreSQL, Redis, identity, clients, conversations and the gateway...\n");
   testing::TestDatabase db;
-  auto env = [&] {
-    rpc::ServiceEnv e = testing::TestServiceEnv(db.conninfo(), /*with_redis=*/true, /*pool_size=*/8);
-    return e;
-  };
+  auto env = [&] { return testing::TestServiceEnv(db.conninfo(), /*with_redis=*/true, /*pool_size=*/8); };
   auto clients = Must(clients::Start(env(), {}), "clients");
   rpc::ServiceEnv identity_env = env();
   identity_env.peers["clients"] = Address(*clients);
@@ -391,7 +385,7 @@ int main(int argc, char** argv) {
   const bool complete = missing == 0 && errors == 0 && subs.closed() == 0;
   const bool met = p99_ok && complete;
 
-  std::printf("events: %d clinics, %d SSE subscribers (%d per clinic), %d messages/s for %.0f s, loopback, "
+  std::printf("events: %d clinics, %d SSE subscribers (%d per clinic), %d messages/s for %d s, loopback, "
               "sent %s\n",
               clinics, subscribers, per_clinic, rate, seconds,
               rest ? "through POST /v1/conversations/{id}/messages" : "as AppendEvent + announce (no REST)");
