@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "libs/core/periodic_worker.h"
@@ -21,6 +22,14 @@ namespace vetline::outbox {
 // Redis channels are this prefix + topic ("vetline.events.call.ended").
 inline constexpr char kChannelPrefix[] = "vetline.events.";
 
+// An event as other services read it from the feed, in id order.
+struct FeedRow {
+  int64_t id = 0;
+  std::string topic;
+  std::string payload;  // JSON
+  absl::Time create_time;
+};
+
 class Outbox {
  public:
   explicit Outbox(std::string schema);
@@ -29,7 +38,10 @@ class Outbox {
   // The table and index in this outbox's schema, applied with the service's migrations.
   pg::Migration Migration() const;
 
-  // Adds an event inside the caller's transaction. `payload` is JSON text.
+  // Adds an event inside the caller's transaction. `payload` is JSON text. It takes the
+  // schema's outbox lock until commit, so ids commit in order and a reader following the
+  // feed by id can never miss a row that committed late; make it the transaction's last
+  // statement.
   absl::Status Add(pg::Session& s, const std::string& topic, const std::string& payload) const;
   // Publishes up to `limit` events in order, marking those that went out; stops at the
   // first failure so the rest keep their order.
@@ -44,10 +56,35 @@ class Outbox {
   };
   absl::StatusOr<Backlog> Pending(pg::Pool& pool) const;
 
+  // The feed other services follow (OutboxFeedService): up to `limit` events with ids
+  // above `after_id`, of `topics` (all when empty), in id order. Events are kept for good.
+  absl::StatusOr<std::vector<FeedRow>> Read(pg::Pool& pool, int64_t after_id,
+                                            const std::vector<std::string>& topics,
+                                            int limit) const;
+
  private:
   std::string schema_;
-  std::string insert_name_, insert_sql_, batch_name_, batch_sql_, done_name_, done_sql_,
-      pending_name_, pending_sql_;
+  std::string lock_name_, lock_sql_, insert_name_, insert_sql_, batch_name_, batch_sql_, done_name_, done_sql_,
+      pending_name_, pending_sql_, read_name_, read_sql_;
+};
+
+// A consumer's positions in the feeds it follows, in its own schema
+// (<schema>.outbox_cursors). Handling an event and advancing past it happen in one
+// transaction, which makes each event take effect exactly once.
+class Cursors {
+ public:
+  explicit Cursors(std::string schema);
+  pg::Migration Migration() const;
+  // The last id handled of `source`'s feed, read without a lock (to know what to fetch).
+  absl::StatusOr<int64_t> Get(pg::Pool& pool, const std::string& source) const;
+  // The same, locked until the transaction ends, so replicas take turns.
+  absl::StatusOr<int64_t> Lock(pg::Session& s, const std::string& source) const;
+  absl::Status Advance(pg::Session& s, const std::string& source, int64_t to) const;
+
+ private:
+  std::string schema_;
+  std::string ensure_name_, ensure_sql_, get_name_, get_sql_, lock_name_, lock_sql_,
+      advance_name_, advance_sql_;
 };
 
 // Drains an outbox into Redis on a PeriodicWorker until destroyed; Redis being down only

@@ -118,6 +118,9 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   quota.SetMaxThreads(std::max(4, options.max_threads));
   quota.Resize(options.max_memory_bytes);
   builder.SetResourceQuota(quota);
+  if (options.max_message_bytes > 0) {
+    builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
+  }
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> factories;
   factories.push_back(MakeFactory(options.name, *options.registry));
   builder.experimental().SetInterceptorCreators(std::move(factories));

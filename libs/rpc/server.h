@@ -26,6 +26,7 @@ struct ServerOptions {
   // may use for calls and buffers.
   int max_threads = 128;
   size_t max_memory_bytes = 256u << 20;
+  size_t max_message_bytes = 0;  // largest request message; 0: gRPC's default (4 MiB)
 };
 
 class Server {

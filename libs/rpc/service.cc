@@ -18,6 +18,7 @@ class KitService final : public RunningService {
   ~KitService() override {
     if (server_) server_->SetServing(false);
     workers_.clear();  // each stops and joins
+    consumers_.clear();
     relay_.reset();
     if (server_) server_->Shutdown();
     parts_ = {};  // the wiring goes before the pool it uses
@@ -29,6 +30,8 @@ class KitService final : public RunningService {
   ServiceParts parts_;
   std::unique_ptr<Server> server_;
   std::unique_ptr<outbox::Relay> relay_;
+  std::unique_ptr<OutboxFeedService> feed_;
+  std::vector<std::unique_ptr<OutboxConsumer>> consumers_;
   std::vector<std::unique_ptr<PeriodicWorker>> workers_;
 };
 
@@ -103,16 +106,23 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartService(const ServiceEnv& e
 
   // Serve health checks (NOT_SERVING) at once, so orchestrators see the process alive
   // while it waits for its database.
-  ServerOptions options{.name = spec.name, .address = env.grpc_address, .registry = env.registry};
+  ServerOptions options{.name = spec.name, .address = env.grpc_address, .registry = env.registry,
+                        .max_message_bytes = spec.max_message_bytes};
   std::vector<grpc::Service*> services;
   for (const auto& s : parts.services) {
     services.push_back(s.service);
     options.health_services.push_back(s.full_name);
   }
+  if (parts.outbox) {
+    running->feed_ = std::make_unique<OutboxFeedService>(running->pool_, *parts.outbox,
+                                                         auth::PrincipalSigner(key));
+    services.push_back(running->feed_.get());
+  }
   VL_ASSIGN_OR_RETURN(running->server_, Server::Start(std::move(options), std::move(services)));
 
   std::vector<pg::Migration> migrations = spec.migrations;
   if (parts.outbox) migrations.push_back(parts.outbox->Migration());
+  if (!parts.consumers.empty()) migrations.push_back(outbox::Cursors(spec.name).Migration());
   VL_RETURN_IF_ERROR(RetryUntil(env.platform.migrate_timeout, spec.name + " migrations", [&] {
     return pg::Migrate(*running->pool_, spec.name, migrations).status();
   }));
@@ -123,6 +133,12 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartService(const ServiceEnv& e
     VL_ASSIGN_OR_RETURN(auto redis, redis::Pool::Create(ro));
     running->relay_ = std::make_unique<outbox::Relay>(running->pool_, *parts.outbox, redis,
                                                       env.registry.get());
+  }
+  for (ConsumerSpec& c : parts.consumers) {
+    VL_ASSIGN_OR_RETURN(auto peer, running->context_->Peer(c.source));
+    running->consumers_.push_back(std::make_unique<OutboxConsumer>(
+        spec.name, std::move(c), std::move(peer), running->pool_, auth::PrincipalSigner(key),
+        env.platform.redis, env.registry.get()));
   }
   for (WorkerSpec& w : parts.workers) {
     running->workers_.push_back(

@@ -25,6 +25,7 @@
 #include "libs/pg/migrations.h"
 #include "libs/pg/pg.h"
 #include "libs/redis/redis.h"
+#include "libs/rpc/outbox_feed.h"
 #include "libs/rpc/server.h"
 #include "prometheus/registry.h"
 
@@ -106,7 +107,10 @@ struct ServiceParts {
     std::string full_name;  // e.g. v1::ClientsService::service_full_name(), for health
   };
   std::vector<Served> services;
-  const outbox::Outbox* outbox = nullptr;  // its migration is applied; relayed if Redis is set
+  // Its migrations are applied, it is relayed to Redis when Redis is set, and its feed is
+  // served to other services (OutboxFeedService).
+  const outbox::Outbox* outbox = nullptr;
+  std::vector<ConsumerSpec> consumers;  // other services' outboxes this one follows
   std::function<absl::Status()> before_serving;  // after migrations: recovery and the like
   std::vector<WorkerSpec> workers;
 };
@@ -115,6 +119,9 @@ struct ServiceSpec {
   std::string name;  // "clients": logs, metrics, the pool, and the database schema
   std::vector<pg::Migration> migrations;
   std::function<absl::StatusOr<ServiceParts>(ServiceContext&)> wire;
+  // Largest request message the server takes; 0: gRPC's default (4 MiB). Services that
+  // take uploads in one message raise it.
+  size_t max_message_bytes = 0;
 };
 
 absl::StatusOr<std::unique_ptr<RunningService>> StartService(const ServiceEnv& env,

@@ -53,10 +53,12 @@ constexpr pg::Statement kLoadPets{
   " = $2 LIMIT $6) UNION ALL (SELECT " id ", search_name FROM clients." table                \
   " WHERE $7 AND clinic_id = $1 AND " col " ~>=~ $2 AND " col " ~<~ $8 AND " col            \
   " <> $2 AND $2 <% search_name LIMIT $6)"
-// Fuzzy matches are ranked among at most this many candidates: a 4-letter prefix can
-// be a near miss of a name thousands of pets share ("mill" ~ "milo"), and ranking them
-// all cost 20-40 ms. Such candidates mostly tie on distance.
-#define FUZZY_CANDIDATES "300"
+// The clinic's distinct names nearest to the query that no earlier branch found (not
+// starting with it), nearest first: the list is short where names repeat, and its rows
+// are then read by name from the btree, so the cascade stops after a page.
+#define NEAREST_NAMES(list)                                                                 \
+  "(SELECT search_name FROM clients." list " WHERE $7 AND clinic_id = $1 AND $2 <% search_name" \
+  " AND NOT starts_with(search_name, $2) ORDER BY $2 <<-> search_name LIMIT $6) v"
 constexpr pg::Statement kSearch{
     "clients_search",
     "SELECT c.id FROM ("
@@ -73,23 +75,22 @@ constexpr pg::Statement kSearch{
     "    " NAME_BRANCH_EXACT_OR_PREFIX("clients", "id", "search_name")
     "    UNION ALL " NAME_BRANCH_EXACT_OR_PREFIX("clients", "id", "lower(last_name)")
     "    UNION ALL " NAME_BRANCH_EXACT_OR_PREFIX("clients", "id", "lower(first_name)")
-    "    UNION ALL (SELECT id, search_name FROM (SELECT id, search_name FROM clients.clients"
-    "      WHERE $7 AND clinic_id = $1 AND $2 <% search_name AND NOT (starts_with(search_name, $2)"
-    "      OR starts_with(lower(last_name), $2) OR starts_with(lower(first_name), $2))"
-    "      LIMIT " FUZZY_CANDIDATES ") f ORDER BY $2 <<-> search_name LIMIT $6)"
+    "    UNION ALL (SELECT c.id, c.search_name FROM " NEAREST_NAMES("client_names")
+    "      CROSS JOIN LATERAL (SELECT id, search_name FROM clients.clients WHERE clinic_id = $1"
+    "      AND search_name = v.search_name AND NOT (starts_with(lower(last_name), $2)"
+    "      OR starts_with(lower(first_name), $2)) LIMIT $6) c)"
     "  ) n LIMIT $6)"
     "  UNION ALL (SELECT client_id, 80.0 - 40.0 * ($2 <<-> search_name) FROM ("
     "    " NAME_BRANCH_EXACT_OR_PREFIX("pets", "client_id", "search_name")
-    "    UNION ALL (SELECT client_id, search_name FROM (SELECT client_id, search_name"
-    "      FROM clients.pets WHERE $7 AND clinic_id = $1 AND $2 <% search_name"
-    "      AND NOT starts_with(search_name, $2) LIMIT " FUZZY_CANDIDATES ") f"
-    "      ORDER BY $2 <<-> search_name LIMIT $6)"
+    "    UNION ALL (SELECT p.client_id, p.search_name FROM " NEAREST_NAMES("pet_names")
+    "      CROSS JOIN LATERAL (SELECT client_id, search_name FROM clients.pets"
+    "      WHERE clinic_id = $1 AND search_name = v.search_name LIMIT $6) p)"
     "  ) n LIMIT $6)"
     ") s JOIN clients.clients c ON c.id = s.id AND c.merged_into IS NULL "
     "GROUP BY c.id, c.last_name, c.first_name "
     "ORDER BY max(s.score) DESC, c.last_name, c.first_name, c.id LIMIT $6"};
 #undef NAME_BRANCH_EXACT_OR_PREFIX
-#undef FUZZY_CANDIDATES
+#undef NEAREST_NAMES
 // One or two letters: a prefix of the last name (the range [$2, $5) as above).
 constexpr pg::Statement kSearchShort{
     "clients_search_short",

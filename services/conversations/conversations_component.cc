@@ -1,34 +1,98 @@
 #include "services/conversations/conversations_component.h"
 
+#include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/pg/migrations.h"
+#include "libs/redis/redis.h"
+#include "libs/refs/refs.h"
+#include "services/conversations/conversations_service.h"
 #include "services/conversations/realtime.h"
+#include "services/conversations/settings_service.h"
 
 namespace vetline::conversations {
 namespace {
 
+InboxOptions Inbox(const ConversationsOptions& o) {
+  InboxOptions i;
+  i.public_url = o.public_url;
+  i.max_file_bytes = int64_t{o.max_file_mib} << 20;
+  i.download_ttl = o.download_ttl;
+  i.client_send_burst = o.client_send_burst;
+  i.client_sends_per_minute = o.client_sends_per_minute;
+  return i;
+}
+
 // Everything the service's parts share; built once per start.
 struct Wiring {
-  explicit Wiring(const rpc::ServiceContext& ctx, ConversationsOptions options)
-      : options(std::move(options)) {
-    (void)ctx;
-  }
+  Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
+         std::shared_ptr<grpc::Channel> identity_channel, std::shared_ptr<redis::Pool> redis,
+         ConversationsOptions options, std::unique_ptr<Realtime> realtime)
+      : options(std::move(options)),
+        realtime(std::move(realtime)),
+        signer(ctx.key()),
+        links(ctx.key()),
+        clients(std::move(clients_channel), signer),
+        staff(std::move(identity_channel), signer),
+        repo(ctx.pool()),
+        blobs(blob::LocalDirectory(this->options.blob_dir)),
+        limiter(redis ? std::make_unique<redis::RateLimiter>(redis, "vetline:conversations:")
+                      : nullptr),
+        inbox(repo, signer, links, clients, staff, *blobs, this->realtime->announcer(), limiter.get(),
+              PageTokens(ctx.env().platform.internal_secret), Inbox(this->options),
+              Clock::Real()),
+        settings(repo, signer, clients, staff) {}
   ConversationsOptions options;
-  std::unique_ptr<Realtime> realtime;  // realtime->announcer() after each commit
+  std::unique_ptr<Realtime> realtime;  // events: announcer, hub, WatchEvents
+  auth::PrincipalSigner signer;
+  auth::LinkSigner links;
+  refs::GrpcClientRefs clients;  // client ids and profiles (pets, contact options)
+  refs::GrpcStaffRefs staff;     // assignees and the clinic's name and phone
+  ConversationsRepository repo;
+  std::unique_ptr<blob::BlobStore> blobs;
+  std::unique_ptr<redis::RateLimiter> limiter;
+  ConversationsService inbox;
+  SettingsService settings;
 };
+
+absl::Status CheckOptions(const ConversationsOptions& o) {
+  if (o.public_url.empty()) return absl::InvalidArgumentError("public-url is required");
+  if (o.blob_dir.empty()) return absl::InvalidArgumentError("conversations-blob-dir is required");
+  if (o.max_file_mib < 1 || o.max_file_mib > 100) {
+    return absl::InvalidArgumentError("conversations-max-file-mib must be between 1 and 100");
+  }
+  if (o.client_send_burst < 1 || o.client_sends_per_minute < 1) {
+    return absl::InvalidArgumentError("client send limits must be at least 1");
+  }
+  return absl::OkStatus();
+}
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv& env,
                                                            ConversationsOptions options) {
+  VL_RETURN_IF_ERROR(CheckOptions(options));
   return rpc::StartService(env, {
       .name = "conversations",
       .migrations = pg::conversations_migrations(),
       .wire = [&](rpc::ServiceContext& ctx) -> absl::StatusOr<rpc::ServiceParts> {
-        auto w = std::make_shared<Wiring>(ctx, options);
-        VL_ASSIGN_OR_RETURN(w->realtime, Realtime::Start(ctx));
-        return rpc::ServiceParts{.state = w, .services = {w->realtime->served()}};
-      }});
+        VL_ASSIGN_OR_RETURN(auto clients, ctx.Peer("clients"));
+        VL_ASSIGN_OR_RETURN(auto identity, ctx.Peer("identity"));
+        std::shared_ptr<redis::Pool> redis;
+        if (!ctx.env().platform.redis.empty()) {
+          VL_ASSIGN_OR_RETURN(redis::Options ro, redis::ParseAddress(ctx.env().platform.redis));
+          VL_ASSIGN_OR_RETURN(redis, redis::Pool::Create(ro));
+        }
+        VL_ASSIGN_OR_RETURN(auto realtime, Realtime::Start(ctx));
+        auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(identity),
+                                          std::move(redis), options, std::move(realtime));
+        return rpc::ServiceParts{
+            .state = w,
+            .services = {{&w->inbox, v1::ConversationsService::service_full_name()},
+                         {&w->settings, v1::ConversationSettingsService::service_full_name()},
+                         w->realtime->served()}};
+      },
+      // Uploads arrive whole in one request message.
+      .max_message_bytes = static_cast<size_t>(options.max_file_mib + 1) << 20});
 }
 
 rpc::ServiceDefinition Definition() {
@@ -41,6 +105,16 @@ rpc::ServiceDefinition Definition() {
             p.String("public-url", &options->public_url,
                      "base of the links messages carry (portal, downloads)",
                      "http://127.0.0.1:8080");
+            p.String("conversations-blob-dir", &options->blob_dir,
+                     "blob store directory for files sent in conversations", options->blob_dir);
+            p.Int("conversations-max-file-mib", &options->max_file_mib,
+                  "largest file a conversation takes (MiB)", 25, 1, 100);
+            p.Duration("conversations-download-ttl", &options->download_ttl,
+                       "how long a signed download link stays valid", absl::Hours(1));
+            p.Int("conversations-client-send-burst", &options->client_send_burst,
+                  "messages and uploads a client may send at once", 20, 1, 10000);
+            p.Int("conversations-client-sends-per-minute", &options->client_sends_per_minute,
+                  "sustained messages and uploads per client and minute", 30, 1, 10000);
           },
       .start = [options](const rpc::ServiceEnv& env) { return Start(env, *options); },
   };

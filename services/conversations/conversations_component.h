@@ -9,6 +9,13 @@ namespace vetline::conversations {
 struct ConversationsOptions {
   // Where links in messages point (portal, signed downloads), e.g. https://vet.example.
   std::string public_url = "http://127.0.0.1:8080";
+  // Uploaded files (the blob store's directory; a shared volume with several replicas).
+  std::string blob_dir = "/var/lib/vetline/conversations";
+  int max_file_mib = 25;
+  absl::Duration download_ttl = absl::Hours(1);
+  // Client sends (messages and uploads) per client: burst and sustained rate.
+  int client_send_burst = 20;
+  int client_sends_per_minute = 30;
 };
 
 rpc::ServiceDefinition Definition();

@@ -16,12 +16,12 @@ EventHub::EventHub(const EventLog& log, size_t max_queued)
       overflow_(absl::StrCat("this event stream fell ", max_queued,
                              " events behind and was closed: reconnect with Last-Event-ID")) {}
 
-bool Sees(const Viewer& viewer, const LoggedEvent& e) {
+bool Sees(const EventViewer& viewer, const LoggedEvent& e) {
   if (viewer.staff) return true;
   return !e.staff_only && !viewer.client_id.empty() && e.client_id == viewer.client_id;
 }
 
-absl::StatusOr<std::shared_ptr<EventHub::Watcher>> EventHub::Watch(const std::string& clinic_id, Viewer viewer,
+absl::StatusOr<std::shared_ptr<EventHub::Watcher>> EventHub::Watch(const std::string& clinic_id, EventViewer viewer,
                                                                    std::function<void()> ready) {
   auto w = std::make_shared<Watcher>(std::move(viewer), std::move(ready));
   std::lock_guard<std::mutex> l(mu_);

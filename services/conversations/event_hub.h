@@ -25,11 +25,11 @@ namespace vetline::conversations {
 
 // Who is watching: staff see every event of their clinic; a client only the events of
 // their own conversations that are not staff-only.
-struct Viewer {
+struct EventViewer {
   bool staff = false;
   std::string client_id;  // the client principal's client record
 };
-bool Sees(const Viewer& viewer, const LoggedEvent& e);
+bool Sees(const EventViewer& viewer, const LoggedEvent& e);
 
 class EventHub final : public EventAnnouncer {
  public:
@@ -39,18 +39,18 @@ class EventHub final : public EventAnnouncer {
   // One watcher: its queue, and who it is (the hub queues only what it may see).
   class Watcher : public rpc::WatchQueue<LoggedEvent> {
    public:
-    Watcher(Viewer viewer, std::function<void()> ready)
+    Watcher(EventViewer viewer, std::function<void()> ready)
         : WatchQueue(std::move(ready)), viewer_(std::move(viewer)) {}
-    const Viewer& viewer() const { return viewer_; }
+    const EventViewer& viewer() const { return viewer_; }
 
    private:
-    const Viewer viewer_;
+    const EventViewer viewer_;
   };
   using Event = Watcher::Event;
 
   // Watches `clinic_id`: every event the hub delivers for it from now on that `viewer`
   // may see is queued. The first watcher of a clinic reads its head from the log.
-  absl::StatusOr<std::shared_ptr<Watcher>> Watch(const std::string& clinic_id, Viewer viewer,
+  absl::StatusOr<std::shared_ptr<Watcher>> Watch(const std::string& clinic_id, EventViewer viewer,
                                                  std::function<void()> ready);
   void Unwatch(const std::string& clinic_id, const std::shared_ptr<Watcher>& w);
 

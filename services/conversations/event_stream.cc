@@ -20,7 +20,7 @@ class Refused final : public grpc::ServerWriteReactor<v1::Event> {
 grpc::ServerWriteReactor<v1::Event>* EventStream::Refuse(const absl::Status& why) { return new Refused(why); }
 
 grpc::ServerWriteReactor<v1::Event>* EventStream::Open(EventHub& hub, const EventLog& log, std::string clinic_id,
-                                                       Viewer viewer, std::optional<int64_t> after) {
+                                                       EventViewer viewer, std::optional<int64_t> after) {
   std::shared_ptr<EventStream> s(new EventStream(hub, log, std::move(clinic_id), std::move(viewer)));
   // Live first: whatever commits from here on is queued for us, so the head read next
   // (or the replay) and the live events overlap rather than leave a hole.

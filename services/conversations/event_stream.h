@@ -21,12 +21,12 @@ class EventStream final : public rpc::WatchWriter<v1::Event> {
  public:
   // `after`: the Last-Event-ID to resume after; none: from now on.
   static grpc::ServerWriteReactor<v1::Event>* Open(EventHub& hub, const EventLog& log, std::string clinic_id,
-                                                   Viewer viewer, std::optional<int64_t> after);
+                                                   EventViewer viewer, std::optional<int64_t> after);
   // A stream refused before it started (caller, bad Last-Event-ID).
   static grpc::ServerWriteReactor<v1::Event>* Refuse(const absl::Status& why);
 
  private:
-  EventStream(EventHub& hub, const EventLog& log, std::string clinic_id, Viewer viewer)
+  EventStream(EventHub& hub, const EventLog& log, std::string clinic_id, EventViewer viewer)
       : hub_(hub), log_(log), clinic_id_(std::move(clinic_id)), viewer_(std::move(viewer)) {}
   Step Next() override;
   void Released() override { hub_.Unwatch(clinic_id_, watcher_); }
@@ -35,7 +35,7 @@ class EventStream final : public rpc::WatchWriter<v1::Event> {
   EventHub& hub_;
   const EventLog& log_;
   const std::string clinic_id_;
-  const Viewer viewer_;
+  const EventViewer viewer_;
   std::shared_ptr<EventHub::Watcher> watcher_;
   // Touched only by Next() (one at a time) and before Begin().
   int64_t sent_ = 0;      // the seq of the last event written (or the snapshot's id)

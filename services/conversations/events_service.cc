@@ -24,7 +24,7 @@ grpc::ServerWriteReactor<v1::Event>* EventsService::WatchEvents(grpc::CallbackSe
                                                                 const v1::WatchEventsRequest* req) {
   absl::StatusOr<api::Principal> p = rpc::PrincipalOf(*ctx, signer_);
   if (!p.ok()) return EventStream::Refuse(p.status());
-  Viewer viewer;
+  EventViewer viewer;
   if (p->kind() == api::Principal::STAFF) {
     viewer.staff = true;
   } else if (p->kind() == api::Principal::CLIENT && !p->client_id().empty()) {

@@ -23,18 +23,21 @@ CallEngine::Options EngineOptions(const MediaOptions& o) {
 // Everything one media replica holds, built once.
 struct Wiring {
   Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
-         const MediaOptions& options, const Clock& clock)
+         std::shared_ptr<grpc::Channel> conversations_channel, const MediaOptions& options,
+         const Clock& clock)
       : signer(ctx.key()),
         links(ctx.key()),
         clients(std::move(clients_channel), signer),
+        conversations(std::move(conversations_channel), signer),
         repo(ctx.pool()),
         engine(EngineOptions(options)),
         blobs(blob::LocalDirectory(options.blob_dir)),
-        service(repo, engine, events, *blobs, signer, links, clock, options, clients),
+        service(repo, engine, events, *blobs, signer, links, clock, options, clients, conversations),
         worker(repo, engine, events, *blobs, clock, options.data_dir, &ctx.registry()) {}
   auth::PrincipalSigner signer;
   auth::LinkSigner links;
   refs::GrpcClientRefs clients;
+  refs::GrpcConversationRefs conversations;  // conversation ids a call names
   MediaRepository repo;
   CallEngine engine;
   EventHub events;
@@ -52,7 +55,9 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
       .migrations = pg::media_migrations(),
       .wire = [&](rpc::ServiceContext& ctx) -> absl::StatusOr<rpc::ServiceParts> {
         VL_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> clients, ctx.Peer("clients"));
-        auto w = std::make_shared<Wiring>(ctx, std::move(clients), options, clock);
+        VL_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> conversations, ctx.Peer("conversations"));
+        auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(conversations), options,
+                                          clock);
         Wiring* m = w.get();
         return rpc::ServiceParts{
             .state = w,
@@ -85,7 +90,7 @@ rpc::ServiceDefinition Definition() {
   auto o = std::make_shared<MediaOptions>();
   return {
       .name = "media",
-      .peers = {"clients"},  // client ids a call names are checked there
+      .peers = {"clients", "conversations"},  // client and conversation ids a call names
       .register_flags =
           [o](ConfigParser& p) {
             p.String("media-web-url", &o->web_url, "web front end base URL used in join links",

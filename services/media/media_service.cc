@@ -110,7 +110,9 @@ grpc::Status MediaService::CreateCall(grpc::ServerContext* ctx, const v1::Create
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
     if (!req->client_id().empty()) VL_RETURN_IF_ERROR(clients_.Check(p, "clientId", req->client_id()));
-    if (!req->conversation_id().empty()) VL_RETURN_IF_ERROR(validate::Id("conversationId", req->conversation_id()));
+    if (!req->conversation_id().empty()) {
+      VL_RETURN_IF_ERROR(conversations_.Check(p, "conversationId", req->conversation_id()));
+    }
     if (req->has_scheduled_start() && FromTimestamp(req->scheduled_start()) < clock_.Now() - absl::Hours(24)) {
       return InvalidField("scheduledStart", "scheduledStart is more than a day in the past");
     }

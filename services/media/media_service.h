@@ -33,12 +33,15 @@ struct MediaOptions {
 
 class MediaService final : public v1::MediaService::WithCallbackMethod_Watch<v1::MediaService::Service> {
  public:
-  // `clients` checks that a client id a call names is a client of the caller's clinic.
+  // `clients` checks that a client id a call names is a client of the caller's clinic,
+  // `conversations` the same for a conversation id.
   MediaService(MediaRepository& repo, CallEngine& engine, EventHub& events, blob::BlobStore& blobs,
                const auth::PrincipalSigner& signer, const auth::LinkSigner& links, const Clock& clock,
-               MediaOptions options, const refs::ClientRefs& clients)
+               MediaOptions options, const refs::ClientRefs& clients,
+               const refs::ConversationRefs& conversations)
       : repo_(repo), engine_(engine), events_(events), signer_(signer), links_(links), clock_(clock),
-        options_(std::move(options)), clients_(clients), blobs_(blobs), room_(repo, engine, events, clock) {}
+        options_(std::move(options)), clients_(clients), conversations_(conversations), blobs_(blobs),
+        room_(repo, engine, events, clock) {}
 
   grpc::Status CreateCall(grpc::ServerContext*, const v1::CreateCallRequest*, v1::CreateCallResponse*) override;
   grpc::Status GetCall(grpc::ServerContext*, const v1::GetCallRequest*, v1::Call*) override;
@@ -83,6 +86,7 @@ class MediaService final : public v1::MediaService::WithCallbackMethod_Watch<v1:
   const Clock& clock_;
   MediaOptions options_;
   const refs::ClientRefs& clients_;
+  const refs::ConversationRefs& conversations_;
   blob::BlobStore& blobs_;
   CallRoom room_;
 };

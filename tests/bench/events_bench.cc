@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -209,7 +210,11 @@ int main(int argc, char** argv) {
   auto identity = Must(identity::Start(identity_env, {}), "identity");
   rpc::ServiceEnv conv_env = env();
   conv_env.peers = {{"clients", Address(*clients)}, {"identity", Address(*identity)}, {"media", "127.0.0.1:1"}};
-  auto conversations = Must(conversations::Start(conv_env, {}), "conversations");
+  char blob_dir[] = "/tmp/vetline-bench-events-XXXXXX";
+  if (!mkdtemp(blob_dir)) return std::fprintf(stderr, "mkdtemp failed\n"), 1;
+  conversations::ConversationsOptions conv_options;
+  conv_options.blob_dir = blob_dir;
+  auto conversations = Must(conversations::Start(conv_env, conv_options), "conversations");
   gateway::GatewayOptions g;
   g.http_address = "127.0.0.1:0";
   g.backends = {{"identity", Address(*identity)},
@@ -403,5 +408,6 @@ int main(int argc, char** argv) {
               load_during,
               met ? "yes" : "no");
   gw.reset();
+  std::filesystem::remove_all(blob_dir);
   return 0;
 }

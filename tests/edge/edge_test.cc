@@ -259,6 +259,11 @@ TEST_CASE("edge: every media error names a request field by its JSON name", "[ed
   WalkErrors("media");
 }
 
+TEST_CASE("edge: every conversations error names a request field by its JSON name",
+          "[edge][conversations]") {
+  WalkErrors("conversations");
+}
+
 namespace {
 
 // Ids of one clinic's records, by the resource a path segment or body field
@@ -322,6 +327,21 @@ ClinicRecords MakeRecords(EdgeStack& s, const std::string& name, const std::stri
                            {"password", "correct horse battery"}},
                           ""));
   r.ids["prospects"] = prospect["id"];
+  json pet = Ok(Call(s, "vetline.clients.v1.ClientsService.AddPet",
+                     {{"client_id", r.ids["clients"]}}, {{"name", "Rex"}}, t));
+  r.ids["pets"] = pet["id"];
+  json conversation = Ok(Call(s, "vetline.conversations.v1.ConversationsService.StartConversation",
+                              {{"client_id", r.ids["clients"]}}, {{"petId", r.ids["pets"]}}, t));
+  r.ids["conversations"] = conversation["id"];
+  json message = Ok(Call(s, "vetline.conversations.v1.ConversationsService.SendMessage",
+                         {{"conversation_id", r.ids["conversations"]}}, {{"text", "Hello Pat"}}, t));
+  r.ids["messages"] = message["id"];
+  json status = Ok(Call(s, "vetline.conversations.v1.ConversationSettingsService.CreateStatus", {},
+                        {{"name", "Telemedicine"}, {"color", "#123456"}}, t));
+  r.ids["conversation-statuses"] = status["id"];
+  json tmpl = Ok(Call(s, "vetline.conversations.v1.ConversationSettingsService.CreateTemplate", {},
+                      {{"name", "Hello"}, {"body", "Hi {client.first_name}"}}, t));
+  r.ids["message-templates"] = tmpl["id"];
   Ok(Call(s, "vetline.pims_sync.v1.PimsSyncService.SetConnector", {},
           {{"kind", "cornerstone"}, {"address", "pims." + domain + ":7001"}}, t));
   return r;
@@ -339,6 +359,16 @@ json Snapshot(EdgeStack& s, const ClinicRecords& r) {
       {"teams", Ok(Call(s, "vetline.identity.v1.IdentityService.ListTeams", {}, {}, t))},
       {"prospects", Ok(Call(s, "vetline.identity.v1.IdentityService.ListProspects", {}, {}, t))},
       {"connector", Ok(Call(s, "vetline.pims_sync.v1.PimsSyncService.GetConnector", {}, {}, t))},
+      {"conversation", Ok(Call(s, "vetline.conversations.v1.ConversationsService.GetConversation",
+                               {{"id", r.ids.at("conversations")}}, {}, t))},
+      {"messages", Ok(Call(s, "vetline.conversations.v1.ConversationsService.ListMessages",
+                           {{"conversation_id", r.ids.at("conversations")}}, {}, t))},
+      {"queue", Ok(Call(s, "vetline.conversations.v1.ConversationsService.ListConversations", {},
+                        {}, t))},
+      {"statuses", Ok(Call(s, "vetline.conversations.v1.ConversationSettingsService.ListStatuses",
+                           {}, {}, t))},
+      {"templates", Ok(Call(s, "vetline.conversations.v1.ConversationSettingsService.ListTemplates",
+                            {}, {}, t))},
   };
 }
 
@@ -352,7 +382,12 @@ std::string ResourceOf(const gateway::Route& route, const std::string& field) {
     }
   }
   if (field == "client_id" || field == "other_client_id") return "clients";
-  if (field == "team_ids") return "teams";
+  if (field == "team_ids" || field == "team_id") return "teams";
+  if (field == "user_id" || field == "assignee_id") return "staff";
+  if (field == "pet_id") return "pets";
+  if (field == "conversation_id") return "conversations";
+  if (field == "status_id") return "conversation-statuses";
+  if (field == "template_id") return "message-templates";
   if (field == "clinic_id") return "clinics";
   return "";
 }
@@ -376,6 +411,10 @@ json SampleBody(const std::string& method) {
       {"vetline.clients.v1.ClientsService.AddEmail", {{"address", "new@pets.example"}}},
       {"vetline.clients.v1.ClientsService.AddPet", {{"name", "Rex"}}},
       {"vetline.clients.v1.ClientsService.UpdateContactOptions", {{"emailEnabled", false}}},
+      {"vetline.conversations.v1.ConversationsService.ListConversations",
+       {{"assigneeFilter", "ASSIGNED_TO_USER"}}},
+      {"vetline.conversations.v1.ConversationsService.SendMessage", {{"text", "Hi"}}},
+      {"vetline.conversations.v1.ConversationsService.RetryDelivery", {{"channel", "TEXT"}}},
   };
   auto it = kSamples.find(method);
   return it == kSamples.end() ? json::object() : it->second;
@@ -414,9 +453,6 @@ void WalkForeignIds(const std::vector<std::string>& backends,
       for (int i = 0; i < req->field_count(); ++i) {
         const FieldDescriptor* f = req->field(i);
         if (!IsIdField(f)) continue;
-        // No conversations service to ask yet: media only checks that a conversationId
-        // is well-formed (the conversations issue adds the lookup and removes this).
-        if (f->name() == "conversation_id") continue;
         id_fields.push_back(f);
         std::string resource = ResourceOf(*route, f->name());
         std::string own = a.ids.count(resource) ? a.ids.at(resource) : MadeUpId();
@@ -450,11 +486,33 @@ void WalkForeignIds(const std::vector<std::string>& backends,
   }
   CHECK(Snapshot(s, a) == before_a);
   CHECK(Snapshot(s, b) == before_b);
-  // The walk saw the RPCs the issue names.
-  if (only.empty()) {
-    CHECK(walked.count("vetline.identity.v1.IdentityService.LinkProspect.clientId"));
-    CHECK(walked.count("vetline.clients.v1.ClientsService.MergeClients.otherClientId"));
-    CHECK(walked.count("vetline.identity.v1.IdentityService.UpdateStaff.teamIds"));
+  // The walk saw the RPCs the issues name.
+  static const std::map<std::string, std::vector<std::string>> kExpected = {
+      {"identity",
+       {"vetline.identity.v1.IdentityService.LinkProspect.clientId",
+        "vetline.identity.v1.IdentityService.UpdateStaff.teamIds"}},
+      {"clients", {"vetline.clients.v1.ClientsService.MergeClients.otherClientId"}},
+      {"media", {"vetline.media.v1.MediaService.CreateCall.conversationId"}},
+      {"conversations",
+       {"vetline.conversations.v1.ConversationsService.StartConversation.petId",
+        "vetline.conversations.v1.ConversationsService.Assign.userId",
+        "vetline.conversations.v1.ConversationsService.Assign.teamId",
+        "vetline.conversations.v1.ConversationsService.SetStatus.statusId",
+        "vetline.conversations.v1.ConversationsService.LinkClient.clientId",
+        "vetline.conversations.v1.ConversationsService.SendMessage.fileIds",
+        "vetline.conversations.v1.ConversationsService.ListConversations.clientId",
+        "vetline.conversations.v1.ConversationsService.ListConversations.petId",
+        "vetline.conversations.v1.ConversationsService.ListConversations.assigneeId",
+        "vetline.conversations.v1.ConversationsService.RetryDelivery.messageId",
+        "vetline.conversations.v1.ConversationSettingsService.RenderTemplate.templateId"}},
+  };
+  for (const std::string& backend : backends) {
+    auto it = kExpected.find(backend);
+    if (it == kExpected.end()) continue;
+    for (const std::string& e : it->second) {
+      INFO(e);
+      CHECK(walked.count(e));
+    }
   }
   CHECK_FALSE(walked.empty());
 }
@@ -465,9 +523,14 @@ TEST_CASE("edge: another clinic's ids and made-up ids are refused and change not
   WalkForeignIds({"identity", "clients", "pims_sync"});
 }
 
-TEST_CASE("edge: a call for another clinic's client or a made-up one is refused",
+TEST_CASE("edge: a call for another clinic's client or conversation or a made-up one is refused",
           "[edge][media]") {
   WalkForeignIds({"media"}, {"vetline.media.v1.MediaService.CreateCall"});
+}
+
+TEST_CASE("edge: conversations refuse another clinic's ids and made-up ones and change nothing",
+          "[edge][conversations]") {
+  WalkForeignIds({"conversations"});
 }
 
 namespace {
@@ -677,5 +740,143 @@ TEST_CASE_METHOD(MapleVet,
   json client =
       Ok(Call(s, "vetline.clients.v1.ClientsService.GetClient", {{"id", a.ids["clients"]}}, {}, t));
   CHECK(client["lastName"] == "Lee");
-  CHECK(client["pets"].empty());
+  REQUIRE(client["pets"].size() == 1);  // only MakeRecords' Rex: the refused pets were not added
+  CHECK(client["pets"][0]["name"] == "Rex");
+}
+
+TEST_CASE_METHOD(MapleVet, "edge: conversations refuse bad enums strings and page tokens naming the "
+                           "field and change nothing",
+                 "[edge][conversations]") {
+  const std::string conv = a.ids["conversations"];
+  json before = Snapshot(s, a);
+  struct Case {
+    std::string method;
+    std::map<std::string, std::string> captures;
+    json body;
+    std::string field;
+  };
+  std::string with_nul("Hi\0there", 8);
+  for (const Case& c : std::vector<Case>{
+           {"vetline.conversations.v1.ConversationsService.ListConversations", {},
+            {{"assigneeFilter", 999}}, "assigneeFilter"},
+           {"vetline.conversations.v1.ConversationsService.ListConversations", {},
+            {{"assigneeFilter", -1}}, "assigneeFilter"},
+           {"vetline.conversations.v1.ConversationsService.RetryDelivery",
+            {{"conversation_id", conv}, {"message_id", a.ids["messages"]}}, {{"channel", 999}},
+            "channel"},
+           {"vetline.conversations.v1.ConversationsService.RetryDelivery",
+            {{"conversation_id", conv}, {"message_id", a.ids["messages"]}}, {{"channel", 0}},
+            "channel"},
+           {"vetline.conversations.v1.ConversationsService.SendMessage", {{"conversation_id", conv}},
+            {{"text", std::string(10001, 'a')}}, "text"},
+           {"vetline.conversations.v1.ConversationsService.SendMessage", {{"conversation_id", conv}},
+            {{"text", with_nul}}, "text"},
+           {"vetline.conversations.v1.ConversationsService.SendMessage", {{"conversation_id", conv}},
+            {{"text", ""}}, "text"},
+           {"vetline.conversations.v1.ConversationsService.SendMessage", {{"conversation_id", conv}},
+            {{"text", "hi"}, {"fileIds", {"not-an-id"}}}, "fileIds"},
+           {"vetline.conversations.v1.ConversationsService.SearchMessages", {},
+            {{"query", with_nul}}, "query"},
+           {"vetline.conversations.v1.ConversationsService.SearchMessages", {},
+            {{"query", std::string(300, 'q')}}, "query"},
+           {"vetline.conversations.v1.ConversationSettingsService.CreateTemplate", {},
+            {{"name", with_nul}, {"body", "Hi"}}, "name"},
+           {"vetline.conversations.v1.ConversationSettingsService.CreateTemplate", {},
+            {{"name", "Other"}, {"body", "Hi {owner.name}"}}, "body"},
+           {"vetline.conversations.v1.ConversationSettingsService.CreateStatus", {},
+            {{"name", "Waiting"}, {"color", "red"}}, "color"},
+           {"vetline.conversations.v1.ConversationSettingsService.CreateStatus", {},
+            {{"name", std::string(61, 'n')}}, "name"},
+       }) {
+    Sent sent = Call(s, c.method, c.captures, c.body, t);
+    INFO(sent.what << " -> " << sent.response.body);
+    CHECK(sent.response.status == 400);
+    CHECK(ErrorOf(sent)["field"] == c.field);
+    CHECK_FALSE(LooksLikeLibraryText(ErrorOf(sent).value("message", "")));
+  }
+  // A duplicate status name is 409 naming name.
+  Sent dup = Call(s, "vetline.conversations.v1.ConversationSettingsService.CreateStatus", {},
+                  {{"name", "telemedicine"}}, t);
+  CHECK(dup.response.status == 409);
+  CHECK(ErrorOf(dup)["field"] == "name");
+  CHECK(Snapshot(s, a) == before);
+
+  // Page tokens: opaque, garbled or another clinic's refused naming pageToken.
+  ClinicRecords b = MakeRecords(s, "Oak Vet", "oak.example");
+  for (int i = 0; i < 2; ++i) {
+    json client = Ok(Call(s, "vetline.clients.v1.ClientsService.CreateClient", {},
+                          {{"firstName", "Kim" + std::string(1, static_cast<char>('a' + i))},
+                           {"lastName", "Ray"}},
+                          t));
+    Ok(Call(s, "vetline.conversations.v1.ConversationsService.StartConversation",
+            {{"client_id", client["id"]}}, json::object(), t));
+  }
+  json page = Ok(Call(s, "vetline.conversations.v1.ConversationsService.ListConversations", {},
+                      {{"pageSize", 2}}, t));
+  std::string token = page["nextPageToken"];
+  REQUIRE_FALSE(token.empty());
+  json next = Ok(Call(s, "vetline.conversations.v1.ConversationsService.ListConversations", {},
+                      {{"pageSize", 2}, {"pageToken", token}}, t));
+  CHECK(next["conversations"].size() == 1);
+  std::string tampered = token;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  for (const std::string& bad : {std::string("-5"), tampered, std::string(5000, 'A')}) {
+    Sent sent = Call(s, "vetline.conversations.v1.ConversationsService.ListConversations", {},
+                     {{"pageToken", bad}}, t);
+    CHECK(sent.response.status == 400);
+    CHECK(ErrorOf(sent)["field"] == "pageToken");
+  }
+  Sent other = Call(s, "vetline.conversations.v1.ConversationsService.ListConversations", {},
+                    {{"pageToken", token}}, b.clinic.token);
+  CHECK(other.response.status == 400);
+  CHECK(ErrorOf(other)["field"] == "pageToken");
+  Sent big = Call(s, "vetline.conversations.v1.ConversationsService.ListMessages",
+                  {{"conversation_id", conv}}, {{"pageSize", 201}}, t);
+  CHECK(ErrorOf(big)["field"] == "pageSize");
+}
+
+TEST_CASE_METHOD(MapleVet, "edge: a staff message sent over HTTP is read by the client in the "
+                           "portal and an internal note is not",
+                 "[edge][conversations]") {
+  const std::string conv = a.ids["conversations"];
+  // The prospect signed up in MakeRecords becomes Pat's portal account.
+  Ok(Call(s, "vetline.identity.v1.IdentityService.LinkProspect", {{"id", a.ids["prospects"]}},
+          {{"clientId", a.ids["clients"]}}, t));
+  json login = Ok(Call(s, "vetline.identity.v1.IdentityService.PortalLogin", {},
+                       {{"clinicId", a.clinic.id},
+                        {"email", "owner@maple.example"},
+                        {"password", "correct horse battery"}},
+                       ""));
+  const std::string portal = login["token"];
+  json sent = Ok(Call(s, "vetline.conversations.v1.ConversationsService.SendMessage",
+                      {{"conversation_id", conv}}, {{"text", "Rex is ready for pick-up"}}, t));
+  CHECK(sent["author"] == "STAFF");
+  Ok(Call(s, "vetline.conversations.v1.ConversationsService.SendMessage", {{"conversation_id", conv}},
+          {{"text", "Owner owes 40 dollars"}, {"internalNote", true}}, t));
+  json seen = Ok(Call(s, "vetline.conversations.v1.ConversationsService.ListMessages",
+                      {{"conversation_id", conv}}, {}, portal));
+  REQUIRE(seen["messages"].size() == 2);  // the new one and MakeRecords' greeting
+  CHECK(seen["messages"][0]["text"] == "Rex is ready for pick-up");
+  CHECK(seen.dump().find("40 dollars") == std::string::npos);
+  for (const json& m : seen["messages"]) CHECK(m.value("deliveries", json::array()).empty());
+  json conversation = Ok(Call(s, "vetline.conversations.v1.ConversationsService.GetConversation",
+                              {{"id", conv}}, {}, portal));
+  CHECK(conversation["lastMessagePreview"] == "Rex is ready for pick-up");
+  CHECK(conversation["clientUnread"] == 2);
+  // The client answers over HTTP; staff see it unread. Another client's conversation is 404.
+  Ok(Call(s, "vetline.conversations.v1.ConversationsService.SendMessage", {{"conversation_id", conv}},
+          {{"text", "On my way"}}, portal));
+  json staff_view = Ok(Call(s, "vetline.conversations.v1.ConversationsService.GetConversation",
+                            {{"id", conv}}, {}, t));
+  CHECK(staff_view["staffUnread"] == 1);
+  CHECK(staff_view["lastMessagePreview"] == "On my way");
+  json sam_conv = Ok(Call(s, "vetline.conversations.v1.ConversationsService.StartConversation",
+                          {{"client_id", a.ids["other_clients"]}}, json::object(), t));
+  Sent foreign = Call(s, "vetline.conversations.v1.ConversationsService.GetConversation",
+                      {{"id", sam_conv["id"]}}, {}, portal);
+  CHECK(foreign.response.status == 404);
+  Sent note = Call(s, "vetline.conversations.v1.ConversationsService.SendMessage",
+                   {{"conversation_id", conv}}, {{"text", "x"}, {"internalNote", true}}, portal);
+  CHECK(note.response.status == 400);
+  CHECK(ErrorOf(note)["field"] == "internalNote");
 }

@@ -4,6 +4,7 @@
 
 #include "libs/rpc/rpc.h"
 #include "services/clients/clients_component.h"
+#include "services/conversations/conversations_component.h"
 #include "services/identity/identity_component.h"
 #include "services/media/media_component.h"
 #include "services/pims_sync/pims_sync_component.h"
@@ -36,11 +37,18 @@ EdgeStack::EdgeStack() {
   identity_env.peers["clients"] = Address(*clients_);
   identity_service_ = Must(identity::Start(identity_env, {}), "identity");
   pims_sync_ = Must(pims_sync::Definition().start(TestServiceEnv(db_.conninfo())), "pims_sync");
+  conversations::ConversationsOptions co;
+  co.blob_dir = (media_dir_ / "conversation-files").string();
+  rpc::ServiceEnv conversations_env = TestServiceEnv(db_.conninfo());
+  conversations_env.peers["clients"] = Address(*clients_);
+  conversations_env.peers["identity"] = Address(*identity_service_);
+  conversations_ = Must(conversations::Start(conversations_env, co), "conversations");
   media::MediaOptions mo;
   mo.data_dir = (media_dir_ / "data").string();
   mo.blob_dir = (media_dir_ / "blobs").string();
   rpc::ServiceEnv media_env = TestServiceEnv(db_.conninfo());
   media_env.peers["clients"] = Address(*clients_);  // media checks clientId there
+  media_env.peers["conversations"] = Address(*conversations_);  // and conversationId
   media_ = Must(media::Start(media_env, mo), "media");
 
   gateway::GatewayOptions g;
@@ -48,7 +56,8 @@ EdgeStack::EdgeStack() {
   g.backends = {{"identity", Address(*identity_service_)},
                 {"clients", Address(*clients_)},
                 {"pims_sync", Address(*pims_sync_)},
-                {"media", Address(*media_)}};
+                {"media", Address(*media_)},
+                {"conversations", Address(*conversations_)}};
   g.internal_secret = kTestInternalSecret;
   g.registry = std::make_shared<prometheus::Registry>();
   gateway_ = Must(gateway::Gateway::Start(g), "gateway");
@@ -58,6 +67,7 @@ EdgeStack::EdgeStack() {
 EdgeStack::~EdgeStack() {
   gateway_.reset();
   media_.reset();
+  conversations_.reset();
   pims_sync_.reset();
   identity_service_.reset();
   clients_.reset();

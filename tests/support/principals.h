@@ -23,6 +23,18 @@ inline api::Principal StaffPrincipal(const std::string& clinic_id, const std::st
   return p;
 }
 
+// A pet owner signed in to the portal: `client_id` empty is a prospect (no client record
+// linked yet).
+inline api::Principal ClientPrincipal(const std::string& clinic_id, const std::string& client_id,
+                                      const std::string& account_id = "pa-1") {
+  api::Principal p;
+  p.set_kind(api::Principal::CLIENT);
+  p.set_clinic_id(clinic_id);
+  p.set_user_id(account_id);
+  p.set_client_id(client_id);
+  return p;
+}
+
 inline api::Principal ServicePrincipal(const std::string& clinic_id,
                                        const std::string& name = "test-service") {
   api::Principal p;

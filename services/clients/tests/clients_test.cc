@@ -291,6 +291,58 @@ TEST_CASE("clients: one search box finds names, pets, phones, emails and PIMS id
   (void)mary_added;
 }
 
+// Near misses are ranked over each clinic's list of distinct names, so every way a
+// name is written (created, renamed, a pet added, a PIMS sync) must reach that list.
+TEST_CASE("clients: a typo finds names however they were written, nearest first",
+          "[clients][search]") {
+  Stack s;
+  auto staff = Stack::Staff(kClinicA);
+  auto search = [&](const std::string& q) {
+    v1::SearchClientsRequest req;
+    req.set_query(q);
+    v1::SearchClientsResponse resp;
+    REQUIRE(s.stub().SearchClients(s.As(staff).get(), req, &resp).ok());
+    std::vector<std::string> names;
+    for (const auto& c : resp.clients()) names.push_back(c.first_name() + " " + c.last_name());
+    return names;
+  };
+  v1::Client rosalind = s.Create(kClinicA, "Rosalind", "Okonkwo", {});
+  CHECK(search("rosalnd okonkwo") == std::vector<std::string>{"Rosalind Okonkwo"});
+
+  v1::UpdateClientRequest rename;
+  rename.set_id(rosalind.id());
+  rename.set_last_name("Achebe");
+  v1::Client renamed;
+  REQUIRE(s.stub().UpdateClient(s.As(staff).get(), rename, &renamed).ok());
+  CHECK(search("rosalind achebee") == std::vector<std::string>{"Rosalind Achebe"});
+  CHECK(search("rosalnd okonkwo").empty());  // the old name matches no one now
+
+  v1::AddPetRequest pet;
+  pet.set_client_id(rosalind.id());
+  pet.set_name("Pumpernickel");
+  v1::Pet added;
+  REQUIRE(s.stub().AddPet(s.As(staff).get(), pet, &added).ok());
+  CHECK(search("pumpernikel") == std::vector<std::string>{"Rosalind Achebe"});
+
+  s.Upsert(kClinicA, {[] {
+             v1::UpsertBatch b;
+             *b.add_clients() = SyncClient("CS-1", "Kathrin", "Zeta", "+13125550101");
+             *b.add_clients() = SyncClient("CS-2", "Catherine", "Zeta", "+13125550102");
+             *b.add_clients() = SyncClient("CS-3", "Katherine", "Zeta", "+13125550103");
+             return b;
+           }()});
+  REQUIRE(s.last_status_.ok());
+  CHECK(search("katherin zeta") ==
+        std::vector<std::string>{"Katherine Zeta", "Kathrin Zeta", "Catherine Zeta"});
+  s.Upsert(kClinicA, {[] {
+             v1::UpsertBatch b;
+             *b.add_clients() = SyncClient("CS-1", "Kathrin", "Zetterberg", "+13125550101");
+             return b;
+           }()});
+  REQUIRE(s.last_status_.ok());
+  CHECK(search("kathrin zetterbrg") == std::vector<std::string>{"Kathrin Zetterberg"});
+}
+
 TEST_CASE("clients: merging moves everything to the survivor and keeps history",
           "[clients][merge]") {
   Stack s;

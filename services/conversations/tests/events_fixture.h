@@ -33,15 +33,6 @@ inline std::string NewUuid() {
   return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
 }
 
-inline api::Principal ClientPrincipal(const std::string& clinic_id, const std::string& client_id) {
-  api::Principal p;
-  p.set_kind(api::Principal::CLIENT);
-  p.set_clinic_id(clinic_id);
-  p.set_user_id("portal-" + client_id.substr(0, 8));
-  p.set_client_id(client_id);
-  return p;
-}
-
 // One open WatchEvents stream, read on its own thread until it ends or is cancelled.
 class Watch {
  public:
@@ -110,7 +101,9 @@ class EventsFixture {
     rpc::ServiceEnv env = TestServiceEnv(db_.conninfo());
     env.platform.redis = redis_->address();
     env.peers = {{"clients", "127.0.0.1:1"}, {"identity", "127.0.0.1:1"}, {"media", "127.0.0.1:1"}};
-    service_ = conversations::Start(env, {}).value();
+    conversations::ConversationsOptions options;
+    options.blob_dir = (redis_dir_ / "blobs").string();  // removed with the Redis directory
+    service_ = conversations::Start(env, options).value();
     pool_ = pg::Pool::Create({.conninfo = db_.conninfo(), .size = 2}).value();
     auto redis_options = redis::ParseAddress(redis_->address()).value();
     redis_options.timeout = absl::Milliseconds(300);

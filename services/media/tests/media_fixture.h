@@ -22,21 +22,24 @@
 
 namespace vetline::testing {
 
-// Stands in for the clients service (media_test runs the real one behind the gateway):
-// the client ids each clinic has.
-class KnownClients final : public refs::ClientRefs {
+// Stands in for the clients and conversations services (media_test runs the real clients
+// service behind the gateway): the ids each clinic has.
+template <typename Refs>
+class KnownIds final : public Refs {
  public:
-  void Add(const std::string& clinic_id, const std::string& client_id) { clients_[clinic_id].insert(client_id); }
-  absl::Status Check(const api::Principal& caller, std::string_view field, std::string_view client_id) const override {
-    if (!IsUuid(client_id)) return InvalidField(field, "not an id");
-    auto it = clients_.find(caller.clinic_id());
-    if (it == clients_.end() || !it->second.count(std::string(client_id))) return NotFoundField(field, "no such client");
+  void Add(const std::string& clinic_id, const std::string& id) { ids_[clinic_id].insert(id); }
+  absl::Status Check(const api::Principal& caller, std::string_view field, std::string_view id) const override {
+    if (!IsUuid(id)) return InvalidField(field, "not an id");
+    auto it = ids_.find(caller.clinic_id());
+    if (it == ids_.end() || !it->second.count(std::string(id))) return NotFoundField(field, "not in this clinic");
     return absl::OkStatus();
   }
 
  private:
-  std::map<std::string, std::set<std::string>> clients_;
+  std::map<std::string, std::set<std::string>> ids_;
 };
+using KnownClients = KnownIds<refs::ClientRefs>;
+using KnownConversations = KnownIds<refs::ConversationRefs>;
 
 inline constexpr char kMapleClinic[] = "6f0b8f8e-4d7e-4b1a-9d55-0c3a1f2e9b10";
 inline constexpr char kBirchClinic[] = "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f";
@@ -53,7 +56,7 @@ struct MediaFixture {
         hub(watcher_queue),
         dir(std::filesystem::temp_directory_path() / ("vetline-media-fx-" + UniqueRedisPrefix().substr(5, 12))),
         blobs(blob::LocalDirectory((dir / "blobs").string())),
-        service(repo, engine, hub, *blobs, signer, links, Clock::Real(), Options(dir), clients) {
+        service(repo, engine, hub, *blobs, signer, links, Clock::Real(), Options(dir), clients, conversations) {
     std::vector<pg::Migration> migrations = pg::media_migrations();
     migrations.push_back(repo.events().Migration());  // as the service kit applies them
     (void)pg::Migrate(*pool, "media", migrations).value();
@@ -165,6 +168,7 @@ struct MediaFixture {
   std::filesystem::path dir;
   std::unique_ptr<blob::BlobStore> blobs;
   KnownClients clients;
+  KnownConversations conversations;
   media::MediaService service;
   std::unique_ptr<rpc::Server> server;
   std::shared_ptr<grpc::Channel> channel;

@@ -60,6 +60,8 @@ struct Harness {
     const std::string clients_address = "127.0.0.1:" + std::to_string(clients->server().port());
     rpc::ServiceEnv env = testing::TestServiceEnv(db.conninfo(), /*with_redis=*/true);
     env.peers["clients"] = clients_address;
+    // No conversations service here: a call naming a conversation would be Unavailable.
+    env.peers["conversations"] = "127.0.0.1:1";
     media_registry = env.registry;
     media = media::Start(env, mo).value();
     gateway::GatewayOptions o;

@@ -164,9 +164,21 @@ TEST_CASE("media edge: bad input is refused naming its JSON field, and nothing i
   CHECK(FieldOf(refused(req)) == "scheduledStart");
   REQUIRE(History(f)->calls_size() == 0);  // nothing was stored
 
+  // A conversation of another clinic, or a made-up one: a field error.
+  const std::string maple_conversation = "5e6f7a88-4444-4b5d-8e3f-8a9b0c1d2e3f";
+  const std::string birch_conversation = "6f7a8b99-5555-4c6e-9f4a-9b0c1d2e3f4a";
+  f.conversations.Add(testing::kMapleClinic, maple_conversation);
+  f.conversations.Add(testing::kBirchClinic, birch_conversation);
+  req.clear_scheduled_start();
+  req.set_conversation_id(birch_conversation);
+  CHECK(FieldOf(refused(req)) == "conversationId");
+  req.set_conversation_id("0d1e2f3a-6666-4d7f-8a5b-0c1d2e3f4a5b");
+  CHECK(FieldOf(refused(req)) == "conversationId");
+  REQUIRE(History(f)->calls_size() == 0);
+
   v1::CreateCallRequest good;
   good.set_client_id(maple_client);
-  good.set_conversation_id("5e6f7a88-4444-4b5d-8e3f-8a9b0c1d2e3f");
+  good.set_conversation_id(maple_conversation);
   auto created = f.CreateCall(good);
   REQUIRE(created.ok());
   CHECK(created->call().client_id() == maple_client);

@@ -1,0 +1,183 @@
+// All SQL of the inbox: clinics and their statuses, conversations, messages with their
+// files, attachments and deliveries, templates. Every query takes the clinic id, and a
+// client viewer's queries also their client id, so a caller only ever reaches rows it may
+// see. Each change appends its events (event_log.h) as the last statements of its
+// transaction and hands them back for the caller to announce after commit.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libs/pg/pg.h"
+#include "services/conversations/event_log.h"
+#include "services/conversations/inbox_rules.h"
+#include "vetline/conversations/v1/conversations.pb.h"
+
+namespace vetline::conversations {
+
+// Who is looking: a clinic's staff user, or a client (portal account) who may see only
+// their own conversations. A client principal without a client id (a prospect) sees none.
+struct Viewer {
+  std::string clinic_id;
+  std::string user_id;  // staff user id, or the portal account id of a client
+  bool client = false;
+  std::string client_id;  // the client's profile id (clients only; empty for a prospect)
+  // How the viewer's messages are recorded: "staff:<user>" or "client:<client>".
+  std::string Author() const;
+};
+
+// A conversation row: the proto as staff see it (preview = staff preview) plus the
+// client's own preview.
+struct ConversationRecord {
+  v1::Conversation conversation;
+  std::string client_preview;
+};
+
+struct ConversationFilter {
+  std::string status_id;
+  enum class Assignee { kAny, kUser, kTeam, kNobody } assignee = Assignee::kAny;
+  std::string assignee_id;
+  bool unread_only = false;
+  std::string client_id;
+  std::string pet_id;
+  bool archived = false;
+};
+
+// A keyset position in a newest-first list: (time, id) of the last row of the page.
+struct Cursor {
+  absl::Time time;
+  std::string id;
+};
+
+struct NewMessage {
+  std::string conversation_id;
+  v1::Author author = v1::STAFF;
+  std::string author_id;
+  std::string text;
+  bool internal_note = false;
+  v1::Channel received_via = v1::PORTAL;
+  std::vector<std::string> file_ids;
+  // Who the deliveries go to; chosen by rules::ChooseDeliveries (empty for notes and
+  // client messages).
+  std::vector<rules::Target> deliveries;
+};
+
+struct NewFile {
+  std::string id;  // chosen before the blob is stored (its key contains it)
+  std::string conversation_id;
+  std::string uploaded_by;
+  std::string filename;
+  std::string content_type;
+  std::string category;
+  int64_t size_bytes = 0;
+  std::string blob_key;
+};
+
+struct StoredFile {
+  v1::FileAttachment file;
+  std::string clinic_id;
+  std::string blob_key;
+};
+
+struct StatusChange {
+  std::optional<std::string> name, color;
+  std::optional<int> position;
+  std::optional<bool> closed, retired;
+};
+
+using Events = std::vector<LoggedEvent>;
+
+class ConversationsRepository {
+ public:
+  explicit ConversationsRepository(std::shared_ptr<pg::Pool> pool) : pool_(std::move(pool)) {}
+
+  // Statuses. The clinic's row and its "Open"/"Closed" statuses are created on first use.
+  absl::StatusOr<std::vector<v1::ConversationStatus>> ListStatuses(const std::string& clinic_id);
+  absl::StatusOr<v1::ConversationStatus> CreateStatus(const std::string& clinic_id,
+                                                      const v1::ConversationStatus& s);
+  absl::StatusOr<v1::ConversationStatus> UpdateStatus(const std::string& clinic_id,
+                                                      const std::string& id,
+                                                      const StatusChange& change);
+  absl::Status DeleteStatus(const std::string& clinic_id, const std::string& id);
+  // OK when `id` is one of the clinic's statuses (retired ones too: filters may name
+  // them); NotFound naming statusId otherwise.
+  absl::Status CheckStatus(const std::string& clinic_id, const std::string& id);
+
+  // Conversations.
+  // The client's latest non-archived conversation, or a new one (with the clinic's
+  // default status); two concurrent starts for one client make one conversation.
+  absl::StatusOr<ConversationRecord> StartConversation(const std::string& clinic_id,
+                                                       const std::string& client_id,
+                                                       const std::string& pet_id, Events* events);
+  absl::StatusOr<ConversationRecord> GetConversation(const Viewer& v, const std::string& id);
+  absl::StatusOr<std::vector<ConversationRecord>> ListConversations(
+      const Viewer& v, const ConversationFilter& f, const std::optional<Cursor>& after, int limit);
+  absl::StatusOr<ConversationRecord> SetStatus(const std::string& clinic_id,
+                                               const std::string& id,
+                                               const std::string& status_id, Events* events);
+  absl::StatusOr<ConversationRecord> Assign(const std::string& clinic_id, const std::string& id,
+                                            const std::string& user_id,
+                                            const std::string& team_id, Events* events);
+  absl::StatusOr<ConversationRecord> SetArchived(const std::string& clinic_id,
+                                                 const std::string& id, bool archived,
+                                                 Events* events);
+  absl::StatusOr<ConversationRecord> MarkRead(const Viewer& v, const std::string& id,
+                                              Events* events);
+  // Links an unknown sender's conversation (and that sender's other unlinked ones) to a
+  // client; FailedPrecondition when it already belongs to a client.
+  absl::StatusOr<ConversationRecord> LinkClient(const std::string& clinic_id,
+                                                const std::string& id,
+                                                const std::string& client_id, Events* events);
+
+  // Messages. SendMessage writes the message, attaches its files, updates the
+  // conversation and queues the deliveries in one transaction.
+  absl::StatusOr<v1::Message> SendMessage(const Viewer& v, const NewMessage& m, Events* events);
+  // Newest first; a client viewer never gets internal notes.
+  absl::StatusOr<std::vector<v1::Message>> ListMessages(const Viewer& v,
+                                                        const std::string& conversation_id,
+                                                        const std::optional<Cursor>& after,
+                                                        int limit);
+  // A failed delivery back to queued; FailedPrecondition when it has not failed.
+  absl::StatusOr<v1::Message> RetryDelivery(const std::string& clinic_id,
+                                            const std::string& conversation_id,
+                                            const std::string& message_id,
+                                            rules::Channel channel, Events* events);
+  struct Hit {
+    v1::Message message;
+    std::string headline;
+  };
+  absl::StatusOr<std::vector<Hit>> SearchMessages(const Viewer& v, const std::string& query,
+                                                  const std::optional<Cursor>& after, int limit);
+  // Does the client have a registered push subscription?
+  absl::StatusOr<bool> HasPushSubscription(const std::string& clinic_id,
+                                           const std::string& client_id);
+
+  // Files: stored when uploaded, attached by SendMessage.
+  absl::StatusOr<v1::FileAttachment> InsertFile(const Viewer& v, const NewFile& f);
+  absl::StatusOr<StoredFile> GetFile(const std::string& clinic_id, const std::string& id);
+
+  // Templates.
+  absl::StatusOr<std::vector<v1::MessageTemplate>> ListTemplates(const std::string& clinic_id);
+  absl::StatusOr<v1::MessageTemplate> GetTemplate(const std::string& clinic_id,
+                                                  const std::string& id);
+  absl::StatusOr<v1::MessageTemplate> CreateTemplate(const std::string& clinic_id,
+                                                     const std::string& name,
+                                                     const std::string& body);
+  absl::StatusOr<v1::MessageTemplate> UpdateTemplate(const std::string& clinic_id,
+                                                     const std::string& id,
+                                                     const std::optional<std::string>& name,
+                                                     const std::optional<std::string>& body);
+  absl::Status DeleteTemplate(const std::string& clinic_id, const std::string& id);
+
+ private:
+  absl::StatusOr<std::string> EnsureClinic(pg::Session& s, const std::string& clinic_id);
+  absl::Status LoadDetails(pg::Session& s, const std::string& clinic_id, bool client_view,
+                           std::vector<v1::Message*> messages);
+  std::shared_ptr<pg::Pool> pool_;
+};
+
+}  // namespace vetline::conversations
