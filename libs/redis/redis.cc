@@ -123,8 +123,11 @@ class PoolImpl final : public Pool {
 
 class SubscriberImpl final : public Subscriber {
  public:
-  SubscriberImpl(Options o, std::vector<std::string> channels, Handler h)
-      : options_(std::move(o)), channels_(std::move(channels)), handler_(std::move(h)) {
+  SubscriberImpl(Options o, std::vector<std::string> channels, Handler h, std::function<void()> subscribed)
+      : options_(std::move(o)),
+        channels_(std::move(channels)),
+        handler_(std::move(h)),
+        subscribed_(std::move(subscribed)) {
     thread_ = std::thread([this] { Run(); });
   }
   ~SubscriberImpl() override {
@@ -156,10 +159,15 @@ class SubscriberImpl final : public Subscriber {
               break;  // connection lost: reconnect and resubscribe
             }
             auto* r = static_cast<redisReply*>(raw);
-            if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 &&
-                std::string(r->element[0]->str, r->element[0]->len) == "message") {
-              handler_(std::string(r->element[1]->str, r->element[1]->len),
-                       std::string(r->element[2]->str, r->element[2]->len));
+            if (r->type == REDIS_REPLY_ARRAY && r->elements == 3) {
+              std::string_view kind(r->element[0]->str, r->element[0]->len);
+              if (kind == "message") {
+                handler_(std::string(r->element[1]->str, r->element[1]->len),
+                         std::string(r->element[2]->str, r->element[2]->len));
+              } else if (kind == "subscribe" && subscribed_ &&
+                         r->element[2]->integer == static_cast<long long>(channels_.size())) {
+                subscribed_();  // every channel is live from here on
+              }
             }
             freeReplyObject(r);
           }
@@ -175,6 +183,7 @@ class SubscriberImpl final : public Subscriber {
   Options options_;
   std::vector<std::string> channels_;
   Handler handler_;
+  std::function<void()> subscribed_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
@@ -231,10 +240,11 @@ absl::StatusOr<std::shared_ptr<Pool>> Pool::Create(Options options) {
 
 absl::StatusOr<std::unique_ptr<Subscriber>> Subscriber::Start(Options options,
                                                               std::vector<std::string> channels,
-                                                              Handler on_message) {
+                                                              Handler on_message,
+                                                              std::function<void()> on_subscribed) {
   if (channels.empty()) return absl::InvalidArgumentError("no channels to subscribe to");
-  return std::unique_ptr<Subscriber>(
-      new SubscriberImpl(std::move(options), std::move(channels), std::move(on_message)));
+  return std::unique_ptr<Subscriber>(new SubscriberImpl(std::move(options), std::move(channels),
+                                                        std::move(on_message), std::move(on_subscribed)));
 }
 
 RateLimiter::RateLimiter(std::shared_ptr<Pool> pool, std::string prefix)

@@ -44,13 +44,16 @@ class Pool {
 };
 
 // Runs a background thread that subscribes to channels and calls `on_message` for each
-// message; resubscribes after the connection drops.
+// message; resubscribes after the connection drops. `on_subscribed` (optional) runs on
+// that thread each time Redis confirms the subscription, first and after every
+// reconnect: messages published while it was down are lost, and this is when to catch up.
 class Subscriber {
  public:
   using Handler = std::function<void(const std::string& channel, const std::string& payload)>;
   static absl::StatusOr<std::unique_ptr<Subscriber>> Start(Options options,
                                                            std::vector<std::string> channels,
-                                                           Handler on_message);
+                                                           Handler on_message,
+                                                           std::function<void()> on_subscribed = nullptr);
   virtual ~Subscriber() = default;  // stops the thread
 };
 

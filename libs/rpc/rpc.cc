@@ -77,7 +77,7 @@ void AttachPrincipal(grpc::ClientContext& ctx, api::Principal p,
 }
 
 namespace {
-std::string_view Metadata(const grpc::ServerContext& ctx, std::string_view key) {
+std::string_view Metadata(const grpc::ServerContextBase& ctx, std::string_view key) {
   const auto& md = ctx.client_metadata();
   auto it = md.find(grpc::string_ref(key.data(), key.size()));
   if (it == md.end()) return {};
@@ -85,7 +85,7 @@ std::string_view Metadata(const grpc::ServerContext& ctx, std::string_view key) 
 }
 }  // namespace
 
-absl::StatusOr<api::Principal> PrincipalOf(const grpc::ServerContext& ctx,
+absl::StatusOr<api::Principal> PrincipalOf(const grpc::ServerContextBase& ctx,
                                            const auth::PrincipalSigner& signer) {
   std::string_view bytes = Metadata(ctx, kPrincipalKey);
   std::string_view mac = Metadata(ctx, kPrincipalMacKey);
@@ -93,7 +93,7 @@ absl::StatusOr<api::Principal> PrincipalOf(const grpc::ServerContext& ctx,
   return signer.Verify(bytes, mac, absl::Now());
 }
 
-std::string RequestIdOf(const grpc::ServerContext& ctx) {
+std::string RequestIdOf(const grpc::ServerContextBase& ctx) {
   std::string_view id = Metadata(ctx, kRequestIdKey);
   return id.empty() || id.size() > 64 ? NewRequestId() : std::string(id);
 }

@@ -37,10 +37,10 @@ void AttachPrincipal(grpc::ClientContext& ctx, api::Principal p,
                      const auth::PrincipalSigner& signer, const std::string& request_id = "");
 
 // Server side: the verified principal of this call, or Unauthenticated.
-absl::StatusOr<api::Principal> PrincipalOf(const grpc::ServerContext& ctx,
+absl::StatusOr<api::Principal> PrincipalOf(const grpc::ServerContextBase& ctx,
                                            const auth::PrincipalSigner& signer);
 // The request id sent by the caller (or a new one).
-std::string RequestIdOf(const grpc::ServerContext& ctx);
+std::string RequestIdOf(const grpc::ServerContextBase& ctx);
 
 // Every client call has a deadline; this is the default one.
 inline constexpr absl::Duration kDefaultDeadline = absl::Seconds(5);

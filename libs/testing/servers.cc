@@ -186,26 +186,36 @@ absl::Status PostgresServer::Restart() {
 
 // ---------------------------------------------------------------- Redis
 
-absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(const std::string& dir) {
-  if (auto attached = Attach(dir); attached.ok()) return attached;
-  fs::path root(dir);
-  std::error_code ec;
-  fs::create_directories(root, ec);
-  int port = FreePort();
+namespace {
+
+// A daemonised redis-server on `port`, answering PING.
+absl::Status StartRedisProcess(const fs::path& root, int port) {
   auto st = Run(absl::StrCat("redis-server --bind 127.0.0.1 --port ", port,
                              " --daemonize yes --save '' --appendonly no --dir '", root.string(),
                              "' --pidfile '", (root / "redis.pid").string(), "' --logfile '",
                              (root / "redis.log").string(), "'"));
   if (!st.ok()) return st;
   for (int i = 0; i < 100; ++i) {
-    if (Run(absl::StrCat("redis-cli -p ", port, " ping")).ok()) {
-      if (auto w = WriteFile(root / "redis.port", std::to_string(port)); !w.ok()) return w;
-      return std::unique_ptr<RedisServer>(new RedisServer(dir, port, /*owned=*/true));
-    }
+    if (Run(absl::StrCat("redis-cli -p ", port, " ping")).ok()) return absl::OkStatus();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  return absl::UnavailableError("Redis did not start in " + dir);
+  return absl::UnavailableError("Redis did not start in " + root.string());
 }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Start(const std::string& dir) {
+  if (auto attached = Attach(dir); attached.ok()) return attached;
+  fs::path root(dir);
+  std::error_code ec;
+  fs::create_directories(root, ec);
+  int port = FreePort();
+  if (auto st = StartRedisProcess(root, port); !st.ok()) return st;
+  if (auto w = WriteFile(root / "redis.port", std::to_string(port)); !w.ok()) return w;
+  return std::unique_ptr<RedisServer>(new RedisServer(dir, port, /*owned=*/true));
+}
+
+absl::Status RedisServer::Restart() { return StartRedisProcess(fs::path(dir_), port_); }
 
 absl::StatusOr<std::unique_ptr<RedisServer>> RedisServer::Attach(const std::string& dir) {
   auto port = ReadPort(fs::path(dir) / "redis.port");

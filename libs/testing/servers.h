@@ -45,6 +45,7 @@ class RedisServer {
   int port() const { return port_; }
   std::string address() const;  // "127.0.0.1:PORT"
   absl::Status Stop();
+  absl::Status Restart();  // same port, empty: for reconnect tests
 
  private:
   RedisServer(std::string dir, int port, bool owned)

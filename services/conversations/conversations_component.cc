@@ -7,17 +7,11 @@
 #include "libs/refs/refs.h"
 #include "nlohmann/json.hpp"
 #include "services/conversations/conversations_service.h"
+#include "services/conversations/realtime.h"
 #include "services/conversations/settings_service.h"
 
 namespace vetline::conversations {
 namespace {
-
-// Until the Redis announcer (realtime) is wired in: watchers read the event log, which
-// every change still appends, so nothing is lost, only not pushed.
-class LogOnlyAnnouncer final : public EventAnnouncer {
- public:
-  void Announce(const std::vector<LoggedEvent>&) override {}
-};
 
 InboxOptions Inbox(const ConversationsOptions& o) {
   InboxOptions i;
@@ -33,8 +27,10 @@ InboxOptions Inbox(const ConversationsOptions& o) {
 struct Wiring {
   Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
          std::shared_ptr<grpc::Channel> identity_channel, std::shared_ptr<redis::Pool> redis,
-         ConversationsOptions options, DeliveryChannels delivery_channels)
+         ConversationsOptions options, std::unique_ptr<Realtime> realtime,
+         DeliveryChannels delivery_channels)
       : options(std::move(options)),
+        realtime(std::move(realtime)),
         channels(std::move(delivery_channels)),
         signer(ctx.key()),
         links(ctx.key()),
@@ -44,11 +40,11 @@ struct Wiring {
         blobs(blob::LocalDirectory(this->options.blob_dir)),
         limiter(redis ? std::make_unique<redis::RateLimiter>(redis, "vetline:conversations:")
                       : nullptr),
-        inbox(repo, signer, links, clients, staff, *blobs, announcer, limiter.get(),
+        inbox(repo, signer, links, clients, staff, *blobs, this->realtime->announcer(), limiter.get(),
               PageTokens(ctx.env().platform.internal_secret), Inbox(this->options),
               Clock::Real()),
         settings(repo, signer, clients, staff),
-        deliveries(ctx.pool(), announcer) {
+        deliveries(ctx.pool(), this->realtime->announcer()) {
     DeliveryOptions d = this->options.delivery.options;
     d.public_url = this->options.public_url;
     for (int i = 0; i < this->options.delivery.workers; ++i) {
@@ -56,6 +52,7 @@ struct Wiring {
     }
   }
   ConversationsOptions options;
+  std::unique_ptr<Realtime> realtime;  // events: announcer, hub, WatchEvents
   DeliveryChannels channels;
   auth::PrincipalSigner signer;
   auth::LinkSigner links;
@@ -63,7 +60,6 @@ struct Wiring {
   refs::GrpcStaffRefs staff;     // assignees and the clinic's name and phone
   ConversationsRepository repo;
   std::unique_ptr<blob::BlobStore> blobs;
-  LogOnlyAnnouncer announcer;
   std::unique_ptr<redis::RateLimiter> limiter;
   ConversationsService inbox;
   SettingsService settings;
@@ -115,13 +111,16 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
           VL_ASSIGN_OR_RETURN(redis::Options ro, redis::ParseAddress(ctx.env().platform.redis));
           VL_ASSIGN_OR_RETURN(redis, redis::Pool::Create(ro));
         }
+        VL_ASSIGN_OR_RETURN(auto realtime, Realtime::Start(ctx));
         VL_ASSIGN_OR_RETURN(DeliveryChannels channels, OpenDeliveryChannels(options.delivery));
         auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(identity),
-                                          std::move(redis), options, std::move(channels));
+                                          std::move(redis), options, std::move(realtime),
+                                          std::move(channels));
         rpc::ServiceParts parts{
             .state = w,
             .services = {{&w->inbox, v1::ConversationsService::service_full_name()},
-                         {&w->settings, v1::ConversationSettingsService::service_full_name()}},
+                         {&w->settings, v1::ConversationSettingsService::service_full_name()},
+                         w->realtime->served()},
             .consumers = {FollowMerges(w->repo)}};
         for (auto& worker : w->delivery_workers) {
           parts.workers.push_back({"delivery", absl::Milliseconds(200),

@@ -12,12 +12,17 @@ grpc::ByteBuffer ToBuffer(const pb::Message& m) {
   return grpc::ByteBuffer(&slice, 1);
 }
 
-bool FromBuffer(const grpc::ByteBuffer& buf, pb::Message* m) {
+bool Flatten(const grpc::ByteBuffer& buf, std::string* bytes) {
   std::vector<grpc::Slice> slices;
   if (!buf.Dump(&slices).ok()) return false;
+  bytes->clear();
+  for (const grpc::Slice& s : slices) bytes->append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return true;
+}
+
+bool FromBuffer(const grpc::ByteBuffer& buf, pb::Message* m) {
   std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return m->ParseFromString(bytes);
+  return Flatten(buf, &bytes) && m->ParseFromString(bytes);
 }
 
 BackendCalls::BackendCalls(Options options) : options_(std::move(options)) {

@@ -27,6 +27,8 @@ namespace vetline::gateway {
 
 grpc::ByteBuffer ToBuffer(const google::protobuf::Message& m);
 bool FromBuffer(const grpc::ByteBuffer& buf, google::protobuf::Message* m);
+// The buffer's bytes in one string.
+bool Flatten(const grpc::ByteBuffer& buf, std::string* bytes);
 
 class BackendCalls {
  public:

@@ -4,6 +4,7 @@
 //   probes          /healthz /readyz /metrics /openapi.json (an Endpoint)
 //   route_checks    404/405, media type, participant token
 //   transcoder      JSON + path + query -> request message
+//   request_headers header fields and the request target -> request fields
 //   login_limits    per-IP and per-account buckets          (client IP: trusted_proxies)
 //   session_policy  session token -> principal, cookies, revocation
 //   backend_calls   unary gRPC with a cap on calls in flight
@@ -27,6 +28,7 @@
 #include "services/gateway/http_transport.h"
 #include "services/gateway/login_limits.h"
 #include "services/gateway/probes.h"
+#include "services/gateway/request_headers.h"
 #include "services/gateway/route_checks.h"
 #include "services/gateway/session_policy.h"
 #include "services/gateway/stream_reactor.h"
@@ -89,7 +91,8 @@ class Gateway::Impl {
     VL_ASSIGN_OR_RETURN(transport_,
                         HttpTransport::Listen({.address = opts_.http_address,
                                               .io_threads = opts_.io_threads,
-                                              .max_body_bytes = opts_.max_body_bytes},
+                                              .max_body_bytes = opts_.max_body_bytes,
+                                              .body_limit = [this](const Request& head) { return BodyLimit(head); }},
                                              [this](Request req, const std::string& peer, ReplyPtr reply) {
                                                Handle(std::move(req), peer, std::move(reply));
                                              }));
@@ -131,6 +134,16 @@ class Gateway::Impl {
   void CallRoute(const ExchangePtr& x, const Route& route, std::shared_ptr<pb::Message> request,
                  std::optional<api::Principal> principal);
   void Answered(const ExchangePtr& x, const Route& route, grpc::Status st, const grpc::ByteBuffer& reply);
+
+  // A route's own max_body_kib (uploads), else the gateway's max-body-kib.
+  size_t BodyLimit(const Request& head) const {
+    std::string target(head.target());
+    auto match = routes_.Find(std::string(head.method_string()), target.substr(0, target.find('?')));
+    if (match.ok() && match->route->rule.max_body_kib() > 0) {
+      return static_cast<size_t>(match->route->rule.max_body_kib()) * 1024;
+    }
+    return opts_.max_body_bytes;
+  }
 
   // What every answer carries: request id and, for an allowed origin, the CORS headers.
   void Decorate(const Exchange& x, Response& res) {
@@ -227,6 +240,7 @@ void Gateway::Impl::Dispatch(const ExchangePtr& x, const std::string& path, cons
   auto request = BuildRequest(route, match->captures, query, x->req.body());
   if (!request.ok()) return Finish(x, ErrorResponse(request.status()));
   std::shared_ptr<pb::Message> msg(std::move(*request));
+  if (absl::Status st = CopyRequestFields(x->req, route, *msg); !st.ok()) return Finish(x, ErrorResponse(st));
   if (absl::Status st = TakeBearer(x->req, route, *msg); !st.ok()) return Finish(x, ErrorResponse(st));
   limits_.Check(x->peer, route, *msg, [this, x, r = &route, msg](absl::Status st) {
     if (!st.ok()) return Finish(x, ErrorResponse(st));

@@ -5,6 +5,7 @@
 
 #include <deque>
 #include <future>
+#include <limits>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -57,11 +58,26 @@ class HttpTransport::Connection : public Reply, public std::enable_shared_from_t
     }
   }
 
+  // The head first: its route decides how large a body it takes.
   void Read() {
     parser_.emplace();
-    parser_->body_limit(transport_.options_.max_body_bytes);
+    // Checked once the head is in, below (not boost::none: Beast 1.74 compares a
+    // Content-Length against an empty limit as if it were exceeded).
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     parser_->header_limit(16 * 1024);
     stream_.expires_after(std::chrono::seconds(60));  // idle keep-alive connections close
+    http::async_read_header(stream_, buffer_, *parser_,
+                            beast::bind_front_handler(&Connection::OnHead, shared_from_this()));
+  }
+
+  void OnHead(beast::error_code ec, size_t) {
+    if (ec) return OnRead(ec, 0);
+    const HttpTransportOptions& o = transport_.options_;
+    body_limit_ = o.body_limit ? o.body_limit(parser_->get()) : o.max_body_bytes;
+    if (parser_->content_length() && *parser_->content_length() > body_limit_) {
+      return OnRead(http::error::body_limit, 0);
+    }
+    parser_->body_limit(body_limit_);  // a chunked body is counted as it comes
     http::async_read(stream_, buffer_, *parser_,
                      beast::bind_front_handler(&Connection::OnRead, shared_from_this()));
   }
@@ -121,8 +137,8 @@ class HttpTransport::Connection : public Reply, public std::enable_shared_from_t
     if (ec == http::error::body_limit) {
       keep_alive_ = false;
       Reply(JsonResponse(413, ErrorBody(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                        absl::StrCat("request body is larger than ",
-                                                     transport_.options_.max_body_bytes, " bytes"))));
+                                        absl::StrCat("request body is larger than ", body_limit_,
+                                                     " bytes"))));
       return;
     }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
@@ -233,6 +249,7 @@ class HttpTransport::Connection : public Reply, public std::enable_shared_from_t
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<Response> res_;
+  size_t body_limit_ = 0;  // of the request being read
   bool keep_alive_ = true;
   // Streaming state.
   std::shared_ptr<Response> head_;

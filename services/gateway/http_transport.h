@@ -41,6 +41,9 @@ struct HttpTransportOptions {
   std::string address;  // host:port (port 0: any free port)
   int io_threads = 2;
   size_t max_body_bytes = 1 << 20;
+  // The largest body of one request, decided from its head (a route's own limit); unset:
+  // max_body_bytes for every request. Beyond it the answer is 413.
+  std::function<size_t(const Request& head)> body_limit;
 };
 
 class HttpTransport {

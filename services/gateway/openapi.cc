@@ -111,10 +111,21 @@ std::string OpenApiJson(const RouteTable& routes) {
                           {"schema", schemas.FieldSchema(in->FindFieldByName(name))}});
       }
     }
+    // Fields the gateway fills from headers, the URL or a raw body are not query parameters.
+    std::set<std::string> not_query = {r->rule.target_field(), r->rule.raw_body()};
+    for (const HeaderField& hf : r->header_fields) {
+      not_query.insert(hf.field);
+      params.push_back({{"name", hf.header}, {"in", "header"},
+                        {"schema", schemas.FieldSchema(in->FindFieldByName(hf.field))}});
+    }
+    if (!r->rule.raw_body().empty()) {
+      op["requestBody"] = {{"required", true},
+                           {"content", {{r->rule.content_type(), {{"schema", {{"type", "string"}}}}}}}};
+    }
     if (r->rule.body().empty()) {
       for (int i = 0; i < in->field_count(); ++i) {
         const pb::FieldDescriptor* f = in->field(i);
-        if (in_path.count(f->name())) continue;
+        if (in_path.count(f->name()) || not_query.count(f->name())) continue;
         if (f->type() == pb::FieldDescriptor::TYPE_MESSAGE &&
             f->message_type()->full_name() != "google.protobuf.Timestamp") {
           continue;  // only scalars travel in the query string

@@ -24,7 +24,7 @@ Response RouteMiss(const absl::Status& miss, const Request& req, const std::stri
 
 std::optional<Response> CheckContentType(const Request& req, const Route& route) {
   const api::HttpRule& rule = route.rule;
-  if (rule.raw_body().empty()) return std::nullopt;
+  if (rule.raw_body().empty() || rule.content_type() == kAnyContentType) return std::nullopt;
   std::string type(req[http::field::content_type]);
   type = absl::AsciiStrToLower(absl::StripAsciiWhitespace(type.substr(0, type.find(';'))));
   if (type == rule.content_type()) return std::nullopt;

@@ -19,7 +19,7 @@ namespace vetline::gateway {
 Response RouteMiss(const absl::Status& miss, const Request& req, const std::string& path,
                    const std::vector<std::string>& allowed);
 
-// 415 when a `raw_body` route gets another Content-Type.
+// 415 when a `raw_body` route gets another Content-Type (any goes with `*/*`).
 std::optional<Response> CheckContentType(const Request& req, const Route& route);
 
 // Copies the participant token (Authorization: Bearer) into the route's `bearer_field`;

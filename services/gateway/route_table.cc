@@ -1,5 +1,6 @@
 #include "services/gateway/route_table.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "libs/core/status.h"
@@ -44,7 +45,8 @@ std::string BackendOf(const pb::ServiceDescriptor* s) {
   return parts.size() >= 2 && parts[0] == "vetline" ? parts[1] : s->file()->package();
 }
 
-// The fields an HTTP rule names must exist and be strings (bytes for a streamed download).
+// The fields an HTTP rule names must exist and be strings (bytes for a streamed download
+// or a raw body).
 absl::Status CheckFieldRules(const pb::MethodDescriptor& m, const api::HttpRule& rule) {
   auto check = [&](const pb::Descriptor* d, const std::string& field, const char* option) {
     if (field.empty()) return absl::OkStatus();
@@ -57,18 +59,45 @@ absl::Status CheckFieldRules(const pb::MethodDescriptor& m, const api::HttpRule&
   };
   VL_RETURN_IF_ERROR(check(m.input_type(), rule.bearer_field(), "bearer_field"));
   VL_RETURN_IF_ERROR(check(m.input_type(), rule.raw_body(), "raw_body"));
+  VL_RETURN_IF_ERROR(check(m.input_type(), rule.target_field(), "target_field"));
   VL_RETURN_IF_ERROR(check(m.output_type(), rule.raw_response(), "raw_response"));
   VL_RETURN_IF_ERROR(check(m.output_type(), rule.created_location(), "created_location"));
+  for (const std::string& entry : rule.header_fields()) {
+    HeaderField hf;
+    if (!ParseHeaderField(entry, &hf)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(m.full_name(), ": header_fields entry '", entry, "' is not Header-Name=field"));
+    }
+    VL_RETURN_IF_ERROR(check(m.input_type(), hf.field, "header_fields"));
+  }
   if ((!rule.raw_body().empty() || !rule.raw_response().empty()) && rule.content_type().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(m.full_name(), ": raw_body/raw_response need content_type"));
   }
+  if (rule.content_type() == kAnyContentType && (rule.raw_body().empty() || !rule.raw_response().empty())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(m.full_name(), ": content_type */* is for a raw_body only (a reply needs its type)"));
+  }
   if (!rule.raw_body().empty() && !rule.body().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(m.full_name(), ": body and raw_body are exclusive"));
+  }
+  if (rule.max_body_kib() < 0) {
+    return absl::InvalidArgumentError(absl::StrCat(m.full_name(), ": max_body_kib must not be negative"));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
+
+bool ParseHeaderField(std::string_view entry, HeaderField* out) {
+  size_t eq = entry.find('=');
+  if (eq == std::string_view::npos || eq == 0 || eq + 1 == entry.size()) return false;
+  for (char c : entry.substr(0, eq)) {  // an HTTP token
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  }
+  out->header = std::string(entry.substr(0, eq));
+  out->field = std::string(entry.substr(eq + 1));
+  return true;
+}
 
 const std::vector<std::string>& ServedProtoFiles() {
   static const std::vector<std::string> kFiles = {
@@ -82,9 +111,10 @@ const std::vector<std::string>& ServedProtoFiles() {
   return kFiles;
 }
 
-absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& proto_files) {
+absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& proto_files,
+                                             const pb::DescriptorPool* pool) {
   RouteTable t;
-  const pb::DescriptorPool* pool = pb::DescriptorPool::generated_pool();
+  if (!pool) pool = pb::DescriptorPool::generated_pool();
   for (const std::string& name : proto_files) {
     const pb::FileDescriptor* file = pool->FindFileByName(name);
     if (!file) return absl::NotFoundError("proto file not linked into the gateway: " + name);
@@ -101,6 +131,9 @@ absl::StatusOr<RouteTable> RouteTable::Build(const std::vector<std::string>& pro
         r->rule = method->options().GetExtension(api::http);
         r->streaming = method->server_streaming();
         VL_RETURN_IF_ERROR(CheckFieldRules(*method, r->rule));
+        for (const std::string& entry : r->rule.header_fields()) {
+          ParseHeaderField(entry, &r->header_fields.emplace_back());
+        }
         switch (r->rule.pattern_case()) {
           case api::HttpRule::kGet: r->verb = "GET"; r->path_template = r->rule.get(); break;
           case api::HttpRule::kPost: r->verb = "POST"; r->path_template = r->rule.post(); break;

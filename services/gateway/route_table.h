@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <google/protobuf/descriptor.h>
@@ -13,6 +14,17 @@
 #include "vetline/api/http.pb.h"
 
 namespace vetline::gateway {
+
+// The content_type of a raw_body route that takes a body of any type.
+inline constexpr char kAnyContentType[] = "*/*";
+
+// One `header_fields` entry, "Header-Name=field".
+struct HeaderField {
+  std::string header;  // compared case-insensitively
+  std::string field;
+};
+// False when `entry` is not "Header-Name=field".
+bool ParseHeaderField(std::string_view entry, HeaderField* out);
 
 struct Route {
   std::string verb;                  // GET, POST, PUT, PATCH, DELETE
@@ -23,6 +35,7 @@ struct Route {
   std::string grpc_method;           // "/vetline.identity.v1.IdentityService/GetClinic"
   std::string backend;               // "identity" (from package vetline.identity.v1)
   bool streaming = false;            // server-streaming: SSE or a chunked download
+  std::vector<HeaderField> header_fields;  // parsed from rule.header_fields
 };
 
 struct Match {
@@ -33,8 +46,10 @@ struct Match {
 class RouteTable {
  public:
   // Routes of every service declared in `proto_files` (names as in the descriptor pool).
-  // Two routes with the same verb and template are an error.
-  static absl::StatusOr<RouteTable> Build(const std::vector<std::string>& proto_files);
+  // Two routes with the same verb and template are an error, and so is a rule naming a
+  // field the request lacks. `pool`: the generated pool unless a test brings its own.
+  static absl::StatusOr<RouteTable> Build(const std::vector<std::string>& proto_files,
+                                          const google::protobuf::DescriptorPool* pool = nullptr);
 
   // NotFound: no route has this path; FailedPrecondition: the path exists for other
   // verbs (their names in `allowed`).

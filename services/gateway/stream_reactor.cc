@@ -5,7 +5,9 @@
 #include <boost/asio/strand.hpp>
 
 #include <atomic>
+#include <deque>
 #include <mutex>
+#include <unordered_map>
 
 #include "absl/strings/str_cat.h"
 #include "services/gateway/error_map.h"
@@ -17,6 +19,49 @@ namespace net = boost::asio;
 namespace pb = google::protobuf;
 
 constexpr char kKeepalive[] = ": keepalive\n\n";
+
+// A message's `type` (the SSE event:) or `id` (the SSE id:, which a reconnecting
+// EventSource sends back as Last-Event-ID). Empty when absent or when it would break the
+// line it goes on.
+std::string SseField(const pb::Message& msg, const char* name) {
+  const auto* f = msg.GetDescriptor()->FindFieldByName(name);
+  if (!f || f->is_repeated() || f->type() != pb::FieldDescriptor::TYPE_STRING) return "";
+  std::string v = msg.GetReflection()->GetString(msg, f);
+  return v.find_first_of("\r\n") == std::string::npos ? v : "";
+}
+
+// SSE chunks of the last kRecentChunks messages streamed on any route, by route and
+// message bytes: a clinic's event reaching twenty consoles is encoded to JSON once.
+class StreamReactor::RecentChunks {
+ public:
+  static constexpr size_t kRecentChunks = 512;
+  using Chunk = std::shared_ptr<const std::string>;
+  // The chunk of `bytes` on `route`, made by `make` (null: unreadable) when not recent.
+  template <typename Make>
+  Chunk Get(const Route& route, const std::string& bytes, Make make) {
+    std::string key = absl::StrCat(reinterpret_cast<uintptr_t>(&route), ":", bytes);
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      if (auto it = chunks_.find(key); it != chunks_.end()) return it->second;
+    }
+    Chunk chunk = make();  // outside the lock: the slow part
+    if (!chunk) return nullptr;
+    std::lock_guard<std::mutex> l(mu_);
+    if (chunks_.emplace(key, chunk).second) {
+      order_.push_back(std::move(key));
+      if (order_.size() > kRecentChunks) {
+        chunks_.erase(order_.front());
+        order_.pop_front();
+      }
+    }
+    return chunk;
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, Chunk> chunks_;
+  std::deque<std::string> order_;  // oldest first
+};
 
 // One backend stream and its HTTP answer. It deletes itself in OnDone, which gRPC runs
 // only once every hold is released: one per chunk being written, one while the
@@ -56,19 +101,25 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
 
   void OnReadDone(bool ok) override {
     if (!ok) return Finishing();  // the stream ended; OnDone follows
-    std::unique_ptr<pb::Message> msg = NewResponse(route_);
-    if (!FromBuffer(message_, msg.get())) return Fail();
-    std::string chunk;
+    std::string bytes, chunk;
+    if (!Flatten(message_, &bytes)) return Fail();
     if (!sse_) {
+      std::unique_ptr<pb::Message> msg = NewResponse(route_);
+      if (!msg->ParseFromString(bytes)) return Fail();
       chunk = msg->GetReflection()->GetString(*msg, msg->GetDescriptor()->FindFieldByName(route_.rule.raw_response()));
     } else {
-      auto json = ResponseJson(*msg);
-      if (!json.ok()) return Fail();
-      const auto* type = msg->GetDescriptor()->FindFieldByName("type");
-      std::string event = type && type->cpp_type() == pb::FieldDescriptor::CPPTYPE_STRING
-                              ? msg->GetReflection()->GetString(*msg, type)
-                              : "";
-      chunk = absl::StrCat(event.empty() ? "" : absl::StrCat("event: ", event, "\n"), "data: ", *json, "\n\n");
+      RecentChunks::Chunk sse = owner_.chunks_->Get(route_, bytes, [&]() -> RecentChunks::Chunk {
+        std::unique_ptr<pb::Message> msg = NewResponse(route_);
+        if (!msg->ParseFromString(bytes)) return nullptr;
+        auto json = ResponseJson(*msg);
+        if (!json.ok()) return nullptr;
+        std::string event = SseField(*msg, "type"), id = SseField(*msg, "id");
+        return std::make_shared<const std::string>(
+            absl::StrCat(event.empty() ? "" : absl::StrCat("event: ", event, "\n"),
+                         id.empty() ? "" : absl::StrCat("id: ", id, "\n"), "data: ", *json, "\n\n"));
+      });
+      if (!sse) return Fail();
+      chunk = *sse;
     }
     Open();
     AddHold();
@@ -169,7 +220,14 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
 
 StreamReactor::StreamReactor(BackendCalls& backends, net::io_context& io, absl::Duration heartbeat,
                              Answer answer, Opened opened)
-    : backends_(backends), io_(io), heartbeat_(heartbeat), answer_(std::move(answer)), opened_(std::move(opened)) {}
+    : backends_(backends),
+      io_(io),
+      heartbeat_(heartbeat),
+      answer_(std::move(answer)),
+      opened_(std::move(opened)),
+      chunks_(std::make_unique<RecentChunks>()) {}
+
+StreamReactor::~StreamReactor() = default;
 
 void StreamReactor::Start(const ExchangePtr& x, const Route& route, const pb::Message& request,
                           const std::optional<api::Principal>& principal) {

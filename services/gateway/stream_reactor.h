@@ -1,12 +1,16 @@
-// Server-streaming RPCs over HTTP: Server-Sent Events (one JSON message per event) or,
+// Server-streaming RPCs over HTTP: Server-Sent Events (one JSON message per event, its
+// `type` field the `event:` and its `id` field the `id:`) or,
 // with `raw_response`, a chunked download. Any streaming RPC with an HTTP rule works
 // without code here. Each next message is read only once the previous chunk is on the
 // wire, so a slow reader slows the stream instead of filling the gateway's memory. SSE
 // streams send a `: keepalive` comment every `heartbeat`, so proxies with an idle timeout
-// keep quiet streams open; a client that hangs up cancels the backend stream.
+// keep quiet streams open; a client that hangs up cancels the backend stream. The same
+// message sent to many watchers (a clinic's event to each of its consoles) is turned into
+// its SSE chunk once: recent chunks are kept by the message's bytes.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 
 #include <boost/asio/io_context.hpp>
@@ -25,6 +29,7 @@ class StreamReactor {
   using Opened = std::function<void(const ExchangePtr&, Response& head)>;
   StreamReactor(BackendCalls& backends, boost::asio::io_context& io, absl::Duration heartbeat,
                 Answer answer, Opened opened);
+  ~StreamReactor();
 
   // Starts the stream; the answer is the usual error body when the RPC fails before its
   // first message (or heartbeat), else a 200 stream.
@@ -33,11 +38,13 @@ class StreamReactor {
 
  private:
   class Stream;
+  class RecentChunks;
   BackendCalls& backends_;
   boost::asio::io_context& io_;
   absl::Duration heartbeat_;
   Answer answer_;
   Opened opened_;
+  std::unique_ptr<RecentChunks> chunks_;
 };
 
 }  // namespace vetline::gateway

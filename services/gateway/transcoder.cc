@@ -273,9 +273,12 @@ absl::StatusOr<std::unique_ptr<pb::Message>> BuildRequest(
   const pb::Descriptor* d = route.method->input_type();
   std::unique_ptr<pb::Message> msg(pb::MessageFactory::generated_factory()->GetPrototype(d)->New());
   if (!route.rule.raw_body().empty()) {
-    // A document that is not JSON (an SDP offer) goes whole into one string field.
+    // A document that is not JSON (an SDP offer, an upload) goes whole into one string
+    // or bytes field.
     const pb::FieldDescriptor* f = d->FindFieldByName(route.rule.raw_body());
-    if (!validate::IsUtf8(body)) return InvalidField(f->json_name(), "request body is not valid UTF-8");
+    if (f->type() == pb::FieldDescriptor::TYPE_STRING && !validate::IsUtf8(body)) {
+      return InvalidField(f->json_name(), "request body is not valid UTF-8");
+    }
     msg->GetReflection()->SetString(msg.get(), f, body);
   } else if (!route.rule.body().empty()) {
     if (!validate::IsUtf8(body)) return absl::InvalidArgumentError("request body is not valid UTF-8");

@@ -6,34 +6,13 @@
 
 namespace vetline::media {
 
-EventHub::Watcher::Event EventHub::Watcher::Take() {
-  std::lock_guard<std::mutex> l(mu_);
-  if (queue_.empty()) return nullptr;
-  Event e = std::move(queue_.front());
-  queue_.pop_front();
-  return e;
-}
-
-absl::Status EventHub::Watcher::closed() const {
-  std::lock_guard<std::mutex> l(mu_);
-  return closed_;
-}
-
-bool EventHub::Watcher::Push(const Event& e, size_t max_queued) {
-  std::lock_guard<std::mutex> l(mu_);
-  if (!closed_.ok()) return false;
-  if (queue_.size() >= max_queued) {
-    closed_ = absl::ResourceExhaustedError(absl::StrCat(
-        "this event stream fell ", max_queued, " events behind and was closed: reconnect to get a fresh snapshot"));
-    queue_.clear();
-    return false;
-  }
-  queue_.push_back(e);
-  return true;
-}
+EventHub::EventHub(size_t max_queued)
+    : max_queued_(max_queued),
+      overflow_(absl::StrCat("this event stream fell ", max_queued,
+                             " events behind and was closed: reconnect to get a fresh snapshot")) {}
 
 std::shared_ptr<EventHub::Watcher> EventHub::Watch(const std::string& call_id, std::function<void()> ready) {
-  std::shared_ptr<Watcher> w(new Watcher(std::move(ready)));
+  auto w = std::make_shared<Watcher>(std::move(ready));
   std::lock_guard<std::mutex> l(mu_);
   if (watchers_[call_id].insert(w).second) ++count_;
   return w;
@@ -57,7 +36,7 @@ void EventHub::Publish(const std::string& call_id, const v1::CallEvent& e) {
     if (it == watchers_.end()) return;
     for (auto w = it->second.begin(); w != it->second.end();) {
       notify.push_back(*w);
-      if ((*w)->Push(event, max_queued_)) {
+      if ((*w)->Push(event, max_queued_, overflow_)) {
         ++w;
       } else {
         w = it->second.erase(w);  // dropped: its stream ends and the client reconnects
@@ -66,7 +45,7 @@ void EventHub::Publish(const std::string& call_id, const v1::CallEvent& e) {
     }
     if (it->second.empty()) watchers_.erase(it);
   }
-  for (const auto& w : notify) w->ready_();
+  for (const auto& w : notify) w->Ready();
 }
 
 size_t EventHub::size() const {

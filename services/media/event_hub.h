@@ -8,7 +8,6 @@
 // ResourceExhausted and the client reconnects for a fresh snapshot).
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,6 +16,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "libs/rpc/watch_queue.h"
 #include "vetline/media/v1/media.pb.h"
 
 namespace vetline::media {
@@ -24,28 +24,9 @@ namespace vetline::media {
 class EventHub {
  public:
   static constexpr size_t kDefaultMaxQueued = 256;
-  explicit EventHub(size_t max_queued = kDefaultMaxQueued) : max_queued_(max_queued) {}
+  explicit EventHub(size_t max_queued = kDefaultMaxQueued);
 
-  class Watcher {
-   public:
-    using Event = std::shared_ptr<const v1::CallEvent>;
-    // The oldest queued event, or null when none is queued.
-    Event Take();
-    // OK while the watcher is open; why its stream must end once it was dropped
-    // (overflow). Queued events are discarded then.
-    absl::Status closed() const;
-
-   private:
-    friend class EventHub;
-    explicit Watcher(std::function<void()> ready) : ready_(std::move(ready)) {}
-    // False when the event did not fit: the watcher is closed.
-    bool Push(const Event& e, size_t max_queued);
-
-    const std::function<void()> ready_;  // runs on the publishing thread, no lock held
-    mutable std::mutex mu_;
-    std::deque<Event> queue_;
-    absl::Status closed_;
-  };
+  using Watcher = rpc::WatchQueue<v1::CallEvent>;
 
   // Starts watching `call_id`. `ready` runs (never under a hub lock) whenever events
   // were queued or the watcher was closed; it must not block.
@@ -57,6 +38,7 @@ class EventHub {
 
  private:
   const size_t max_queued_;
+  const std::string overflow_;  // why a watcher that fell behind was dropped
   mutable std::mutex mu_;
   std::map<std::string, std::set<std::shared_ptr<Watcher>>> watchers_;
   size_t count_ = 0;  // guarded by mu_

@@ -1,6 +1,6 @@
 // Test support: a conversations schema with one clinic and N queued deliveries per
 // channel (each to its own number or address, so arrivals at a stand-in are countable),
-// for the delivery outage test and `tools/bench delivery`.
+// for the delivery tests and `tools/bench delivery`.
 #pragma once
 
 #include <memory>
@@ -40,6 +40,18 @@ class DeliveryQueueDb {
         "'queued' FROM m",
         {kClinic, conversation_, each});
   }
+
+  // One staff message queued on one channel; its id.
+  std::string Queue(const std::string& channel, const std::string& destination,
+                    const std::string& body) {
+    std::string m = Sql("INSERT INTO conversations.messages (clinic_id, conversation_id, author, body) "
+                        "VALUES ($1, $2, 'staff', $3) RETURNING id", {kClinic, conversation_, body})
+                        .Text(0, "id");
+    Sql("INSERT INTO conversations.deliveries (clinic_id, message_id, channel, destination, state) "
+        "VALUES ($1, $2, $3, $4, 'queued')", {kClinic, m, channel, destination});
+    return m;
+  }
+  const std::string& conversation_id() const { return conversation_; }
 
   int64_t CountInState(const std::string& state) {
     return Sql("SELECT count(*) AS n FROM conversations.deliveries WHERE state = $1", {state}).Int(0, "n");

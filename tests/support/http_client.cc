@@ -215,6 +215,7 @@ std::optional<EventStream::Event> EventStream::Next(int timeout_ms) {
       bool fields = false;
       while (std::getline(lines, l)) {
         if (l.rfind("event: ", 0) == 0) e.type = l.substr(7), fields = true;
+        if (l.rfind("id: ", 0) == 0) e.id = l.substr(4), fields = true;
         if (l.rfind("data: ", 0) == 0) e.data = nlohmann::json::parse(l.substr(6), nullptr, false), fields = true;
       }
       if (!fields) {  // only comments: a heartbeat, not an event

@@ -48,6 +48,7 @@ class EventStream {
  public:
   struct Event {
     std::string type;
+    std::string id;  // the `id:` line (what a reconnect sends as Last-Event-ID)
     nlohmann::json data;
   };
   // Connects and sends the request; status() is the response status once headers came.

@@ -8,10 +8,10 @@
 #include <thread>
 
 #include "absl/strings/escaping.h"
-#include "libs/pg/migrations.h"
 #include "libs/testing/servers.h"
 #include "services/conversations/channels/fake_senders.h"
 #include "services/conversations/delivery_worker.h"
+#include "tests/support/delivery_queue.h"
 #include "vetline/conversations/v1/events.pb.h"
 
 using namespace vetline;
@@ -37,52 +37,25 @@ struct NoAnnouncer : EventAnnouncer {
   void Announce(const std::vector<LoggedEvent>&) override {}
 };
 
-constexpr char kClinic[] = "11111111-1111-1111-1111-111111111111";
+constexpr const char* kClinic = testing::DeliveryQueueDb::kClinic;
 constexpr char kClient[] = "22222222-2222-2222-2222-222222222222";
 
 struct Fixture {
   testing::TestDatabase db;
-  std::shared_ptr<pg::Pool> pool =
-      pg::Pool::Create({.conninfo = db.conninfo(), .size = 4, .name = "conversations"}).value();
+  testing::DeliveryQueueDb queue{db.conninfo(), 4};
+  std::shared_ptr<pg::Pool> pool = queue.pool();
   NoAnnouncer announcer;
   DeliveryRepository repo{pool, announcer};
   channels::FakeSmsSender sms;
   channels::FakeEmailSender email;
   channels::FakePushSender push;
   auth::LinkSigner links{auth::Key::FromSecret("a test secret of enough length").value()};
-  std::string conversation_id;
+  std::string conversation_id = queue.conversation_id();
 
-  Fixture() {
-    (void)pg::Migrate(*pool, "conversations", pg::conversations_migrations()).value();
-    Sql("INSERT INTO conversations.clinics (clinic_id, sms_from_number, email_from_name, "
-        "email_from_address) VALUES ($1, '+15550001111', 'Maple Vets', 'hello@maple.example')",
-        {kClinic});
-    std::string status = Sql("INSERT INTO conversations.statuses (clinic_id, name) VALUES ($1, 'Open') "
-                             "RETURNING id", {kClinic}).Text(0, "id");
-    conversation_id = Sql("INSERT INTO conversations.conversations (clinic_id, client_id, status_id) "
-                          "VALUES ($1, $2, $3) RETURNING id", {kClinic, kClient, status}).Text(0, "id");
-  }
-
-  pg::Result Sql(const std::string& sql, const pg::Params& params = {}) {
-    pg::Result out(nullptr);
-    REQUIRE(pool->WithSession([&](pg::Session& s) -> absl::Status {
-      auto r = s.ExecRaw(sql, params);
-      if (!r.ok()) return r.status();
-      out = std::move(*r);
-      return absl::OkStatus();
-    }).ok());
-    return out;
-  }
-
-  // A staff message queued on the given channel and destination; returns the message id.
+  pg::Result Sql(const std::string& sql, const pg::Params& params = {}) { return queue.Sql(sql, params); }
   std::string Queue(const std::string& channel, const std::string& destination,
                     const std::string& body = "Bella's results are in") {
-    std::string m = Sql("INSERT INTO conversations.messages (clinic_id, conversation_id, author, body) "
-                        "VALUES ($1, $2, 'staff', $3) RETURNING id", {kClinic, conversation_id, body})
-                        .Text(0, "id");
-    Sql("INSERT INTO conversations.deliveries (clinic_id, message_id, channel, destination, state) "
-        "VALUES ($1, $2, $3, $4, 'queued')", {kClinic, m, channel, destination});
-    return m;
+    return queue.Queue(channel, destination, body);
   }
 
   pg::Result Delivery(const std::string& destination) {

@@ -19,6 +19,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "libs/core/status.h"
 #include "libs/rpc/rpc.h"
 #include "libs/rpc/server.h"
@@ -26,6 +27,7 @@
 #include "libs/testing/wait.h"
 #include "services/gateway/cors_policy.h"
 #include "services/gateway/gateway.h"
+#include "services/gateway/route_table.h"
 #include "services/gateway/trusted_proxies.h"
 #include "tests/support/http_client.h"
 #include "tests/support/identity_stack.h"
@@ -57,10 +59,13 @@ class EchoService final : public tv1::EchoService::Service {
   grpc::Status EchoStream(grpc::ServerContext* ctx, const tv1::EchoRequest* req,
                           grpc::ServerWriter<tv1::EchoResponse>* out) override {
     streams_open++;
+    int64_t after = 0;
+    (void)absl::SimpleAtoi(req->last_event_id(), &after);
     for (int i = 0; i < req->count(); ++i) {
       tv1::EchoResponse r;
       Copy(*req, &r);
       r.set_count(i);
+      r.set_id(std::to_string(after + i + 1));  // the SSE id:, numbered on from Last-Event-ID
       out->Write(r);
     }
     if (req->text() == "HOLD") {
@@ -74,6 +79,17 @@ class EchoService final : public tv1::EchoService::Service {
     return grpc::Status::OK;
   }
   std::atomic<int> slow_started{0}, streams_open{0}, streams_cancelled{0};
+
+  grpc::Status EchoHeaders(grpc::ServerContext*, const tv1::EchoRequest* req,
+                           tv1::EchoResponse* resp) override {
+    Copy(*req, resp);
+    return grpc::Status::OK;
+  }
+  grpc::Status EchoUpload(grpc::ServerContext*, const tv1::EchoRequest* req,
+                          tv1::EchoResponse* resp) override {
+    Copy(*req, resp);
+    return grpc::Status::OK;
+  }
 
   grpc::Status EchoQuery(grpc::ServerContext* ctx, const tv1::EchoRequest* req,
                          tv1::EchoResponse* resp) override {
@@ -106,6 +122,10 @@ class EchoService final : public tv1::EchoService::Service {
     out->set_count(in.count());
     if (in.has_at()) *out->mutable_at() = in.at();
     *out->mutable_tags() = in.tags();
+    out->set_signature(in.signature());
+    out->set_target(in.target());
+    out->set_payload(in.payload());
+    out->set_content_type(in.content_type());
   }
   const auth::PrincipalSigner& signer_;
 };
@@ -840,4 +860,128 @@ TEST_CASE("rpc server: calls past its threads are refused cleanly, and the gatew
   for (auto [s, count] : by_status) INFO("status " << s << ": " << count);
   CHECK(by_status[200] + by_status[429] == 100);
   CHECK(by_status[429] > 0);
+}
+
+TEST_CASE("gateway: header_fields and target_field bring headers and the URL as received", "[gateway]") {
+  Harness h;
+  const std::string target = "/v1/echo-headers?count=5&tags=a%20b";
+  auto r = h.Client().Post(target, R"({"text":"from the body"})",
+                           {{"x-echo-signature", "sig=="}, {"X-ECHO-TEXT", "from a header"}});
+  REQUIRE(r.status == 200);
+  auto j = r.json();
+  CHECK(j["signature"] == "sig==");       // header names compare case-insensitively
+  CHECK(j["text"] == "from a header");    // a header wins over the body
+  CHECK(j["target"] == target);           // exactly as sent, escapes and all
+  CHECK(j["count"] == "5");
+  // No header: the field keeps what the body said (or stays empty).
+  auto plain = h.Client().Post("/v1/echo-headers", R"({"text":"from the body"})");
+  REQUIRE(plain.status == 200);
+  CHECK(plain.json()["text"] == "from the body");
+  CHECK(plain.json()["signature"] == "");
+  // A header that is not UTF-8 is a field error naming the field it was going into.
+  auto bad = h.Client().Post("/v1/echo-headers", "{}", {{"X-Echo-Signature", "\xff\xfe"}});
+  CHECK(bad.status == 400);
+  CHECK(bad.json()["error"]["field"] == "signature");
+}
+
+TEST_CASE("gateway: a */* raw body takes any type into a bytes field, with the route's own limit",
+          "[gateway]") {
+  Harness h;  // the harness's global limit is 4096 bytes; the upload route's is 8 KiB
+  std::string png = std::string("\x89PNG\r\n\x1a\n", 8) + std::string(6000, '\0') + "\xff\xfe";
+  auto r = h.Client().Post("/v1/echo-upload/f1", png, {{"Content-Type", "image/png"}});
+  REQUIRE(r.status == 200);
+  CHECK(r.json()["payload"] == absl::Base64Escape(png));  // every byte, not only UTF-8
+  CHECK(r.json()["contentType"] == "image/png");
+  CHECK(r.json()["id"] == "f1");
+  auto text = h.Client().Post("/v1/echo-upload/f2", "plain words", {{"Content-Type", "text/plain; charset=utf-8"}});
+  CHECK(text.status == 200);  // any other type too
+  CHECK(text.json()["contentType"] == "text/plain; charset=utf-8");
+  auto big = h.Client().Post("/v1/echo-upload/f3", std::string(8 * 1024 + 1, 'x'), {{"Content-Type", "video/mp4"}});
+  CHECK(big.status == 413);
+  CHECK(absl::StrContains(big.json()["error"]["message"].get<std::string>(), "8192"));
+  // Other routes keep the gateway's limit.
+  CHECK(h.Client().Post("/v1/echo/x", std::string(5000, ' '), Bearer(h.Login())).status == 413);
+}
+
+TEST_CASE("gateway: a streamed message's id is the SSE id:, and Last-Event-ID reaches the service",
+          "[gateway]") {
+  Harness h;
+  {
+    testing::EventStream es(h.gw->port(), "/v1/echo-stream/s1?count=2");
+      auto e = es.Next(5000);
+    REQUIRE(e);
+    CHECK(e->id == "1");
+    CHECK(e->data["id"] == "1");
+    CHECK(es.Next(5000));
+    CHECK_FALSE(es.Next(5000));  // the backend's stream ended
+  }
+  testing::EventStream resumed(h.gw->port(), "/v1/echo-stream/s1?count=3", {{"Last-Event-ID", "41"}});
+  for (const char* id : {"42", "43", "44"}) {
+    auto e = resumed.Next(5000);
+    REQUIRE(e);
+    CHECK(e->id == id);
+  }
+}
+
+namespace {
+
+// A route table over one made-up service whose rule is `rule`, in a pool of its own.
+absl::Status BuildWithRule(const api::HttpRule& rule) {
+  google::protobuf::DescriptorPool pool(google::protobuf::DescriptorPool::generated_pool());
+  google::protobuf::FileDescriptorProto file;
+  file.set_name("vetline/testing/v1/rules_probe.proto");
+  file.set_package("vetline.testing.v1");
+  file.set_syntax("proto3");
+  auto* msg = file.add_message_type();
+  msg->set_name("ProbeRequest");
+  auto* text = msg->add_field();
+  text->set_name("text");
+  text->set_number(1);
+  text->set_type(google::protobuf::FieldDescriptorProto::TYPE_STRING);
+  text->set_label(google::protobuf::FieldDescriptorProto::LABEL_OPTIONAL);
+  auto* count = msg->add_field();
+  *count = *text;
+  count->set_name("count");
+  count->set_number(2);
+  count->set_type(google::protobuf::FieldDescriptorProto::TYPE_INT32);
+  auto* method = file.add_service()->add_method();
+  file.mutable_service(0)->set_name("ProbeService");
+  method->set_name("Probe");
+  method->set_input_type(".vetline.testing.v1.ProbeRequest");
+  method->set_output_type(".vetline.testing.v1.ProbeRequest");
+  *method->mutable_options()->MutableExtension(api::http) = rule;
+  if (!pool.BuildFile(file)) return absl::InternalError("probe proto did not build");
+  return gateway::RouteTable::Build({file.name()}, &pool).status();
+}
+
+}  // namespace
+
+TEST_CASE("gateway: a rule naming a missing or wrong field is a start-up error", "[gateway]") {
+  api::HttpRule ok;
+  ok.set_post("/v1/probe");
+  ok.set_body("*");
+  ok.add_header_fields("X-Probe=text");
+  ok.set_target_field("text");
+  REQUIRE(BuildWithRule(ok).ok());
+  struct Case {
+    std::string what;
+    std::function<void(api::HttpRule&)> change;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"header field missing", [](api::HttpRule& r) { r.add_header_fields("X-Sig=signature"); }},
+           {"header field not a string", [](api::HttpRule& r) { r.add_header_fields("X-Count=count"); }},
+           {"header entry without =", [](api::HttpRule& r) { r.add_header_fields("X-Sig"); }},
+           {"header name not a token", [](api::HttpRule& r) { r.add_header_fields("X Sig=text"); }},
+           {"target field missing", [](api::HttpRule& r) { r.set_target_field("url"); }},
+           {"target field not a string", [](api::HttpRule& r) { r.set_target_field("count"); }},
+           {"*/* without a raw body", [](api::HttpRule& r) { r.set_content_type("*/*"); }},
+           {"negative body limit", [](api::HttpRule& r) { r.set_max_body_kib(-1); }},
+       }) {
+    INFO(c.what);
+    api::HttpRule rule = ok;
+    c.change(rule);
+    absl::Status st = BuildWithRule(rule);
+    CHECK(st.code() == absl::StatusCode::kInvalidArgument);
+    CHECK(absl::StrContains(st.message(), "vetline.testing.v1.ProbeService.Probe"));
+  }
 }
