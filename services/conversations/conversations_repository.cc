@@ -404,6 +404,15 @@ pg::Params ViewerParams(const Viewer& v, const std::string& id) {
 
 }  // namespace
 
+void DeliveryFromRow(const pg::Result& r, int row, v1::Delivery* out) {
+  out->set_channel(ChannelFrom(r.Text(row, "channel")));
+  out->set_state(StateFrom(r.Text(row, "state")));
+  out->set_destination(r.Text(row, "destination"));
+  out->set_reason(r.Text(row, "reason"));
+  out->set_attempts(static_cast<int32_t>(r.Int(row, "attempts")));
+  *out->mutable_update_time() = ToTimestamp(r.Time(row, "update_time"));
+}
+
 std::string Viewer::Author() const {
   return client ? absl::StrCat("client:", client_id) : absl::StrCat("staff:", user_id);
 }
@@ -703,13 +712,7 @@ absl::Status ConversationsRepository::LoadDetails(pg::Session& s, const std::str
   if (client_view) return absl::OkStatus();  // deliveries are staff business
   VL_ASSIGN_OR_RETURN(pg::Result d, s.Exec(kDeliveriesOf, {clinic_id, array}));
   for (int i = 0; i < d.rows(); ++i) {
-    v1::Delivery* out = by_id[d.Text(i, "message_id")]->add_deliveries();
-    out->set_channel(ChannelFrom(d.Text(i, "channel")));
-    out->set_state(StateFrom(d.Text(i, "state")));
-    out->set_destination(d.Text(i, "destination"));
-    out->set_reason(d.Text(i, "reason"));
-    out->set_attempts(static_cast<int32_t>(d.Int(i, "attempts")));
-    *out->mutable_update_time() = ToTimestamp(d.Time(i, "update_time"));
+    DeliveryFromRow(d, i, by_id[d.Text(i, "message_id")]->add_deliveries());
   }
   return absl::OkStatus();
 }

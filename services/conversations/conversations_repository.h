@@ -91,6 +91,10 @@ struct StatusChange {
 
 using Events = std::vector<LoggedEvent>;
 
+// A deliveries row (channel, state, destination, reason, attempts, update_time) as staff
+// see it; shared with the delivery worker's repository.
+void DeliveryFromRow(const pg::Result& r, int row, v1::Delivery* out);
+
 class ConversationsRepository {
  public:
   explicit ConversationsRepository(std::shared_ptr<pg::Pool> pool) : pool_(std::move(pool)) {}

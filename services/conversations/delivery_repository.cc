@@ -2,7 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
-#include "libs/core/time.h"
+#include "services/conversations/conversations_repository.h"
 
 namespace vetline::conversations {
 namespace {
@@ -61,22 +61,6 @@ constexpr pg::Statement kCancelTexts{
     " reason = 'the client texted STOP', update_time = now()"
     " WHERE clinic_id = $1 AND channel = 'text' AND destination = $2 AND state = 'queued'"};
 
-v1::Channel ChannelOf(const std::string& name) {
-  if (name == "text") return v1::TEXT;
-  if (name == "email") return v1::EMAIL;
-  if (name == "push") return v1::PUSH;
-  return v1::CHANNEL_UNSPECIFIED;
-}
-
-v1::DeliveryState StateOf(const std::string& name) {
-  if (name == "queued") return v1::QUEUED;
-  if (name == "sent") return v1::SENT;
-  if (name == "delivered") return v1::DELIVERED;
-  if (name == "failed") return v1::FAILED;
-  if (name == "cancelled") return v1::CANCELLED;
-  return v1::DELIVERY_STATE_UNSPECIFIED;
-}
-
 // The delivery.updated event staff consoles follow (clients never see delivery details).
 LoggedEvent DeliveryEvent(const std::string& clinic_id, const std::string& client_id,
                           const std::string& conversation_id, const std::string& message_id,
@@ -86,13 +70,7 @@ LoggedEvent DeliveryEvent(const std::string& clinic_id, const std::string& clien
   v1::Message* m = e.event.mutable_message();
   m->set_id(message_id);
   m->set_conversation_id(conversation_id);
-  v1::Delivery* d = m->add_deliveries();
-  d->set_channel(ChannelOf(row.Text(0, "channel")));
-  d->set_state(StateOf(row.Text(0, "state")));
-  d->set_destination(row.Text(0, "destination"));
-  d->set_reason(row.Text(0, "reason"));
-  d->set_attempts(static_cast<int32_t>(row.Int(0, "attempts")));
-  *d->mutable_update_time() = ToTimestamp(row.Time(0, "update_time"));
+  DeliveryFromRow(row, 0, m->add_deliveries());
   return e;
 }
 

@@ -20,10 +20,6 @@ using namespace vetline::conversations;
 
 namespace {
 
-struct NoAnnouncer : EventAnnouncer {
-  void Announce(const std::vector<LoggedEvent>&) override {}
-};
-
 constexpr double kTargetPerSecond = 1000;
 
 // Drains `each` texts and `each` emails with `workers` threads; messages per second.
@@ -40,7 +36,7 @@ double Drain(const std::string& conninfo, int each, int workers, int smtp_worker
                            .account_sid = testing::kTwilioSimAccountSid,
                            .auth_token = testing::kTwilioSimAuthToken});
   channels::SmtpEmail email({.url = smtp.Url()});
-  NoAnnouncer announcer;
+  testing::SilentAnnouncer announcer;
   DeliveryRepository repo(queue.pool(), announcer);
   auth::LinkSigner links(auth::Key::FromSecret("a bench secret of enough length").value());
   DeliveryOptions options{.batch = 64, .public_url = "http://127.0.0.1:1"};

@@ -8,8 +8,14 @@
 
 #include "libs/pg/migrations.h"
 #include "libs/pg/pg.h"
+#include "services/conversations/event_log.h"
 
 namespace vetline::testing {
+
+// For tests of the delivery worker alone: events stay in the log, no one is told.
+struct SilentAnnouncer : conversations::EventAnnouncer {
+  void Announce(const std::vector<conversations::LoggedEvent>&) override {}
+};
 
 class DeliveryQueueDb {
  public:

@@ -21,10 +21,6 @@ using namespace vetline::conversations;
 
 namespace {
 
-struct NoAnnouncer : EventAnnouncer {
-  void Announce(const std::vector<LoggedEvent>&) override {}
-};
-
 constexpr int kEach = 5000;  // texts, and as many emails
 
 }  // namespace
@@ -49,7 +45,7 @@ TEST_CASE("delivery: 10,000 messages queued during an SMS and SMTP outage arrive
                            .auth_token = testing::kTwilioSimAuthToken,
                            .timeout = absl::Seconds(5)});
   channels::SmtpEmail email({.url = smtp.Url(), .timeout = absl::Seconds(5)});
-  NoAnnouncer announcer;
+  testing::SilentAnnouncer announcer;
   DeliveryRepository repo(pool, announcer);
   auth::LinkSigner links(auth::Key::FromSecret("a test secret of enough length").value());
   // Retries come quickly here; the schedule itself is tested in delivery_test.cc.

@@ -33,10 +33,6 @@ TEST_CASE("delivery: retry delays double from the first delay up to the cap, wit
 
 namespace {
 
-struct NoAnnouncer : EventAnnouncer {
-  void Announce(const std::vector<LoggedEvent>&) override {}
-};
-
 constexpr const char* kClinic = testing::DeliveryQueueDb::kClinic;
 constexpr char kClient[] = "22222222-2222-2222-2222-222222222222";
 
@@ -44,7 +40,7 @@ struct Fixture {
   testing::TestDatabase db;
   testing::DeliveryQueueDb queue{db.conninfo(), 4};
   std::shared_ptr<pg::Pool> pool = queue.pool();
-  NoAnnouncer announcer;
+  testing::SilentAnnouncer announcer;
   DeliveryRepository repo{pool, announcer};
   channels::FakeSmsSender sms;
   channels::FakeEmailSender email;
