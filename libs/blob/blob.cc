@@ -5,6 +5,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/core/ids.h"
 
 namespace vetline::blob {
 namespace {
@@ -58,6 +59,19 @@ class LocalStore final : public BlobStore {
 
 std::unique_ptr<BlobStore> LocalDirectory(std::string root) {
   return std::make_unique<LocalStore>(std::move(root));
+}
+
+absl::Status PutBytes(BlobStore& store, const std::string& key, std::string_view bytes) {
+  const fs::path tmp = fs::temp_directory_path() / absl::StrCat("vetline-blob-", NewRequestId());
+  {
+    std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
+    o.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!o.good()) return absl::UnavailableError(absl::StrCat("cannot store ", key, ": temporary file"));
+  }
+  absl::Status put = store.Put(key, tmp.string());
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  return put;
 }
 
 }  // namespace vetline::blob

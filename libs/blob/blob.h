@@ -7,6 +7,7 @@
 #include <istream>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "absl/status/statusor.h"
 
@@ -21,6 +22,9 @@ class BlobStore {
   virtual absl::StatusOr<std::unique_ptr<std::istream>> Open(const std::string& key) const = 0;
   virtual absl::StatusOr<uint64_t> Size(const std::string& key) const = 0;
 };
+
+// Stores `bytes` under `key` (through a private temporary file, since stores take files).
+absl::Status PutBytes(BlobStore& store, const std::string& key, std::string_view bytes);
 
 // Blobs as files under `root` (created on first use). Keys may not climb out of it.
 std::unique_ptr<BlobStore> LocalDirectory(std::string root);

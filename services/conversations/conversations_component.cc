@@ -7,6 +7,7 @@
 #include "libs/refs/refs.h"
 #include "nlohmann/json.hpp"
 #include "services/conversations/conversations_service.h"
+#include "services/conversations/inbound_email_service.h"
 #include "services/conversations/realtime.h"
 #include "services/conversations/settings_service.h"
 
@@ -21,6 +22,12 @@ InboxOptions Inbox(const ConversationsOptions& o) {
   i.client_send_burst = o.client_send_burst;
   i.client_sends_per_minute = o.client_sends_per_minute;
   return i;
+}
+
+InboundEmailOptions InboundEmail(const ConversationsOptions& o) {
+  return {.secret = o.inbound_email_secret,
+          .reply_domain = o.delivery.options.reply_domain,
+          .max_file_bytes = int64_t{o.max_file_mib} << 20};
 }
 
 // Everything the service's parts share; built once per start.
@@ -44,6 +51,9 @@ struct Wiring {
               PageTokens(ctx.env().platform.internal_secret), Inbox(this->options),
               Clock::Real()),
         settings(repo, signer, clients, staff),
+        inbound_repo(ctx.pool(), repo),
+        inbound_email(inbound_repo, signer, clients, *blobs, this->realtime->announcer(),
+                      PageTokens(ctx.env().platform.internal_secret), InboundEmail(this->options)),
         deliveries(ctx.pool(), this->realtime->announcer()) {
     DeliveryOptions d = this->options.delivery.options;
     d.public_url = this->options.public_url;
@@ -63,6 +73,8 @@ struct Wiring {
   std::unique_ptr<redis::RateLimiter> limiter;
   ConversationsService inbox;
   SettingsService settings;
+  InboundEmailRepository inbound_repo;
+  InboundEmailService inbound_email;  // the mail provider's webhook for client replies
   DeliveryRepository deliveries;
   std::vector<std::unique_ptr<DeliveryWorker>> delivery_workers;
 };
@@ -88,6 +100,9 @@ absl::Status CheckOptions(const ConversationsOptions& o) {
   if (o.blob_dir.empty()) return absl::InvalidArgumentError("conversations-blob-dir is required");
   if (o.max_file_mib < 1 || o.max_file_mib > 100) {
     return absl::InvalidArgumentError("conversations-max-file-mib must be between 1 and 100");
+  }
+  if (!o.inbound_email_secret.empty() && o.inbound_email_secret.size() < 16) {
+    return absl::InvalidArgumentError("inbound-email-secret must be at least 16 characters");
   }
   if (o.client_send_burst < 1 || o.client_sends_per_minute < 1) {
     return absl::InvalidArgumentError("client send limits must be at least 1");
@@ -120,6 +135,7 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
             .state = w,
             .services = {{&w->inbox, v1::ConversationsService::service_full_name()},
                          {&w->settings, v1::ConversationSettingsService::service_full_name()},
+                         {&w->inbound_email, v1::InboundEmailService::service_full_name()},
                          w->realtime->served()},
             .consumers = {FollowMerges(w->repo)}};
         for (auto& worker : w->delivery_workers) {
@@ -128,8 +144,8 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
         }
         return parts;
       },
-      // Uploads arrive whole in one request message.
-      .max_message_bytes = static_cast<size_t>(options.max_file_mib + 1) << 20});
+      // Uploads and inbound emails (up to kMaxInboundEmailMib) arrive whole in one message.
+      .max_message_bytes = static_cast<size_t>(std::max(options.max_file_mib, kMaxInboundEmailMib) + 1) << 20});
 }
 
 rpc::ServiceDefinition Definition() {
@@ -152,6 +168,10 @@ rpc::ServiceDefinition Definition() {
                   "messages and uploads a client may send at once", 20, 1, 10000);
             p.Int("conversations-client-sends-per-minute", &options->client_sends_per_minute,
                   "sustained messages and uploads per client and minute", 30, 1, 10000);
+            p.String("inbound-email-secret", &options->inbound_email_secret,
+                     "shared secret the mail provider's inbound webhook sends (Authorization: "
+                     "Bearer, or Basic with it as the password); empty: inbound email refused",
+                     "");
             options->delivery.Register(p);
           },
       .start = [options](const rpc::ServiceEnv& env) { return Start(env, *options); },

@@ -7,6 +7,9 @@
 
 namespace vetline::conversations {
 
+// The largest raw email the inbound webhook takes (its route's max_body_kib).
+inline constexpr int kMaxInboundEmailMib = 25;
+
 struct ConversationsOptions {
   // Where links in messages point (portal, signed downloads), e.g. https://vet.example.
   std::string public_url = "http://127.0.0.1:8080";
@@ -17,6 +20,8 @@ struct ConversationsOptions {
   // Client sends (messages and uploads) per client: burst and sustained rate.
   int client_send_burst = 20;
   int client_sends_per_minute = 30;
+  // The mail provider's inbound webhook proves itself with this (empty: refused).
+  std::string inbound_email_secret;
   DeliverySettings delivery;  // providers and workers
 };
 

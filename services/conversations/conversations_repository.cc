@@ -724,6 +724,18 @@ absl::StatusOr<v1::Message> ConversationsRepository::SendMessage(const Viewer& v
   Events logged;
   VL_RETURN_IF_ERROR(pool_->Transact([&](pg::Session& s) -> absl::Status {
     logged.clear();
+    VL_ASSIGN_OR_RETURN(out, SendMessage(s, v, nm, &logged));
+    return absl::OkStatus();
+  }));
+  if (events) events->insert(events->end(), logged.begin(), logged.end());
+  return out;
+}
+
+absl::StatusOr<v1::Message> ConversationsRepository::SendMessage(pg::Session& s, const Viewer& v,
+                                                                 const NewMessage& nm,
+                                                                 Events* logged) {
+  v1::Message out;
+  {
     // The conversation's row lock orders concurrent sends: counts and times stay exact.
     VL_ASSIGN_OR_RETURN(pg::Result cur, s.Exec(kLockConversation, ViewerParams(v, nm.conversation_id)));
     if (cur.rows() == 0) return NoConversation();
@@ -764,9 +776,8 @@ absl::StatusOr<v1::Message> ConversationsRepository::SendMessage(const Viewer& v
                                     rules::Preview(nm.text, first_file), nm.internal_note,
                                     from_client}));
     ConversationRecord rec = ConversationRow(conv, 0);
-    return Log(s, rec, "message.created", nm.internal_note, &logged, &out);
-  }));
-  if (events) events->insert(events->end(), logged.begin(), logged.end());
+    VL_RETURN_IF_ERROR(Log(s, rec, "message.created", nm.internal_note, logged, &out));
+  }
   return out;
 }
 
@@ -851,9 +862,20 @@ absl::StatusOr<bool> ConversationsRepository::HasPushSubscription(const std::str
 
 absl::StatusOr<v1::FileAttachment> ConversationsRepository::InsertFile(const Viewer& v,
                                                                        const NewFile& f) {
+  v1::FileAttachment out;
+  VL_RETURN_IF_ERROR(pool_->WithSession([&](pg::Session& s) -> absl::Status {
+    VL_ASSIGN_OR_RETURN(out, InsertFile(s, v, f));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<v1::FileAttachment> ConversationsRepository::InsertFile(pg::Session& s,
+                                                                       const Viewer& v,
+                                                                       const NewFile& f) {
   VL_ASSIGN_OR_RETURN(
       pg::Result r,
-      pool_->Exec(kInsertFile, {v.clinic_id, f.conversation_id, v.client, v.client_id, f.id,
+      s.Exec(kInsertFile, {v.clinic_id, f.conversation_id, v.client, v.client_id, f.id,
                                 f.uploaded_by, f.filename, f.content_type, f.category,
                                 f.size_bytes, f.blob_key}));
   if (r.rows() == 0) return NoConversation();

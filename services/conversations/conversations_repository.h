@@ -147,6 +147,9 @@ class ConversationsRepository {
   // Messages. SendMessage writes the message, attaches its files, updates the
   // conversation and queues the deliveries in one transaction.
   absl::StatusOr<v1::Message> SendMessage(const Viewer& v, const NewMessage& m, Events* events);
+  // The same inside the caller's transaction (an inbound email's, with its own rows).
+  absl::StatusOr<v1::Message> SendMessage(pg::Session& s, const Viewer& v, const NewMessage& m,
+                                          Events* events);
   // Newest first; a client viewer never gets internal notes.
   absl::StatusOr<std::vector<v1::Message>> ListMessages(const Viewer& v,
                                                         const std::string& conversation_id,
@@ -169,6 +172,7 @@ class ConversationsRepository {
 
   // Files: stored when uploaded, attached by SendMessage.
   absl::StatusOr<v1::FileAttachment> InsertFile(const Viewer& v, const NewFile& f);
+  absl::StatusOr<v1::FileAttachment> InsertFile(pg::Session& s, const Viewer& v, const NewFile& f);
   absl::StatusOr<StoredFile> GetFile(const std::string& clinic_id, const std::string& id);
 
   // Templates.

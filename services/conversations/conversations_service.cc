@@ -1,8 +1,5 @@
 #include "services/conversations/conversations_service.h"
 
-#include <filesystem>
-#include <fstream>
-
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -53,16 +50,6 @@ absl::StatusOr<std::optional<Cursor>> ReadCursor(const PageTokens& tokens, const
 
 absl::Status OptionalId(std::string_view field, const std::string& id) {
   return id.empty() ? absl::OkStatus() : validate::Id(field, id);
-}
-
-// A uuid for a new row, chosen here when something outside the database (a blob key)
-// must carry it before the row exists.
-std::string NewUuid() {
-  std::string h = NewRequestId();  // 32 random hex characters
-  h[12] = '4';
-  h[16] = "89ab"[h[16] % 4];
-  return absl::StrCat(h.substr(0, 8), "-", h.substr(8, 4), "-", h.substr(12, 4), "-",
-                      h.substr(16, 4), "-", h.substr(20, 12));
 }
 
 }  // namespace
@@ -501,18 +488,7 @@ grpc::Status ConversationsService::UploadFile(grpc::ServerContext* ctx,
     f.category = type.category;
     f.size_bytes = static_cast<int64_t>(req->content().size());
     f.blob_key = absl::StrCat("conversations/", v.clinic_id, "/", f.id);
-    // The blob store takes files; the bytes pass through a private temporary one.
-    std::filesystem::path tmp = std::filesystem::temp_directory_path() /
-                                absl::StrCat("vetline-upload-", f.id);
-    {
-      std::ofstream o(tmp, std::ios::binary | std::ios::trunc);
-      o.write(req->content().data(), static_cast<std::streamsize>(req->content().size()));
-      if (!o.good()) return absl::UnavailableError("the file could not be stored; try again");
-    }
-    absl::Status put = blobs_.Put(f.blob_key, tmp.string());
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    if (!put.ok()) {
+    if (absl::Status put = blob::PutBytes(blobs_, f.blob_key, req->content()); !put.ok()) {
       log::Warn("blob put failed", {{"error", std::string(put.message())}});
       return absl::UnavailableError("the file could not be stored; try again");
     }

@@ -107,6 +107,7 @@ const std::vector<std::string>& ServedProtoFiles() {
       "vetline/media/v1/media.proto",
       "vetline/conversations/v1/conversations.proto",
       "vetline/conversations/v1/events.proto",
+      "vetline/conversations/v1/inbound_email.proto",
   };
   return kFiles;
 }

@@ -25,7 +25,7 @@ void AddMailboxes(InternetAddressList* list, std::vector<Mailbox>& out) {
     } else if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
       const char* name = internet_address_get_name(a);
       const char* addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
-      if (addr && *addr) out.push_back({name ? name : "", addr});
+      if (addr && *addr) out.push_back({TextAsUtf8(name ? name : ""), TextAsUtf8(addr)});
     }
   }
 }
@@ -40,6 +40,50 @@ std::string DecodedBytes(GMimePart* part) {
 }
 
 std::string Lf(std::string s) { return absl::StrReplaceAll(s, {{"\r\n", "\n"}}); }
+
+// The part's text as UTF-8: converted from its declared charset when the bytes really
+// are in it (Latin-1 labels read as Windows-1252, as browsers do); no label, an unknown
+// one, or bytes that do not fit it: TextAsUtf8.
+std::string PartText(GMimePart* part) {
+  const std::string bytes = DecodedBytes(part);
+  const char* declared = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+  const std::string charset = declared ? absl::AsciiStrToLower(g_mime_charset_canon_name(declared)) : "";
+  if (charset.empty() || charset == "utf-8" || charset == "us-ascii") return TextAsUtf8(bytes);
+  if (charset == "iso-8859-1" || charset == "windows-1252" || charset == "cp1252") return Cp1252ToUtf8(bytes);
+  gsize read = 0, written = 0;
+  GError* error = nullptr;
+  char* converted = g_convert(bytes.data(), static_cast<gssize>(bytes.size()), "UTF-8",
+                              g_mime_charset_iconv_name(charset.c_str()), &read, &written, &error);
+  if (converted == nullptr) {
+    g_clear_error(&error);
+    return TextAsUtf8(bytes);
+  }
+  std::string out(converted, written);
+  g_free(converted);
+  return TextAsUtf8(out);
+}
+
+// Delivered-To and X-Original-To (each may repeat): where the provider delivered it.
+std::vector<std::string> DeliveredTo(GMimeObject* root) {
+  std::vector<std::string> out;
+  GMimeHeaderList* headers = g_mime_object_get_header_list(root);
+  for (int i = 0; i < g_mime_header_list_get_count(headers); ++i) {
+    GMimeHeader* h = g_mime_header_list_get_header_at(headers, i);
+    const char* name = g_mime_header_get_name(h);
+    if (!name || (g_ascii_strcasecmp(name, "Delivered-To") != 0 && g_ascii_strcasecmp(name, "X-Original-To") != 0)) {
+      continue;
+    }
+    const char* value = g_mime_header_get_value(h);
+    if (!value) continue;
+    InternetAddressList* list = internet_address_list_parse(nullptr, value);
+    if (!list) continue;
+    std::vector<Mailbox> boxes;
+    AddMailboxes(list, boxes);
+    g_object_unref(list);
+    for (Mailbox& b : boxes) out.push_back(std::move(b.address));
+  }
+  return out;
+}
 
 struct Walk {
   std::string plain, html;
@@ -60,7 +104,7 @@ void WalkPart(GMimeObject* obj, Walk& w) {
     GMimeMessage* inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
     if (inner == nullptr) return;
     const char* subject = g_mime_message_get_subject(inner);
-    w.attachments.push_back({std::string(subject && *subject ? subject : "message") + ".eml", "message/rfc822",
+    w.attachments.push_back({TextAsUtf8(subject && *subject ? subject : "message") + ".eml", "message/rfc822",
                              Owned(g_mime_object_to_string(GMIME_OBJECT(inner), nullptr))});
     return;
   }
@@ -68,7 +112,7 @@ void WalkPart(GMimeObject* obj, Walk& w) {
   GMimePart* part = GMIME_PART(obj);
   const bool attachment = g_mime_part_is_attachment(part);
   if (!attachment && GMIME_IS_TEXT_PART(obj) && (mime_type == "text/plain" || mime_type == "text/html")) {
-    std::string text = Owned(g_mime_text_part_get_text(GMIME_TEXT_PART(obj)));  // as UTF-8
+    std::string text = PartText(part);
     if (mime_type == "text/plain" && !w.have_plain) {
       w.plain = Lf(std::move(text));
       w.have_plain = true;
@@ -79,7 +123,8 @@ void WalkPart(GMimeObject* obj, Walk& w) {
     return;
   }
   const char* filename = g_mime_part_get_filename(part);
-  w.attachments.push_back({filename && *filename ? filename : "attachment", mime_type, DecodedBytes(part)});
+  w.attachments.push_back({TextAsUtf8(filename && *filename ? filename : "attachment"), TextAsUtf8(mime_type),
+                           DecodedBytes(part)});
 }
 
 // A header block starts the message: "Name: value" with a printable field name.
@@ -117,17 +162,18 @@ absl::StatusOr<InboundEmail> ParseInboundEmail(std::string_view raw) {
   out.from = from.front();
   AddMailboxes(g_mime_message_get_to(message.get()), out.to);
   AddMailboxes(g_mime_message_get_cc(message.get()), out.cc);
-  if (const char* s = g_mime_message_get_subject(message.get())) out.subject = s;
-  if (const char* id = g_mime_message_get_message_id(message.get())) out.message_id = id;
+  if (const char* s = g_mime_message_get_subject(message.get())) out.subject = TextAsUtf8(s);
+  if (const char* id = g_mime_message_get_message_id(message.get())) out.message_id = TextAsUtf8(id);
   GMimeObject* root = GMIME_OBJECT(message.get());
+  out.delivered_to = DeliveredTo(root);
   if (const char* irt = g_mime_object_get_header(root, "In-Reply-To")) {
-    out.in_reply_to = Owned(g_mime_utils_decode_message_id(irt));
+    out.in_reply_to = TextAsUtf8(Owned(g_mime_utils_decode_message_id(irt)));
   }
   if (const char* refs = g_mime_object_get_header(root, "References")) {
     GMimeReferences* list = g_mime_references_parse(nullptr, refs);
     if (list) {
       for (int i = 0; i < g_mime_references_length(list); ++i) {
-        out.references.emplace_back(g_mime_references_get_message_id(list, i));
+        out.references.push_back(TextAsUtf8(g_mime_references_get_message_id(list, i)));
       }
       g_mime_references_free(list);
     }

@@ -18,6 +18,7 @@ namespace vetline::conversations::channels {
 struct InboundEmail {
   Mailbox from;
   std::vector<Mailbox> to, cc;  // look for the conversation's reply address here
+  std::vector<std::string> delivered_to;  // Delivered-To / X-Original-To, as the provider saw it
   std::string subject;
   std::string message_id;   // without <>
   std::string in_reply_to;  // without <>
@@ -32,6 +33,10 @@ struct InboundEmail {
 // no header block, or no sender address.
 absl::StatusOr<InboundEmail> ParseInboundEmail(std::string_view raw_rfc5322);
 
+// Every string above is valid UTF-8 without NUL: encoded words (RFC 2047/2231) and
+// declared charsets are decoded; bytes that are not what their label says (or have no
+// label) are read as UTF-8 when they are valid UTF-8, else as Windows-1252.
+
 // The new part of a reply: cut at the first quoted history ("> " lines, "On … wrote:",
 // "-----Original Message-----", Outlook's "From: … Sent: …" block) or signature ("-- ",
 // "Sent from my …"). When the reply is written below the quote, the quote is dropped and
@@ -41,5 +46,11 @@ std::string TrimQuotedReply(std::string_view text);
 // HTML as readable text: blocks become lines, entities decoded, scripts and styles
 // dropped, <blockquote> lines prefixed with "> " (so TrimQuotedReply sees the quote).
 std::string HtmlToText(std::string_view html);
+
+// `bytes` kept when they are valid UTF-8, else read as Windows-1252 (what unlabelled or
+// mislabelled Western mail nearly always is); NUL characters dropped either way.
+std::string TextAsUtf8(std::string_view bytes);
+// Windows-1252 (a superset of ISO-8859-1's printable characters) to UTF-8, NULs dropped.
+std::string Cp1252ToUtf8(std::string_view bytes);
 
 }  // namespace vetline::conversations::channels

@@ -1,4 +1,5 @@
 // The pure text side of inbound email: HTML to text and trimming quoted history.
+#include <algorithm>
 #include <cstdint>
 #include <string_view>
 #include <string>
@@ -8,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "libs/core/validate.h"
 #include "services/conversations/channels/inbound_email.h"
 
 namespace vetline::conversations::channels {
@@ -34,6 +36,13 @@ void AppendUtf8(std::string& out, uint32_t cp) {
     out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
   }
 }
+
+// Windows-1252's 0x80–0x9F (the rest of its upper half is Latin-1); its five unassigned
+// bytes stay their Latin-1 control characters.
+constexpr uint16_t kCp1252High[32] = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178};
 
 // "&amp;" → "&" etc.; returns the characters consumed (0: not an entity).
 size_t DecodeEntity(absl::string_view s, std::string& out) {
@@ -147,6 +156,23 @@ bool IsSeparator(const std::vector<absl::string_view>& lines, size_t i) {
 }
 
 }  // namespace
+
+std::string Cp1252ToUtf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size() + bytes.size() / 4);
+  for (unsigned char c : bytes) {
+    if (c == 0) continue;
+    AppendUtf8(out, c >= 0x80 && c < 0xA0 ? kCp1252High[c - 0x80] : c);
+  }
+  return out;
+}
+
+std::string TextAsUtf8(std::string_view bytes) {
+  if (!validate::IsUtf8(bytes)) return Cp1252ToUtf8(bytes);
+  std::string out(bytes);
+  out.erase(std::remove(out.begin(), out.end(), '\0'), out.end());
+  return out;
+}
 
 std::string TrimQuotedReply(std::string_view text_in) {
   absl::string_view text = AV(text_in);
