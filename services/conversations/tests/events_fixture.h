@@ -28,10 +28,7 @@ namespace vetline::testing {
 
 namespace cv1 = conversations::v1;
 
-inline std::string NewUuid() {
-  std::string h = NewRequestId();
-  return h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-" + h.substr(20);
-}
+using ::vetline::NewUuid;  // libs/core/ids.h
 
 // One open WatchEvents stream, read on its own thread until it ends or is cancelled.
 class Watch {

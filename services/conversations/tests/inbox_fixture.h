@@ -33,7 +33,8 @@ struct InboxFixture {
     std::string staff_id;
   };
 
-  explicit InboxFixture(conversations::ConversationsOptions options = {})
+  // `send`: the delivery workers run (tests that follow a message out to a stand-in).
+  explicit InboxFixture(conversations::ConversationsOptions options = {}, bool send = false)
       : signer(auth::Key::FromSecret(kTestInternalSecret).value()) {
     clients_service = clients::Start(TestServiceEnv(db.conninfo()), {}).value();
     const std::string clients_address =
@@ -45,7 +46,7 @@ struct InboxFixture {
     options.blob_dir = (dir / "blobs").string();
     options.public_url = "http://vet.example";
     // These tests read deliveries as the inbox queued them; sending is delivery_test's.
-    options.delivery.workers = 0;
+    if (!send) options.delivery.workers = 0;
     env = TestServiceEnv(db.conninfo(), /*with_redis=*/true, 8);
     env.peers["clients"] = clients_address;
     env.peers["identity"] = identity->address();

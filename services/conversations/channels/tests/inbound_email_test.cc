@@ -284,3 +284,72 @@ TEST_CASE("channels: HTML becomes text with entities decoded and blocks as lines
   CHECK(ch::HtmlToText("a <!-- hidden --> b") == "a b");
   CHECK(ch::HtmlToText("<blockquote>q1<blockquote>q2</blockquote></blockquote>after") == "> q1\n> > q2\nafter");
 }
+
+TEST_CASE("channels: bodies come out as UTF-8 whatever their label says (or does not say)") {
+  auto body = [](const std::string& content_type, const std::string& cte, const std::string& bytes) {
+    const std::string raw = "From: a@example.com\nTo: c@reply.vet.example\nSubject: x\nContent-Type: " +
+                            content_type + "\nContent-Transfer-Encoding: " + cte + "\n\n" + bytes + "\n";
+    auto m = ch::ParseInboundEmail(raw);
+    REQUIRE(m.ok());
+    return m->reply;  // `text` less the line end
+  };
+  // No charset, 8-bit Latin-1: read as Windows-1252 (the bytes are not UTF-8).
+  CHECK(body("text/plain", "8bit", "Bell\xE9 va tr\xE8s bien") == "Bellé va très bien");
+  // No charset but valid UTF-8: kept.
+  CHECK(body("text/plain", "8bit", "Bellé") == "Bellé");
+  // Labelled UTF-8 but written in Latin-1 (a common mislabel): nothing dropped.
+  CHECK(body("text/plain; charset=utf-8", "8bit", "Gr\xFC\xDF" "e") == "Grüße");
+  // ISO-8859-1 labels are read as Windows-1252, as browsers do: 0x80 is the euro sign.
+  CHECK(body("text/plain; charset=iso-8859-1", "quoted-printable", "5 =80 f=FCr Rex") == "5 € für Rex");
+  CHECK(body("text/plain; charset=\"latin1\"", "8bit", "M\xFCnchen") == "München");
+  // us-ascii with 8-bit bytes (mislabelled) and an unknown charset: not dropped.
+  CHECK(body("text/plain; charset=us-ascii", "8bit", "caf\xE9") == "café");
+  CHECK(body("text/plain; charset=x-unknown-charset", "8bit", "caf\xE9") == "café");
+  // Other charsets through iconv; base64 of UTF-8.
+  CHECK(body("text/plain; charset=koi8-r", "8bit", "\xF0\xD2\xC9\xD7\xC5\xD4") == "Привет");
+  CHECK(body("text/plain; charset=iso-8859-15", "quoted-printable", "=A4 5") == "€ 5");
+  CHECK(body("text/plain; charset=utf-8", "base64", absl::Base64Escape("Привет 🐶")) == "Привет 🐶");
+  // An HTML-only Latin-1 reply without a charset.
+  CHECK(body("text/html", "8bit", "<p>Gr\xFC\xDF" "e</p>") == "Grüße");
+  // NUL bytes never reach the text (PostgreSQL text cannot hold them).
+  CHECK(body("text/plain; charset=utf-8", "base64", absl::Base64Escape(std::string("a\0b", 3))) == "ab");
+}
+
+TEST_CASE("channels: headers are UTF-8: encoded words, raw 8-bit Latin-1 and UTF-8, attachment names") {
+  const std::string raw =
+      "From: =?iso-8859-1?Q?J=F6rg_M=FCller?= <joerg@example.de>\n"
+      "To: Cl\xC3\xADnica <c@reply.vet.example>\n"
+      "Subject: =?utf-8?B?UmU6IEx1bmEg8J+QsQ==?= und =?iso-8859-1?q?Gr=FC=DFe?=\n"
+      "Delivered-To: reply+abc@reply.vet.example\n"
+      "X-Original-To: Other <other@reply.vet.example>\n"
+      "Delivered-To: c@reply.vet.example\n"
+      "Message-ID: <m\xE9-1@example.de>\n"
+      "MIME-Version: 1.0\n"
+      "Content-Type: multipart/mixed; boundary=zz\n\n"
+      "--zz\nContent-Type: text/plain; charset=utf-8\n\nhi\n"
+      "--zz\nContent-Type: application/pdf; name=\"=?iso-8859-1?Q?R=F6ntgen.pdf?=\"\n"
+      "Content-Disposition: attachment; filename=\"=?iso-8859-1?Q?R=F6ntgen.pdf?=\"\n"
+      "Content-Transfer-Encoding: base64\n\nJVBERi0=\n--zz--\n";
+  auto m = ch::ParseInboundEmail(raw);
+  REQUIRE(m.ok());
+  CHECK(m->from.name == "Jörg Müller");
+  CHECK(m->to.at(0).name == "Clínica");
+  CHECK(m->subject == "Re: Luna 🐱 und Grüße");
+  CHECK(m->delivered_to ==
+        std::vector<std::string>{"reply+abc@reply.vet.example", "other@reply.vet.example", "c@reply.vet.example"});
+  CHECK(m->message_id == "mé-1@example.de");
+  REQUIRE(m->attachments.size() == 1);
+  CHECK(m->attachments[0].filename == "Röntgen.pdf");
+  // A raw Latin-1 header (no encoded word) becomes UTF-8 too.
+  auto latin = ch::ParseInboundEmail("From: a@example.com\nSubject: Gr\xFC\xDF" "e\n\nx\n");
+  REQUIRE(latin.ok());
+  CHECK(latin->subject == "Grüße");
+}
+
+TEST_CASE("channels: TextAsUtf8 keeps UTF-8 and reads anything else as Windows-1252") {
+  CHECK(ch::TextAsUtf8("plain") == "plain");
+  CHECK(ch::TextAsUtf8("Zoë 🐱") == "Zoë 🐱");
+  CHECK(ch::TextAsUtf8("Zo\xEB \x93quoted\x94 \x80") == "Zoë “quoted” €");
+  CHECK(ch::TextAsUtf8("\xED\xA0\x80") == "í\xC2\xA0€");  // a surrogate is not UTF-8
+  CHECK(ch::TextAsUtf8(std::string("a\0b", 3)) == "ab");
+}
