@@ -69,7 +69,7 @@ absl::StatusOr<ReplyAddress> FindReplyAddress(const std::vector<std::string>& re
     const size_t at = lower.rfind('@');
     if (at == std::string::npos || !absl::StartsWith(lower, AV(kReplyPrefix))) continue;
     const std::string id = lower.substr(kReplyPrefix.size(), at - kReplyPrefix.size());
-    if (!validate::Id("to", id).ok()) continue;
+    if (!validate::Id("raw", id).ok()) continue;
     if (lower.substr(at + 1) != absl::AsciiStrToLower(AV(reply_domain))) {
       other_domain = true;
       continue;
@@ -77,11 +77,11 @@ absl::StatusOr<ReplyAddress> FindReplyAddress(const std::vector<std::string>& re
     return ReplyAddress{std::string(absl::StripAsciiWhitespace(r)), id};
   }
   if (other_domain) {
-    return NotFoundField("to", absl::StrCat("the reply address is for another domain than ",
-                                            AV(reply_domain)));
+    return NotFoundField("raw", absl::StrCat("the email's reply address is for another domain than ",
+                                             AV(reply_domain)));
   }
-  return NotFoundField("to", absl::StrCat("no recipient is a reply address (reply+<conversation>@",
-                                          AV(reply_domain), ")"));
+  return NotFoundField("raw", absl::StrCat("no recipient of the email is a reply address (reply+<conversation>@",
+                                           AV(reply_domain), ")"));
 }
 
 std::vector<std::string> ScanReplyAddresses(std::string_view raw) {

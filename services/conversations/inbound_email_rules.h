@@ -24,7 +24,7 @@ struct ReplyAddress {
 
 // The first of `recipients` (Delivered-To first, then To, then Cc: the caller's order)
 // that is reply+<conversation uuid>@<reply_domain>, domain compared case-insensitively.
-// NotFound naming `to` when none is: "for another domain" when a reply+ address of some
+// NotFound naming `raw` (the request's field) when none is: "for another domain" when a reply+ address of some
 // other domain was there, otherwise "no reply address".
 absl::StatusOr<ReplyAddress> FindReplyAddress(const std::vector<std::string>& recipients,
                                               std::string_view reply_domain);

@@ -132,23 +132,24 @@ absl::StatusOr<v1::ReceiveEmailResponse> InboundEmailService::Receive(const std:
   }
   if (!email.ok()) return fail(email.status());
   if (!reply.ok()) return fail(reply.status());
-  if (!owner) return fail(NotFoundField("to", "no conversation has this reply address"));
+  if (!owner) return fail(NotFoundField("raw", "no conversation has the email's reply address"));
   if (owner->client_id.empty()) {
-    return fail(FieldError(absl::StatusCode::kFailedPrecondition, "from",
-                           "the conversation is not linked to a client yet"));
+    return fail(FieldError(absl::StatusCode::kFailedPrecondition, "raw",
+                           "the email's conversation is not linked to a client yet"));
   }
   absl::StatusOr<clients::v1::Client> client =
-      clients_.Get(SystemCaller(owner->clinic_id), "from", owner->client_id);
+      clients_.Get(SystemCaller(owner->clinic_id), "raw", owner->client_id);
   if (!client.ok() && Transient(client.status())) return client.status();  // the provider retries
   if (!client.ok()) {
-    return fail(FieldError(absl::StatusCode::kFailedPrecondition, "from",
-                           "the conversation's client profile is no longer available"));
+    return fail(FieldError(absl::StatusCode::kFailedPrecondition, "raw",
+                           "the email's conversation belongs to a client profile that is no longer available"));
   }
   bool known_sender = false;
   for (const auto& e : client->emails()) known_sender |= inbound::SameAddress(e.address(), email->from.address);
   if (!known_sender) {
-    return fail(FieldError(absl::StatusCode::kFailedPrecondition, "from",
-                           absl::StrCat(email->from.address, " is not one of the client's email addresses")));
+    return fail(FieldError(absl::StatusCode::kFailedPrecondition, "raw",
+                           absl::StrCat("the sender (From) ", email->from.address,
+                                        " is not one of the client's email addresses")));
   }
 
   // Attachments: kept when conversations take them, otherwise listed with the reason.

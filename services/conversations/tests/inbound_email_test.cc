@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -262,12 +263,14 @@ TEST_CASE("inbound email: unknown senders, conversations and domains are kept as
                                        kPlainUtf8, "I am not the client"));
   INFO(stranger.body);
   CHECK(stranger.status == 400);
-  CHECK(stranger.json()["error"]["field"] == "from");
+  CHECK(stranger.json()["error"]["field"] == "raw");
+  CHECK(stranger.json()["error"]["code"] == "FAILED_PRECONDITION");
   const std::string unknown_conversation = absl::StrCat("reply+", NewUuid(), "@", kReplyDomain);
   HttpResponse nowhere = s.Post(
       Reply(s.Headers(kClientEmail, "u-2@example.com", "Hi", unknown_conversation), kPlainUtf8, "Hello"));
   CHECK(nowhere.status == 404);
-  CHECK(nowhere.json()["error"]["field"] == "to");
+  CHECK(nowhere.json()["error"]["field"] == "raw");
+  CHECK(nowhere.json()["error"]["code"] == "NOT_FOUND");
   HttpResponse other_domain = s.Post(Reply(
       s.Headers(kClientEmail, "u-3@example.com", "Hi", absl::StrCat("reply+", s.conversation, "@elsewhere.example")),
       kPlainUtf8, "Hello"));
@@ -298,6 +301,23 @@ TEST_CASE("inbound email: the same Message-ID posted twice is one message", "[in
   CHECK(s.Items() == 1);
   CHECK(s.fx.Count("SELECT count(*) AS n FROM conversations.files") == 1);
   CHECK(s.fx.Get(s.clinic.staff, s.conversation).staff_unread() == 1);
+
+  // A provider posting one email from several workers at once: still one message.
+  const std::string raced = Reply(s.Headers(kClientEmail, "race-1@example.com", "Re: Luna"), kPlainUtf8, "Racing");
+  std::vector<HttpResponse> answers(4);
+  std::vector<std::thread> posters;
+  for (auto& a : answers) posters.emplace_back([&s, &raced, &a] { a = s.Post(raced); });
+  for (auto& t : posters) t.join();
+  int fresh = 0;
+  for (const auto& a : answers) {
+    INFO(a.body);
+    CHECK(a.status == 200);
+    fresh += a.json().value("duplicate", true) ? 0 : 1;
+    CHECK(a.json()["messageId"] == answers[0].json()["messageId"]);
+  }
+  CHECK(fresh == 1);
+  CHECK(s.ClientMessages().size() == 2);
+  CHECK(s.Items() == 2);
 }
 
 TEST_CASE("inbound email: non-ASCII subjects and bodies in Latin-1, quoted-printable and base64 come out as UTF-8",
