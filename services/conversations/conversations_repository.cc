@@ -735,49 +735,47 @@ absl::StatusOr<v1::Message> ConversationsRepository::SendMessage(pg::Session& s,
                                                                  const NewMessage& nm,
                                                                  Events* logged) {
   v1::Message out;
-  {
-    // The conversation's row lock orders concurrent sends: counts and times stay exact.
-    VL_ASSIGN_OR_RETURN(pg::Result cur, s.Exec(kLockConversation, ViewerParams(v, nm.conversation_id)));
-    if (cur.rows() == 0) return NoConversation();
-    VL_ASSIGN_OR_RETURN(
-        pg::Result m, s.Exec(kInsertMessage, {v.clinic_id, nm.conversation_id,
-                                              AuthorText(nm.author), nm.author_id, nm.text,
-                                              nm.internal_note, ChannelText(nm.received_via)}));
-    out = MessageRow(m, 0);
-    const absl::Time created = m.Time(0, "create_time");
-    std::string first_file;
-    if (!nm.file_ids.empty()) {
-      std::set<std::string> wanted(nm.file_ids.begin(), nm.file_ids.end());
-      VL_ASSIGN_OR_RETURN(pg::Result attached,
-                          s.Exec(kAttachFiles, {v.clinic_id, nm.conversation_id, out.id(),
-                                                UuidArray(nm.file_ids)}));
-      if (attached.rows() != static_cast<int>(wanted.size())) {
-        return InvalidField("fileIds",
-                            "every file must be uploaded to this conversation and not yet sent");
-      }
+  // The conversation's row lock orders concurrent sends: counts and times stay exact.
+  VL_ASSIGN_OR_RETURN(pg::Result cur, s.Exec(kLockConversation, ViewerParams(v, nm.conversation_id)));
+  if (cur.rows() == 0) return NoConversation();
+  VL_ASSIGN_OR_RETURN(
+      pg::Result m, s.Exec(kInsertMessage, {v.clinic_id, nm.conversation_id,
+                                            AuthorText(nm.author), nm.author_id, nm.text,
+                                            nm.internal_note, ChannelText(nm.received_via)}));
+  out = MessageRow(m, 0);
+  const absl::Time created = m.Time(0, "create_time");
+  std::string first_file;
+  if (!nm.file_ids.empty()) {
+    std::set<std::string> wanted(nm.file_ids.begin(), nm.file_ids.end());
+    VL_ASSIGN_OR_RETURN(pg::Result attached,
+                        s.Exec(kAttachFiles, {v.clinic_id, nm.conversation_id, out.id(),
+                                              UuidArray(nm.file_ids)}));
+    if (attached.rows() != static_cast<int>(wanted.size())) {
+      return InvalidField("fileIds",
+                          "every file must be uploaded to this conversation and not yet sent");
     }
-    for (const rules::Target& t : nm.deliveries) {
-      VL_RETURN_IF_ERROR(s.Exec(kInsertDelivery, {v.clinic_id, out.id(),
-                                                  std::string(rules::ToText(t.channel)),
-                                                  t.destination})
-                             .status());
-    }
-    VL_RETURN_IF_ERROR(LoadDetails(s, v.clinic_id, false, {&out}));
-    for (const v1::Attachment& a : out.attachments()) {
-      if (a.has_file()) {
-        first_file = a.file().filename();
-        break;
-      }
-    }
-    const bool from_client = nm.author == v1::CLIENT;
-    VL_ASSIGN_OR_RETURN(
-        pg::Result conv,
-        s.Exec(kTouchConversation, {v.clinic_id, nm.conversation_id, created,
-                                    rules::Preview(nm.text, first_file), nm.internal_note,
-                                    from_client}));
-    ConversationRecord rec = ConversationRow(conv, 0);
-    VL_RETURN_IF_ERROR(Log(s, rec, "message.created", nm.internal_note, logged, &out));
   }
+  for (const rules::Target& t : nm.deliveries) {
+    VL_RETURN_IF_ERROR(s.Exec(kInsertDelivery, {v.clinic_id, out.id(),
+                                                std::string(rules::ToText(t.channel)),
+                                                t.destination})
+                           .status());
+  }
+  VL_RETURN_IF_ERROR(LoadDetails(s, v.clinic_id, false, {&out}));
+  for (const v1::Attachment& a : out.attachments()) {
+    if (a.has_file()) {
+      first_file = a.file().filename();
+      break;
+    }
+  }
+  const bool from_client = nm.author == v1::CLIENT;
+  VL_ASSIGN_OR_RETURN(
+      pg::Result conv,
+      s.Exec(kTouchConversation, {v.clinic_id, nm.conversation_id, created,
+                                  rules::Preview(nm.text, first_file), nm.internal_note,
+                                  from_client}));
+  ConversationRecord rec = ConversationRow(conv, 0);
+  VL_RETURN_IF_ERROR(Log(s, rec, "message.created", nm.internal_note, logged, &out));
   return out;
 }
 
