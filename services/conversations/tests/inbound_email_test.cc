@@ -386,3 +386,14 @@ TEST_CASE("inbound email rules: secrets, reply addresses, dedup keys", "[inbound
   CHECK(in::DedupKey(" <a@b> ", "x") == in::DedupKey(" <a@b> ", "y"));
   CHECK(in::DedupKey("", "x") != in::DedupKey("", "y"));
 }
+
+TEST_CASE("inbound email: while the clients service is down the answer is 503 and nothing is stored",
+          "[inbound_email]") {
+  Stack s;
+  s.fx.clients_service.reset();  // the sender cannot be checked: the provider should retry
+  HttpResponse r = s.Post(Reply(s.Headers(kClientEmail, "later-1@example.com", "Re: Luna"), kPlainUtf8, "Later"));
+  INFO(r.body);
+  CHECK(r.status == 503);
+  CHECK(s.Items() == 0);
+  CHECK(s.fx.Count("SELECT count(*) AS n FROM conversations.messages WHERE author = 'client'") == 0);
+}
