@@ -68,23 +68,57 @@ class Connection final : public Session {
   ~Connection() override { PQfinish(conn_); }
 
   absl::StatusOr<Result> Exec(const Statement& st, const Params& params) override {
-    auto known = prepared_.find(st.name);
-    if (known != prepared_.end() && known->second != st.sql) {
-      // One name, two texts: the second would silently run the first's SQL.
-      return absl::InternalError(std::string("statement name reused for different SQL: ") + st.name);
-    }
-    if (known == prepared_.end()) {
-      PGresult* r = PQprepare(conn_, st.name, st.sql, 0, nullptr);
-      absl::Status s = PQresultStatus(r) == PGRES_COMMAND_OK ? absl::OkStatus()
-                                                              : ErrorFromResult(conn_, r);
-      PQclear(r);
-      VL_RETURN_IF_ERROR(s);
-      prepared_.emplace(st.name, st.sql);
-    }
+    VL_RETURN_IF_ERROR(Prepare(st));
     VL_RETURN_IF_ERROR(CheckNoNul(params));
     std::vector<const char*> values = Values(params);
     return Check(PQexecPrepared(conn_, st.name, static_cast<int>(values.size()), values.data(),
                                 nullptr, nullptr, 0));
+  }
+
+  absl::StatusOr<std::vector<Result>> ExecBatch(const std::vector<Query>& queries) override {
+    for (const Query& q : queries) {
+      VL_RETURN_IF_ERROR(CheckNoNul(q.params));
+      if (q.statement) VL_RETURN_IF_ERROR(Prepare(*q.statement));
+    }
+    if (PQenterPipelineMode(conn_) != 1) return ErrorFromResult(conn_, nullptr);
+    // A sync after each query: each stands alone, and an error ends only its own.
+    bool sent = true;
+    for (const Query& q : queries) {
+      std::vector<const char*> values = Values(q.params);
+      const int n = static_cast<int>(values.size());
+      std::string sql(q.sql);
+      sent = sent && (q.statement ? PQsendQueryPrepared(conn_, q.statement->name, n, values.data(), nullptr, nullptr, 0)
+                                  : PQsendQueryParams(conn_, sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0)) == 1;
+      sent = sent && PQpipelineSync(conn_) == 1;
+    }
+    std::vector<Result> out;
+    absl::Status first_error;
+    for (size_t i = 0; sent && i < queries.size(); ++i) {
+      PGresult* r = PQgetResult(conn_);
+      if (!r) {
+        sent = false;  // the connection went away
+        break;
+      }
+      absl::StatusOr<Result> one = Check(r);
+      while (PGresult* extra = PQgetResult(conn_)) PQclear(extra);  // then NULL: query done
+      PGresult* sync = PQgetResult(conn_);
+      const bool synced = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+      PQclear(sync);
+      if (one.ok()) {
+        out.push_back(std::move(*one));
+      } else if (first_error.ok()) {
+        first_error = one.status();
+      }
+      sent = synced;
+    }
+    if (!sent) {
+      absl::Status lost = ErrorFromResult(conn_, nullptr);
+      poisoned_ = true;  // mid-pipeline there is no telling what it holds: never lent again
+      return lost.ok() ? absl::UnavailableError("PostgreSQL connection lost") : lost;
+    }
+    if (PQexitPipelineMode(conn_) != 1) return ErrorFromResult(conn_, nullptr);
+    if (!first_error.ok()) return first_error;
+    return out;
   }
 
   absl::StatusOr<Result> ExecRaw(std::string_view sql, const Params& params = {}) override {
@@ -145,7 +179,7 @@ class Connection final : public Session {
     return out;
   }
 
-  bool broken() const { return PQstatus(conn_) != CONNECTION_OK; }
+  bool broken() const { return poisoned_ || PQstatus(conn_) != CONNECTION_OK; }
   // An idle connection has nothing to read; if its socket is readable, the server sent
   // a goodbye (restart, termination) or closed it, so it is not lent out again.
   bool alive() {
@@ -157,6 +191,24 @@ class Connection final : public Session {
   void touch() { last_used_ = absl::Now(); }
 
  private:
+  // Prepares `st` on this connection the first time it is used here.
+  absl::Status Prepare(const Statement& st) {
+    auto known = prepared_.find(st.name);
+    if (known != prepared_.end()) {
+      // One name, two texts: the second would silently run the first's SQL.
+      if (known->second != st.sql) {
+        return absl::InternalError(std::string("statement name reused for different SQL: ") + st.name);
+      }
+      return absl::OkStatus();
+    }
+    PGresult* r = PQprepare(conn_, st.name, st.sql, 0, nullptr);
+    absl::Status s = PQresultStatus(r) == PGRES_COMMAND_OK ? absl::OkStatus() : ErrorFromResult(conn_, r);
+    PQclear(r);
+    VL_RETURN_IF_ERROR(s);
+    prepared_.emplace(st.name, st.sql);
+    return absl::OkStatus();
+  }
+
   // Reads and drops whatever results are left, so the connection is ready again.
   void Drain() {
     while (PGresult* r = PQgetResult(conn_)) PQclear(r);
@@ -182,6 +234,7 @@ class Connection final : public Session {
 
   PGconn* conn_;
   std::map<std::string, std::string> prepared_;  // name -> SQL
+  bool poisoned_ = false;
   absl::Time last_used_;
 };
 

@@ -46,6 +46,15 @@ class Param {
 };
 using Params = std::vector<Param>;
 
+// One query of a batch (Session::ExecBatch): a prepared statement, or unnamed SQL.
+struct Query {
+  Query(const Statement& st, Params p = {}) : statement(&st), params(std::move(p)) {}
+  Query(std::string_view raw_sql, Params p = {}) : sql(raw_sql), params(std::move(p)) {}
+  const Statement* statement = nullptr;
+  std::string_view sql;  // when statement is null
+  Params params;
+};
+
 // A query result; columns are addressed by name or index.
 class Result {
  public:
@@ -120,6 +129,12 @@ class Session {
   virtual absl::StatusOr<Result> Exec(const Statement& st, const Params& params = {}) = 0;
   // Unnamed, unprepared: for DDL, migrations and one-off statements.
   virtual absl::StatusOr<Result> ExecRaw(std::string_view sql, const Params& params = {}) = 0;
+  // Sends every query before reading an answer (libpq's pipeline mode): one round trip
+  // for the lot instead of one each. Each query stands alone as if run by Exec/ExecRaw in
+  // turn (outside a transaction each commits by itself; one failing does not stop the
+  // next). Returns the results in order, or the first query's error after all ran. For a
+  // handful of small queries: a batch's answers are only read after all is sent.
+  virtual absl::StatusOr<std::vector<Result>> ExecBatch(const std::vector<Query>& queries) = 0;
   // COPY target (columns) FROM STDIN with `rows`; returns the number of rows stored.
   // Errors map like Exec's (a bad value is InvalidArgument, a duplicate AlreadyExists
   // naming the constraint, a lost connection Unavailable). Empty rows: nothing is sent.

@@ -79,6 +79,62 @@ TEST_CASE("pg: a failed transaction leaves nothing behind", "[pg]") {
   CHECK(pool->Exec(kInsertPet, {"Biscuit", std::nullopt, 1}).ok());
 }
 
+TEST_CASE("pg: a batch answers every query in order, each standing alone", "[pg][batch]") {
+  testing::TestDatabase db;
+  auto pool = MakePool(db.conninfo(), 1);  // one connection: what a batch leaves, the next call gets
+  REQUIRE(pool->Exec({"t_cb", "CREATE TABLE pets (id serial PRIMARY KEY, name text NOT NULL "
+                               "CONSTRAINT pets_name_key UNIQUE, born timestamptz, weight int)"})
+              .ok());
+  constexpr pg::Statement kCount{"t_count_b", "SELECT count(*) AS n FROM pets"};
+  REQUIRE(pool->WithSession([&](pg::Session& s) -> absl::Status {
+    // A setting made by one query is seen by the next: they run in turn on one connection.
+    VL_ASSIGN_OR_RETURN(std::vector<pg::Result> r,
+                        s.ExecBatch({{"SET application_name = 'batch'"},
+                                     {kInsertPet, {"Biscuit", std::nullopt, 3}},
+                                     {kInsertPet, {"Rex", std::nullopt, 4}},
+                                     {"SELECT current_setting('application_name') AS app"},
+                                     {kCount}}));
+    REQUIRE(r.size() == 5);
+    CHECK(r[1].Int(0, "id") == 1);
+    CHECK(r[2].Int(0, "id") == 2);
+    CHECK(r[3].Text(0, "app") == "batch");
+    CHECK(r[4].Int(0, "n") == 2);
+    return absl::OkStatus();
+  }).ok());
+
+  // Outside a transaction a failing query ends only itself: the queries after it run
+  // (a reset after a search must happen even when the search fails).
+  absl::Status failed = pool->WithSession([&](pg::Session& s) {
+    return s.ExecBatch({{"SET application_name = 'before'"},
+                        {kInsertPet, {"Biscuit", std::nullopt, 5}},  // duplicate name
+                        {kInsertPet, {"Tom", std::nullopt, 6}},
+                        {"RESET application_name"}})
+        .status();
+  });
+  CHECK(failed.code() == absl::StatusCode::kAlreadyExists);
+  CHECK_THAT(std::string(failed.message()), Catch::Contains("pets_name_key"));
+  CHECK(pool->Exec(kCount)->Int(0, "n") == 3);  // Tom was stored
+  auto app = pool->Exec({"t_app", "SELECT current_setting('application_name') AS app"});
+  REQUIRE(app.ok());
+  CHECK(app->Text(0, "app") != "before");  // and the reset ran on the same connection
+
+  // Inside a transaction the failure aborts the whole of it, as with Exec.
+  absl::Status tx = pool->Transact([&](pg::Session& s) {
+    return s.ExecBatch({{kInsertPet, {"Whiskers", std::nullopt, 1}}, {kInsertPet, {"Rex", std::nullopt, 1}}})
+        .status();
+  });
+  CHECK(tx.code() == absl::StatusCode::kAlreadyExists);
+  CHECK(pool->Exec(kCount)->Int(0, "n") == 3);
+
+  // A NUL in any parameter refuses the batch before anything is sent.
+  absl::Status nul = pool->WithSession([&](pg::Session& s) {
+    return s.ExecBatch({{kInsertPet, {"Ok", std::nullopt, 1}}, {kInsertPet, {std::string("a\0b", 3), std::nullopt, 1}}})
+        .status();
+  });
+  CHECK(nul.code() == absl::StatusCode::kInvalidArgument);
+  CHECK(pool->Exec(kCount)->Int(0, "n") == 3);
+}
+
 TEST_CASE("pg: serialization failures are retried until both transactions commit", "[pg]") {
   testing::TestDatabase db;
   auto pool = MakePool(db.conninfo(), 4);

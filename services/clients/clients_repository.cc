@@ -340,7 +340,13 @@ absl::StatusOr<std::vector<v1::Client>> ClientsRepository::Load(const std::strin
   std::string arr = UuidArray(ids);
   std::map<std::string, v1::Client> by_id;
   VL_RETURN_IF_ERROR(pool_->WithSession([&](pg::Session& s) -> absl::Status {
-    VL_ASSIGN_OR_RETURN(pg::Result c, s.Exec(kLoadClients, {clinic_id, arr}));
+    // The four reads in one round trip.
+    VL_ASSIGN_OR_RETURN(std::vector<pg::Result> all,
+                        s.ExecBatch({{kLoadClients, {clinic_id, arr}},
+                                     {kLoadPhones, {clinic_id, arr}},
+                                     {kLoadEmails, {clinic_id, arr}},
+                                     {kLoadPets, {clinic_id, arr}}}));
+    const pg::Result &c = all[0], &ph = all[1], &em = all[2], &pets = all[3];
     for (int i = 0; i < c.rows(); ++i) {
       v1::Client& x = by_id[c.Text(i, "id")];
       x.set_id(c.Text(i, "id"));
@@ -366,7 +372,6 @@ absl::StatusOr<std::vector<v1::Client>> ClientsRepository::Load(const std::strin
       *x.mutable_create_time() = ToTimestamp(c.Time(i, "created_at"));
       *x.mutable_update_time() = ToTimestamp(c.Time(i, "updated_at"));
     }
-    VL_ASSIGN_OR_RETURN(pg::Result ph, s.Exec(kLoadPhones, {clinic_id, arr}));
     for (int i = 0; i < ph.rows(); ++i) {
       v1::Phone* p = by_id[ph.Text(i, "client_id")].add_phones();
       p->set_id(ph.Text(i, "id"));
@@ -376,14 +381,12 @@ absl::StatusOr<std::vector<v1::Client>> ClientsRepository::Load(const std::strin
       p->set_primary(ph.Bool(i, "is_primary"));
       p->set_primary_set_by(ph.Text(i, "primary_set_by"));
     }
-    VL_ASSIGN_OR_RETURN(pg::Result em, s.Exec(kLoadEmails, {clinic_id, arr}));
     for (int i = 0; i < em.rows(); ++i) {
       v1::Email* e = by_id[em.Text(i, "client_id")].add_emails();
       e->set_id(em.Text(i, "id"));
       e->set_address(em.Text(i, "address"));
       e->set_primary(em.Bool(i, "is_primary"));
     }
-    VL_ASSIGN_OR_RETURN(pg::Result pets, s.Exec(kLoadPets, {clinic_id, arr}));
     for (int i = 0; i < pets.rows(); ++i) *by_id[pets.Text(i, "client_id")].add_pets() = PetRow(pets, i);
     return absl::OkStatus();
   }));
@@ -404,22 +407,20 @@ absl::StatusOr<v1::Client> ClientsRepository::Get(const std::string& clinic_id,
 
 absl::StatusOr<std::vector<v1::Client>> ClientsRepository::Search(const std::string& clinic_id,
                                                                   const SearchQuery& q, int limit) {
-  absl::StatusOr<pg::Result> r = absl::InternalError("unset");
-  VL_RETURN_IF_ERROR(pool_->WithSession([&](pg::Session& s) {
+  std::vector<std::string> ids;
+  VL_RETURN_IF_ERROR(pool_->WithSession([&](pg::Session& s) -> absl::Status {
     // Every text that starts with q.text sorts before this (byte-wise, as text_pattern_ops).
     std::string prefix_end = q.text + "\xF4\x8F\xBF\xBF";  // U+10FFFF
-    VL_RETURN_IF_ERROR(s.ExecRaw(kGenericPlans).status());
-    if (q.text.size() < 3) {
-      r = s.Exec(kSearchShort, {clinic_id, q.text, q.raw, limit, prefix_end});
-    } else {
-      r = s.Exec(kSearch, {clinic_id, q.text, q.raw, q.digits, q.email, limit, q.names, prefix_end});
-    }
-    // Reset even after an error: the connection goes back to the pool.
-    absl::Status reset = s.ExecRaw(kDefaultPlans).status();
-    return r.ok() ? reset : r.status();
+    pg::Query search = q.text.size() < 3
+                           ? pg::Query(kSearchShort, {clinic_id, q.text, q.raw, limit, prefix_end})
+                           : pg::Query(kSearch, {clinic_id, q.text, q.raw, q.digits, q.email, limit, q.names,
+                                                 prefix_end});
+    // One round trip; the reset runs even when the search fails, since the connection
+    // goes back to the pool.
+    VL_ASSIGN_OR_RETURN(std::vector<pg::Result> r, s.ExecBatch({{kGenericPlans}, std::move(search), {kDefaultPlans}}));
+    for (int i = 0; i < r[1].rows(); ++i) ids.push_back(r[1].Text(i, "id"));
+    return absl::OkStatus();
   }));
-  std::vector<std::string> ids;
-  for (int i = 0; i < r->rows(); ++i) ids.push_back(r->Text(i, "id"));
   return Load(clinic_id, ids);
 }
 
