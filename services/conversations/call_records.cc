@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
 #include "libs/core/log.h"
+#include "libs/core/status.h"
 #include "libs/core/time.h"
 #include "nlohmann/json.hpp"
 

@@ -11,7 +11,7 @@
 namespace vetline::conversations {
 
 absl::Status PushService::CheckEndpoint(const std::string& endpoint) const {
-  constexpr std::string_view kLoopback = "http://127.0.0.1:";
+  constexpr char kLoopback[] = "http://127.0.0.1:";
   if (options_.allow_loopback_endpoints && absl::StartsWith(endpoint, kLoopback) &&
       endpoint.size() <= 2048 && endpoint.find('@') == std::string::npos) {
     return absl::OkStatus();

@@ -13,10 +13,15 @@
 #include "libs/core/status.h"
 #include "libs/pg/pg.h"
 #include "libs/testing/wait.h"
+#include "libs/core/time.h"
 #include "nlohmann/json.hpp"
+#include "services/conversations/call_records.h"
+#include "services/conversations/feed_events.h"
+#include "services/conversations/tests/inbox_fixture.h"
 #include "services/conversations/channels/web_push.h"
 #include "tests/support/edge_stack.h"
 #include "tests/support/http_client.h"
+#include "tests/support/principals.h"
 #include "tests/support/smtp_sink.h"
 #include "tests/support/twilio_sim_process.h"
 #include "tests/support/webpush_receiver.h"
@@ -26,6 +31,7 @@ using json = nlohmann::json;
 using testing::Bearer;
 using testing::EdgeStack;
 using testing::HttpResponse;
+namespace cv1 = vetline::conversations::v1;
 
 namespace {
 
@@ -113,8 +119,8 @@ int64_t Count(pg::Pool& db, const std::string& sql) {
 
 }  // namespace
 
-TEST_CASE("video chat: the invitation reaches the portal, text and email with a join link media "
-          "accepts; the call's end is recorded once",
+TEST_CASE("video chat: the invitation reaches the portal and text and email with a join link media "
+          "accepts and the call's end is recorded once",
           "[conversations][video]") {
   testing::SmtpSink smtp(VETLINE_SOURCE_DIR);
   REQUIRE(smtp.ready());
@@ -156,7 +162,7 @@ TEST_CASE("video chat: the invitation reaches the portal, text and email with a 
   const json& seen = listed["messages"][0];
   CHECK(seen["author"] == "STAFF");
   CHECK(seen["attachments"][0]["videoCall"]["joinUrl"] == join_url);
-  CHECK_FALSE(seen.contains("deliveries"));
+  CHECK(seen.value("deliveries", json::array()).empty());
   auto created = events.NextOf("message.created", 10000);
   REQUIRE(created);
   CHECK(created->data["message"]["attachments"][0]["videoCall"]["callId"] == call_id);
@@ -203,12 +209,15 @@ TEST_CASE("video chat: the invitation reaches the portal, text and email with a 
   CHECK(record.contains("startTime"));
   // In the order they joined: the client waited first, then the host came.
   CHECK(record["participants"] == json::array({"Pat", "Dr Lee"}));
-  CHECK_FALSE(record.contains("recordingUrl"));  // not recorded
+  CHECK(record.value("recordingUrl", "").empty());  // not recorded
+  CHECK_FALSE(record.value("recorded", false));
   CHECK(absl::StrContains(record_msg["text"].get<std::string>(), "with Pat, Dr Lee"));
   json staff_view = Must(http.Get("/v1/conversations/" + c.conversation_id + "/messages", staff));
   REQUIRE(staff_view["messages"].size() == 2);
   CHECK(staff_view["messages"][0]["attachments"][0]["callRecord"]["callId"] == call_id);
-  CHECK_FALSE(staff_view["messages"][0].contains("deliveries"));  // a record is not sent out
+  CHECK(staff_view["messages"][0].value("deliveries", json::array()).empty());  // a record is not sent out
+  // The invitation went out by text and email (staff see the deliveries).
+  CHECK(staff_view["messages"][1]["deliveries"].size() == 2);
 
   // Replaying media's feed from the start, across a restart: still one record.
   REQUIRE(Sql(*db, "UPDATE conversations.outbox_cursors SET last_id = 0 WHERE source = 'media'").ok());
@@ -220,8 +229,8 @@ TEST_CASE("video chat: the invitation reaches the portal, text and email with a 
   CHECK(Count(*db, "SELECT count(*) AS n FROM conversations.messages WHERE author = 'system'") == 1);
 }
 
-TEST_CASE("video chat: from a client profile it uses the client's open conversation; media down "
-          "is a clear 503 with nothing sent",
+TEST_CASE("video chat: from a client profile it uses the client's open conversation and bad input "
+          "names its field",
           "[conversations][video]") {
   EdgeStack stack;
   Clinic c = MakeClinic(stack, "birch.example");
@@ -240,8 +249,8 @@ TEST_CASE("video chat: from a client profile it uses the client's open conversat
   CHECK(missing.status == 404);
 }
 
-TEST_CASE("push: a client registers a subscription (validated, one row per endpoint), staff "
-          "cannot, and the next staff message arrives as a real Web Push",
+TEST_CASE("push: a client registers a validated subscription once per endpoint and staff cannot "
+          "and the next staff message arrives as a real Web Push",
           "[conversations][push]") {
   testing::WebPushReceiver receiver(VETLINE_SOURCE_DIR);
   REQUIRE(receiver.ready());
@@ -315,4 +324,106 @@ TEST_CASE("push: a client registers a subscription (validated, one row per endpo
   Must(http.Send("DELETE", "/v1/push-subscriptions/" + first["id"].get<std::string>(), "", portal));
   CHECK(http.Send("DELETE", "/v1/push-subscriptions/" + first["id"].get<std::string>(), "", portal).status == 404);
   CHECK(Count(*db, "SELECT count(*) AS n FROM conversations.push_subscriptions") == 0);
+}
+
+namespace {
+
+// What the consumer announces, as the realtime side would hear it.
+struct RecordingAnnouncer : conversations::EventAnnouncer {
+  void Announce(const std::vector<conversations::LoggedEvent>& events) override {
+    heard.insert(heard.end(), events.begin(), events.end());
+  }
+  std::vector<conversations::LoggedEvent> heard;
+};
+
+std::string CallEnded(const std::string& clinic, const std::string& call, const std::string& conversation) {
+  return json{{"callId", call},
+              {"clinicId", clinic},
+              {"clientId", nullptr},
+              {"conversationId", conversation.empty() ? json(nullptr) : json(conversation)},
+              {"startTime", "2026-12-01T10:00:00.250000+00:00"},
+              {"endTime", "2026-12-01T10:12:05.250000+00:00"},
+              {"durationSeconds", 725.0},
+              {"participants", {{{"name", "Dr Lee"}, {"role", "host"}},
+                                {{"name", "Pat"}, {"role", "client"}},
+                                {{"name", "Pat"}, {"role", "client"}}}},
+              {"recordingIds", {"7d1e7c1e-9a52-4b8e-8d43-2f7d3c8b1a01"}},
+              {"link", "/v1/calls/" + call}}
+      .dump();
+}
+
+}  // namespace
+
+TEST_CASE("call records: a call.ended record becomes one system message announced only after "
+          "commit and a replay adds nothing",
+          "[conversations][video]") {
+  testing::InboxFixture fx;
+  auto clinic = fx.MakeClinic("Maple Vets", "maple.example");
+  auto pat = fx.MakeClient(clinic, "Pat", "Lee", "+15557650001", "pat@example.com");
+  auto chat = fx.Start(clinic.staff, pat.id());
+  conversations::ConversationsRepository repo(fx.pool);
+  RecordingAnnouncer announcer;
+  conversations::ConsumerEvents events(announcer);
+  rpc::ConsumerSpec spec = conversations::FollowCalls(repo, events, "https://vet.example");
+  const std::string call = "5b0f8f43-55d4-4c38-9a7e-7d7a3c7e2f10";
+  auto handle = [&](const std::string& payload) {
+    REQUIRE(fx.pool->Transact([&](pg::Session& s) {
+                      REQUIRE(announcer.heard.empty());  // nothing before commit
+                      return spec.handle(s, "call.ended", payload);
+                    }).ok());
+    spec.after_commit();
+  };
+
+  handle(CallEnded(clinic.id, call, chat.id()));
+  REQUIRE(announcer.heard.size() == 1);
+  const auto& e = announcer.heard[0];
+  CHECK(e.event.type() == "message.created");
+  CHECK_FALSE(e.staff_only);
+  CHECK(e.client_id == pat.id());
+  const auto& m = e.event.message();
+  CHECK(m.author() == cv1::SYSTEM);
+  CHECK(m.text() == "Video call, 12 min 5 s, with Dr Lee, Pat (recorded).");
+  REQUIRE(m.attachments_size() == 1);
+  const auto& record = m.attachments(0).call_record();
+  CHECK(record.call_id() == call);
+  CHECK(record.duration_seconds() == 725);
+  CHECK(record.participants_size() == 2);  // Pat rejoined: one participant
+  CHECK(record.recorded());
+  CHECK(record.recording_url() == "https://vet.example/v1/recordings/7d1e7c1e-9a52-4b8e-8d43-2f7d3c8b1a01");
+  CHECK(absl::ToUnixMillis(FromTimestamp(record.start_time())) == absl::ToUnixMillis(absl::FromUnixSeconds(1796119200)) + 250);
+  // The client's view keeps the record, not the recording links (staff download those).
+  auto client_view = fx.Messages(testing::ClientPrincipal(clinic.id, pat.id()), chat.id());
+  REQUIRE(client_view.size() == 1);
+  CHECK(client_view[0].attachments(0).call_record().recording_url().empty());
+  CHECK(client_view[0].attachments(0).call_record().participants_size() == 2);
+
+  // The same record again (a replay), a call without a conversation, a conversation that is
+  // not there, and a malformed record: nothing more, nothing held back.
+  announcer.heard.clear();
+  handle(CallEnded(clinic.id, call, chat.id()));
+  handle(CallEnded(clinic.id, "6b0f8f43-55d4-4c38-9a7e-7d7a3c7e2f10", ""));
+  handle(CallEnded(clinic.id, "7b0f8f43-55d4-4c38-9a7e-7d7a3c7e2f10", "00000000-0000-4000-8000-000000000000"));
+  handle("{\"callId\": 7}");
+  CHECK(announcer.heard.empty());
+  CHECK(fx.Count("SELECT count(*) AS n FROM conversations.messages WHERE author = 'system'") == 1);
+}
+
+TEST_CASE("video chat: media unreachable is a clear 503 and nothing is posted", "[conversations][video]") {
+  testing::InboxFixture fx;
+  auto clinic = fx.MakeClinic("Maple Vets", "maple.example");
+  auto pat = fx.MakeClient(clinic, "Pat", "Lee", "+15557650001", "pat@example.com");
+  auto chat = fx.Start(clinic.staff, pat.id());
+  // A replica whose media service is not there (nothing listens on that port).
+  rpc::ServiceEnv env = fx.env;
+  env.peers["media"] = "127.0.0.1:" + std::to_string(testing::FreePort());
+  auto replica = conversations::Start(env, fx.options).value();
+  auto calls = cv1::VideoCallsService::NewStub(rpc::Dial("127.0.0.1:" + std::to_string(replica->server().port())));
+  cv1::StartVideoCallRequest req;
+  req.set_conversation_id(chat.id());
+  cv1::VideoCallStarted out;
+  grpc::Status st = calls->StartVideoCall(fx.As(clinic.staff).get(), req, &out);
+  CHECK(st.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(st.error_message() == "video calls are unavailable right now; nothing was sent, try again");
+  CHECK(fx.Count("SELECT count(*) AS n FROM conversations.messages") == 0);
+  CHECK(fx.Count("SELECT count(*) AS n FROM conversations.deliveries") == 0);
 }
