@@ -110,6 +110,7 @@ PeriodicWorker::Next OutboxConsumer::Step() {
                 {{"source", spec_.source}, {"topic", e.topic()}, {"error", st.ToString()}});
       return PeriodicWorker::Next::kPause;
     }
+    if (spec_.after_commit) spec_.after_commit();
     if (lag_) lag_->Set(absl::ToDoubleSeconds(absl::Now() - FromTimestamp(e.create_time())));
   }
   return resp.events_size() == kBatch ? PeriodicWorker::Next::kAgain : PeriodicWorker::Next::kPause;

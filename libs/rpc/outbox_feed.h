@@ -41,6 +41,10 @@ struct ConsumerSpec {
   std::vector<std::string> topics;  // e.g. {"client.merged"}
   std::function<absl::Status(pg::Session& s, const std::string& topic, const std::string& payload)>
       handle;
+  // Optional: runs after each event's transaction committed (announcing what the handler
+  // wrote: nothing may be announced before it is in the database). A retried handler runs
+  // again before it, so what the handler collects it must reset on each call.
+  std::function<void()> after_commit;
 };
 
 // Runs one ConsumerSpec on a PeriodicWorker until destroyed: polls the peer's feed every

@@ -9,7 +9,16 @@ void RedactForClient(v1::Conversation& c) {
   c.clear_sender_address();
 }
 
-void RedactForClient(v1::Message& m) { m.clear_deliveries(); }
+void RedactForClient(v1::Message& m) {
+  m.clear_deliveries();
+  // Recordings are the clinic's (downloaded by staff); the record itself stays.
+  for (v1::Attachment& a : *m.mutable_attachments()) {
+    if (a.has_call_record()) {
+      a.mutable_call_record()->clear_recording_url();
+      a.mutable_call_record()->clear_recording_urls();
+    }
+  }
+}
 
 void RedactForClient(v1::Event& e) {
   if (e.has_conversation()) {

@@ -6,10 +6,14 @@
 #include "libs/redis/redis.h"
 #include "libs/refs/refs.h"
 #include "nlohmann/json.hpp"
+#include "services/conversations/call_records.h"
 #include "services/conversations/conversations_service.h"
 #include "services/conversations/inbound_email_service.h"
+#include "services/conversations/feed_events.h"
+#include "services/conversations/push_service.h"
 #include "services/conversations/realtime.h"
 #include "services/conversations/settings_service.h"
+#include "services/conversations/video_call_service.h"
 
 namespace vetline::conversations {
 namespace {
@@ -33,9 +37,9 @@ InboundEmailOptions InboundEmail(const ConversationsOptions& o) {
 // Everything the service's parts share; built once per start.
 struct Wiring {
   Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
-         std::shared_ptr<grpc::Channel> identity_channel, std::shared_ptr<redis::Pool> redis,
-         ConversationsOptions options, std::unique_ptr<Realtime> realtime,
-         DeliveryChannels delivery_channels)
+         std::shared_ptr<grpc::Channel> identity_channel, std::shared_ptr<grpc::Channel> media_channel,
+         std::shared_ptr<redis::Pool> redis, ConversationsOptions options,
+         std::unique_ptr<Realtime> realtime, DeliveryChannels delivery_channels)
       : options(std::move(options)),
         realtime(std::move(realtime)),
         channels(std::move(delivery_channels)),
@@ -54,6 +58,16 @@ struct Wiring {
         inbound_repo(ctx.pool(), repo),
         inbound_email(inbound_repo, signer, clients, *blobs, this->realtime->announcer(),
                       PageTokens(ctx.env().platform.internal_secret), InboundEmail(this->options)),
+        media(media_channel ? std::make_unique<GrpcMediaCalls>(std::move(media_channel), signer) : nullptr),
+        video_calls(inbox, repo, signer, media.get()),
+        push_repo(ctx.pool()),
+        push(push_repo, signer,
+             {.vapid_public_key = this->options.delivery.vapid_subject.empty()
+                                      ? ""
+                                      : this->options.delivery.vapid_public_key,
+              .allow_loopback_endpoints = this->options.delivery.push_loopback_endpoints}),
+        merge_events(this->realtime->announcer()),
+        call_events(this->realtime->announcer()),
         deliveries(ctx.pool(), this->realtime->announcer()) {
     DeliveryOptions d = this->options.delivery.options;
     d.public_url = this->options.public_url;
@@ -75,15 +89,21 @@ struct Wiring {
   SettingsService settings;
   InboundEmailRepository inbound_repo;
   InboundEmailService inbound_email;  // the mail provider's webhook for client replies
+  std::unique_ptr<GrpcMediaCalls> media;  // null without a media service: no video calls
+  VideoCallService video_calls;
+  PushRepository push_repo;
+  PushService push;
+  ConsumerEvents merge_events, call_events;  // what the feed consumers announce after commit
   DeliveryRepository deliveries;
   std::vector<std::unique_ptr<DeliveryWorker>> delivery_workers;
 };
 
 // The clients service's merges: the merged profile's conversations follow the survivor.
-rpc::ConsumerSpec FollowMerges(ConversationsRepository& repo) {
+rpc::ConsumerSpec FollowMerges(ConversationsRepository& repo, ConsumerEvents& events) {
   return {.source = "clients",
           .topics = {"client.merged"},
-          .handle = [&repo](pg::Session& s, const std::string&, const std::string& payload) -> absl::Status {
+          .handle = [&repo, &events](pg::Session& s, const std::string&, const std::string& payload) -> absl::Status {
+            Events* logged = events.Begin();
             nlohmann::json e = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
             if (!e.is_object() || !e.value("clinicId", nlohmann::json()).is_string() ||
                 !e.value("mergedId", nlohmann::json()).is_string() ||
@@ -91,8 +111,9 @@ rpc::ConsumerSpec FollowMerges(ConversationsRepository& repo) {
               log::Error("client.merged event without its ids; skipped", {{"payload", payload}});
               return absl::OkStatus();  // a malformed event must not hold the rest back
             }
-            return repo.MoveMergedClient(s, e["clinicId"], e["mergedId"], e["survivorId"]).status();
-          }};
+            return repo.MoveMergedClient(s, e["clinicId"], e["mergedId"], e["survivorId"], logged).status();
+          },
+          .after_commit = [&events] { events.AfterCommit(); }};
 }
 
 absl::Status CheckOptions(const ConversationsOptions& o) {
@@ -121,6 +142,9 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
       .wire = [&](rpc::ServiceContext& ctx) -> absl::StatusOr<rpc::ServiceParts> {
         VL_ASSIGN_OR_RETURN(auto clients, ctx.Peer("clients"));
         VL_ASSIGN_OR_RETURN(auto identity, ctx.Peer("identity"));
+        // Video calls need the media service; a deployment without one answers Unavailable.
+        auto media = ctx.Peer("media");
+        std::shared_ptr<grpc::Channel> media_channel = media.ok() ? *media : nullptr;
         std::shared_ptr<redis::Pool> redis;
         if (!ctx.env().platform.redis.empty()) {
           VL_ASSIGN_OR_RETURN(redis::Options ro, redis::ParseAddress(ctx.env().platform.redis));
@@ -129,15 +153,20 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
         VL_ASSIGN_OR_RETURN(auto realtime, Realtime::Start(ctx));
         VL_ASSIGN_OR_RETURN(DeliveryChannels channels, OpenDeliveryChannels(options.delivery));
         auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(identity),
-                                          std::move(redis), options, std::move(realtime),
-                                          std::move(channels));
+                                          media_channel, std::move(redis), options,
+                                          std::move(realtime), std::move(channels));
         rpc::ServiceParts parts{
             .state = w,
             .services = {{&w->inbox, v1::ConversationsService::service_full_name()},
                          {&w->settings, v1::ConversationSettingsService::service_full_name()},
                          {&w->inbound_email, v1::InboundEmailService::service_full_name()},
+                         {&w->video_calls, v1::VideoCallsService::service_full_name()},
+                         {&w->push, v1::PushSubscriptionsService::service_full_name()},
                          w->realtime->served()},
-            .consumers = {FollowMerges(w->repo)}};
+            .consumers = {FollowMerges(w->repo, w->merge_events)}};
+        if (media_channel) {
+          parts.consumers.push_back(FollowCalls(w->repo, w->call_events, w->options.public_url));
+        }
         for (auto& worker : w->delivery_workers) {
           parts.workers.push_back({"delivery", absl::Milliseconds(200),
                                    [d = worker.get()] { return d->Step(); }});

@@ -219,10 +219,18 @@ constexpr pg::Statement kSearch{
     "AND (NOT $3 OR (c.client_id = NULLIF($4, '')::uuid AND NOT m.internal_note)) "
     "AND ($5::timestamptz IS NULL OR (m.create_time, m.id) < ($5, $6::uuid)) "
     "ORDER BY m.create_time DESC, m.id DESC LIMIT $7"};
-constexpr pg::Statement kHasPush{
-    "conversations_has_push",
-    "SELECT EXISTS (SELECT 1 FROM conversations.push_subscriptions "
-    "WHERE clinic_id = $1 AND client_id = $2) AS present"};
+constexpr pg::Statement kInsertAttachment{
+    "conversations_insert_attachment",
+    "INSERT INTO conversations.attachments (clinic_id, message_id, kind, content, ref_id) "
+    "VALUES ($1, $2, $3, $4::jsonb, $5)"};
+constexpr pg::Statement kCallRecorded{
+    "conversations_call_recorded",
+    "SELECT EXISTS (SELECT 1 FROM conversations.attachments WHERE clinic_id = $1 "
+    "AND kind = 'call_record' AND ref_id = $2) AS present"};
+constexpr pg::Statement kPushEndpoints{
+    "conversations_push_endpoints",
+    "SELECT endpoint FROM conversations.push_subscriptions "
+    "WHERE clinic_id = $1 AND client_id = $2 ORDER BY create_time, id"};
 
 // ---- files ----
 
@@ -640,13 +648,12 @@ absl::StatusOr<ConversationRecord> ConversationsRepository::MarkRead(const Viewe
 absl::StatusOr<int> ConversationsRepository::MoveMergedClient(pg::Session& s,
                                                               const std::string& clinic_id,
                                                               const std::string& merged_id,
-                                                              const std::string& survivor_id) {
+                                                              const std::string& survivor_id,
+                                                              Events* logged) {
   VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kMoveMergedClient, {clinic_id, merged_id, survivor_id}));
   VL_RETURN_IF_ERROR(s.Exec(kMoveMergedPush, {clinic_id, merged_id, survivor_id}).status());
-  // In the log for consoles; the next announced event of the clinic brings them along.
-  Events logged;
   for (int i = 0; i < r.rows(); ++i) {
-    VL_RETURN_IF_ERROR(Log(s, ConversationRow(r, i), "conversation.updated", false, &logged));
+    VL_RETURN_IF_ERROR(Log(s, ConversationRow(r, i), "conversation.updated", false, logged));
   }
   return r.rows();
 }
@@ -734,7 +741,6 @@ absl::StatusOr<v1::Message> ConversationsRepository::SendMessage(const Viewer& v
 absl::StatusOr<v1::Message> ConversationsRepository::SendMessage(pg::Session& s, const Viewer& v,
                                                                  const NewMessage& nm,
                                                                  Events* logged) {
-  v1::Message out;
   // The conversation's row lock orders concurrent sends: counts and times stay exact.
   VL_ASSIGN_OR_RETURN(pg::Result cur, s.Exec(kLockConversation, ViewerParams(v, nm.conversation_id)));
   if (cur.rows() == 0) return NoConversation();
@@ -742,7 +748,7 @@ absl::StatusOr<v1::Message> ConversationsRepository::SendMessage(pg::Session& s,
       pg::Result m, s.Exec(kInsertMessage, {v.clinic_id, nm.conversation_id,
                                             AuthorText(nm.author), nm.author_id, nm.text,
                                             nm.internal_note, ChannelText(nm.received_via)}));
-  out = MessageRow(m, 0);
+  v1::Message out = MessageRow(m, 0);
   const absl::Time created = m.Time(0, "create_time");
   std::string first_file;
   if (!nm.file_ids.empty()) {
@@ -754,6 +760,10 @@ absl::StatusOr<v1::Message> ConversationsRepository::SendMessage(pg::Session& s,
       return InvalidField("fileIds",
                           "every file must be uploaded to this conversation and not yet sent");
     }
+  }
+  for (const TypedAttachment& a : nm.attachments) {
+    VL_RETURN_IF_ERROR(
+        s.Exec(kInsertAttachment, {v.clinic_id, out.id(), a.kind, a.content, a.ref_id}).status());
   }
   for (const rules::Target& t : nm.deliveries) {
     VL_RETURN_IF_ERROR(s.Exec(kInsertDelivery, {v.clinic_id, out.id(),
@@ -777,6 +787,13 @@ absl::StatusOr<v1::Message> ConversationsRepository::SendMessage(pg::Session& s,
   ConversationRecord rec = ConversationRow(conv, 0);
   VL_RETURN_IF_ERROR(Log(s, rec, "message.created", nm.internal_note, logged, &out));
   return out;
+}
+
+absl::StatusOr<bool> ConversationsRepository::CallRecorded(pg::Session& s,
+                                                           const std::string& clinic_id,
+                                                           const std::string& call_id) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kCallRecorded, {clinic_id, call_id}));
+  return r.Bool(0, "present");
 }
 
 absl::StatusOr<std::vector<v1::Message>> ConversationsRepository::ListMessages(
@@ -850,10 +867,12 @@ absl::StatusOr<std::vector<ConversationsRepository::Hit>> ConversationsRepositor
   return out;
 }
 
-absl::StatusOr<bool> ConversationsRepository::HasPushSubscription(const std::string& clinic_id,
-                                                                  const std::string& client_id) {
-  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kHasPush, {clinic_id, client_id}));
-  return r.Bool(0, "present");
+absl::StatusOr<std::vector<std::string>> ConversationsRepository::PushEndpoints(
+    const std::string& clinic_id, const std::string& client_id) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kPushEndpoints, {clinic_id, client_id}));
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.Text(i, "endpoint"));
+  return out;
 }
 
 // ---- files ----

@@ -53,6 +53,14 @@ struct Cursor {
   std::string id;
 };
 
+// A typed attachment other than a file (conversations.attachments): `content` is the proto
+// Attachment's JSON, `ref_id` the call / payment request / form it is about.
+struct TypedAttachment {
+  std::string kind;  // video_call | call_record | payment_request | form | survey
+  std::string content;
+  std::string ref_id;
+};
+
 struct NewMessage {
   std::string conversation_id;
   v1::Author author = v1::STAFF;
@@ -61,6 +69,7 @@ struct NewMessage {
   bool internal_note = false;
   v1::Channel received_via = v1::PORTAL;
   std::vector<std::string> file_ids;
+  std::vector<TypedAttachment> attachments;
   // Who the deliveries go to; chosen by rules::ChooseDeliveries (empty for notes and
   // client messages).
   std::vector<rules::Target> deliveries;
@@ -139,17 +148,22 @@ class ConversationsRepository {
   // The clients service merged `merged_id` into `survivor_id` (its client.merged event):
   // every conversation and push subscription of the merged profile moves to the
   // survivor, inside the caller's transaction (the feed consumer's). Applying it again
-  // moves nothing. Returns how many conversations moved.
+  // moves nothing. Returns how many conversations moved; their events go to `logged`
+  // for the consumer to announce after its commit.
   absl::StatusOr<int> MoveMergedClient(pg::Session& s, const std::string& clinic_id,
                                        const std::string& merged_id,
-                                       const std::string& survivor_id);
+                                       const std::string& survivor_id, Events* logged);
 
   // Messages. SendMessage writes the message, attaches its files, updates the
   // conversation and queues the deliveries in one transaction.
   absl::StatusOr<v1::Message> SendMessage(const Viewer& v, const NewMessage& m, Events* events);
-  // The same inside the caller's transaction (an inbound email's, with its own rows).
+  // The same inside the caller's transaction (an inbound email's, a feed consumer's); the events are appended
+  // to `logged` for the caller to announce after its commit.
   absl::StatusOr<v1::Message> SendMessage(pg::Session& s, const Viewer& v, const NewMessage& m,
-                                          Events* events);
+                                          Events* logged);
+  // Whether the call's record is already in one of the clinic's conversations.
+  absl::StatusOr<bool> CallRecorded(pg::Session& s, const std::string& clinic_id,
+                                    const std::string& call_id);
   // Newest first; a client viewer never gets internal notes.
   absl::StatusOr<std::vector<v1::Message>> ListMessages(const Viewer& v,
                                                         const std::string& conversation_id,
@@ -166,9 +180,9 @@ class ConversationsRepository {
   };
   absl::StatusOr<std::vector<Hit>> SearchMessages(const Viewer& v, const std::string& query,
                                                   const std::optional<Cursor>& after, int limit);
-  // Does the client have a registered push subscription?
-  absl::StatusOr<bool> HasPushSubscription(const std::string& clinic_id,
-                                           const std::string& client_id);
+  // The endpoints of the client's registered push subscriptions (one delivery each).
+  absl::StatusOr<std::vector<std::string>> PushEndpoints(const std::string& clinic_id,
+                                                         const std::string& client_id);
 
   // Files: stored when uploaded, attached by SendMessage.
   absl::StatusOr<v1::FileAttachment> InsertFile(const Viewer& v, const NewFile& f);

@@ -133,10 +133,11 @@ absl::StatusOr<std::vector<rules::Target>> ConversationsService::DeliveriesFor(
   contacts.client_id = client.id();
   contacts.text_enabled = client.contact_options().text_enabled();
   contacts.email_enabled = client.contact_options().email_enabled();
-  contacts.push_enabled = client.contact_options().push_status() == clients::v1::PUSH_ENABLED;
+  // A registered subscription is the browser's or app's own opt-in; only an explicit
+  // "disabled" from the app switches push off.
+  contacts.push_enabled = client.contact_options().push_status() != clients::v1::PUSH_DISABLED;
   if (contacts.push_enabled) {
-    VL_ASSIGN_OR_RETURN(contacts.has_push_subscriptions,
-                        repo_.HasPushSubscription(c.clinic_id(), client.id()));
+    VL_ASSIGN_OR_RETURN(contacts.push_endpoints, repo_.PushEndpoints(c.clinic_id(), client.id()));
   }
   for (const auto& p : client.phones()) {
     contacts.phones.push_back({p.number(), p.texting_capable(), p.primary()});

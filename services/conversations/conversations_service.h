@@ -85,18 +85,20 @@ class ConversationsService final : public v1::ConversationsService::Service {
   grpc::Status SearchMessages(grpc::ServerContext*, const v1::SearchMessagesRequest*,
                               v1::SearchMessagesResponse*) override;
 
- private:
+  // Shared with the other edges of the inbox (video calls) that send messages.
   // The conversation as `v` may see it (client: redacted, the client's own preview).
   v1::Conversation Present(const Viewer& v, ConversationRecord rec) const;
   // The message as `v` may see it, with signed download links.
   void Present(const Viewer& v, v1::Message& m) const;
-  void SignDownload(const std::string& clinic_id, v1::FileAttachment& f) const;
-  absl::StatusOr<Viewer> StaffViewer(const grpc::ServerContext& ctx) const;
-  absl::Status LimitClientSend(const Viewer& v);
   void Announce(const Events& events);
   // The channels a staff message to this conversation goes out on.
   absl::StatusOr<std::vector<rules::Target>> DeliveriesFor(const api::Principal& caller,
                                                            const v1::Conversation& c);
+
+ private:
+  void SignDownload(const std::string& clinic_id, v1::FileAttachment& f) const;
+  absl::StatusOr<Viewer> StaffViewer(const grpc::ServerContext& ctx) const;
+  absl::Status LimitClientSend(const Viewer& v);
 
   ConversationsRepository& repo_;
   const auth::PrincipalSigner& signer_;

@@ -18,6 +18,8 @@ void DeliverySettings::Register(ConfigParser& p) {
   p.String("vapid-subject", &vapid_subject, "VAPID contact, mailto:... (empty: no push)", "");
   p.String("vapid-public-key", &vapid_public_key, "VAPID public key, base64url", "");
   p.String("vapid-private-key", &vapid_private_key, "VAPID private key, base64url", "");
+  p.Bool("push-allow-loopback", &push_loopback_endpoints,
+         "tests only: accept and push to http://127.0.0.1 subscription endpoints", false);
   p.Int("delivery-workers", &workers,
         "threads sending queued deliveries (0: this replica sends none; another does)", 4, 0, 64);
   p.Duration("delivery-lease", &options.lease,
@@ -44,7 +46,8 @@ absl::StatusOr<DeliveryChannels> OpenDeliveryChannels(const DeliverySettings& s)
   if (!s.vapid_subject.empty()) {
     VL_ASSIGN_OR_RETURN(out.push, channels::WebPush::Create({.subject = s.vapid_subject,
                                                              .public_key = s.vapid_public_key,
-                                                             .private_key = s.vapid_private_key}));
+                                                             .private_key = s.vapid_private_key,
+                                                             .allow_http_endpoints = s.push_loopback_endpoints}));
   }
   return out;
 }

@@ -15,6 +15,8 @@ struct DeliverySettings {
   std::string twilio_base_url, twilio_account_sid, twilio_auth_token;
   std::string smtp_url, smtp_user, smtp_password;
   std::string vapid_subject, vapid_public_key, vapid_private_key;
+  // Tests only: push to (and register) http://127.0.0.1 endpoints of a loopback receiver.
+  bool push_loopback_endpoints = false;
   int workers = 4;
   DeliveryOptions options;
   void Register(ConfigParser& p);

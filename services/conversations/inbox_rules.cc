@@ -49,7 +49,9 @@ std::vector<Target> ChooseDeliveries(const Contacts& c) {
       if (e.primary && !e.address.empty()) out.push_back({Channel::kEmail, e.address});
     }
   }
-  if (c.push_enabled && c.has_push_subscriptions) out.push_back({Channel::kPush, c.client_id});
+  if (c.push_enabled) {
+    for (const std::string& endpoint : c.push_endpoints) out.push_back({Channel::kPush, endpoint});
+  }
   return out;
 }
 

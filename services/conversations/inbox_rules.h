@@ -32,21 +32,21 @@ struct Contacts {
   std::string client_id;
   bool text_enabled = false;
   bool email_enabled = false;
-  bool push_enabled = false;          // the client app reports push as enabled
-  bool has_push_subscriptions = false;
+  bool push_enabled = false;          // push is not switched off for this client
+  std::vector<std::string> push_endpoints;  // the client's registered subscriptions
   std::vector<ContactPhone> phones;
   std::vector<ContactEmail> emails;
 };
 
 struct Target {
   Channel channel;
-  std::string destination;  // number, address, or the client id for push (all devices)
+  std::string destination;  // number, address, or a push subscription's endpoint
   bool operator==(const Target&) const = default;
 };
 
 // Text only to the primary number, and only when it can take texts and texting is on;
-// email to the primary address when email is on; push when it is enabled and the client
-// has a subscription. Never a second number or address. The portal is not a target: every
+// email to the primary address when email is on; push to each registered subscription
+// when push is not switched off. Never a second number or address. The portal is not a target: every
 // message is there anyway.
 std::vector<Target> ChooseDeliveries(const Contacts& contacts);
 

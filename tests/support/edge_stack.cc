@@ -27,7 +27,8 @@ constexpr char kPassword[] = "correct horse battery";
 
 }  // namespace
 
-EdgeStack::EdgeStack() {
+EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
+  media_address_ = "127.0.0.1:" + std::to_string(FreePort());
   media_dir_ =
       std::filesystem::temp_directory_path() / ("vetline-edge-" + std::to_string(::getpid()) + "-" +
                                                 std::to_string(reinterpret_cast<uintptr_t>(this)));
@@ -37,16 +38,12 @@ EdgeStack::EdgeStack() {
   identity_env.peers["clients"] = Address(*clients_);
   identity_service_ = Must(identity::Start(identity_env, {}), "identity");
   pims_sync_ = Must(pims_sync::Definition().start(TestServiceEnv(db_.conninfo())), "pims_sync");
-  conversations::ConversationsOptions co;
-  co.blob_dir = (media_dir_ / "conversation-files").string();
-  rpc::ServiceEnv conversations_env = TestServiceEnv(db_.conninfo());
-  conversations_env.peers["clients"] = Address(*clients_);
-  conversations_env.peers["identity"] = Address(*identity_service_);
-  conversations_ = Must(conversations::Start(conversations_env, co), "conversations");
+  RestartConversations();
   media::MediaOptions mo;
   mo.data_dir = (media_dir_ / "data").string();
   mo.blob_dir = (media_dir_ / "blobs").string();
   rpc::ServiceEnv media_env = TestServiceEnv(db_.conninfo());
+  media_env.grpc_address = media_address_;
   media_env.peers["clients"] = Address(*clients_);  // media checks clientId there
   media_env.peers["conversations"] = Address(*conversations_);  // and conversationId
   media_ = Must(media::Start(media_env, mo), "media");
@@ -76,6 +73,20 @@ EdgeStack::~EdgeStack() {
 }
 
 int EdgeStack::http_port() const { return gateway_->port(); }
+
+void EdgeStack::RestartConversations() {
+  const std::string port = conversations_ ? std::to_string(conversations_->server().port()) : "0";
+  conversations_.reset();
+  conversations::ConversationsOptions co;
+  co.blob_dir = (media_dir_ / "conversation-files").string();
+  co.delivery = options_.delivery;
+  rpc::ServiceEnv env = TestServiceEnv(db_.conninfo());
+  env.grpc_address = "127.0.0.1:" + port;  // the same port: media and the gateway keep theirs
+  env.peers["clients"] = Address(*clients_);
+  env.peers["identity"] = Address(*identity_service_);
+  env.peers["media"] = media_address_;  // video calls, and its call.ended feed
+  conversations_ = Must(conversations::Start(env, co), "conversations");
+}
 
 EdgeStack::Clinic EdgeStack::CreateClinic(const std::string& name, const std::string& admin_email) {
   identity::v1::CreateClinicRequest req;

@@ -9,18 +9,27 @@
 
 #include "libs/rpc/service.h"
 #include "libs/testing/servers.h"
+#include "services/conversations/delivery_setup.h"
 #include "services/gateway/gateway.h"
 #include "tests/support/http_client.h"
 #include "vetline/identity/v1/identity.grpc.pb.h"
 
 namespace vetline::testing {
 
+struct EdgeStackOptions {
+  // Conversations' providers (Twilio, SMTP, Web Push) and workers; none by default.
+  conversations::DeliverySettings delivery;
+};
+
 class EdgeStack {
  public:
-  EdgeStack();
+  explicit EdgeStack(EdgeStackOptions options = {});
   ~EdgeStack();
 
   int http_port() const;
+  std::string conninfo() const { return db_.conninfo(); }
+  // Conversations again (a restart: its feed cursors and everything else are in the database).
+  void RestartConversations();
   HttpClient Client() const { return HttpClient(http_port()); }
   identity::v1::IdentityService::Stub& identity() { return *identity_; }
 
@@ -34,6 +43,8 @@ class EdgeStack {
 
  private:
   TestDatabase db_;
+  EdgeStackOptions options_;
+  std::string media_address_;  // chosen first: conversations and media call each other
   std::filesystem::path media_dir_;
   std::unique_ptr<rpc::RunningService> clients_, identity_service_, pims_sync_, conversations_,
       media_;

@@ -216,15 +216,24 @@ absl::StatusOr<VapidKeys> GenerateVapidKeys() {
   return VapidKeys{B64Url(*pub), B64Url(scalar)};
 }
 
-absl::StatusOr<std::string> EncryptPushPayload(const PushSubscription& sub, std::string_view payload) {
-  std::optional<std::string> ua_public = FromB64Url(sub.p256dh), auth = FromB64Url(sub.auth);
+absl::Status CheckPushKeys(const PushSubscription& sub) {
+  constexpr size_t kMaxKeyChars = 256;  // both keys are far shorter in base64url
+  std::optional<std::string> ua_public, auth;
+  if (sub.p256dh.size() <= kMaxKeyChars) ua_public = FromB64Url(sub.p256dh);
+  if (sub.auth.size() <= kMaxKeyChars) auth = FromB64Url(sub.auth);
   if (!ua_public || ua_public->size() != 65 || (*ua_public)[0] != 0x04) {
-    return InvalidField("keys.p256dh", "must be a base64url 65-byte uncompressed P-256 point");
+    return InvalidField("keys.p256dh", "keys.p256dh must be a base64url 65-byte uncompressed P-256 point");
   }
-  if (!auth || auth->size() != 16) return InvalidField("keys.auth", "must be a base64url 16-byte secret");
+  if (!auth || auth->size() != 16) return InvalidField("keys.auth", "keys.auth must be a base64url 16-byte secret");
+  if (!EcKey(*ua_public, nullptr)) return InvalidField("keys.p256dh", "keys.p256dh is not a point on P-256");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> EncryptPushPayload(const PushSubscription& sub, std::string_view payload) {
+  VL_RETURN_IF_ERROR(CheckPushKeys(sub));
+  std::optional<std::string> ua_public = FromB64Url(sub.p256dh), auth = FromB64Url(sub.auth);
   if (payload.size() > kMaxPushPayload) return InvalidField("payload", absl::StrCat("must be at most ", kMaxPushPayload, " bytes"));
   Pkey ua = EcKey(*ua_public, nullptr);
-  if (!ua) return InvalidField("keys.p256dh", "is not a point on P-256");
   Pkey as = NewP256();
   if (!as) return absl::InternalError("generating a P-256 key failed");
   std::optional<std::string> as_public = PublicOctets(as.get());

@@ -45,6 +45,10 @@ struct VapidConfig {
 // https URL on a known browser push service (FCM, Mozilla, Apple, Windows), so a portal
 // user cannot make the server POST to arbitrary hosts. InvalidArgument on "endpoint".
 absl::Status CheckPushEndpoint(std::string_view endpoint);
+// Whether a subscription's keys can be encrypted to: p256dh a base64url 65-byte
+// uncompressed point on P-256, auth a base64url 16-byte secret. InvalidArgument on
+// "keys.p256dh" or "keys.auth".
+absl::Status CheckPushKeys(const PushSubscription& subscription);
 
 struct VapidKeys {
   std::string public_key, private_key;  // base64url, as VapidConfig takes them

@@ -198,15 +198,22 @@ TEST_CASE("inbox deliveries: text to the primary texting number email to the pri
   c.phones[1].texting_capable = true;
   c.text_enabled = c.email_enabled = false;
   CHECK(rules::ChooseDeliveries(c).empty());
-  // Push needs both the app's status and a subscription.
+  // Push needs a subscription, and goes to each one (every device of the client).
   c.push_enabled = true;
   CHECK(rules::ChooseDeliveries(c).empty());
-  c.has_push_subscriptions = true;
-  CHECK(rules::ChooseDeliveries(c) == std::vector<rules::Target>{{Channel::kPush, "c-1"}});
+  c.push_endpoints = {"https://fcm.googleapis.com/fcm/send/a", "https://web.push.apple.com/b"};
+  CHECK(rules::ChooseDeliveries(c) ==
+        std::vector<rules::Target>{{Channel::kPush, "https://fcm.googleapis.com/fcm/send/a"},
+                                   {Channel::kPush, "https://web.push.apple.com/b"}});
+  c.push_enabled = false;  // switched off: none, subscriptions or not
+  CHECK(rules::ChooseDeliveries(c).empty());
+  c.push_enabled = true;
+  c.push_endpoints = {"https://web.push.apple.com/b"};
   // No primary email: no email.
   c.email_enabled = true;
   c.emails = {{"pat@pets.example", false}};
-  CHECK(rules::ChooseDeliveries(c) == std::vector<rules::Target>{{Channel::kPush, "c-1"}});
+  CHECK(rules::ChooseDeliveries(c) ==
+        std::vector<rules::Target>{{Channel::kPush, "https://web.push.apple.com/b"}});
 }
 
 TEST_CASE("inbox messages: empty and oversized text refused naming text - previews one line",
