@@ -36,7 +36,11 @@ grpc::Status ClientsService::SearchClients(grpc::ServerContext* ctx,
                                            const v1::SearchClientsRequest* req,
                                            v1::SearchClientsResponse* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
+    // Staff, or a service acting for one clinic (conversations: who texted in).
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::PrincipalOf(*ctx, signer_));
+    if (p.kind() != api::Principal::SERVICE || p.clinic_id().empty()) {
+      VL_RETURN_IF_ERROR(rpc::RequireStaff(*ctx, signer_).status());
+    }
     VL_ASSIGN_OR_RETURN(int size, validate::PageSize("pageSize", req->page_size()));
     VL_ASSIGN_OR_RETURN(SearchQuery q, ParseSearchQuery(req->query()));
     VL_ASSIGN_OR_RETURN(auto found, repo_.Search(p.clinic_id(), q, size));

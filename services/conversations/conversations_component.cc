@@ -9,6 +9,9 @@
 #include "services/conversations/conversations_service.h"
 #include "services/conversations/realtime.h"
 #include "services/conversations/settings_service.h"
+#include "services/conversations/sms_inbound.h"
+#include "services/conversations/sms_repository.h"
+#include "services/conversations/twilio_webhooks_service.h"
 
 namespace vetline::conversations {
 namespace {
@@ -34,7 +37,7 @@ struct Wiring {
         channels(std::move(delivery_channels)),
         signer(ctx.key()),
         links(ctx.key()),
-        clients(std::move(clients_channel), signer),
+        clients(clients_channel, signer),
         staff(std::move(identity_channel), signer),
         repo(ctx.pool()),
         blobs(blob::LocalDirectory(this->options.blob_dir)),
@@ -44,7 +47,13 @@ struct Wiring {
               PageTokens(ctx.env().platform.internal_secret), Inbox(this->options),
               Clock::Real()),
         settings(repo, signer, clients, staff),
-        deliveries(ctx.pool(), this->realtime->announcer()) {
+        deliveries(ctx.pool(), this->realtime->announcer()),
+        sms(ctx.pool(), repo, deliveries, outbox, this->realtime->announcer()),
+        phones(std::move(clients_channel), signer),
+        sms_inbound(sms, phones, staff),
+        twilio_webhooks(sms_inbound, {.public_url = this->options.public_url,
+                                      .account_sid = this->options.delivery.twilio_account_sid,
+                                      .auth_token = this->options.delivery.twilio_auth_token}) {
     DeliveryOptions d = this->options.delivery.options;
     d.public_url = this->options.public_url;
     for (int i = 0; i < this->options.delivery.workers; ++i) {
@@ -64,6 +73,11 @@ struct Wiring {
   ConversationsService inbox;
   SettingsService settings;
   DeliveryRepository deliveries;
+  outbox::Outbox outbox{"conversations"};  // sms.opted_out/opted_in, phone.not_texting_capable
+  SmsRepository sms;
+  GrpcClientsByPhone phones;
+  SmsInbound sms_inbound;
+  TwilioWebhooksService twilio_webhooks;
   std::vector<std::unique_ptr<DeliveryWorker>> delivery_workers;
 };
 
@@ -120,7 +134,9 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
             .state = w,
             .services = {{&w->inbox, v1::ConversationsService::service_full_name()},
                          {&w->settings, v1::ConversationSettingsService::service_full_name()},
-                         w->realtime->served()},
+                         w->realtime->served(),
+                         {&w->twilio_webhooks, v1::TwilioWebhooksService::service_full_name()}},
+            .outbox = &w->outbox,
             .consumers = {FollowMerges(w->repo)}};
         for (auto& worker : w->delivery_workers) {
           parts.workers.push_back({"delivery", absl::Milliseconds(200),

@@ -117,6 +117,17 @@ class ConversationsRepository {
   absl::StatusOr<ConversationRecord> StartConversation(const std::string& clinic_id,
                                                        const std::string& client_id,
                                                        const std::string& pet_id, Events* events);
+  // The same inside the caller's transaction; its events are added to `logged`.
+  absl::StatusOr<ConversationRecord> StartConversation(pg::Session& s, const std::string& clinic_id,
+                                                       const std::string& client_id,
+                                                       const std::string& pet_id, Events* logged);
+  // Where a text or email from `sender_address` (E.164 or an address) that names no
+  // known client lands, inside the caller's transaction: that sender's latest
+  // non-archived conversation (unknown sender, or linked by staff since), or a new one
+  // flagged unknown sender. Concurrent calls for one sender make one conversation.
+  absl::StatusOr<ConversationRecord> OpenForSender(pg::Session& s, const std::string& clinic_id,
+                                                   const std::string& sender_address,
+                                                   Events* logged);
   absl::StatusOr<ConversationRecord> GetConversation(const Viewer& v, const std::string& id);
   absl::StatusOr<std::vector<ConversationRecord>> ListConversations(
       const Viewer& v, const ConversationFilter& f, const std::optional<Cursor>& after, int limit);
@@ -147,6 +158,9 @@ class ConversationsRepository {
   // Messages. SendMessage writes the message, attaches its files, updates the
   // conversation and queues the deliveries in one transaction.
   absl::StatusOr<v1::Message> SendMessage(const Viewer& v, const NewMessage& m, Events* events);
+  // The same inside the caller's transaction (an inbound text with its de-duplication).
+  absl::StatusOr<v1::Message> SendMessage(pg::Session& s, const Viewer& v, const NewMessage& m,
+                                          Events* logged);
   // Newest first; a client viewer never gets internal notes.
   absl::StatusOr<std::vector<v1::Message>> ListMessages(const Viewer& v,
                                                         const std::string& conversation_id,

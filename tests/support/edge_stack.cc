@@ -27,19 +27,29 @@ constexpr char kPassword[] = "correct horse battery";
 
 }  // namespace
 
-EdgeStack::EdgeStack() {
+EdgeStack::EdgeStack(const std::function<void(conversations::ConversationsOptions&)>& tune) {
   media_dir_ =
       std::filesystem::temp_directory_path() / ("vetline-edge-" + std::to_string(::getpid()) + "-" +
                                                 std::to_string(reinterpret_cast<uintptr_t>(this)));
   std::filesystem::create_directories(media_dir_);
-  clients_ = Must(clients::Start(TestServiceEnv(db_.conninfo()), {}), "clients");
+  // Clients and conversations follow each other's outboxes: conversations' address is
+  // chosen first so clients can be given it.
+  const std::string conversations_address = "127.0.0.1:" + std::to_string(FreePort());
+  rpc::ServiceEnv clients_env = TestServiceEnv(db_.conninfo());
+  clients_env.peers["conversations"] = conversations_address;
+  clients_ = Must(clients::Start(clients_env, {}), "clients");
   rpc::ServiceEnv identity_env = TestServiceEnv(db_.conninfo());
   identity_env.peers["clients"] = Address(*clients_);
   identity_service_ = Must(identity::Start(identity_env, {}), "identity");
   pims_sync_ = Must(pims_sync::Definition().start(TestServiceEnv(db_.conninfo())), "pims_sync");
   conversations::ConversationsOptions co;
   co.blob_dir = (media_dir_ / "conversation-files").string();
+  // Links and webhooks (Twilio's callbacks) point at this gateway, chosen before it starts.
+  const int http_port = FreePort();
+  co.public_url = "http://127.0.0.1:" + std::to_string(http_port);
+  if (tune) tune(co);
   rpc::ServiceEnv conversations_env = TestServiceEnv(db_.conninfo());
+  conversations_env.grpc_address = conversations_address;
   conversations_env.peers["clients"] = Address(*clients_);
   conversations_env.peers["identity"] = Address(*identity_service_);
   conversations_ = Must(conversations::Start(conversations_env, co), "conversations");
@@ -52,7 +62,7 @@ EdgeStack::EdgeStack() {
   media_ = Must(media::Start(media_env, mo), "media");
 
   gateway::GatewayOptions g;
-  g.http_address = "127.0.0.1:0";
+  g.http_address = "127.0.0.1:" + std::to_string(http_port);
   g.backends = {{"identity", Address(*identity_service_)},
                 {"clients", Address(*clients_)},
                 {"pims_sync", Address(*pims_sync_)},

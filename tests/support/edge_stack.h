@@ -4,11 +4,13 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
 #include "libs/rpc/service.h"
 #include "libs/testing/servers.h"
+#include "services/conversations/conversations_component.h"
 #include "services/gateway/gateway.h"
 #include "tests/support/http_client.h"
 #include "vetline/identity/v1/identity.grpc.pb.h"
@@ -17,10 +19,13 @@ namespace vetline::testing {
 
 class EdgeStack {
  public:
-  EdgeStack();
+  // `tune` may adjust the conversations service's options (providers, workers); its
+  // public URL is the gateway's.
+  explicit EdgeStack(const std::function<void(conversations::ConversationsOptions&)>& tune = nullptr);
   ~EdgeStack();
 
   int http_port() const;
+  std::string conninfo() const { return db_.conninfo(); }
   HttpClient Client() const { return HttpClient(http_port()); }
   identity::v1::IdentityService::Stub& identity() { return *identity_; }
 
