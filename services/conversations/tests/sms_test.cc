@@ -15,6 +15,7 @@
 
 using namespace vetline;
 using json = nlohmann::json;
+namespace channels = vetline::conversations::channels;
 
 namespace {
 
@@ -148,7 +149,7 @@ channels::FormParams InboundForm(const std::string& sid, const std::string& from
 
 }  // namespace
 
-TEST_CASE("sms: signed status callbacks move a text to delivered, forward only; unsigned ones are 403",
+TEST_CASE("sms: signed status callbacks move a text to delivered, forward only, and unsigned ones are 403",
           "[sms]") {
   SmsStack s;
   const std::string client = s.CreateClient("ana", "+15557650001");
@@ -216,7 +217,7 @@ TEST_CASE("sms: a carrier's 30006 fails the text and leaves the phone not textin
   CHECK(!s.DeliveryOf(conv, next, "EMAIL").is_null());
 }
 
-TEST_CASE("sms: inbound texts land in the client's conversation, or an unknown sender's; a replay is stored once",
+TEST_CASE("sms: inbound texts land in the client's conversation, or an unknown sender's, and a replay is stored once",
           "[sms]") {
   SmsStack s;
   const std::string client = s.CreateClient("cara", "+15557650003");
