@@ -9,6 +9,7 @@
 #include "services/conversations/channels/form_encoding.h"
 #include "services/conversations/channels/twilio_signature.h"
 #include "services/conversations/sms_inbound.h"
+#include "tests/support/delivery_queue.h"
 #include "tests/support/edge_stack.h"
 #include "tests/support/http_client.h"
 #include "tests/support/twilio_sim_process.h"
@@ -90,6 +91,15 @@ struct SmsStack {
     return nullptr;
   }
 
+  // Whether the message's delivery on `channel` reaches `state` within 20 s.
+  bool DeliveryReaches(const std::string& conversation, const std::string& message_id,
+                       const std::string& channel, const std::string& state) {
+    return testing::WaitUntil([&] {
+      json d = DeliveryOf(conversation, message_id, channel);
+      return !d.is_null() && d["state"] == state;
+    }, absl::Seconds(20));
+  }
+
   // An inbound text injected at the stand-in, which signs it and posts it to us.
   json Inbound(const std::string& from, const std::string& body, const std::string& to = kClinicNumber,
                bool bad_signature = false) {
@@ -116,15 +126,7 @@ struct SmsStack {
   json SimMessages() { return testing::HttpClient(sim.port()).Get("/_sim/messages").json()["messages"]; }
 
   pg::Result Sql(const std::string& sql, const pg::Params& params = {}) {
-    pg::Result out(nullptr);
-    absl::Status st = pool->WithSession([&](pg::Session& s) -> absl::Status {
-      auto r = s.ExecRaw(sql, params);
-      if (!r.ok()) return r.status();
-      out = std::move(*r);
-      return absl::OkStatus();
-    });
-    if (!st.ok()) throw std::runtime_error(st.ToString());
-    return out;
+    return testing::RunSql(*pool, sql, params);
   }
 
   testing::TwilioSimProcess sim;
@@ -156,10 +158,7 @@ TEST_CASE("sms: signed status callbacks move a text to delivered, forward only, 
   const std::string conv = s.StartChat(client);
   const std::string msg = s.Send(conv, "Rex is ready for pick-up")["id"];
   // The worker sends it; the stand-in answers queued, then calls back sent and delivered.
-  REQUIRE(testing::WaitUntil([&] {
-    json d = s.DeliveryOf(conv, msg, "TEXT");
-    return !d.is_null() && d["state"] == "DELIVERED";
-  }, absl::Seconds(20)));
+  REQUIRE(s.DeliveryReaches(conv, msg, "TEXT", "DELIVERED"));
   json sent = s.SimMessages();
   REQUIRE(sent.size() == 1);
   const std::string sid = sent[0]["sid"];
@@ -202,10 +201,7 @@ TEST_CASE("sms: a carrier's 30006 fails the text and leaves the phone not textin
   const std::string client = s.CreateClient("ben", "+15557650002");
   const std::string conv = s.StartChat(client);
   const std::string msg = s.Send(conv, "Your appointment is tomorrow")["id"];
-  REQUIRE(testing::WaitUntil([&] {
-    json d = s.DeliveryOf(conv, msg, "TEXT");
-    return !d.is_null() && d["state"] == "FAILED";
-  }, absl::Seconds(20)));
+  REQUIRE(s.DeliveryReaches(conv, msg, "TEXT", "FAILED"));
   json d = s.DeliveryOf(conv, msg, "TEXT");
   CHECK(d["reason"].get<std::string>().find("30006") != std::string::npos);
   REQUIRE(testing::WaitUntil([&] {
@@ -331,10 +327,7 @@ TEST_CASE("sms: STOP cancels queued texts and turns text off, START turns it on,
   REQUIRE(testing::HttpClient(s.sim.port()).Post("/_sim/down?seconds=0", "").status == 200);
   s.Sql("INSERT INTO conversations.deliveries (clinic_id, message_id, channel, destination, state) "
         "VALUES ($1, $2, 'text', '+15557650004', 'queued')", {s.clinic_id, after});
-  REQUIRE(testing::WaitUntil([&] {
-    json d = s.DeliveryOf(conv, after, "TEXT");
-    return !d.is_null() && d["state"] == "CANCELLED";
-  }, absl::Seconds(20)));
+  REQUIRE(s.DeliveryReaches(conv, after, "TEXT", "CANCELLED"));
   CHECK(s.SimMessages().empty());
 
   json help = s.Inbound("+15557650004", "help");
