@@ -42,4 +42,19 @@ absl::StatusOr<api::Principal> RequireService(const grpc::ServerContext& ctx,
   return RequireKind(ctx, signer, api::Principal::SERVICE, "only Vetline services may call this");
 }
 
+absl::StatusOr<api::Principal> RequireClinicStaffOrService(const grpc::ServerContext& ctx,
+                                                           const auth::PrincipalSigner& signer) {
+  VL_ASSIGN_OR_RETURN(api::Principal p, PrincipalOf(ctx, signer));
+  if (p.kind() == api::Principal::STAFF) return p;
+  if (p.kind() == api::Principal::SERVICE && !p.clinic_id().empty()) return p;
+  return absl::PermissionDeniedError("only clinic staff may do this");
+}
+
+api::Principal ServiceForClinic(const std::string& clinic_id) {
+  api::Principal p;
+  p.set_kind(api::Principal::SERVICE);
+  p.set_clinic_id(clinic_id);
+  return p;
+}
+
 }  // namespace vetline::rpc

@@ -2,6 +2,7 @@
 // the gateway signed. Roles are compared through these helpers, never as bare strings.
 #pragma once
 
+#include <string>
 #include <string_view>
 
 #include <grpcpp/grpcpp.h>
@@ -32,5 +33,12 @@ absl::StatusOr<api::Principal> RequireClient(const grpc::ServerContext& ctx,
 // Another Vetline service or job (internal RPCs the gateway never exposes).
 absl::StatusOr<api::Principal> RequireService(const grpc::ServerContext& ctx,
                                               const auth::PrincipalSigner& signer);
+
+// A clinic's staff user, or a Vetline service acting for one clinic (clinic_id set): a
+// webhook that has no caller of its own reads what that clinic's staff could.
+absl::StatusOr<api::Principal> RequireClinicStaffOrService(const grpc::ServerContext& ctx,
+                                                           const auth::PrincipalSigner& signer);
+// The principal a service signs to act for `clinic_id`.
+api::Principal ServiceForClinic(const std::string& clinic_id);
 
 }  // namespace vetline::rpc

@@ -1,6 +1,7 @@
 #include "services/clients/clients_component.h"
 
 #include "libs/pg/migrations.h"
+#include "services/clients/texting_repository.h"
 
 namespace vetline::clients {
 namespace {
@@ -29,11 +30,16 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
       .migrations = pg::clients_migrations(),
       .wire = [&](rpc::ServiceContext& ctx) -> absl::StatusOr<rpc::ServiceParts> {
         auto w = std::make_shared<Wiring>(ctx, options, clock);
-        return rpc::ServiceParts{
+        rpc::ServiceParts parts{
             .state = w,
             .services = {{&w->service, v1::ClientsService::service_full_name()},
                          {&w->sync, v1::ClientSyncService::service_full_name()}},
             .outbox = &w->repo.events()};
+        // STOP/START and carrier answers reach the profile from conversations' outbox.
+        // Deployments always name the peer (Definition); a test stack without
+        // conversations starts without following it.
+        if (ctx.env().peers.count("conversations")) parts.consumers.push_back(FollowTexting());
+        return parts;
       }});
 }
 
@@ -41,6 +47,7 @@ rpc::ServiceDefinition Definition() {
   auto options = std::make_shared<ClientsOptions>();
   return {
       .name = "clients",
+      .peers = {"conversations"},  // follows its texting events (STOP, landlines)
       .register_flags =
           [options](ConfigParser& p) {
             p.Duration("portal-link-ttl", &options->portal_link_ttl,

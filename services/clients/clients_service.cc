@@ -36,7 +36,8 @@ grpc::Status ClientsService::SearchClients(grpc::ServerContext* ctx,
                                            const v1::SearchClientsRequest* req,
                                            v1::SearchClientsResponse* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
+    // Also conversations' webhooks, acting for the clinic (who texted in).
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireClinicStaffOrService(*ctx, signer_));
     VL_ASSIGN_OR_RETURN(int size, validate::PageSize("pageSize", req->page_size()));
     VL_ASSIGN_OR_RETURN(SearchQuery q, ParseSearchQuery(req->query()));
     VL_ASSIGN_OR_RETURN(auto found, repo_.Search(p.clinic_id(), q, size));
@@ -92,7 +93,8 @@ grpc::Status ClientsService::CreateClient(grpc::ServerContext* ctx,
 grpc::Status ClientsService::GetClient(grpc::ServerContext* ctx, const v1::GetClientRequest* req,
                                        v1::Client* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
+    // Also conversations' webhooks, acting for the clinic (whose reply this is).
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireClinicStaffOrService(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     VL_ASSIGN_OR_RETURN(*out, repo_.Get(p.clinic_id(), req->id()));
     return absl::OkStatus();

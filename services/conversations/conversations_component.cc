@@ -8,11 +8,14 @@
 #include "nlohmann/json.hpp"
 #include "services/conversations/call_records.h"
 #include "services/conversations/conversations_service.h"
-#include "services/conversations/inbound_email_service.h"
 #include "services/conversations/feed_events.h"
+#include "services/conversations/inbound_email_service.h"
 #include "services/conversations/push_service.h"
 #include "services/conversations/realtime.h"
 #include "services/conversations/settings_service.h"
+#include "services/conversations/sms_inbound.h"
+#include "services/conversations/sms_repository.h"
+#include "services/conversations/twilio_webhooks_service.h"
 #include "services/conversations/video_call_service.h"
 
 namespace vetline::conversations {
@@ -45,7 +48,7 @@ struct Wiring {
         channels(std::move(delivery_channels)),
         signer(ctx.key()),
         links(ctx.key()),
-        clients(std::move(clients_channel), signer),
+        clients(clients_channel, signer),
         staff(std::move(identity_channel), signer),
         repo(ctx.pool()),
         blobs(blob::LocalDirectory(this->options.blob_dir)),
@@ -68,7 +71,13 @@ struct Wiring {
               .allow_loopback_endpoints = this->options.delivery.push_loopback_endpoints}),
         merge_events(this->realtime->announcer()),
         call_events(this->realtime->announcer()),
-        deliveries(ctx.pool(), this->realtime->announcer()) {
+        deliveries(ctx.pool(), this->realtime->announcer()),
+        sms(ctx.pool(), repo, deliveries, outbox, this->realtime->announcer()),
+        phones(std::move(clients_channel), signer),
+        sms_inbound(sms, phones, staff),
+        twilio_webhooks(sms_inbound, {.public_url = this->options.public_url,
+                                      .account_sid = this->options.delivery.twilio_account_sid,
+                                      .auth_token = this->options.delivery.twilio_auth_token}) {
     DeliveryOptions d = this->options.delivery.options;
     d.public_url = this->options.public_url;
     for (int i = 0; i < this->options.delivery.workers; ++i) {
@@ -95,6 +104,11 @@ struct Wiring {
   PushService push;
   ConsumerEvents merge_events, call_events;  // what the feed consumers announce after commit
   DeliveryRepository deliveries;
+  outbox::Outbox outbox{"conversations"};  // sms.opted_out/opted_in, phone.not_texting_capable
+  SmsRepository sms;
+  GrpcClientsByPhone phones;
+  SmsInbound sms_inbound;
+  TwilioWebhooksService twilio_webhooks;
   std::vector<std::unique_ptr<DeliveryWorker>> delivery_workers;
 };
 
@@ -162,7 +176,9 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
                          {&w->inbound_email, v1::InboundEmailService::service_full_name()},
                          {&w->video_calls, v1::VideoCallsService::service_full_name()},
                          {&w->push, v1::PushSubscriptionsService::service_full_name()},
+                         {&w->twilio_webhooks, v1::TwilioWebhooksService::service_full_name()},
                          w->realtime->served()},
+            .outbox = &w->outbox,
             .consumers = {FollowMerges(w->repo, w->merge_events)}};
         if (media_channel) {
           parts.consumers.push_back(FollowCalls(w->repo, w->call_events, w->options.public_url));

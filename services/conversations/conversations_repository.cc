@@ -87,6 +87,17 @@ constexpr pg::Statement kInsertConversation{
     "conversations_insert",
     "INSERT INTO conversations.conversations AS c (clinic_id, client_id, pet_id, status_id) "
     "VALUES ($1, $2, NULLIF($3, '')::uuid, $4) RETURNING " CONVERSATION_COLUMNS};
+// A sender's latest conversation by where they wrote from: unknown senders', and those
+// staff linked to a client since (LinkClient keeps the address).
+constexpr pg::Statement kLatestOfSender{
+    "conversations_latest_of_sender",
+    "SELECT " CONVERSATION_COLUMNS "FROM conversations.conversations c "
+    "WHERE c.clinic_id = $1 AND c.sender_address = $2 AND NOT c.archived "
+    "ORDER BY c.last_activity_time DESC, c.id DESC LIMIT 1"};
+constexpr pg::Statement kInsertUnknownSender{
+    "conversations_insert_unknown_sender",
+    "INSERT INTO conversations.conversations AS c (clinic_id, status_id, unknown_sender, "
+    "sender_address) VALUES ($1, $3, true, $2) RETURNING " CONVERSATION_COLUMNS};
 constexpr pg::Statement kGetConversation{
     "conversations_get",
     "SELECT " CONVERSATION_COLUMNS "FROM conversations.conversations c "
@@ -169,10 +180,13 @@ constexpr pg::Statement kTouchConversation{
     "client_unread = c.client_unread + CASE WHEN $6 OR $5 THEN 0 ELSE 1 END, "
     "archived = c.archived AND NOT $6 "
     "WHERE c.clinic_id = $1 AND c.id = $2 RETURNING " CONVERSATION_COLUMNS};
+// No text is planned to a number that texted STOP (sms_opt_outs, 0002).
 constexpr pg::Statement kInsertDelivery{
     "conversations_insert_delivery",
     "INSERT INTO conversations.deliveries (clinic_id, message_id, channel, destination, state) "
-    "VALUES ($1, $2, $3, $4, 'queued') ON CONFLICT DO NOTHING"};
+    "SELECT $1, $2, $3, $4, 'queued' WHERE $3 <> 'text' OR NOT EXISTS ("
+    "  SELECT 1 FROM conversations.sms_opt_outs o WHERE o.clinic_id = $1 AND o.phone = $4) "
+    "ON CONFLICT DO NOTHING"};
 constexpr pg::Statement kListMessages{
     "conversations_list_messages",
     "SELECT " MESSAGE_COLUMNS "FROM conversations.messages m "
@@ -527,18 +541,36 @@ absl::StatusOr<ConversationRecord> ConversationsRepository::StartConversation(
   Events logged;
   VL_RETURN_IF_ERROR(pool_->Transact([&](pg::Session& s) -> absl::Status {
     logged.clear();
-    VL_ASSIGN_OR_RETURN(std::string status_id, EnsureClinic(s, clinic_id));
-    VL_RETURN_IF_ERROR(s.Exec(kLockClient, {clinic_id, client_id}).status());
-    VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kLatestOpen, {clinic_id, client_id}));
-    if (r.rows() > 0) {
-      out = ConversationRow(r, 0);
-      return absl::OkStatus();
-    }
-    VL_ASSIGN_OR_RETURN(r, s.Exec(kInsertConversation, {clinic_id, client_id, pet_id, status_id}));
-    out = ConversationRow(r, 0);
-    return Log(s, out, "conversation.updated", false, &logged);
+    VL_ASSIGN_OR_RETURN(out, StartConversation(s, clinic_id, client_id, pet_id, &logged));
+    return absl::OkStatus();
   }));
   if (events) events->insert(events->end(), logged.begin(), logged.end());
+  return out;
+}
+
+absl::StatusOr<ConversationRecord> ConversationsRepository::StartConversation(
+    pg::Session& s, const std::string& clinic_id, const std::string& client_id,
+    const std::string& pet_id, Events* logged) {
+  VL_ASSIGN_OR_RETURN(std::string status_id, EnsureClinic(s, clinic_id));
+  VL_RETURN_IF_ERROR(s.Exec(kLockClient, {clinic_id, client_id}).status());
+  VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kLatestOpen, {clinic_id, client_id}));
+  if (r.rows() > 0) return ConversationRow(r, 0);
+  VL_ASSIGN_OR_RETURN(r, s.Exec(kInsertConversation, {clinic_id, client_id, pet_id, status_id}));
+  ConversationRecord out = ConversationRow(r, 0);
+  VL_RETURN_IF_ERROR(Log(s, out, "conversation.updated", false, logged));
+  return out;
+}
+
+absl::StatusOr<ConversationRecord> ConversationsRepository::OpenForSender(
+    pg::Session& s, const std::string& clinic_id, const std::string& sender_address,
+    Events* logged) {
+  VL_ASSIGN_OR_RETURN(std::string status_id, EnsureClinic(s, clinic_id));
+  VL_RETURN_IF_ERROR(s.Exec(kLockClient, {clinic_id, sender_address}).status());
+  VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kLatestOfSender, {clinic_id, sender_address}));
+  if (r.rows() > 0) return ConversationRow(r, 0);
+  VL_ASSIGN_OR_RETURN(r, s.Exec(kInsertUnknownSender, {clinic_id, sender_address, status_id}));
+  ConversationRecord out = ConversationRow(r, 0);
+  VL_RETURN_IF_ERROR(Log(s, out, "conversation.updated", false, logged));
   return out;
 }
 

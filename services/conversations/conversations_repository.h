@@ -126,6 +126,17 @@ class ConversationsRepository {
   absl::StatusOr<ConversationRecord> StartConversation(const std::string& clinic_id,
                                                        const std::string& client_id,
                                                        const std::string& pet_id, Events* events);
+  // The same inside the caller's transaction; its events are added to `logged`.
+  absl::StatusOr<ConversationRecord> StartConversation(pg::Session& s, const std::string& clinic_id,
+                                                       const std::string& client_id,
+                                                       const std::string& pet_id, Events* logged);
+  // Where a text or email from `sender_address` (E.164 or an address) that names no
+  // known client lands, inside the caller's transaction: that sender's latest
+  // non-archived conversation (unknown sender, or linked by staff since), or a new one
+  // flagged unknown sender. Concurrent calls for one sender make one conversation.
+  absl::StatusOr<ConversationRecord> OpenForSender(pg::Session& s, const std::string& clinic_id,
+                                                   const std::string& sender_address,
+                                                   Events* logged);
   absl::StatusOr<ConversationRecord> GetConversation(const Viewer& v, const std::string& id);
   absl::StatusOr<std::vector<ConversationRecord>> ListConversations(
       const Viewer& v, const ConversationFilter& f, const std::optional<Cursor>& after, int limit);
@@ -157,7 +168,7 @@ class ConversationsRepository {
   // Messages. SendMessage writes the message, attaches its files, updates the
   // conversation and queues the deliveries in one transaction.
   absl::StatusOr<v1::Message> SendMessage(const Viewer& v, const NewMessage& m, Events* events);
-  // The same inside the caller's transaction (an inbound email's, a feed consumer's); the events are appended
+  // The same inside the caller's transaction (an inbound email's or text's, a feed consumer's); the events are appended
   // to `logged` for the caller to announce after its commit.
   absl::StatusOr<v1::Message> SendMessage(pg::Session& s, const Viewer& v, const NewMessage& m,
                                           Events* logged);

@@ -23,7 +23,9 @@ constexpr pg::Statement kClaim{
     "  EXISTS (SELECT 1 FROM conversations.files f WHERE f.message_id = m.id) AS has_attachments,"
     "  coalesce(k.sms_from_number, '') AS sms_from, coalesce(k.email_from_name, '') AS email_from_name,"
     "  coalesce(k.email_from_address, '') AS email_from_address,"
-    "  coalesce(p.p256dh, '') AS p256dh, coalesce(p.auth, '') AS auth"
+    "  coalesce(p.p256dh, '') AS p256dh, coalesce(p.auth, '') AS auth,"
+    "  c.channel = 'text' AND EXISTS (SELECT 1 FROM conversations.sms_opt_outs o"
+    "    WHERE o.clinic_id = c.clinic_id AND o.phone = c.destination) AS opted_out"
     " FROM claimed c JOIN conversations.messages m ON m.id = c.message_id"
     " JOIN conversations.conversations v ON v.id = m.conversation_id"
     " LEFT JOIN conversations.clinics k ON k.clinic_id = c.clinic_id"
@@ -44,7 +46,7 @@ constexpr pg::Statement kDropSubscription{
 
 constexpr pg::Statement kByProvider{
     "conversations_delivery_by_provider",
-    "SELECT d.id, d.clinic_id, d.message_id, d.state, m.conversation_id,"
+    "SELECT d.id, d.clinic_id, d.message_id, d.state, d.channel, d.destination, m.conversation_id,"
     " coalesce(v.client_id::text, '') AS client_id"
     " FROM conversations.deliveries d JOIN conversations.messages m ON m.id = d.message_id"
     " JOIN conversations.conversations v ON v.id = m.conversation_id"
@@ -96,7 +98,8 @@ absl::StatusOr<std::vector<DueDelivery>> DeliveryRepository::Claim(int limit, ab
                    .email_from_name = r.Text(i, "email_from_name"),
                    .email_from_address = r.Text(i, "email_from_address"),
                    .push_p256dh = r.Text(i, "p256dh"),
-                   .push_auth = r.Text(i, "auth")});
+                   .push_auth = r.Text(i, "auth"),
+                   .opted_out = r.Bool(i, "opted_out")});
   }
   return out;
 }
@@ -126,7 +129,8 @@ absl::Status DeliveryRepository::Record(const std::vector<DueDelivery>& claimed,
 
 absl::Status DeliveryRepository::UpdateFromProvider(
     const std::string& provider_id, const std::string& state, const std::string& reason,
-    const std::function<bool(const std::string&, const std::string&)>& advances) {
+    const std::function<bool(const std::string&, const std::string&)>& advances,
+    const std::function<absl::Status(pg::Session&, const ProviderUpdate&)>& also) {
   std::vector<LoggedEvent> events;
   VL_RETURN_IF_ERROR(pool_->Transact([&](pg::Session& s) -> absl::Status {
     events.clear();
@@ -136,7 +140,12 @@ absl::Status DeliveryRepository::UpdateFromProvider(
     VL_ASSIGN_OR_RETURN(pg::Result row, s.Exec(kProviderUpdate, {d.Int(0, "id"), state, reason}));
     events.push_back(DeliveryEvent(d.Text(0, "clinic_id"), d.Text(0, "client_id"),
                                    d.Text(0, "conversation_id"), d.Text(0, "message_id"), row));
-    return AppendEvent(s, events.back());
+    VL_RETURN_IF_ERROR(AppendEvent(s, events.back()));
+    if (!also) return absl::OkStatus();
+    return also(s, {.clinic_id = d.Text(0, "clinic_id"),
+                    .channel = d.Text(0, "channel"),
+                    .destination = d.Text(0, "destination"),
+                    .state = state});
   }));
   if (!events.empty()) announcer_.Announce(events);
   return absl::OkStatus();
@@ -145,6 +154,12 @@ absl::Status DeliveryRepository::UpdateFromProvider(
 absl::StatusOr<int> DeliveryRepository::CancelQueuedTexts(const std::string& clinic_id,
                                                           const std::string& number) {
   VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kCancelTexts, {clinic_id, number}));
+  return r.affected();
+}
+
+absl::StatusOr<int> DeliveryRepository::CancelQueuedTexts(pg::Session& s, const std::string& clinic_id,
+                                                          const std::string& number) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kCancelTexts, {clinic_id, number}));
   return r.affected();
 }
 

@@ -31,6 +31,12 @@ struct DueDelivery {
   std::string sms_from;      // the clinic's texting number
   std::string email_from_name, email_from_address;
   std::string push_p256dh, push_auth;  // for push
+  bool opted_out = false;  // a text to a number that texted STOP: not sent
+};
+
+// The delivery a provider's callback moved, for what else that transaction records.
+struct ProviderUpdate {
+  std::string clinic_id, channel, destination, state;
 };
 
 // What became of one attempt.
@@ -57,15 +63,18 @@ class DeliveryRepository {
 
   // A provider's status callback (Twilio's MessageSid): the delivery it names moves to
   // `state` only if that is forward (see channels::DeliveryStateAdvances, applied by the
-  // caller through `advances`). NotFound for an unknown provider id.
-  absl::Status UpdateFromProvider(const std::string& provider_id, const std::string& state,
-                                  const std::string& reason,
-                                  const std::function<bool(const std::string& stored,
-                                                           const std::string& incoming)>& advances);
+  // caller through `advances`), and `also` (may be empty) runs in the same transaction
+  // when it did. NotFound for an unknown provider id.
+  absl::Status UpdateFromProvider(
+      const std::string& provider_id, const std::string& state, const std::string& reason,
+      const std::function<bool(const std::string& stored, const std::string& incoming)>& advances,
+      const std::function<absl::Status(pg::Session&, const ProviderUpdate&)>& also = nullptr);
 
   // Text deliveries still queued to `number` in `clinic_id` are cancelled (the client
   // texted STOP): returns how many.
   absl::StatusOr<int> CancelQueuedTexts(const std::string& clinic_id, const std::string& number);
+  absl::StatusOr<int> CancelQueuedTexts(pg::Session& s, const std::string& clinic_id,
+                                        const std::string& number);
 
  private:
   std::shared_ptr<pg::Pool> pool_;

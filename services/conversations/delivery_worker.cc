@@ -48,6 +48,9 @@ std::string DeliveryWorker::PortalLink(const DueDelivery& d) const {
 }
 
 DeliveryResult DeliveryWorker::Attempt(const DueDelivery& d) {
+  // Planning skips opted-out numbers; this catches a staff retry, or a text queued while
+  // the STOP was committing.
+  if (d.opted_out) return {.id = d.id, .state = "cancelled", .reason = "the client texted STOP"};
   channels::SendOutcome outcome =
       channels::SendOutcome::Failed("this channel is not set up for this deployment");
   const std::string link = PortalLink(d);

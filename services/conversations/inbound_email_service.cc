@@ -20,17 +20,6 @@ namespace {
 constexpr char kFailedList[] = "conversations.inbound-failed";
 constexpr size_t kMaxFiles = 10;  // as a message sent through the API
 
-// The clients service answers a clinic's staff: the webhook asks as the clinic's own
-// inbound-email user (it has no caller; the reply address named the clinic).
-api::Principal SystemCaller(const std::string& clinic_id) {
-  api::Principal p;
-  p.set_kind(api::Principal::STAFF);
-  p.set_clinic_id(clinic_id);
-  p.set_user_id("inbound-email");
-  p.set_role(std::string(rpc::kRoleStaff));
-  return p;
-}
-
 // At most kMaxMessageChars characters (whole UTF-8 characters); a longer email is cut
 // and says so (its whole text stays in the raw message).
 std::string Capped(std::string text) {
@@ -138,7 +127,7 @@ absl::StatusOr<v1::ReceiveEmailResponse> InboundEmailService::Receive(const std:
                            "the email's conversation is not linked to a client yet"));
   }
   absl::StatusOr<clients::v1::Client> client =
-      clients_.Get(SystemCaller(owner->clinic_id), "raw", owner->client_id);
+      clients_.Get(rpc::ServiceForClinic(owner->clinic_id), "raw", owner->client_id);
   if (!client.ok() && Transient(client.status())) return client.status();  // the provider retries
   if (!client.ok()) {
     return fail(FieldError(absl::StatusCode::kFailedPrecondition, "raw",

@@ -289,7 +289,9 @@ void Gateway::Impl::Answered(const ExchangePtr& x, const Route& route, grpc::Sta
   if (!route.rule.raw_response().empty()) {
     const auto* f = resp->GetDescriptor()->FindFieldByName(route.rule.raw_response());
     res = JsonResponse(200, resp->GetReflection()->GetString(*resp, f));
-    res.set(http::field::content_type, route.rule.content_type());
+    res.set(http::field::content_type, route.rule.response_content_type().empty()
+                                           ? route.rule.content_type()
+                                           : route.rule.response_content_type());
   } else {
     auto json = ResponseJson(*resp);
     if (!json.ok()) return Finish(x, ErrorResponse(json.status()));

@@ -73,7 +73,8 @@ absl::Status CheckFieldRules(const pb::MethodDescriptor& m, const api::HttpRule&
   if ((!rule.raw_body().empty() || !rule.raw_response().empty()) && rule.content_type().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(m.full_name(), ": raw_body/raw_response need content_type"));
   }
-  if (rule.content_type() == kAnyContentType && (rule.raw_body().empty() || !rule.raw_response().empty())) {
+  const bool reply_typed = rule.raw_response().empty() || !rule.response_content_type().empty();
+  if (rule.content_type() == kAnyContentType && (rule.raw_body().empty() || !reply_typed)) {
     return absl::InvalidArgumentError(
         absl::StrCat(m.full_name(), ": content_type */* is for a raw_body only (a reply needs its type)"));
   }
@@ -108,6 +109,7 @@ const std::vector<std::string>& ServedProtoFiles() {
       "vetline/conversations/v1/conversations.proto",
       "vetline/conversations/v1/events.proto",
       "vetline/conversations/v1/inbound_email.proto",
+      "vetline/conversations/v1/twilio_webhooks.proto",
   };
   return kFiles;
 }

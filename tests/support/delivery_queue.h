@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 
 #include "libs/pg/migrations.h"
@@ -11,6 +12,19 @@
 #include "services/conversations/event_log.h"
 
 namespace vetline::testing {
+
+// A test's own SQL on `pool` (setup and checks); throws with the error.
+inline pg::Result RunSql(pg::Pool& pool, const std::string& sql, const pg::Params& params = {}) {
+  pg::Result out(nullptr);
+  absl::Status st = pool.WithSession([&](pg::Session& s) -> absl::Status {
+    auto r = s.ExecRaw(sql, params);
+    if (!r.ok()) return r.status();
+    out = std::move(*r);
+    return absl::OkStatus();
+  });
+  if (!st.ok()) throw std::runtime_error(st.ToString());
+  return out;
+}
 
 // For tests of the delivery worker alone: events stay in the log, no one is told.
 struct SilentAnnouncer : conversations::EventAnnouncer {
@@ -68,15 +82,7 @@ class DeliveryQueueDb {
   }
 
   pg::Result Sql(const std::string& sql, const pg::Params& params = {}) {
-    pg::Result out(nullptr);
-    absl::Status st = pool_->WithSession([&](pg::Session& s) -> absl::Status {
-      auto r = s.ExecRaw(sql, params);
-      if (!r.ok()) return r.status();
-      out = std::move(*r);
-      return absl::OkStatus();
-    });
-    if (!st.ok()) throw std::runtime_error(st.ToString());
-    return out;
+    return RunSql(*pool_, sql, params);
   }
 
  private:

@@ -28,12 +28,18 @@ constexpr char kPassword[] = "correct horse battery";
 }  // namespace
 
 EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
+  // Chosen first: conversations, clients and media call or follow each other, and
+  // links and webhooks (Twilio's callbacks) point at the gateway.
   media_address_ = "127.0.0.1:" + std::to_string(FreePort());
+  conversations_address_ = "127.0.0.1:" + std::to_string(FreePort());
+  http_port_ = FreePort();
   media_dir_ =
       std::filesystem::temp_directory_path() / ("vetline-edge-" + std::to_string(::getpid()) + "-" +
                                                 std::to_string(reinterpret_cast<uintptr_t>(this)));
   std::filesystem::create_directories(media_dir_);
-  clients_ = Must(clients::Start(TestServiceEnv(db_.conninfo()), {}), "clients");
+  rpc::ServiceEnv clients_env = TestServiceEnv(db_.conninfo());
+  clients_env.peers["conversations"] = conversations_address_;  // its texting events
+  clients_ = Must(clients::Start(clients_env, {}), "clients");
   rpc::ServiceEnv identity_env = TestServiceEnv(db_.conninfo());
   identity_env.peers["clients"] = Address(*clients_);
   identity_service_ = Must(identity::Start(identity_env, {}), "identity");
@@ -45,16 +51,16 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
   rpc::ServiceEnv media_env = TestServiceEnv(db_.conninfo());
   media_env.grpc_address = media_address_;
   media_env.peers["clients"] = Address(*clients_);  // media checks clientId there
-  media_env.peers["conversations"] = Address(*conversations_);  // and conversationId
+  media_env.peers["conversations"] = conversations_address_;  // and conversationId
   media_ = Must(media::Start(media_env, mo), "media");
 
   gateway::GatewayOptions g;
-  g.http_address = "127.0.0.1:0";
+  g.http_address = "127.0.0.1:" + std::to_string(http_port_);
   g.backends = {{"identity", Address(*identity_service_)},
                 {"clients", Address(*clients_)},
                 {"pims_sync", Address(*pims_sync_)},
                 {"media", Address(*media_)},
-                {"conversations", Address(*conversations_)}};
+                {"conversations", conversations_address_}};
   g.internal_secret = kTestInternalSecret;
   g.registry = std::make_shared<prometheus::Registry>();
   gateway_ = Must(gateway::Gateway::Start(g), "gateway");
@@ -75,13 +81,13 @@ EdgeStack::~EdgeStack() {
 int EdgeStack::http_port() const { return gateway_->port(); }
 
 void EdgeStack::RestartConversations() {
-  const std::string port = conversations_ ? std::to_string(conversations_->server().port()) : "0";
   conversations_.reset();
   conversations::ConversationsOptions co;
   co.blob_dir = (media_dir_ / "conversation-files").string();
+  co.public_url = "http://127.0.0.1:" + std::to_string(http_port_);
   co.delivery = options_.delivery;
   rpc::ServiceEnv env = TestServiceEnv(db_.conninfo());
-  env.grpc_address = "127.0.0.1:" + port;  // the same port: media and the gateway keep theirs
+  env.grpc_address = conversations_address_;  // the same address: the others keep calling it
   env.peers["clients"] = Address(*clients_);
   env.peers["identity"] = Address(*identity_service_);
   env.peers["media"] = media_address_;  // video calls, and its call.ended feed

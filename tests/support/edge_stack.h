@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -44,7 +45,8 @@ class EdgeStack {
  private:
   TestDatabase db_;
   EdgeStackOptions options_;
-  std::string media_address_;  // chosen first: conversations and media call each other
+  std::string media_address_, conversations_address_;  // chosen first: they call each other
+  int http_port_ = 0;
   std::filesystem::path media_dir_;
   std::unique_ptr<rpc::RunningService> clients_, identity_service_, pims_sync_, conversations_,
       media_;

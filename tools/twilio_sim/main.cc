@@ -11,7 +11,8 @@
 //                (undelivered + ErrorCode=30006 for landlines).
 // Control:       GET /_sim/messages, /_sim/callbacks, /_sim/stats;
 //                POST /_sim/inbound (form From, To, Body[, Url][, BadSignature=true]) posts
-//                a signed inbound-text webhook and answers its HTTP status;
+//                a signed inbound-text webhook and answers its HTTP status (after a
+//                STOP, sends to that From number are refused with 21610 until START);
 //                POST /_sim/down?seconds=N (503 for N seconds, 0: back up);
 //                POST /_sim/slow?ms=N (answer creates after N ms);
 //                POST /_sim/numbers?number=+1...&kind=mobile|landline|not_mobile|unsubscribed;

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
+#include "services/conversations/channels/sms_keywords.h"
 #include "services/conversations/channels/http_post.h"
 #include "services/conversations/channels/twilio_signature.h"
 
@@ -303,6 +304,20 @@ HttpAnswer TwilioSim::Inbound(const std::string& body) {
                  "X-Twilio-Signature: " + signature};
   req.timeout = absl::Seconds(10);
   channels::internal::HttpResult res = channels::internal::HttpPost(req);
+  {
+    // As Twilio does: after STOP, sends to that number are refused (21610) until START.
+    std::lock_guard<std::mutex> lock(mu_);
+    const std::string from = channels::FormValue(in, "From");
+    switch (channels::ClassifySmsKeyword(text)) {
+      case channels::SmsKeyword::kOptOut: numbers_[from] = NumberKind::kUnsubscribed; break;
+      case channels::SmsKeyword::kOptIn:
+        if (auto it = numbers_.find(from); it != numbers_.end() && it->second == NumberKind::kUnsubscribed) {
+          numbers_.erase(it);
+        }
+        break;
+      default: break;
+    }
+  }
   return Json(200, {{"message_sid", sid}, {"http_status", res.status}, {"body", res.body},
                     {"error", res.transport_error}});
 }

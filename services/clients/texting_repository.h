@@ -1,0 +1,26 @@
+// What the conversations service learns from texting, applied to client profiles: a
+// number that texted STOP or START (the text option of every live profile with that
+// number) and a number the carrier says cannot take texts (texting_capable off). Fed by
+// the conversations outbox ("sms.opted_out", "sms.opted_in", "phone.not_texting_capable")
+// inside the consumer's transaction, so each event applies exactly once.
+#pragma once
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "libs/pg/pg.h"
+#include "libs/rpc/outbox_feed.h"
+
+namespace vetline::clients {
+
+// Topics followed, and the handler for one event (payload {"clinicId", "phone"}). A
+// malformed event is logged and skipped, so it cannot hold the feed back.
+rpc::ConsumerSpec FollowTexting();
+
+// Returns how many profiles (or phones) changed.
+absl::StatusOr<int> SetTextEnabledForNumber(pg::Session& s, const std::string& clinic_id,
+                                            const std::string& phone, bool enabled);
+absl::StatusOr<int> MarkNotTextingCapable(pg::Session& s, const std::string& clinic_id,
+                                          const std::string& phone);
+
+}  // namespace vetline::clients
