@@ -208,7 +208,10 @@ absl::StatusOr<std::vector<std::string>> ListServicesByReflection(grpc::Channel&
 
 std::shared_ptr<grpc::Channel> Dial(const std::string& address) {
   grpc::ChannelArguments args;
-  // Reconnect quickly after a backend restarts instead of backing off for minutes.
+  // Reconnect quickly after a backend restarts instead of backing off for minutes, and
+  // retry soon when a peer that starts alongside (they call each other) is not up yet:
+  // a call while the channel backs off fails at once.
+  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
