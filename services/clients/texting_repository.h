@@ -1,6 +1,7 @@
 // What the conversations service learns from texting and push, applied to client
 // profiles: a number that texted STOP or START (the text option of every live profile with
-// that number), a number the carrier says cannot take texts (texting_capable off), and a
+// that number), a number the carrier says cannot take texts (texting_capable off and
+// carrier_not_texting_at set, which later PIMS syncs respect), and a
 // client's first push subscription or the loss of its last (push_status enabled /
 // not_installed). Fed by the conversations outbox ("sms.opted_out", "sms.opted_in",
 // "phone.not_texting_capable", "push.subscribed", "push.unsubscribed") inside the
