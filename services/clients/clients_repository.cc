@@ -130,7 +130,8 @@ constexpr pg::Statement kSetPrimaryPhone{
     "WHERE clinic_id = $1 AND client_id = $2 AND id = $3 RETURNING id"};
 constexpr pg::Statement kUpdatePhone{
     "clients_update_phone",
-    "UPDATE clients.phones SET type = coalesce($4, type), texting_capable = $5 "
+    "UPDATE clients.phones SET type = coalesce($4, type), texting_capable = $5, "
+    "carrier_not_texting_at = CASE WHEN $5 THEN NULL ELSE carrier_not_texting_at END "
     "WHERE clinic_id = $1 AND client_id = $2 AND id = $3 RETURNING id"};
 constexpr pg::Statement kDeletePhone{
     "clients_delete_phone",
@@ -244,7 +245,8 @@ constexpr pg::Statement kSyncDropPhones{
     "p.source = 'pims' AND NOT EXISTS (SELECT 1 FROM sync_phones sp WHERE sp.client_pims_id = "
     "ch.pims_id AND sp.number = p.number)"};
 // A new client's numbers arrive with their primary flag set (one write per row); for
-// existing clients the primary is settled by the two statements below.
+// existing clients the primary is settled by the two statements below. A number the
+// carrier said cannot take texts stays not texting-capable whatever the PIMS says.
 constexpr pg::Statement kSyncUpsertPhones{
     "clients_sync_upsert_phones",
     "INSERT INTO clients.phones (clinic_id, client_id, number, type, texting_capable, is_primary, "
@@ -252,7 +254,7 @@ constexpr pg::Statement kSyncUpsertPhones{
     "sp.is_primary AND ch.inserted, CASE WHEN sp.is_primary AND ch.inserted THEN 'pims' END, 'pims' "
     "FROM sync_phones sp JOIN sync_changed ch ON ch.pims_id = sp.client_pims_id "
     "ON CONFLICT (client_id, number) DO UPDATE SET type = EXCLUDED.type, texting_capable = "
-    "EXCLUDED.texting_capable"};
+    "EXCLUDED.texting_capable AND clients.phones.carrier_not_texting_at IS NULL"};
 // A primary chosen by staff (primary_set_by = a user id) is never undone by a sync.
 constexpr pg::Statement kSyncClearPimsPrimary{
     "clients_sync_clear_pims_primary",

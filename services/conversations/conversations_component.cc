@@ -63,7 +63,7 @@ struct Wiring {
                       PageTokens(ctx.env().platform.internal_secret), InboundEmail(this->options)),
         media(media_channel ? std::make_unique<GrpcMediaCalls>(std::move(media_channel), signer) : nullptr),
         video_calls(inbox, repo, signer, media.get()),
-        push_repo(ctx.pool()),
+        push_repo(ctx.pool(), outbox),
         push(push_repo, signer,
              {.vapid_public_key = this->options.delivery.vapid_subject.empty()
                                       ? ""
@@ -100,11 +100,12 @@ struct Wiring {
   InboundEmailService inbound_email;  // the mail provider's webhook for client replies
   std::unique_ptr<GrpcMediaCalls> media;  // null without a media service: no video calls
   VideoCallService video_calls;
+  // sms.opted_out/opted_in, phone.not_texting_capable, push.subscribed/unsubscribed
+  outbox::Outbox outbox{"conversations"};
   PushRepository push_repo;
   PushService push;
   ConsumerEvents merge_events, call_events;  // what the feed consumers announce after commit
   DeliveryRepository deliveries;
-  outbox::Outbox outbox{"conversations"};  // sms.opted_out/opted_in, phone.not_texting_capable
   SmsRepository sms;
   GrpcClientsByPhone phones;
   SmsInbound sms_inbound;

@@ -32,6 +32,15 @@ constexpr pg::Statement kCreateClinic{
     "      UNION ALL SELECT gen_random_uuid(), clinic_id, 'Closed', '#6b7280', 1, true FROM c) "
     "SELECT default_status_id FROM c"};
 
+// The clinic's settings: only its texting number so far (unique across clinics).
+constexpr pg::Statement kClinicSettings{
+    "conversations_clinic_settings",
+    "SELECT sms_from_number FROM conversations.clinics WHERE clinic_id = $1"};
+constexpr pg::Statement kSetSmsFromNumber{
+    "conversations_set_sms_from_number",
+    "UPDATE conversations.clinics SET sms_from_number = $2 WHERE clinic_id = $1 "
+    "RETURNING sms_from_number"};
+
 #define STATUS_COLUMNS "id, name, color, position, closed, retired "
 constexpr pg::Statement kListStatuses{
     "conversations_list_statuses",
@@ -449,6 +458,37 @@ absl::StatusOr<std::string> ConversationsRepository::EnsureClinic(pg::Session& s
   VL_ASSIGN_OR_RETURN(r, s.Exec(kClinicDefault, {clinic_id}));
   if (r.rows() == 0) return absl::AbortedError("clinic row not visible yet");
   return r.Text(0, "default_status_id");
+}
+
+// ---- settings ----
+
+absl::StatusOr<v1::ConversationSettings> ConversationsRepository::GetSettings(
+    const std::string& clinic_id) {
+  v1::ConversationSettings out;
+  VL_RETURN_IF_ERROR(pool_->Transact([&](pg::Session& s) -> absl::Status {
+    VL_RETURN_IF_ERROR(EnsureClinic(s, clinic_id).status());
+    VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kClinicSettings, {clinic_id}));
+    out.set_sms_from_number(r.Text(0, "sms_from_number"));
+    return absl::OkStatus();
+  }));
+  return out;
+}
+
+absl::StatusOr<v1::ConversationSettings> ConversationsRepository::SetSmsFromNumber(
+    const std::string& clinic_id, const std::string& number) {
+  v1::ConversationSettings out;
+  absl::Status s = pool_->Transact([&](pg::Session& s) -> absl::Status {
+    VL_RETURN_IF_ERROR(EnsureClinic(s, clinic_id).status());
+    VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kSetSmsFromNumber, {clinic_id, number}));
+    out.set_sms_from_number(r.Text(0, "sms_from_number"));
+    return absl::OkStatus();
+  });
+  // The unique index clinics_by_sms_number: inbound texts find the clinic by this number.
+  if (absl::IsAlreadyExists(s)) {
+    return AlreadyExistsField("smsFromNumber", "another clinic already texts from this number");
+  }
+  VL_RETURN_IF_ERROR(s);
+  return out;
 }
 
 // ---- statuses ----

@@ -108,6 +108,12 @@ class ConversationsRepository {
  public:
   explicit ConversationsRepository(std::shared_ptr<pg::Pool> pool) : pool_(std::move(pool)) {}
 
+  // The clinic's settings (its row is created on first use). Setting a number another
+  // clinic uses is AlreadyExists naming smsFromNumber; "" clears it.
+  absl::StatusOr<v1::ConversationSettings> GetSettings(const std::string& clinic_id);
+  absl::StatusOr<v1::ConversationSettings> SetSmsFromNumber(const std::string& clinic_id,
+                                                            const std::string& number);
+
   // Statuses. The clinic's row and its "Open"/"Closed" statuses are created on first use.
   absl::StatusOr<std::vector<v1::ConversationStatus>> ListStatuses(const std::string& clinic_id);
   absl::StatusOr<v1::ConversationStatus> CreateStatus(const std::string& clinic_id,

@@ -1,8 +1,11 @@
 #include "services/conversations/delivery_repository.h"
 
+#include <set>
+
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 #include "services/conversations/conversations_repository.h"
+#include "services/conversations/push_repository.h"
 
 namespace vetline::conversations {
 namespace {
@@ -42,7 +45,7 @@ constexpr pg::Statement kRecord{
 
 constexpr pg::Statement kDropSubscription{
     "conversations_delivery_drop_subscription",
-    "DELETE FROM conversations.push_subscriptions WHERE endpoint = $1"};
+    "DELETE FROM conversations.push_subscriptions WHERE endpoint = $1 RETURNING clinic_id, client_id"};
 
 constexpr pg::Statement kByProvider{
     "conversations_delivery_by_provider",
@@ -109,6 +112,7 @@ absl::Status DeliveryRepository::Record(const std::vector<DueDelivery>& claimed,
   std::vector<LoggedEvent> events;
   VL_RETURN_IF_ERROR(pool_->Transact([&](pg::Session& s) -> absl::Status {
     events.clear();
+    std::set<std::pair<std::string, std::string>> dropped;  // (clinic, client) whose endpoint went
     for (size_t i = 0; i < results.size(); ++i) {
       const DeliveryResult& res = results[i];
       const DueDelivery& d = claimed[i];
@@ -117,10 +121,18 @@ absl::Status DeliveryRepository::Record(const std::vector<DueDelivery>& claimed,
       VL_ASSIGN_OR_RETURN(pg::Result row,
                           s.Exec(kRecord, {res.id, res.state, res.reason, res.provider_id, retry}));
       if (row.rows() == 0) continue;  // cancelled meanwhile (STOP): leave it so
-      if (res.drop_subscription) VL_RETURN_IF_ERROR(s.Exec(kDropSubscription, {d.destination}).status());
+      if (res.drop_subscription) {
+        VL_ASSIGN_OR_RETURN(pg::Result gone, s.Exec(kDropSubscription, {d.destination}));
+        if (gone.rows() > 0) dropped.emplace(gone.Text(0, "clinic_id"), gone.Text(0, "client_id"));
+      }
       events.push_back(DeliveryEvent(d.clinic_id, d.client_id, d.conversation_id, d.message_id, row));
     }
     for (LoggedEvent& e : events) VL_RETURN_IF_ERROR(AppendEvent(s, e));
+    // Last, as the outbox asks: a client whose last subscription went has push off now.
+    for (const auto& [clinic, client] : dropped) {
+      VL_RETURN_IF_ERROR(LockClientSubscriptions(s, clinic, client));
+      VL_RETURN_IF_ERROR(NoteUnsubscribed(s, outbox_, clinic, client));
+    }
     return absl::OkStatus();
   }));
   if (!events.empty()) announcer_.Announce(events);

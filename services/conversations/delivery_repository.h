@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "libs/outbox/outbox.h"
 #include "libs/pg/pg.h"
 #include "services/conversations/event_log.h"
 
@@ -79,6 +80,9 @@ class DeliveryRepository {
  private:
   std::shared_ptr<pg::Pool> pool_;
   EventAnnouncer& announcer_;
+  // The service's outbox (the same table Wiring's instance writes): "push.unsubscribed"
+  // when a dropped endpoint was the client's last.
+  const outbox::Outbox outbox_{"conversations"};
 };
 
 }  // namespace vetline::conversations

@@ -33,6 +33,16 @@ absl::Status CheckBody(const std::string& body) {
   return CheckTemplate(body, "body");
 }
 
+// The clinic's texting number: E.164, "+" and 8 to 15 digits (separators dropped).
+absl::StatusOr<std::string> SmsFromNumber(const std::string& value) {
+  constexpr char kField[] = "smsFromNumber";
+  VL_ASSIGN_OR_RETURN(std::string number, validate::Phone(kField, value));
+  if (number.size() < 9) {
+    return InvalidField(kField, "smsFromNumber must be + and 8 to 15 digits, e.g. +15551234567");
+  }
+  return number;
+}
+
 }  // namespace
 
 grpc::Status SettingsService::ListStatuses(grpc::ServerContext* ctx, const v1::ListStatusesRequest*,
@@ -188,6 +198,30 @@ grpc::Status SettingsService::RenderTemplate(grpc::ServerContext* ctx,
       values["clinic.phone"] = clinic.phone();
     }
     VL_ASSIGN_OR_RETURN(*resp->mutable_text(), conversations::RenderTemplate(t.body(), values, "templateId"));
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status SettingsService::GetConversationSettings(grpc::ServerContext* ctx,
+                                                      const v1::GetConversationSettingsRequest*,
+                                                      v1::ConversationSettings* out) {
+  return rpc::ToGrpc([&]() -> absl::Status {
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireAdmin(*ctx, signer_));
+    VL_ASSIGN_OR_RETURN(*out, repo_.GetSettings(p.clinic_id()));
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status SettingsService::UpdateConversationSettings(
+    grpc::ServerContext* ctx, const v1::UpdateConversationSettingsRequest* req,
+    v1::ConversationSettings* out) {
+  return rpc::ToGrpc([&]() -> absl::Status {
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireAdmin(*ctx, signer_));
+    std::string number;  // empty: the clinic stops texting
+    if (!req->sms_from_number().empty()) {
+      VL_ASSIGN_OR_RETURN(number, SmsFromNumber(req->sms_from_number()));
+    }
+    VL_ASSIGN_OR_RETURN(*out, repo_.SetSmsFromNumber(p.clinic_id(), number));
     return absl::OkStatus();
   }());
 }

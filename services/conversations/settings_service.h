@@ -1,6 +1,7 @@
 // The inbox's settings edge (ConversationSettingsService): the clinic's conversation
-// statuses (admins change them) and message templates (staff), and rendering a template
-// for one conversation with values from the clients service and identity.
+// statuses (admins change them), message templates (staff), rendering a template for one
+// conversation with values from the clients service and identity, and the clinic's texting
+// number (admins).
 #pragma once
 
 #include "libs/auth/auth.h"
@@ -34,6 +35,12 @@ class SettingsService final : public v1::ConversationSettingsService::Service {
                               v1::DeleteTemplateResponse*) override;
   grpc::Status RenderTemplate(grpc::ServerContext*, const v1::RenderTemplateRequest*,
                               v1::RenderTemplateResponse*) override;
+  grpc::Status GetConversationSettings(grpc::ServerContext*,
+                                       const v1::GetConversationSettingsRequest*,
+                                       v1::ConversationSettings*) override;
+  grpc::Status UpdateConversationSettings(grpc::ServerContext*,
+                                          const v1::UpdateConversationSettingsRequest*,
+                                          v1::ConversationSettings*) override;
 
  private:
   ConversationsRepository& repo_;

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "libs/outbox/outbox.h"
 #include "libs/pg/migrations.h"
 #include "libs/pg/pg.h"
 #include "services/conversations/event_log.h"
@@ -37,7 +38,11 @@ class DeliveryQueueDb {
 
   explicit DeliveryQueueDb(const std::string& conninfo, int pool_size = 8)
       : pool_(pg::Pool::Create({.conninfo = conninfo, .size = pool_size, .name = "conversations"}).value()) {
-    (void)pg::Migrate(*pool_, "conversations", pg::conversations_migrations()).value();
+    // With the service's outbox, as the service kit applies it (a dropped push endpoint
+    // writes push.unsubscribed there).
+    std::vector<pg::Migration> migrations = pg::conversations_migrations();
+    migrations.push_back(outbox::Outbox("conversations").Migration());
+    (void)pg::Migrate(*pool_, "conversations", migrations).value();
     Sql("INSERT INTO conversations.clinics (clinic_id, sms_from_number, email_from_name, "
         "email_from_address) VALUES ($1, '+15550001111', 'Maple Vets', 'hello@maple.example')",
         {kClinic});

@@ -10,6 +10,7 @@
 #include "libs/rpc/rpc.h"
 #include "libs/testing/servers.h"
 #include "services/clients/clients_component.h"
+#include "services/clients/texting_repository.h"
 #include "tests/support/identity_stack.h"
 
 using namespace vetline;
@@ -518,6 +519,51 @@ TEST_CASE("clients: a sync for one clinic never touches another", "[clients][syn
   auto staff = Stack::Staff(kClinicA);
   s.Upsert(kClinicA, {b}, &staff);
   CHECK(s.last_status_.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_CASE("clients: a number the carrier said cannot take texts stays so through later syncs until staff say otherwise",
+          "[clients][sync][texting]") {
+  Stack s;
+  v1::UpsertBatch b;
+  *b.add_clients() = SyncClient("CS-7", "Pat", "Lee", "+13125550177");
+  s.Upsert(kClinicA, {b});
+  REQUIRE(s.last_status_.ok());
+  auto phone = [&]() {
+    v1::SearchClientsRequest q;
+    q.set_query("CS-7");
+    v1::SearchClientsResponse found;
+    REQUIRE(s.stub().SearchClients(s.As(Stack::Staff(kClinicA)).get(), q, &found).ok());
+    REQUIRE(found.clients_size() == 1);
+    v1::GetClientRequest get;
+    get.set_id(found.clients(0).id());
+    v1::Client c;
+    REQUIRE(s.stub().GetClient(s.As(Stack::Staff(kClinicA)).get(), get, &c).ok());
+    REQUIRE(c.phones_size() == 1);
+    return std::make_pair(c.id(), c.phones(0));
+  };
+  REQUIRE(phone().second.texting_capable());
+  // The carrier's answer, as the conversations feed consumer applies it.
+  REQUIRE(s.db().Transact([&](pg::Session& session) {
+    return clients::MarkNotTextingCapable(session, kClinicA, "+13125550177").status();
+  }).ok());
+  CHECK_FALSE(phone().second.texting_capable());
+  // The PIMS still says texting-capable, and the record changed (so the sync rewrites it).
+  b.mutable_clients(0)->set_last_name("Lee-Smith");
+  s.Upsert(kClinicA, {b});
+  REQUIRE(s.last_status_.ok());
+  CHECK_FALSE(phone().second.texting_capable());
+  // Staff who know the number texts again mark it; then the PIMS value counts again.
+  auto [client_id, p] = phone();
+  v1::UpdatePhoneRequest update;
+  update.set_client_id(client_id);
+  update.set_id(p.id());
+  update.set_texting_capable(true);
+  v1::Client updated;
+  REQUIRE(s.stub().UpdatePhone(s.As(Stack::Staff(kClinicA)).get(), update, &updated).ok());
+  b.mutable_clients(0)->set_last_name("Lee");
+  s.Upsert(kClinicA, {b});
+  REQUIRE(s.last_status_.ok());
+  CHECK(phone().second.texting_capable());
 }
 
 TEST_CASE("clients: the portal link is signed, expiring and names the client", "[clients]") {

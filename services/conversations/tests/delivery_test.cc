@@ -162,6 +162,12 @@ TEST_CASE("delivery: an expired push subscription is dropped, and STOP cancels q
   fx.Worker().Step();
   CHECK(fx.Delivery("https://push.example/gone").Text(0, "state") == "failed");
   CHECK(fx.Sql("SELECT count(*) AS n FROM conversations.push_subscriptions").Int(0, "n") == 0);
+  // It was the client's only one: the clients service is told push is off for them.
+  pg::Result told = fx.Sql("SELECT payload->>'clinicId' AS clinic, payload->>'clientId' AS client "
+                           "FROM conversations.outbox WHERE topic = 'push.unsubscribed'");
+  REQUIRE(told.rows() == 1);
+  CHECK(told.Text(0, "clinic") == kClinic);
+  CHECK(told.Text(0, "client") == kClient);
   CHECK(fx.Delivery("+15557654321").Text(0, "state") == "cancelled");
   CHECK(fx.sms.count() == 0);  // nothing went to a number that said STOP
   REQUIRE(fx.push.count() == 1);

@@ -673,6 +673,59 @@ TEST_CASE_METHOD(Maple, "inbox templates: variables checked on save rendered fro
   CHECK(list.templates().empty());
 }
 
+TEST_CASE_METHOD(Maple, "inbox settings: admins set the clinic's texting number - checked unique across clinics clearable",
+                 "[conversations]") {
+  auto number_of = [&](const api::Principal& who) {
+    cv1::ConversationSettings out;
+    grpc::Status st = settings->GetConversationSettings(As(who).get(), {}, &out);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    return out.sms_from_number();
+  };
+  auto set = [&](const api::Principal& who, const std::string& number) {
+    cv1::UpdateConversationSettingsRequest req;
+    req.set_sms_from_number(number);
+    cv1::ConversationSettings out;
+    grpc::Status st = settings->UpdateConversationSettings(As(who).get(), req, &out);
+    if (st.ok()) CHECK(out.sms_from_number() == number_of(who));
+    return st;
+  };
+  CHECK(number_of(maple.admin).empty());
+  // Separators are dropped; the stored number is what inbound texts are matched on.
+  REQUIRE(set(maple.admin, "+1 (555) 000-1111").ok());
+  CHECK(number_of(maple.admin) == "+15550001111");
+  CHECK(Count("SELECT count(*) AS n FROM conversations.clinics "
+              "WHERE sms_from_number = '+15550001111'") == 1);
+  // Only admins: staff and clients are refused and nothing changes.
+  cv1::ConversationSettings ignored;
+  CHECK(settings->GetConversationSettings(As(maple.staff).get(), {}, &ignored).error_code() ==
+        grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(set(maple.staff, "+15550002222").error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(set(pat_portal, "+15550002222").error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  // Not E.164 (no +, letters, 7 digits, 16 digits): named, nothing changed.
+  for (const char* bad : {"15550002222", "+1555abc2222", "+1234567", "+1234567890123456"}) {
+    INFO(bad);
+    grpc::Status st = set(maple.admin, bad);
+    CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+    CHECK(st.error_details() == "smsFromNumber");
+  }
+  CHECK(set(maple.admin, "+12345678").ok());  // 8 digits is the shortest accepted
+  REQUIRE(set(maple.admin, "+15550001111").ok());
+  // Another clinic cannot take it while Maple has it (inbound texts find the clinic by it).
+  Clinic oak = MakeClinic("Oak Vet", "oak.example");
+  grpc::Status taken = set(oak.admin, "+1 555 000 1111");
+  CHECK(taken.error_code() == grpc::StatusCode::ALREADY_EXISTS);
+  CHECK(taken.error_details() == "smsFromNumber");
+  CHECK_FALSE(absl::StrContains(taken.error_message(), "clinics_by_sms_number"));
+  CHECK(number_of(oak.admin).empty());
+  // Setting one's own number again is fine; clearing it frees it for Oak.
+  CHECK(set(maple.admin, "+15550001111").ok());
+  REQUIRE(set(maple.admin, "").ok());
+  CHECK(number_of(maple.admin).empty());
+  REQUIRE(set(oak.admin, "+15550001111").ok());
+  CHECK(number_of(oak.admin) == "+15550001111");
+}
+
 TEST_CASE_METHOD(Maple, "inbox search: full-text within the clinic headlines stable pages",
                  "[conversations]") {
   cv1::Conversation c = Start(maple.staff, pat.id());

@@ -44,10 +44,9 @@ struct SmsStack {
     auto clinic = stack.CreateClinic("Maple Vets", "admin@maple.example");
     clinic_id = clinic.id;
     token = clinic.token;
-    // The clinic's conversations row exists after its first use; then its number is set.
-    REQUIRE(Staff("GET", "/v1/conversation-statuses").status == 200);
-    Sql("UPDATE conversations.clinics SET sms_from_number = $2 WHERE clinic_id = $1",
-        {clinic_id, std::string(kClinicNumber)});
+    // The clinic's admin sets its texting number, as an admin would in settings.
+    REQUIRE(StaffOk("PATCH", "/v1/conversation-settings",
+                    {{"smsFromNumber", kClinicNumber}})["smsFromNumber"] == kClinicNumber);
   }
 
   testing::HttpResponse Staff(const std::string& method, const std::string& path,

@@ -299,10 +299,23 @@ TEST_CASE("push: a client registers a validated subscription once per endpoint a
   // Staff cannot register for a client: push stays the client's own.
   CHECK(http.Post("/v1/push-subscriptions", good.dump(), staff).status == 403);
 
+  // Staff see on the client profile whether push reaches the client (the clients service
+  // follows the conversations outbox).
+  auto push_status_becomes = [&](const std::string& status) {
+    return testing::WaitUntil([&] {
+      HttpResponse r = http.Get("/v1/clients/" + c.client_id, staff);
+      return r.status == 200 && r.json()["contactOptions"].value("pushStatus", "") == status;
+    }, absl::Seconds(20));
+  };
+  CHECK(push_status_becomes("PUSH_NOT_INSTALLED"));
+
   json first = Must(http.Post("/v1/push-subscriptions", good.dump(), portal));
   json again = Must(http.Post("/v1/push-subscriptions", good.dump(), portal));
   CHECK(first["id"] == again["id"]);
   CHECK(Count(*db, "SELECT count(*) AS n FROM conversations.push_subscriptions") == 1);
+  CHECK(push_status_becomes("PUSH_ENABLED"));
+  // One record for the first subscription, not one per registration.
+  CHECK(Count(*db, "SELECT count(*) AS n FROM conversations.outbox WHERE topic = 'push.subscribed'") == 1);
 
   // The next staff message goes out as a Web Push the receiver decrypts.
   Must(http.Post("/v1/conversations/" + c.conversation_id + "/messages",
@@ -324,6 +337,8 @@ TEST_CASE("push: a client registers a validated subscription once per endpoint a
   Must(http.Send("DELETE", "/v1/push-subscriptions/" + first["id"].get<std::string>(), "", portal));
   CHECK(http.Send("DELETE", "/v1/push-subscriptions/" + first["id"].get<std::string>(), "", portal).status == 404);
   CHECK(Count(*db, "SELECT count(*) AS n FROM conversations.push_subscriptions") == 0);
+  // The last one gone: the profile shows push not installed again.
+  CHECK(push_status_becomes("PUSH_NOT_INSTALLED"));
 }
 
 namespace {
