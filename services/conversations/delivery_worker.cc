@@ -6,6 +6,7 @@
 #include "absl/time/clock.h"
 #include "libs/core/log.h"
 #include "nlohmann/json.hpp"
+#include "services/conversations/inbound_email_rules.h"
 
 namespace vetline::conversations {
 namespace {
@@ -75,7 +76,7 @@ DeliveryResult DeliveryWorker::Attempt(const DueDelivery& d) {
       e.to = {.name = "", .address = d.destination};
       if (!options_.reply_domain.empty()) {
         e.reply_to = {.name = d.email_from_name,
-                      .address = absl::StrCat("reply+", d.conversation_id, "@", options_.reply_domain)};
+                      .address = inbound::ReplyAddressFor(d.conversation_id, options_.reply_domain)};
       }
       e.subject = d.email_from_name.empty() ? "A new message from your veterinary clinic"
                                             : absl::StrCat("A new message from ", d.email_from_name);

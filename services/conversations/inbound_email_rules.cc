@@ -39,6 +39,10 @@ bool IsAddressChar(char c) {
 
 }  // namespace
 
+std::string ReplyAddressFor(std::string_view conversation_id, std::string_view reply_domain) {
+  return absl::StrCat(AV(kReplyPrefix), AV(conversation_id), "@", AV(reply_domain));
+}
+
 bool SecretMatches(std::string_view authorization, std::string_view secret) {
   if (secret.empty()) return false;
   absl::string_view h = absl::StripAsciiWhitespace(AV(authorization));

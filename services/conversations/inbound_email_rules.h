@@ -16,6 +16,10 @@ namespace vetline::conversations::inbound {
 // a URL with credentials. Constant time in the secret; an empty secret matches nothing.
 bool SecretMatches(std::string_view authorization, std::string_view secret);
 
+// The conversation's reply address, reply+<conversation id>@<reply_domain>: what outbound
+// emails carry as Reply-To and FindReplyAddress reads back.
+std::string ReplyAddressFor(std::string_view conversation_id, std::string_view reply_domain);
+
 // A reply address found among the recipients.
 struct ReplyAddress {
   std::string address;          // as written
