@@ -3,6 +3,7 @@
 #include "libs/core/status.h"
 #include "libs/pg/migrations.h"
 #include "libs/refs/refs.h"
+#include "services/booking/booking_service.h"
 #include "services/booking/booking_sync_service.h"
 
 namespace vetline::booking {
@@ -10,33 +11,37 @@ namespace {
 
 struct Wiring {
   Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
-         std::shared_ptr<grpc::Channel> identity_channel)
+         std::shared_ptr<grpc::Channel> identity_channel, const Clock& clock)
       : signer(ctx.key()),
         repo(ctx.pool()),
         identity(std::move(identity_channel), signer),
+        clients(clients_channel, signer),
         settings(repo, identity),
+        service(repo, settings, clients, signer, PageTokens(ctx.env().platform.internal_secret), clock),
         sync(repo, settings, std::move(clients_channel), signer) {}
   auth::PrincipalSigner signer;
   BookingRepository repo;
   refs::GrpcStaffRefs identity;     // the clinic's time zone for its first settings
+  refs::GrpcClientRefs clients;     // the client and pet a booking names
   ClinicSettingsSource settings;
+  BookingService service;
   BookingSyncService sync;
 };
 
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv& env, const Clock& clock) {
-  (void)clock;  // the staff API's (next)
   return rpc::StartService(env, {
       .name = "booking",
       .migrations = pg::booking_migrations(),
       .wire = [&](rpc::ServiceContext& ctx) -> absl::StatusOr<rpc::ServiceParts> {
         VL_ASSIGN_OR_RETURN(auto clients, ctx.Peer("clients"));
         VL_ASSIGN_OR_RETURN(auto identity, ctx.Peer("identity"));
-        auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(identity));
+        auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(identity), clock);
         return rpc::ServiceParts{
             .state = w,
-            .services = {{&w->sync, v1::BookingSyncService::service_full_name()}},
+            .services = {{&w->service, v1::BookingService::service_full_name()},
+                         {&w->sync, v1::BookingSyncService::service_full_name()}},
             .outbox = &w->repo.events()};
       }});
 }

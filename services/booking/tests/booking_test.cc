@@ -17,7 +17,11 @@
 #include "services/clients/clients_component.h"
 #include "tests/support/identity_stack.h"
 #include "tests/support/principals.h"
+#include "libs/core/clock.h"
+#include "libs/core/time.h"
+#include "vetline/booking/v1/booking.grpc.pb.h"
 #include "vetline/booking/v1/booking_sync.grpc.pb.h"
+#include "vetline/clients/v1/clients.grpc.pb.h"
 #include "vetline/clients/v1/sync.grpc.pb.h"
 
 using namespace vetline;
@@ -34,9 +38,11 @@ class Stack {
     const std::string clients_address = "127.0.0.1:" + std::to_string(clients_->server().port());
     rpc::ServiceEnv env = testing::TestServiceEnv(db_.conninfo());
     env.peers = {{"clients", clients_address}, {"identity", identity_.address()}};
-    booking_ = booking::Start(env).value();
+    booking_ = booking::Start(env, clock_).value();
     auto channel = rpc::Dial("127.0.0.1:" + std::to_string(booking_->server().port()));
     sync_ = v1::BookingSyncService::NewStub(channel);
+    booking_channel_ = channel;
+    clients_channel_ = rpc::Dial(clients_address);
     client_sync_ = clients::v1::ClientSyncService::NewStub(rpc::Dial(clients_address));
     pool_ = pg::Pool::Create({.conninfo = db_.conninfo(), .size = 4}).value();
   }
@@ -106,10 +112,16 @@ class Stack {
     return out;
   }
   pg::Pool& db() { return *pool_; }
+  std::unique_ptr<v1::BookingService::Stub> BookingStub() { return v1::BookingService::NewStub(booking_channel_); }
+  std::unique_ptr<clients::v1::ClientsService::Stub> ClientsStub() {
+    return clients::v1::ClientsService::NewStub(clients_channel_);
+  }
 
   grpc::Status last_status;
 
  private:
+  // "Now" for minimum notice and the horizon: before the June days the tests book.
+  FakeClock clock_{absl::FromCivil(absl::CivilSecond(2026, 5, 20, 0, 0, 0), absl::UTCTimeZone())};
   testing::IdentityStack identity_;
   testing::TestDatabase clients_db_, db_;
   auth::PrincipalSigner signer_;
@@ -117,6 +129,7 @@ class Stack {
   std::unique_ptr<v1::BookingSyncService::Stub> sync_;
   std::unique_ptr<clients::v1::ClientSyncService::Stub> client_sync_;
   std::shared_ptr<pg::Pool> pool_;
+  std::shared_ptr<grpc::Channel> booking_channel_, clients_channel_;
   int clinics_ = 0;
 };
 
@@ -410,4 +423,273 @@ TEST_CASE("booking sync: only services may write, and only for their clinic", "[
   s.Sync(clinic, {Basics()}, &other);
   CHECK(s.last_status.error_code() == grpc::StatusCode::PERMISSION_DENIED);
   CHECK(Count(s, "SELECT count(*) AS n FROM booking.providers") == 0);
+}
+
+namespace {
+
+// The staff API as the clinic's staff (or admin) see it, on the same stack.
+struct Staff {
+  Stack& s;
+  std::string clinic;
+  std::unique_ptr<v1::BookingService::Stub> stub;
+  std::unique_ptr<clients::v1::ClientsService::Stub> clients;
+  auth::PrincipalSigner signer{auth::Key::FromSecret(testing::kTestInternalSecret).value()};
+
+  std::unique_ptr<grpc::ClientContext> Ctx(bool admin = false) {
+    return testing::ContextAs(testing::StaffPrincipal(clinic, "u-1", admin ? "admin" : "staff"), signer);
+  }
+  std::string Id(const std::string& table, const std::string& pims_id) {
+    return s.Sql("SELECT id::text AS id FROM booking." + table + " WHERE clinic_id = $1 AND pims_id = $2",
+                 {clinic, pims_id}).Text(0, "id");
+  }
+  // A client with one pet in the clients service: {client id, pet id}.
+  std::pair<std::string, std::string> ClientWithPet(const std::string& name) {
+    clients::v1::CreateClientRequest req;
+    req.set_first_name(name);
+    req.set_last_name("Lee");
+    clients::v1::Client c;
+    REQUIRE(clients->CreateClient(Ctx().get(), req, &c).ok());
+    clients::v1::AddPetRequest pet;
+    pet.set_client_id(c.id());
+    pet.set_name("Rex");
+    clients::v1::Pet p;
+    REQUIRE(clients->AddPet(Ctx().get(), pet, &p).ok());
+    return {c.id(), p.id()};
+  }
+  grpc::Status Book(const std::string& client, const std::string& pet, absl::Time start, v1::Appointment* out,
+                    const std::string& provider_pims = "P1") {
+    v1::CreateAppointmentRequest req;
+    req.set_client_id(client);
+    req.set_pet_id(pet);
+    req.set_appointment_type_id(Id("appointment_types", "T1"));
+    req.set_provider_id(Id("providers", provider_pims));
+    *req.mutable_start_time() = ToTimestamp(start);
+    return stub->CreateAppointment(Ctx().get(), req, out);
+  }
+};
+
+std::string FieldOf(const grpc::Status& st) { return st.error_details(); }
+
+absl::Time Utc(int y, int mo, int d, int h, int mi = 0) {
+  return absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, 0), absl::UTCTimeZone());
+}
+
+}  // namespace
+
+TEST_CASE("booking: staff book, move and cancel; a taken slot is a clean error and nothing is written",
+          "[booking][staff]") {
+  Stack s;
+  Staff st{s, s.Clinic(), s.BookingStub(), s.ClientsStub()};
+  s.Sync(st.clinic, {Basics()});
+  REQUIRE(s.last_status.ok());
+  auto [client, pet] = st.ClientWithPet("Pat");
+  v1::Appointment a;
+  REQUIRE(st.Book(client, pet, Utc(2026, 6, 1, 14), &a).ok());
+  CHECK(a.source() == v1::STAFF);
+  CHECK(a.status() == v1::SCHEDULED);
+  CHECK(FromTimestamp(a.end_time()) == Utc(2026, 6, 1, 14, 30));  // the type's 30 minutes
+
+  v1::Appointment b;
+  grpc::Status taken = st.Book(client, pet, Utc(2026, 6, 1, 14, 15), &b);
+  CHECK(taken.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(FieldOf(taken) == "startTime");
+  CHECK(taken.error_message() == "slot no longer available");
+  CHECK(Count(s, "SELECT count(*) AS n FROM booking.appointments") == 1);
+  // Another provider is free then.
+  REQUIRE(st.Book(client, pet, Utc(2026, 6, 1, 14, 15), &b, "P2").ok());
+
+  // Moving onto P2's appointment is refused the same way; elsewhere it moves.
+  v1::MoveAppointmentRequest move;
+  move.set_id(a.id());
+  *move.mutable_start_time() = ToTimestamp(Utc(2026, 6, 1, 14, 20));
+  move.set_provider_id(st.Id("providers", "P2"));
+  v1::Appointment moved;
+  grpc::Status refused = st.stub->MoveAppointment(st.Ctx().get(), move, &moved);
+  CHECK(refused.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(FieldOf(refused) == "startTime");
+  move.clear_provider_id();
+  move.set_version(1);
+  *move.mutable_start_time() = ToTimestamp(Utc(2026, 6, 1, 16));
+  REQUIRE(st.stub->MoveAppointment(st.Ctx().get(), move, &moved).ok());
+  CHECK(moved.version() == 2);
+  CHECK(FromTimestamp(moved.end_time()) == Utc(2026, 6, 1, 16, 30));
+  grpc::Status stale = st.stub->MoveAppointment(st.Ctx().get(), move, &moved);  // version 1 again
+  CHECK(stale.error_code() == grpc::StatusCode::ABORTED);
+  CHECK(FieldOf(stale) == "version");
+
+  v1::CancelAppointmentRequest cancel;
+  cancel.set_id(a.id());
+  v1::Appointment cancelled;
+  REQUIRE(st.stub->CancelAppointment(st.Ctx().get(), cancel, &cancelled).ok());
+  CHECK(cancelled.status() == v1::CANCELLED);
+  CHECK(st.stub->CancelAppointment(st.Ctx().get(), cancel, &cancelled).error_code() ==
+        grpc::StatusCode::FAILED_PRECONDITION);
+  // Its slot is free again.
+  REQUIRE(st.Book(client, pet, Utc(2026, 6, 1, 16), &b).ok());
+
+  pg::Result topics = s.Sql("SELECT string_agg(topic, ',' ORDER BY id) AS t FROM booking.outbox");
+  CHECK(topics.Text(0, "t") ==
+        "appointment.created,appointment.created,appointment.moved,appointment.cancelled,appointment.created");
+
+  // The day's list, filtered by provider.
+  v1::ListAppointmentsRequest list;
+  list.set_from("2026-06-01");
+  list.set_to("2026-06-01");
+  list.add_provider_ids(st.Id("providers", "P1"));
+  v1::ListAppointmentsResponse day;
+  REQUIRE(st.stub->ListAppointments(st.Ctx().get(), list, &day).ok());
+  REQUIRE(day.appointments_size() == 2);  // the cancelled one and the new one, both at 16:00
+  std::multiset<int> statuses;
+  for (const auto& x : day.appointments()) statuses.insert(x.status());
+  CHECK(statuses == std::multiset<int>{v1::SCHEDULED, v1::CANCELLED});
+  list.set_page_size(1);  // and page by page
+  REQUIRE(st.stub->ListAppointments(st.Ctx().get(), list, &day).ok());
+  REQUIRE(day.appointments_size() == 1);
+  REQUIRE_FALSE(day.next_page_token().empty());
+  list.set_page_token(day.next_page_token());
+  v1::ListAppointmentsResponse next;
+  REQUIRE(st.stub->ListAppointments(st.Ctx().get(), list, &next).ok());
+  REQUIRE(next.appointments_size() == 1);
+  CHECK(next.appointments(0).id() != day.appointments(0).id());
+}
+
+TEST_CASE("booking: concurrent bookings of one slot through the API, exactly one wins", "[booking][staff][race]") {
+  Stack s;
+  Staff st{s, s.Clinic(), s.BookingStub(), s.ClientsStub()};
+  s.Sync(st.clinic, {Basics()});
+  auto [client, pet] = st.ClientWithPet("Pat");
+  constexpr int kCallers = 8;
+  std::vector<grpc::Status> results(kCallers);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kCallers; ++i) {
+    threads.emplace_back([&, i] {
+      v1::Appointment out;
+      results[i] = st.Book(client, pet, Utc(2026, 6, 2, 14, i), &out);  // all overlap 14:00-14:37
+    });
+  }
+  for (auto& t : threads) t.join();
+  int ok = 0;
+  for (const grpc::Status& r : results) {
+    if (r.ok()) {
+      ++ok;
+    } else {
+      CHECK(r.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+      CHECK(FieldOf(r) == "startTime");
+    }
+  }
+  CHECK(ok == 1);
+  CHECK(Count(s, "SELECT count(*) AS n FROM booking.appointments") == 1);
+}
+
+TEST_CASE("booking: ids resolve in the caller's clinic, and the pet must be the client's", "[booking][staff]") {
+  Stack s;
+  Staff st{s, s.Clinic(), s.BookingStub(), s.ClientsStub()};
+  Staff other{s, s.Clinic(), s.BookingStub(), s.ClientsStub()};
+  s.Sync(st.clinic, {Basics()});
+  s.Sync(other.clinic, {Basics()});
+  auto [client, pet] = st.ClientWithPet("Pat");
+  auto [client2, pet2] = st.ClientWithPet("Sam");
+  v1::Appointment a;
+  grpc::Status not_theirs = st.Book(client, pet2, Utc(2026, 6, 1, 14), &a);
+  CHECK(not_theirs.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(FieldOf(not_theirs) == "petId");
+
+  // Another clinic's type and provider are unknown here.
+  v1::CreateAppointmentRequest req;
+  req.set_client_id(client);
+  req.set_pet_id(pet);
+  req.set_appointment_type_id(other.Id("appointment_types", "T1"));
+  req.set_provider_id(st.Id("providers", "P1"));
+  *req.mutable_start_time() = ToTimestamp(Utc(2026, 6, 1, 14));
+  grpc::Status foreign = st.stub->CreateAppointment(st.Ctx().get(), req, &a);
+  CHECK(foreign.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(FieldOf(foreign) == "appointmentTypeId");
+  req.set_appointment_type_id(st.Id("appointment_types", "T1"));
+  req.set_provider_id(other.Id("providers", "P1"));
+  foreign = st.stub->CreateAppointment(st.Ctx().get(), req, &a);
+  CHECK(FieldOf(foreign) == "providerId");
+  CHECK(Count(s, "SELECT count(*) AS n FROM booking.appointments") == 0);
+
+  // Another clinic's appointment is 404 to get, move or cancel.
+  auto [oc, op] = other.ClientWithPet("Oz");
+  v1::Appointment theirs;
+  REQUIRE(other.Book(oc, op, Utc(2026, 6, 1, 9), &theirs).ok());
+  v1::GetAppointmentRequest get;
+  get.set_id(theirs.id());
+  CHECK(st.stub->GetAppointment(st.Ctx().get(), get, &a).error_code() == grpc::StatusCode::NOT_FOUND);
+  v1::CancelAppointmentRequest cancel;
+  cancel.set_id(theirs.id());
+  CHECK(st.stub->CancelAppointment(st.Ctx().get(), cancel, &a).error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(other.stub->GetAppointment(other.Ctx().get(), get, &a).ok());
+  CHECK(a.status() == v1::SCHEDULED);
+}
+
+TEST_CASE("booking: settings, hours and availability", "[booking][staff][availability]") {
+  Stack s;
+  Staff st{s, s.Clinic("America/New_York"), s.BookingStub(), s.ClientsStub()};
+  s.Sync(st.clinic, {Basics()});
+
+  v1::UpdateSettingsRequest bad_zone;
+  bad_zone.set_time_zone("Mars/Olympus_Mons");
+  v1::BookingSettings settings;
+  grpc::Status zone = st.stub->UpdateSettings(st.Ctx(true).get(), bad_zone, &settings);
+  CHECK(zone.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(FieldOf(zone) == "timeZone");
+  CHECK(st.stub->UpdateSettings(st.Ctx(false).get(), v1::UpdateSettingsRequest(), &settings).error_code() ==
+        grpc::StatusCode::PERMISSION_DENIED);
+  v1::UpdateSettingsRequest change;
+  change.set_minimum_notice_minutes(0);
+  change.set_slot_granularity_minutes(30);
+  REQUIRE(st.stub->UpdateSettings(st.Ctx(true).get(), change, &settings).ok());
+  CHECK(settings.time_zone() == "America/New_York");
+  CHECK(settings.slot_granularity_minutes() == 30);
+
+  v1::PutClinicHoursRequest bad_hours;
+  auto* w = bad_hours.mutable_schedule()->add_weekly();
+  w->set_weekday(v1::MONDAY);
+  auto* r = w->add_ranges();
+  r->set_open("09:00");
+  r->set_close("25:00");
+  v1::Schedule hours;
+  grpc::Status bad = st.stub->PutClinicHours(st.Ctx(true).get(), bad_hours, &hours);
+  CHECK(FieldOf(bad) == "schedule");
+
+  // Mondays 09:00-11:00 local; 1 June 2026 is a Monday (EDT, UTC-4).
+  r->set_close("11:00");
+  REQUIRE(st.stub->PutClinicHours(st.Ctx(true).get(), bad_hours, &hours).ok());
+  v1::GetAvailabilityRequest q;
+  q.set_appointment_type_id(st.Id("appointment_types", "T1"));
+  q.set_provider_id(st.Id("providers", "P1"));
+  q.set_from("2026-06-01");
+  q.set_to("2026-06-07");
+  v1::GetAvailabilityResponse open;
+  REQUIRE(st.stub->GetAvailability(st.Ctx().get(), q, &open).ok());
+  std::vector<absl::Time> starts;
+  for (const auto& slot : open.slots()) starts.push_back(FromTimestamp(slot.start_time()));
+  CHECK(starts == std::vector<absl::Time>{Utc(2026, 6, 1, 13), Utc(2026, 6, 1, 13, 30), Utc(2026, 6, 1, 14),
+                                          Utc(2026, 6, 1, 14, 30)});
+
+  // A booking and a block-off take slots away.
+  auto [client, pet] = st.ClientWithPet("Pat");
+  v1::Appointment a;
+  REQUIRE(st.Book(client, pet, Utc(2026, 6, 1, 13, 30), &a).ok());
+  v1::CreateBlockOffRequest block;
+  block.set_provider_id(st.Id("providers", "P1"));
+  *block.mutable_start_time() = ToTimestamp(Utc(2026, 6, 1, 14, 30));
+  *block.mutable_end_time() = ToTimestamp(Utc(2026, 6, 1, 15));
+  block.set_reason("Surgery prep");
+  v1::BlockOff blocked;
+  REQUIRE(st.stub->CreateBlockOff(st.Ctx().get(), block, &blocked).ok());
+  open.Clear();
+  REQUIRE(st.stub->GetAvailability(st.Ctx().get(), q, &open).ok());
+  starts.clear();
+  for (const auto& slot : open.slots()) starts.push_back(FromTimestamp(slot.start_time()));
+  CHECK(starts == std::vector<absl::Time>{Utc(2026, 6, 1, 13), Utc(2026, 6, 1, 14)});
+
+  // Bad questions name their field.
+  q.set_to("2026-05-01");
+  CHECK(FieldOf(st.stub->GetAvailability(st.Ctx().get(), q, &open)) == "to");
+  q.set_to("2026-06-07");
+  q.set_provider_id("33333333-3333-4333-8333-333333333333");
+  CHECK(FieldOf(st.stub->GetAvailability(st.Ctx().get(), q, &open)) == "providerId");
 }
