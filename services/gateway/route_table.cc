@@ -110,6 +110,7 @@ const std::vector<std::string>& ServedProtoFiles() {
       "vetline/conversations/v1/events.proto",
       "vetline/conversations/v1/inbound_email.proto",
       "vetline/conversations/v1/twilio_webhooks.proto",
+      "vetline/booking/v1/booking.proto",
   };
   return kFiles;
 }

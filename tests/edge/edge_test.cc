@@ -179,8 +179,12 @@ Sent Send(EdgeStack& stack, const gateway::Route& route,
   } else {
     std::string query;
     for (const auto& [k, v] : fields.items()) {
-      if (v.is_array() || v.is_object()) continue;
-      absl::StrAppend(&query, query.empty() ? "?" : "&", k, "=", QueryValue(v));
+      if (v.is_object()) continue;
+      // A repeated field is the name once per value (the gateway adds each).
+      for (const json& one : v.is_array() ? v : json::array({v})) {
+        if (one.is_array() || one.is_object()) continue;
+        absl::StrAppend(&query, query.empty() ? "?" : "&", k, "=", QueryValue(one));
+      }
     }
     path += query;
   }
@@ -264,6 +268,10 @@ TEST_CASE("edge: every conversations error names a request field by its JSON nam
   WalkErrors("conversations");
 }
 
+TEST_CASE("edge: every booking error names a request field by its JSON name", "[edge][booking]") {
+  WalkErrors("booking");
+}
+
 namespace {
 
 // Ids of one clinic's records, by the resource a path segment or body field
@@ -344,6 +352,24 @@ ClinicRecords MakeRecords(EdgeStack& s, const std::string& name, const std::stri
   r.ids["message-templates"] = tmpl["id"];
   Ok(Call(s, "vetline.pims_sync.v1.PimsSyncService.SetConnector", {},
           {{"kind", "cornerstone"}, {"address", "pims." + domain + ":7001"}}, t));
+  r.ids["appointment-types"] = Ok(Call(s, "vetline.booking.v1.BookingService.CreateAppointmentType", {},
+                                       {{"name", "Wellness"}, {"durationMinutes", 30}}, t))["id"];
+  r.ids["providers"] =
+      Ok(Call(s, "vetline.booking.v1.BookingService.CreateProvider", {}, {{"name", "Dr. Lee"}}, t))["id"];
+  r.ids["rooms"] = Ok(Call(s, "vetline.booking.v1.BookingService.CreateRoom", {}, {{"name", "Exam 1"}}, t))["id"];
+  r.ids["block-offs"] = Ok(Call(s, "vetline.booking.v1.BookingService.CreateBlockOff", {},
+                                {{"providerId", r.ids["providers"]},
+                                 {"startTime", "2027-06-01T12:00:00Z"},
+                                 {"endTime", "2027-06-01T13:00:00Z"}},
+                                t))["id"];
+  r.ids["appointments"] = Ok(Call(s, "vetline.booking.v1.BookingService.CreateAppointment", {},
+                                  {{"clientId", r.ids["clients"]},
+                                   {"petId", r.ids["pets"]},
+                                   {"appointmentTypeId", r.ids["appointment-types"]},
+                                   {"providerId", r.ids["providers"]},
+                                   {"roomId", r.ids["rooms"]},
+                                   {"startTime", "2027-06-01T15:00:00Z"}},
+                                  t))["id"];
   return r;
 }
 
@@ -369,6 +395,17 @@ json Snapshot(EdgeStack& s, const ClinicRecords& r) {
                            {}, {}, t))},
       {"templates", Ok(Call(s, "vetline.conversations.v1.ConversationSettingsService.ListTemplates",
                             {}, {}, t))},
+      {"booking_settings", Ok(Call(s, "vetline.booking.v1.BookingService.GetSettings", {}, {}, t))},
+      {"appointment_types",
+       Ok(Call(s, "vetline.booking.v1.BookingService.ListAppointmentTypes", {}, {}, t))},
+      {"providers", Ok(Call(s, "vetline.booking.v1.BookingService.ListProviders", {}, {}, t))},
+      {"schedule", Ok(Call(s, "vetline.booking.v1.BookingService.GetProviderSchedule",
+                           {{"provider_id", r.ids.at("providers")}}, {}, t))},
+      {"hours", Ok(Call(s, "vetline.booking.v1.BookingService.GetClinicHours", {}, {}, t))},
+      {"appointments", Ok(Call(s, "vetline.booking.v1.BookingService.ListAppointments", {},
+                               {{"from", "2027-05-01"}, {"to", "2027-07-01"}}, t))},
+      {"block_offs", Ok(Call(s, "vetline.booking.v1.BookingService.ListBlockOffs", {},
+                             {{"from", "2027-05-01"}, {"to", "2027-07-01"}}, t))},
   };
 }
 
@@ -389,6 +426,9 @@ std::string ResourceOf(const gateway::Route& route, const std::string& field) {
   if (field == "status_id") return "conversation-statuses";
   if (field == "template_id") return "message-templates";
   if (field == "clinic_id") return "clinics";
+  if (field == "appointment_type_id" || field == "appointment_type_ids") return "appointment-types";
+  if (field == "provider_id" || field == "provider_ids") return "providers";
+  if (field == "room_id" || field == "room_ids") return "rooms";
   return "";
 }
 
@@ -415,6 +455,13 @@ json SampleBody(const std::string& method) {
        {{"assigneeFilter", "ASSIGNED_TO_USER"}}},
       {"vetline.conversations.v1.ConversationsService.SendMessage", {{"text", "Hi"}}},
       {"vetline.conversations.v1.ConversationsService.RetryDelivery", {{"channel", "TEXT"}}},
+      {"vetline.booking.v1.BookingService.CreateBlockOff",
+       {{"startTime", "2027-06-02T12:00:00Z"}, {"endTime", "2027-06-02T13:00:00Z"}}},
+      {"vetline.booking.v1.BookingService.CreateAppointment", {{"startTime", "2027-06-03T15:00:00Z"}}},
+      {"vetline.booking.v1.BookingService.MoveAppointment", {{"startTime", "2027-06-03T15:00:00Z"}}},
+      {"vetline.booking.v1.BookingService.ListAppointments", {{"from", "2027-06-01"}, {"to", "2027-06-02"}}},
+      {"vetline.booking.v1.BookingService.ListBlockOffs", {{"from", "2027-06-01"}, {"to", "2027-06-02"}}},
+      {"vetline.booking.v1.BookingService.GetAvailability", {{"from", "2027-06-01"}, {"to", "2027-06-02"}}},
   };
   auto it = kSamples.find(method);
   return it == kSamples.end() ? json::object() : it->second;
@@ -505,6 +552,19 @@ void WalkForeignIds(const std::vector<std::string>& backends,
         "vetline.conversations.v1.ConversationsService.ListConversations.assigneeId",
         "vetline.conversations.v1.ConversationsService.RetryDelivery.messageId",
         "vetline.conversations.v1.ConversationSettingsService.RenderTemplate.templateId"}},
+      {"booking",
+       {"vetline.booking.v1.BookingService.CreateAppointment.clientId",
+        "vetline.booking.v1.BookingService.CreateAppointment.petId",
+        "vetline.booking.v1.BookingService.CreateAppointment.appointmentTypeId",
+        "vetline.booking.v1.BookingService.CreateAppointment.providerId",
+        "vetline.booking.v1.BookingService.CreateAppointment.roomId",
+        "vetline.booking.v1.BookingService.MoveAppointment.id",
+        "vetline.booking.v1.BookingService.MoveAppointment.providerId",
+        "vetline.booking.v1.BookingService.CreateBlockOff.roomId",
+        "vetline.booking.v1.BookingService.ListAppointments.providerIds",
+        "vetline.booking.v1.BookingService.GetAvailability.appointmentTypeId",
+        "vetline.booking.v1.BookingService.GetAvailability.providerId",
+        "vetline.booking.v1.BookingService.GetProviderSchedule.providerId"}},
   };
   for (const std::string& backend : backends) {
     auto it = kExpected.find(backend);
@@ -531,6 +591,11 @@ TEST_CASE("edge: a call for another clinic's client or conversation or a made-up
 TEST_CASE("edge: conversations refuse another clinic's ids and made-up ones and change nothing",
           "[edge][conversations]") {
   WalkForeignIds({"conversations"});
+}
+
+TEST_CASE("edge: booking refuses another clinic's ids and made-up ones and changes nothing",
+          "[edge][booking]") {
+  WalkForeignIds({"booking"});
 }
 
 namespace {

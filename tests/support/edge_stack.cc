@@ -3,6 +3,7 @@
 #include <stdexcept>
 
 #include "libs/rpc/rpc.h"
+#include "services/booking/booking_component.h"
 #include "services/clients/clients_component.h"
 #include "services/conversations/conversations_component.h"
 #include "services/identity/identity_component.h"
@@ -53,6 +54,10 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
   media_env.peers["clients"] = Address(*clients_);  // media checks clientId there
   media_env.peers["conversations"] = conversations_address_;  // and conversationId
   media_ = Must(media::Start(media_env, mo), "media");
+  rpc::ServiceEnv booking_env = TestServiceEnv(db_.conninfo());
+  booking_env.peers["clients"] = Address(*clients_);            // PIMS ids, clientId and petId
+  booking_env.peers["identity"] = Address(*identity_service_);  // the clinic's time zone
+  booking_ = Must(booking::Start(booking_env), "booking");
 
   gateway::GatewayOptions g;
   g.http_address = "127.0.0.1:" + std::to_string(http_port_);
@@ -60,7 +65,8 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
                 {"clients", Address(*clients_)},
                 {"pims_sync", Address(*pims_sync_)},
                 {"media", Address(*media_)},
-                {"conversations", conversations_address_}};
+                {"conversations", conversations_address_},
+                {"booking", Address(*booking_)}};
   g.internal_secret = kTestInternalSecret;
   g.registry = std::make_shared<prometheus::Registry>();
   gateway_ = Must(gateway::Gateway::Start(g), "gateway");
@@ -69,6 +75,7 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
 
 EdgeStack::~EdgeStack() {
   gateway_.reset();
+  booking_.reset();
   media_.reset();
   conversations_.reset();
   pims_sync_.reset();

@@ -1,4 +1,4 @@
-// Test support: every service (identity, clients, pims_sync, conversations, media) and the gateway in
+// Test support: every service (identity, clients, pims_sync, conversations, media, booking) and the gateway in
 // one process, each on its own loopback port, sharing one fresh database of the run's
 // PostgreSQL: the running stack as a front end sees it, for tests that walk every route.
 #pragma once
@@ -49,7 +49,7 @@ class EdgeStack {
   int http_port_ = 0;
   std::filesystem::path media_dir_;
   std::unique_ptr<rpc::RunningService> clients_, identity_service_, pims_sync_, conversations_,
-      media_;
+      media_, booking_;
   std::unique_ptr<gateway::Gateway> gateway_;
   std::unique_ptr<identity::v1::IdentityService::Stub> identity_;
 };
