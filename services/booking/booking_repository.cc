@@ -3,6 +3,7 @@
 #include <map>
 
 #include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/time.h"
 #include "nlohmann/json.hpp"
@@ -984,10 +985,18 @@ absl::StatusOr<AvailabilityInput> BookingRepository::LoadAvailability(const std:
       if (r[1].Bool(i, "has_schedule")) p.schedule = schedules[p.id];
       in.clinic.providers.push_back(std::move(p));
     }
-    in.busy.reserve(r[3].rows() + r[4].rows());
-    for (int i = 0; i < r[3].rows(); ++i) {
-      in.busy.push_back({r[3].Text(i, "provider_id"), r[3].Text(i, "room_id"),
-                         {absl::FromUnixMicros(r[3].Int(i, "starts_us")), absl::FromUnixMicros(r[3].Int(i, "ends_us"))}});
+    // Thousands of rows: columns by index, found once (a lookup by name per value cost
+    // more than the query).
+    const pg::Result& t = r[3];
+    const int provider = t.column("provider_id"), room = t.column("room_id"), starts = t.column("starts_us"),
+              ends = t.column("ends_us");
+    in.busy.reserve(t.rows() + r[4].rows());
+    for (int i = 0; i < t.rows(); ++i) {
+      int64_t a = 0, b = 0;
+      if (!absl::SimpleAtoi(t.Text(i, starts), &a) || !absl::SimpleAtoi(t.Text(i, ends), &b)) {
+        return absl::InternalError("unreadable appointment time");
+      }
+      in.busy.push_back({t.Text(i, provider), t.Text(i, room), {absl::FromUnixMicros(a), absl::FromUnixMicros(b)}});
     }
     for (int i = 0; i < r[4].rows(); ++i) {  // both empty: the whole clinic
       in.busy.push_back({r[4].Text(i, "provider_id"), r[4].Text(i, "room_id"),
