@@ -55,28 +55,11 @@ int main(int argc, char** argv) {
   }
   v1::Schedule saved;
   if (!stub->PutClinicHours(stack.Staff(true).get(), hours, &saved).ok()) return 1;
-  std::vector<std::string> providers, rooms;
-  for (int i = 0; i < kProviders; ++i) {
-    v1::CreateProviderRequest req;
-    req.set_name(absl::StrFormat("Dr. %02d", i));
-    v1::Provider p;
-    if (!stub->CreateProvider(stack.Staff(true).get(), req, &p).ok()) return 1;
-    providers.push_back(p.id());
-  }
-  for (int i = 0; i < kRooms; ++i) {
-    v1::CreateRoomRequest req;
-    req.set_name(absl::StrFormat("Exam %02d", i));
-    v1::Room r;
-    if (!stub->CreateRoom(stack.Staff(true).get(), req, &r).ok()) return 1;
-    rooms.push_back(r.id());
-  }
-  v1::CreateAppointmentTypeRequest type_req;
-  type_req.set_name("Wellness exam");
-  type_req.set_duration_minutes(30);
+  stack.Providers(kProviders);
+  const std::vector<std::string> rooms = stack.Rooms(kRooms);
   v1::AppointmentType type;
-  if (!stub->CreateAppointmentType(stack.Staff(true).get(), type_req, &type).ok()) return 1;
   v1::UpdateAppointmentTypeRequest uses_rooms;
-  uses_rooms.set_id(type.id());
+  uses_rooms.set_id(stack.Type(30));
   for (const auto& r : rooms) uses_rooms.mutable_room_ids()->add_ids(r);
   if (!stub->UpdateAppointmentType(stack.Staff(true).get(), uses_rooms, &type).ok()) return 1;
 

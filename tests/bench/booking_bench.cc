@@ -36,19 +36,8 @@ int main(int argc, char** argv) {
   log::Init("bench", log::Level::kWarning);
   bench::BookingBenchStack stack(/*booking_pool=*/16);
   auto stub = v1::BookingService::NewStub(stack.channel());
-  std::vector<std::string> providers;
-  for (int i = 0; i < kProviders; ++i) {
-    v1::CreateProviderRequest req;
-    req.set_name(absl::StrFormat("Dr. %02d", i));
-    v1::Provider p;
-    if (!stub->CreateProvider(stack.Staff(true).get(), req, &p).ok()) return 1;
-    providers.push_back(p.id());
-  }
-  v1::CreateAppointmentTypeRequest type_req;
-  type_req.set_name("Wellness exam");
-  type_req.set_duration_minutes(30);
-  v1::AppointmentType type;
-  if (!stub->CreateAppointmentType(stack.Staff(true).get(), type_req, &type).ok()) return 1;
+  const std::vector<std::string> providers = stack.Providers(kProviders);
+  const std::string type_id = stack.Type(30);
   auto [client, pet] = stack.ClientWithPet();
   const absl::Time day = absl::FromCivil(absl::ToCivilDay(absl::Now(), absl::UTCTimeZone()) + 7, absl::UTCTimeZone());
 
@@ -67,7 +56,7 @@ int main(int argc, char** argv) {
         v1::CreateAppointmentRequest req;
         req.set_client_id(client);
         req.set_pet_id(pet);
-        req.set_appointment_type_id(type.id());
+        req.set_appointment_type_id(type_id);
         req.set_provider_id(providers[slot / kSlotsPerProvider]);
         *req.mutable_start_time() = ToTimestamp(day + absl::Hours(8) + absl::Minutes(30) * (slot % kSlotsPerProvider));
         v1::Appointment out;

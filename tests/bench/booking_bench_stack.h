@@ -59,6 +59,18 @@ class BookingBenchStack {
   std::unique_ptr<grpc::ClientContext> Staff(bool admin = false) const {
     return testing::ContextAs(testing::StaffPrincipal(clinic_, "u-bench", admin ? "admin" : "staff"), signer_);
   }
+  // `n` providers or rooms named "<prefix> 00", ... and a type of `minutes`, created by
+  // the clinic's admin through the staff API: their ids.
+  std::vector<std::string> Providers(int n) { return Named(n, "Dr.", true); }
+  std::vector<std::string> Rooms(int n) { return Named(n, "Exam", false); }
+  std::string Type(int minutes) {
+    booking::v1::CreateAppointmentTypeRequest req;
+    req.set_name("Wellness exam");
+    req.set_duration_minutes(minutes);
+    booking::v1::AppointmentType type;
+    Must(stub()->CreateAppointmentType(Staff(true).get(), req, &type), "CreateAppointmentType");
+    return type.id();
+  }
   // A client with one pet: {client id, pet id}.
   std::pair<std::string, std::string> ClientWithPet() {
     auto stub = clients::v1::ClientsService::NewStub(clients_channel_);
@@ -91,6 +103,36 @@ class BookingBenchStack {
   }
 
  private:
+  std::unique_ptr<booking::v1::BookingService::Stub> stub() const {
+    return booking::v1::BookingService::NewStub(channel_);
+  }
+  static void Must(const grpc::Status& st, const char* what) {
+    if (st.ok()) return;
+    std::fprintf(stderr, "%s: %s\n", what, st.error_message().c_str());
+    std::exit(1);
+  }
+  std::vector<std::string> Named(int n, const char* prefix, bool providers) {
+    std::vector<std::string> ids;
+    for (int i = 0; i < n; ++i) {
+      char name[32];
+      std::snprintf(name, sizeof(name), "%s %02d", prefix, i);
+      if (providers) {
+        booking::v1::CreateProviderRequest req;
+        req.set_name(name);
+        booking::v1::Provider p;
+        Must(stub()->CreateProvider(Staff(true).get(), req, &p), "CreateProvider");
+        ids.push_back(p.id());
+      } else {
+        booking::v1::CreateRoomRequest req;
+        req.set_name(name);
+        booking::v1::Room r;
+        Must(stub()->CreateRoom(Staff(true).get(), req, &r), "CreateRoom");
+        ids.push_back(r.id());
+      }
+    }
+    return ids;
+  }
+
   auth::PrincipalSigner signer_;
   testing::IdentityStack identity_;
   testing::TestDatabase clients_db_, db_;

@@ -476,7 +476,7 @@ absl::Time Utc(int y, int mo, int d, int h, int mi = 0) {
 
 }  // namespace
 
-TEST_CASE("booking: staff book, move and cancel; a taken slot is a clean error and nothing is written",
+TEST_CASE("booking: staff book, move and cancel, and a taken slot is a clean error with nothing written",
           "[booking][staff]") {
   Stack s;
   Staff st{s, s.Clinic(), s.BookingStub(), s.ClientsStub()};
