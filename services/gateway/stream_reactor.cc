@@ -31,7 +31,9 @@ std::string SseField(const pb::Message& msg, const char* name) {
 }
 
 // SSE chunks of the last kRecentChunks messages streamed on any route, by route and
-// message bytes: a clinic's event reaching twenty consoles is encoded to JSON once.
+// message bytes: a clinic's event reaching twenty consoles is encoded to JSON once. The
+// twenty reads arrive together, so the first makes the chunk and the others wait for it
+// rather than each making its own.
 class StreamReactor::RecentChunks {
  public:
   static constexpr size_t kRecentChunks = 512;
@@ -40,26 +42,36 @@ class StreamReactor::RecentChunks {
   template <typename Make>
   Chunk Get(const Route& route, const std::string& bytes, Make make) {
     std::string key = absl::StrCat(reinterpret_cast<uintptr_t>(&route), ":", bytes);
+    std::shared_ptr<Slot> slot;
     {
       std::lock_guard<std::mutex> l(mu_);
-      if (auto it = chunks_.find(key); it != chunks_.end()) return it->second;
-    }
-    Chunk chunk = make();  // outside the lock: the slow part
-    if (!chunk) return nullptr;
-    std::lock_guard<std::mutex> l(mu_);
-    if (chunks_.emplace(key, chunk).second) {
-      order_.push_back(std::move(key));
-      if (order_.size() > kRecentChunks) {
-        chunks_.erase(order_.front());
-        order_.pop_front();
+      auto [it, added] = chunks_.try_emplace(key);
+      if (added) {
+        it->second = std::make_shared<Slot>();
+        order_.push_back(std::move(key));
+        if (order_.size() > kRecentChunks) {
+          chunks_.erase(order_.front());
+          order_.pop_front();
+        }
       }
+      slot = it->second;
     }
-    return chunk;
+    std::lock_guard<std::mutex> l(slot->mu);  // outside the map's lock: making is the slow part
+    if (!slot->made) {
+      slot->chunk = make();
+      slot->made = true;
+    }
+    return slot->chunk;
   }
 
  private:
+  struct Slot {
+    std::mutex mu;
+    bool made = false;
+    Chunk chunk;
+  };
   std::mutex mu_;
-  std::unordered_map<std::string, Chunk> chunks_;
+  std::unordered_map<std::string, std::shared_ptr<Slot>> chunks_;
   std::deque<std::string> order_;  // oldest first
 };
 
@@ -87,7 +99,7 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
     }
     // Streams live as long as the participant watches: no overall deadline.
     owner_.backends_.Identify(ctx_, principal, x_->request_id);
-    request_ = ToBuffer(request);
+    request_ = rpc::ToBuffer(request);
     stub.PrepareBidiStreamingCall(&ctx_, route_.grpc_method, grpc::StubOptions(), this);
     StartWriteLast(&request_, grpc::WriteOptions());
     StartRead(&message_);
@@ -102,7 +114,7 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
   void OnReadDone(bool ok) override {
     if (!ok) return Finishing();  // the stream ended; OnDone follows
     std::string bytes, chunk;
-    if (!Flatten(message_, &bytes)) return Fail();
+    if (!rpc::Flatten(message_, &bytes)) return Fail();
     if (!sse_) {
       std::unique_ptr<pb::Message> msg = NewResponse(route_);
       if (!msg->ParseFromString(bytes)) return Fail();
