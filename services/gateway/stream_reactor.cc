@@ -8,6 +8,7 @@
 #include <deque>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "services/gateway/error_map.h"
@@ -32,15 +33,17 @@ std::string SseField(const pb::Message& msg, const char* name) {
 
 // SSE chunks of the last kRecentChunks messages streamed on any route, by route and
 // message bytes: a clinic's event reaching twenty consoles is encoded to JSON once. The
-// twenty reads arrive together, so the first makes the chunk and the others wait for it
-// rather than each making its own.
+// twenty reads arrive together, so the first makes the chunk and the others are handed it
+// when it is made, rather than each making its own (or blocking a gRPC thread waiting).
 class StreamReactor::RecentChunks {
  public:
   static constexpr size_t kRecentChunks = 512;
   using Chunk = std::shared_ptr<const std::string>;
-  // The chunk of `bytes` on `route`, made by `make` (null: unreadable) when not recent.
+  using Then = std::function<void(Chunk)>;
+  // Calls `then` with the chunk of `bytes` on `route` (null: unreadable), at once when it
+  // is recent, else once `make` made it (here, or on the thread making it).
   template <typename Make>
-  Chunk Get(const Route& route, const std::string& bytes, Make make) {
+  void Get(const Route& route, const std::string& bytes, Make make, Then then) {
     std::string key = absl::StrCat(reinterpret_cast<uintptr_t>(&route), ":", bytes);
     std::shared_ptr<Slot> slot;
     {
@@ -56,19 +59,39 @@ class StreamReactor::RecentChunks {
       }
       slot = it->second;
     }
-    std::lock_guard<std::mutex> l(slot->mu);  // outside the map's lock: making is the slow part
-    if (!slot->made) {
-      slot->chunk = make();
-      slot->made = true;
+    Chunk chunk;
+    bool made;
+    {
+      std::lock_guard<std::mutex> l(slot->mu);
+      made = slot->made;
+      if (made) {
+        chunk = slot->chunk;
+      } else if (slot->making) {
+        slot->waiting.push_back(std::move(then));
+        return;
+      } else {
+        slot->making = true;
+      }
     }
-    return slot->chunk;
+    if (made) return then(std::move(chunk));
+    chunk = make();  // outside every lock: the slow part
+    std::vector<Then> waiting;
+    {
+      std::lock_guard<std::mutex> l(slot->mu);
+      slot->chunk = chunk;
+      slot->made = true;
+      waiting.swap(slot->waiting);
+    }
+    then(chunk);
+    for (Then& w : waiting) w(chunk);
   }
 
  private:
   struct Slot {
     std::mutex mu;
-    bool made = false;
+    bool making = false, made = false;
     Chunk chunk;
+    std::vector<Then> waiting;  // reads of the same message while it is being made
   };
   std::mutex mu_;
   std::unordered_map<std::string, std::shared_ptr<Slot>> chunks_;
@@ -113,36 +136,34 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
 
   void OnReadDone(bool ok) override {
     if (!ok) return Finishing();  // the stream ended; OnDone follows
-    std::string bytes, chunk;
+    std::string bytes;
     if (!rpc::Flatten(message_, &bytes)) return Fail();
     if (!sse_) {
       std::unique_ptr<pb::Message> msg = NewResponse(route_);
       if (!msg->ParseFromString(bytes)) return Fail();
-      chunk = msg->GetReflection()->GetString(*msg, msg->GetDescriptor()->FindFieldByName(route_.rule.raw_response()));
-    } else {
-      RecentChunks::Chunk sse = owner_.chunks_->Get(route_, bytes, [&]() -> RecentChunks::Chunk {
-        std::unique_ptr<pb::Message> msg = NewResponse(route_);
-        if (!msg->ParseFromString(bytes)) return nullptr;
-        auto json = ResponseJson(*msg);
-        if (!json.ok()) return nullptr;
-        std::string event = SseField(*msg, "type"), id = SseField(*msg, "id");
-        return std::make_shared<const std::string>(
-            absl::StrCat(event.empty() ? "" : absl::StrCat("event: ", event, "\n"),
-                         id.empty() ? "" : absl::StrCat("id: ", id, "\n"), "data: ", *json, "\n\n"));
-      });
-      if (!sse) return Fail();
-      chunk = *sse;
+      return Write(msg->GetReflection()->GetString(*msg, msg->GetDescriptor()->FindFieldByName(route_.rule.raw_response())));
     }
-    Open();
-    AddHold();
-    x_->reply->Chunk(std::move(chunk), [this](bool written) {
-      if (written) {
-        StartRead(&message_);
-      } else {
-        Fail();
-      }
-      RemoveHold();
-    });
+    AddHold();  // until the chunk is handed over (perhaps by the thread making it)
+    owner_.chunks_->Get(
+        route_, bytes,
+        [&]() -> RecentChunks::Chunk {
+          std::unique_ptr<pb::Message> msg = NewResponse(route_);
+          if (!msg->ParseFromString(bytes)) return nullptr;
+          auto json = ResponseJson(*msg);
+          if (!json.ok()) return nullptr;
+          std::string event = SseField(*msg, "type"), id = SseField(*msg, "id");
+          return std::make_shared<const std::string>(
+              absl::StrCat(event.empty() ? "" : absl::StrCat("event: ", event, "\n"),
+                           id.empty() ? "" : absl::StrCat("id: ", id, "\n"), "data: ", *json, "\n\n"));
+        },
+        [this](RecentChunks::Chunk sse) {
+          if (sse) {
+            Write(*sse);
+          } else {
+            Fail();
+          }
+          RemoveHold();
+        });
   }
 
   void OnDone(const grpc::Status& st) override {
@@ -184,6 +205,20 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
     x_->reply->Open(std::move(head), [link = link_] {
       std::lock_guard<std::mutex> l(link->mu);
       if (link->ctx) link->ctx->TryCancel();
+    });
+  }
+
+  // One chunk out; the next message is read once it is on the wire.
+  void Write(std::string chunk) {
+    Open();
+    AddHold();
+    x_->reply->Chunk(std::move(chunk), [this](bool written) {
+      if (written) {
+        StartRead(&message_);
+      } else {
+        Fail();
+      }
+      RemoveHold();
     });
   }
 
