@@ -61,19 +61,32 @@ double OwnCpu() {
   return u.ru_utime.tv_sec + u.ru_utime.tv_usec / 1e6 + u.ru_stime.tv_sec + u.ru_stime.tv_usec / 1e6;
 }
 
+// The two stand-ins on loopback and the production adapters pointed at them.
+struct StandIns {
+  explicit StandIns(int smtp_workers)
+      : smtp(VETLINE_SOURCE_DIR, "/usr/bin/python3", smtp_workers),
+        sms({.base_url = "http://127.0.0.1:" + std::to_string(sim.port()),
+             .account_sid = testing::kTwilioSimAccountSid,
+             .auth_token = testing::kTwilioSimAuthToken}),
+        email({.url = smtp.Url()}) {}
+  bool ready() const {
+    if (!sim.ready() || !smtp.ready()) std::fprintf(stderr, "stand-ins did not start\n");
+    return sim.ready() && smtp.ready();
+  }
+  testing::TwilioSimProcess sim{TWILIO_SIM_BINARY};
+  testing::SmtpSink smtp;
+  channels::TwilioSms sms;
+  channels::SmtpEmail email;
+};
+
 // The stand-ins alone: `n` texts and `n` emails sent straight through the adapters from
 // `threads` threads (half on each channel), no queue or database. Messages per second.
 double StandInsAlone(int n, int threads, int smtp_workers) {
-  testing::TwilioSimProcess sim(TWILIO_SIM_BINARY);
-  testing::SmtpSink smtp(VETLINE_SOURCE_DIR, "/usr/bin/python3", smtp_workers);
-  if (!sim.ready() || !smtp.ready()) {
-    std::fprintf(stderr, "stand-ins did not start\n");
-    return 0;
-  }
-  channels::TwilioSms sms({.base_url = "http://127.0.0.1:" + std::to_string(sim.port()),
-                           .account_sid = testing::kTwilioSimAccountSid,
-                           .auth_token = testing::kTwilioSimAuthToken});
-  channels::SmtpEmail email({.url = smtp.Url()});
+  StandIns stand_ins(smtp_workers);
+  if (!stand_ins.ready()) return 0;
+  auto& smtp = stand_ins.smtp;
+  auto& sms = stand_ins.sms;
+  auto& email = stand_ins.email;
   auto one_channel = [&](bool texts, int& failed) {
     const absl::Time start = absl::Now();
     const double sink0 = CpuOf(texts ? TWILIO_SIM_BINARY : smtp.dir()), own0 = OwnCpu();
@@ -118,16 +131,11 @@ double Drain(const std::string& conninfo, int each, int workers, int smtp_worker
   queue.QueueTextsAndEmails(each);
   if (!emails) queue.Sql("DELETE FROM conversations.deliveries WHERE channel = 'email'");
   const int total = emails ? 2 * each : each;
-  testing::TwilioSimProcess sim(TWILIO_SIM_BINARY);
-  testing::SmtpSink smtp(VETLINE_SOURCE_DIR, "/usr/bin/python3", smtp_workers);
-  if (!sim.ready() || !smtp.ready()) {
-    std::fprintf(stderr, "stand-ins did not start\n");
-    return 0;
-  }
-  channels::TwilioSms sms({.base_url = "http://127.0.0.1:" + std::to_string(sim.port()),
-                           .account_sid = testing::kTwilioSimAccountSid,
-                           .auth_token = testing::kTwilioSimAuthToken});
-  channels::SmtpEmail email({.url = smtp.Url()});
+  StandIns stand_ins(smtp_workers);
+  if (!stand_ins.ready()) return 0;
+  auto& smtp = stand_ins.smtp;
+  auto& sms = stand_ins.sms;
+  auto& email = stand_ins.email;
   testing::SilentAnnouncer announcer;
   DeliveryRepository repo(queue.pool(), announcer);
   auth::LinkSigner links(auth::Key::FromSecret("a bench secret of enough length").value());
