@@ -1,5 +1,6 @@
 #include "libs/rpc/server.h"
 
+#include <algorithm>
 #include <csignal>
 #include <semaphore.h>
 
@@ -118,6 +119,8 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   quota.SetMaxThreads(std::max(4, options.max_threads));
   quota.Resize(options.max_memory_bytes);
   builder.SetResourceQuota(quota);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              std::clamp(options.idle_threads, 2, std::max(4, options.max_threads)));
   if (options.max_message_bytes > 0) {
     builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   }

@@ -771,13 +771,17 @@ absl::Status ConversationsRepository::LoadDetails(pg::Session& s, const std::str
     ids.push_back(m->id());
   }
   const std::string array = UuidArray(ids);
-  VL_ASSIGN_OR_RETURN(pg::Result files, s.Exec(kFilesOf, {clinic_id, array}));
+  // One round trip for the three reads (deliveries are staff business).
+  std::vector<pg::Query> reads{{kFilesOf, {clinic_id, array}}, {kAttachmentsOf, {clinic_id, array}}};
+  if (!client_view) reads.push_back({kDeliveriesOf, {clinic_id, array}});
+  VL_ASSIGN_OR_RETURN(std::vector<pg::Result> results, s.ExecBatch(reads));
+  const pg::Result& files = results[0];
   for (int i = 0; i < files.rows(); ++i) {
     v1::Attachment* a = by_id[files.Text(i, "message_id")]->add_attachments();
     a->set_id(files.Text(i, "id"));
     *a->mutable_file() = FileRow(files, i);
   }
-  VL_ASSIGN_OR_RETURN(pg::Result typed, s.Exec(kAttachmentsOf, {clinic_id, array}));
+  const pg::Result& typed = results[1];
   for (int i = 0; i < typed.rows(); ++i) {
     v1::Attachment a;
     google::protobuf::util::JsonParseOptions lenient;
@@ -788,8 +792,8 @@ absl::Status ConversationsRepository::LoadDetails(pg::Session& s, const std::str
     a.set_id(typed.Text(i, "id"));
     *by_id[typed.Text(i, "message_id")]->add_attachments() = std::move(a);
   }
-  if (client_view) return absl::OkStatus();  // deliveries are staff business
-  VL_ASSIGN_OR_RETURN(pg::Result d, s.Exec(kDeliveriesOf, {clinic_id, array}));
+  if (client_view) return absl::OkStatus();
+  const pg::Result& d = results[2];
   for (int i = 0; i < d.rows(); ++i) {
     DeliveryFromRow(d, i, by_id[d.Text(i, "message_id")]->add_deliveries());
   }
@@ -837,12 +841,12 @@ absl::StatusOr<v1::Message> ConversationsRepository::SendMessage(pg::Session& s,
     VL_RETURN_IF_ERROR(
         s.Exec(kInsertAttachment, {v.clinic_id, out.id(), a.kind, a.content, a.ref_id}).status());
   }
+  std::vector<pg::Query> deliveries;
   for (const rules::Target& t : nm.deliveries) {
-    VL_RETURN_IF_ERROR(s.Exec(kInsertDelivery, {v.clinic_id, out.id(),
-                                                std::string(rules::ToText(t.channel)),
-                                                t.destination})
-                           .status());
+    deliveries.push_back({kInsertDelivery, {v.clinic_id, out.id(), std::string(rules::ToText(t.channel)),
+                                            t.destination}});
   }
+  if (!deliveries.empty()) VL_RETURN_IF_ERROR(s.ExecBatch(deliveries).status());
   VL_RETURN_IF_ERROR(LoadDetails(s, v.clinic_id, false, {&out}));
   for (const v1::Attachment& a : out.attachments()) {
     if (a.has_file()) {

@@ -8,6 +8,12 @@ namespace {
 
 constexpr int kFillPage = 500;
 
+// Serialized once here, so every staff stream writes the same bytes.
+EventHub::Event Shared(LoggedEvent e) {
+  if (e.wire.empty()) e.event.SerializeToString(&e.wire);
+  return std::make_shared<const LoggedEvent>(std::move(e));
+}
+
 }  // namespace
 
 EventHub::EventHub(const EventLog& log, size_t max_queued)
@@ -86,7 +92,7 @@ void EventHub::FillLocked(const std::string& clinic_id, int64_t upto, Ready& rea
       return CloseClinicLocked(clinic_id, absl::UnavailableError("event stream interrupted: reconnect with Last-Event-ID"),
                                ready);
     }
-    for (LoggedEvent& e : *page) PushLocked(it->second, std::make_shared<const LoggedEvent>(std::move(e)), ready);
+    for (LoggedEvent& e : *page) PushLocked(it->second, Shared(std::move(e)), ready);
   }
 }
 
@@ -103,7 +109,7 @@ void EventHub::Deliver(LoggedEvent e) {
     if (e.seq > it->second.last + 1) FillLocked(e.clinic_id, e.seq - 1, ready);
     it = clinics_.find(e.clinic_id);
     if (it != clinics_.end() && e.seq == it->second.last + 1) {
-      PushLocked(it->second, std::make_shared<const LoggedEvent>(std::move(e)), ready);
+      PushLocked(it->second, Shared(std::move(e)), ready);
     }
   }
   Wake(ready);

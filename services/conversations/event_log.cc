@@ -66,7 +66,8 @@ absl::StatusOr<std::vector<LoggedEvent>> EventLog::After(const std::string& clin
                    .client_id = r.Text(i, "client_id"),
                    .staff_only = r.Bool(i, "staff_only"),
                    .event = std::move(event),
-                   .seq = r.Int(i, "seq")});
+                   .seq = r.Int(i, "seq"),
+                   .wire = std::move(payload)});
   }
   return out;
 }
@@ -77,7 +78,11 @@ std::string EncodeAnnouncement(const LoggedEvent& e) {
   a.set_seq(e.seq);
   a.set_client_id(e.client_id);
   a.set_staff_only(e.staff_only);
-  e.event.SerializeToString(a.mutable_payload());
+  if (e.wire.empty()) {
+    e.event.SerializeToString(a.mutable_payload());
+  } else {
+    a.set_payload(e.wire);
+  }
   return a.SerializeAsString();
 }
 
@@ -91,7 +96,8 @@ absl::StatusOr<LoggedEvent> DecodeAnnouncement(std::string_view bytes) {
                      .client_id = a.client_id(),
                      .staff_only = a.staff_only(),
                      .event = std::move(event),
-                     .seq = a.seq()};
+                     .seq = a.seq(),
+                     .wire = std::move(*a.mutable_payload())};
 }
 
 absl::Status AppendEvent(pg::Session& s, LoggedEvent& e) {
@@ -100,9 +106,9 @@ absl::Status AppendEvent(pg::Session& s, LoggedEvent& e) {
   e.seq = seq;
   e.event.set_id(std::to_string(seq));
   if (!e.event.has_time()) *e.event.mutable_time() = ToTimestamp(absl::Now());
-  std::string payload;
-  e.event.SerializeToString(&payload);
-  return s.Exec(kInsert, {e.clinic_id, seq, e.client_id, e.staff_only, absl::Base64Escape(payload)})
+  e.wire.clear();
+  e.event.SerializeToString(&e.wire);
+  return s.Exec(kInsert, {e.clinic_id, seq, e.client_id, e.staff_only, absl::Base64Escape(e.wire)})
       .status();
 }
 

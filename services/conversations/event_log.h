@@ -23,6 +23,9 @@ struct LoggedEvent {
   bool staff_only = false;  // internal notes, assignment: never reach a client
   v1::Event event;          // as staff see it; `id` is set by Append
   int64_t seq = 0;          // the clinic's sequence number (event.id), set by Append
+  // `event` serialized, when known (the log's and the announcement's payload): staff
+  // streams write these bytes as they are instead of serializing the event per watcher.
+  std::string wire;
 };
 
 // Appends `e` inside the caller's transaction and sets e.event.id to its sequence

@@ -9,7 +9,7 @@ namespace {
 
 constexpr int kReplayPage = 500;
 
-class Refused final : public grpc::ServerWriteReactor<v1::Event> {
+class Refused final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   explicit Refused(const absl::Status& why) { Finish(rpc::ToGrpc(why)); }
   void OnDone() override { delete this; }
@@ -17,9 +17,9 @@ class Refused final : public grpc::ServerWriteReactor<v1::Event> {
 
 }  // namespace
 
-grpc::ServerWriteReactor<v1::Event>* EventStream::Refuse(const absl::Status& why) { return new Refused(why); }
+grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStream::Refuse(const absl::Status& why) { return new Refused(why); }
 
-grpc::ServerWriteReactor<v1::Event>* EventStream::Open(EventHub& hub, const EventLog& log, std::string clinic_id,
+grpc::ServerWriteReactor<grpc::ByteBuffer>* EventStream::Open(EventHub& hub, const EventLog& log, std::string clinic_id,
                                                        EventViewer viewer, std::optional<int64_t> after) {
   std::shared_ptr<EventStream> s(new EventStream(hub, log, std::move(clinic_id), std::move(viewer)));
   // Live first: whatever commits from here on is queued for us, so the head read next
@@ -39,20 +39,25 @@ grpc::ServerWriteReactor<v1::Event>* EventStream::Open(EventHub& hub, const Even
   // resumes from there again. An id past the head (another database) starts afresh.
   s->replaying_ = after && *after < *head;
   s->sent_ = s->replayed_ = s->replaying_ ? *after : *head;
-  s->current_.set_type("snapshot");
-  s->current_.set_id(std::to_string(s->sent_));
-  *s->current_.mutable_time() = ToTimestamp(absl::Now());
+  v1::Event snapshot;
+  snapshot.set_type("snapshot");
+  snapshot.set_id(std::to_string(s->sent_));
+  *snapshot.mutable_time() = ToTimestamp(absl::Now());
+  s->current_ = rpc::ToBuffer(snapshot);
   EventStream* raw = s.get();
   raw->Begin(std::move(s), &raw->current_);
   return raw;
 }
 
-const v1::Event* EventStream::Send(EventHub::Event e) {
+const grpc::ByteBuffer* EventStream::Send(EventHub::Event e) {
   sent_ = e->seq;
-  sending_ = std::move(e);  // kept until the next write, so staff get it without a copy
-  if (viewer_.staff) return &sending_->event;
-  current_ = sending_->event;
-  RedactForClient(current_);
+  if (viewer_.staff) {
+    current_ = e->wire.empty() ? rpc::ToBuffer(e->event) : rpc::ToBuffer(e->wire);
+  } else {
+    v1::Event redacted = e->event;
+    RedactForClient(redacted);
+    current_ = rpc::ToBuffer(redacted);
+  }
   return &current_;
 }
 

@@ -20,8 +20,12 @@ absl::StatusOr<std::optional<int64_t>> ParseLastEventId(const std::string& text)
   return seq;
 }
 
-grpc::ServerWriteReactor<v1::Event>* EventsService::WatchEvents(grpc::CallbackServerContext* ctx,
-                                                                const v1::WatchEventsRequest* req) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* EventsService::WatchEvents(grpc::CallbackServerContext* ctx,
+                                                                       const grpc::ByteBuffer* request) {
+  v1::WatchEventsRequest req;
+  if (!rpc::FromBuffer(*request, &req)) {
+    return EventStream::Refuse(absl::InvalidArgumentError("unreadable WatchEventsRequest"));
+  }
   absl::StatusOr<api::Principal> p = rpc::PrincipalOf(*ctx, signer_);
   if (!p.ok()) return EventStream::Refuse(p.status());
   EventViewer viewer;
@@ -32,7 +36,7 @@ grpc::ServerWriteReactor<v1::Event>* EventsService::WatchEvents(grpc::CallbackSe
   } else {
     return EventStream::Refuse(absl::PermissionDeniedError("only clinic staff and clients may watch events"));
   }
-  absl::StatusOr<std::optional<int64_t>> after = ParseLastEventId(req->last_event_id());
+  absl::StatusOr<std::optional<int64_t>> after = ParseLastEventId(req.last_event_id());
   if (!after.ok()) return EventStream::Refuse(after.status());
   return EventStream::Open(hub_, log_, p->clinic_id(), std::move(viewer), *after);
 }

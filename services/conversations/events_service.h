@@ -1,7 +1,8 @@
 // The gRPC edge of realtime events: ConversationEventsService.WatchEvents (GET
 // /v1/events as Server-Sent Events through the gateway). Staff watch their clinic; a
 // client principal only their own conversations' events. On the callback API: an open
-// stream holds no thread.
+// stream holds no thread. Raw (serialized) messages, so an event is serialized once for
+// all the staff streams it goes to.
 #pragma once
 
 #include "libs/auth/auth.h"
@@ -10,13 +11,15 @@
 
 namespace vetline::conversations {
 
-class EventsService final : public v1::ConversationEventsService::CallbackService {
+class EventsService final
+    : public v1::ConversationEventsService::WithRawCallbackMethod_WatchEvents<v1::ConversationEventsService::Service> {
  public:
   EventsService(const auth::PrincipalSigner& signer, EventHub& hub, const EventLog& log)
       : signer_(signer), hub_(hub), log_(log) {}
 
-  grpc::ServerWriteReactor<v1::Event>* WatchEvents(grpc::CallbackServerContext* ctx,
-                                                   const v1::WatchEventsRequest* req) override;
+  // A WatchEventsRequest in, Events out.
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* WatchEvents(grpc::CallbackServerContext* ctx,
+                                                          const grpc::ByteBuffer* request) override;
 
  private:
   const auth::PrincipalSigner& signer_;

@@ -6,25 +6,6 @@ namespace vetline::gateway {
 
 namespace pb = google::protobuf;
 
-grpc::ByteBuffer ToBuffer(const pb::Message& m) {
-  std::string bytes = m.SerializeAsString();
-  grpc::Slice slice(bytes);
-  return grpc::ByteBuffer(&slice, 1);
-}
-
-bool Flatten(const grpc::ByteBuffer& buf, std::string* bytes) {
-  std::vector<grpc::Slice> slices;
-  if (!buf.Dump(&slices).ok()) return false;
-  bytes->clear();
-  for (const grpc::Slice& s : slices) bytes->append(reinterpret_cast<const char*>(s.begin()), s.size());
-  return true;
-}
-
-bool FromBuffer(const grpc::ByteBuffer& buf, pb::Message* m) {
-  std::string bytes;
-  return Flatten(buf, &bytes) && m->ParseFromString(bytes);
-}
-
 BackendCalls::BackendCalls(Options options) : options_(std::move(options)) {
   for (const auto& [name, address] : options_.backends) {
     auto channel = rpc::Dial(address);
@@ -80,7 +61,7 @@ void BackendCalls::Call(const std::string& backend, const std::string& method,
   }
   rpc::SetDeadline(call->ctx, options_.deadline);
   Identify(call->ctx, principal, request_id);
-  call->request = ToBuffer(req);
+  call->request = rpc::ToBuffer(req);
   stub->UnaryCall(&call->ctx, method, grpc::StubOptions(), &call->request, &call->reply,
                   [this, call, done = std::move(done)](grpc::Status st) {
                     done(std::move(st), call->reply);

@@ -20,15 +20,12 @@
 
 #include "absl/time/time.h"
 #include "libs/auth/auth.h"
+#include "libs/rpc/byte_buffer.h"
 #include "prometheus/counter.h"
 #include "vetline/api/types.pb.h"
 
 namespace vetline::gateway {
 
-grpc::ByteBuffer ToBuffer(const google::protobuf::Message& m);
-bool FromBuffer(const grpc::ByteBuffer& buf, google::protobuf::Message* m);
-// The buffer's bytes in one string.
-bool Flatten(const grpc::ByteBuffer& buf, std::string* bytes);
 
 class BackendCalls {
  public:

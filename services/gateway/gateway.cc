@@ -282,7 +282,7 @@ void Gateway::Impl::Answered(const ExchangePtr& x, const Route& route, grpc::Sta
     return Finish(x, ErrorResponse(st.error_code(), st.error_message(), st.error_details()));
   }
   std::unique_ptr<pb::Message> resp = NewResponse(route);
-  if (!FromBuffer(reply, resp.get())) {
+  if (!rpc::FromBuffer(reply, resp.get())) {
     return Finish(x, ErrorResponse(grpc::StatusCode::INTERNAL, "unreadable reply"));
   }
   Response res;

@@ -79,7 +79,7 @@ void SessionPolicy::Resolve(const std::string& token, const std::string& request
                    if (st.error_code() == grpc::StatusCode::UNAUTHENTICATED) {
                      return then(absl::UnauthenticatedError("session expired or signed out"));
                    }
-                   if (!st.ok() || !FromBuffer(reply, &p)) {
+                   if (!st.ok() || !rpc::FromBuffer(reply, &p)) {
                      return then(absl::UnavailableError("cannot check the session right now"));
                    }
                    cache_.Put(hash, p);

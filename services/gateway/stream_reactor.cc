@@ -8,6 +8,7 @@
 #include <deque>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "services/gateway/error_map.h"
@@ -31,35 +32,69 @@ std::string SseField(const pb::Message& msg, const char* name) {
 }
 
 // SSE chunks of the last kRecentChunks messages streamed on any route, by route and
-// message bytes: a clinic's event reaching twenty consoles is encoded to JSON once.
+// message bytes: a clinic's event reaching twenty consoles is encoded to JSON once. The
+// twenty reads arrive together, so the first makes the chunk and the others are handed it
+// when it is made, rather than each making its own (or blocking a gRPC thread waiting).
 class StreamReactor::RecentChunks {
  public:
   static constexpr size_t kRecentChunks = 512;
   using Chunk = std::shared_ptr<const std::string>;
-  // The chunk of `bytes` on `route`, made by `make` (null: unreadable) when not recent.
+  using Then = std::function<void(Chunk)>;
+  // Calls `then` with the chunk of `bytes` on `route` (null: unreadable), at once when it
+  // is recent, else once `make` made it (here, or on the thread making it).
   template <typename Make>
-  Chunk Get(const Route& route, const std::string& bytes, Make make) {
+  void Get(const Route& route, const std::string& bytes, Make make, Then then) {
     std::string key = absl::StrCat(reinterpret_cast<uintptr_t>(&route), ":", bytes);
+    std::shared_ptr<Slot> slot;
     {
       std::lock_guard<std::mutex> l(mu_);
-      if (auto it = chunks_.find(key); it != chunks_.end()) return it->second;
+      auto [it, added] = chunks_.try_emplace(key);
+      if (added) {
+        it->second = std::make_shared<Slot>();
+        order_.push_back(std::move(key));
+        if (order_.size() > kRecentChunks) {
+          chunks_.erase(order_.front());
+          order_.pop_front();
+        }
+      }
+      slot = it->second;
     }
-    Chunk chunk = make();  // outside the lock: the slow part
-    if (!chunk) return nullptr;
-    std::lock_guard<std::mutex> l(mu_);
-    if (chunks_.emplace(key, chunk).second) {
-      order_.push_back(std::move(key));
-      if (order_.size() > kRecentChunks) {
-        chunks_.erase(order_.front());
-        order_.pop_front();
+    Chunk chunk;
+    bool made;
+    {
+      std::lock_guard<std::mutex> l(slot->mu);
+      made = slot->made;
+      if (made) {
+        chunk = slot->chunk;
+      } else if (slot->making) {
+        slot->waiting.push_back(std::move(then));
+        return;
+      } else {
+        slot->making = true;
       }
     }
-    return chunk;
+    if (made) return then(std::move(chunk));
+    chunk = make();  // outside every lock: the slow part
+    std::vector<Then> waiting;
+    {
+      std::lock_guard<std::mutex> l(slot->mu);
+      slot->chunk = chunk;
+      slot->made = true;
+      waiting.swap(slot->waiting);
+    }
+    then(chunk);
+    for (Then& w : waiting) w(chunk);
   }
 
  private:
+  struct Slot {
+    std::mutex mu;
+    bool making = false, made = false;
+    Chunk chunk;
+    std::vector<Then> waiting;  // reads of the same message while it is being made
+  };
   std::mutex mu_;
-  std::unordered_map<std::string, Chunk> chunks_;
+  std::unordered_map<std::string, std::shared_ptr<Slot>> chunks_;
   std::deque<std::string> order_;  // oldest first
 };
 
@@ -87,7 +122,7 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
     }
     // Streams live as long as the participant watches: no overall deadline.
     owner_.backends_.Identify(ctx_, principal, x_->request_id);
-    request_ = ToBuffer(request);
+    request_ = rpc::ToBuffer(request);
     stub.PrepareBidiStreamingCall(&ctx_, route_.grpc_method, grpc::StubOptions(), this);
     StartWriteLast(&request_, grpc::WriteOptions());
     StartRead(&message_);
@@ -101,36 +136,34 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
 
   void OnReadDone(bool ok) override {
     if (!ok) return Finishing();  // the stream ended; OnDone follows
-    std::string bytes, chunk;
-    if (!Flatten(message_, &bytes)) return Fail();
+    std::string bytes;
+    if (!rpc::Flatten(message_, &bytes)) return Fail();
     if (!sse_) {
       std::unique_ptr<pb::Message> msg = NewResponse(route_);
       if (!msg->ParseFromString(bytes)) return Fail();
-      chunk = msg->GetReflection()->GetString(*msg, msg->GetDescriptor()->FindFieldByName(route_.rule.raw_response()));
-    } else {
-      RecentChunks::Chunk sse = owner_.chunks_->Get(route_, bytes, [&]() -> RecentChunks::Chunk {
-        std::unique_ptr<pb::Message> msg = NewResponse(route_);
-        if (!msg->ParseFromString(bytes)) return nullptr;
-        auto json = ResponseJson(*msg);
-        if (!json.ok()) return nullptr;
-        std::string event = SseField(*msg, "type"), id = SseField(*msg, "id");
-        return std::make_shared<const std::string>(
-            absl::StrCat(event.empty() ? "" : absl::StrCat("event: ", event, "\n"),
-                         id.empty() ? "" : absl::StrCat("id: ", id, "\n"), "data: ", *json, "\n\n"));
-      });
-      if (!sse) return Fail();
-      chunk = *sse;
+      return Write(msg->GetReflection()->GetString(*msg, msg->GetDescriptor()->FindFieldByName(route_.rule.raw_response())));
     }
-    Open();
-    AddHold();
-    x_->reply->Chunk(std::move(chunk), [this](bool written) {
-      if (written) {
-        StartRead(&message_);
-      } else {
-        Fail();
-      }
-      RemoveHold();
-    });
+    AddHold();  // until the chunk is handed over (perhaps by the thread making it)
+    owner_.chunks_->Get(
+        route_, bytes,
+        [&]() -> RecentChunks::Chunk {
+          std::unique_ptr<pb::Message> msg = NewResponse(route_);
+          if (!msg->ParseFromString(bytes)) return nullptr;
+          auto json = ResponseJson(*msg);
+          if (!json.ok()) return nullptr;
+          std::string event = SseField(*msg, "type"), id = SseField(*msg, "id");
+          return std::make_shared<const std::string>(
+              absl::StrCat(event.empty() ? "" : absl::StrCat("event: ", event, "\n"),
+                           id.empty() ? "" : absl::StrCat("id: ", id, "\n"), "data: ", *json, "\n\n"));
+        },
+        [this](RecentChunks::Chunk sse) {
+          if (sse) {
+            Write(*sse);
+          } else {
+            Fail();
+          }
+          RemoveHold();
+        });
   }
 
   void OnDone(const grpc::Status& st) override {
@@ -172,6 +205,20 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
     x_->reply->Open(std::move(head), [link = link_] {
       std::lock_guard<std::mutex> l(link->mu);
       if (link->ctx) link->ctx->TryCancel();
+    });
+  }
+
+  // One chunk out; the next message is read once it is on the wire.
+  void Write(std::string chunk) {
+    Open();
+    AddHold();
+    x_->reply->Chunk(std::move(chunk), [this](bool written) {
+      if (written) {
+        StartRead(&message_);
+      } else {
+        Fail();
+      }
+      RemoveHold();
     });
   }
 
