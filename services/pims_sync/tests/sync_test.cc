@@ -333,7 +333,7 @@ TEST_CASE("pims sync: killed with SIGKILL several times, it ends exactly like an
   if (sim_pid == 0) {
     dup2(pipefd[1], STDOUT_FILENO);
     execl(PIMS_SIM_BINARY, PIMS_SIM_BINARY, "--kind=cornerstone", "--clients=1500", "--seed=7",
-          "--slow-ms=70", nullptr);
+          "--slow-ms=70", "--no-schedule", nullptr);
     _exit(127);
   }
   close(pipefd[1]);
