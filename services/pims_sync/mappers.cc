@@ -68,50 +68,124 @@ struct Slot {
   const char* date_format;
 };
 
-// Start and end in wall clock from a date, a time and a length in minutes; a record
-// error naming the field when one cannot be read.
-std::optional<cv1::RecordError> StartEnd(const char* entity, const std::string& id, const Slot& slot,
-                                         std::optional<int> minutes, const char* length_field,
-                                         std::string* start, std::string* end) {
+// Sets a record's start and end in wall clock from a date, a time and a length in
+// minutes; a record error naming the field when one cannot be read.
+template <typename T>
+std::optional<cv1::RecordError> SetTimes(T& rec, const char* entity, const Slot& slot, std::optional<int> minutes,
+                                         const std::string& length_field) {
   auto day = IsoDate(slot.date, slot.date_format);
   if (!day || day->empty()) {
-    return Error(entity, id, "startLocal", absl::StrCat("the date '", slot.date, "' is not ", slot.date_format));
+    return Error(entity, rec.pims_id(), "startLocal",
+                 absl::StrCat("the date '", slot.date, "' is not ", slot.date_format));
   }
   auto at = slot.twelve_hour ? Clock12(slot.time) : Clock24(slot.time);
   if (!at) {
-    return Error(entity, id, "startLocal", absl::StrCat("the time '", slot.time, "' is not ",
-                                                       slot.twelve_hour ? "HH:MM AM/PM" : "HHMM"));
+    return Error(entity, rec.pims_id(), "startLocal",
+                 absl::StrCat("the time '", slot.time, "' is not ", slot.twelve_hour ? "HH:MM AM/PM" : "HHMM"));
   }
-  if (!minutes) {
-    return Error(entity, id, "endLocal", absl::StrCat(length_field, " must be a positive length"));
-  }
-  *start = WallClock(*day, *at);
-  *end = WallClock(*day, *at + *minutes);
+  if (!minutes) return Error(entity, rec.pims_id(), "endLocal", length_field + " must be a positive length");
+  rec.set_start_local(WallClock(*day, *at));
+  rec.set_end_local(WallClock(*day, *at + *minutes));
   return std::nullopt;
 }
 
-// Ids an appointment cannot go without, by Vetline field.
-std::optional<cv1::RecordError> Required(const bv1::SyncAppointment& a) {
+// A numeric setting as the PIMS names it, its scale to Vetline's unit and where it goes.
+struct SettingField {
+  const char* name;
+  int scale;
+  const char* field;  // Vetline's name, for errors
+  void (bv1::SyncSchedulingSettings::*set)(int32_t);
+};
+
+// Reads numeric settings into `out`; an unreadable one is reported and left unset.
+void ReadSettings(const pv1::SchedulingSettings& s, std::initializer_list<SettingField> fields,
+                  bv1::SyncSchedulingSettings& out, std::vector<cv1::RecordError>* errors) {
+  for (const SettingField& f : fields) {
+    auto it = s.settings().find(f.name);
+    if (it == s.settings().end()) continue;
+    int n = 0;
+    if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(it->second), &n) || n < 0) {
+      if (errors) {
+        errors->push_back(Error("settings", f.name, f.field, absl::StrCat(f.name, " '", it->second, "' is not a number")));
+      }
+      continue;
+    }
+    (out.*f.set)(n * f.scale);
+  }
+}
+
+// Where a PIMS keeps an appointment's fields, and how it writes them.
+struct AppointmentFields {
+  const char *client, *patient, *type, *provider, *room, *date, *time, *length, *status, *description;
+  bool twelve_hour;
+  const char* date_format;
+  int length_unit;  // minutes per unit of `length`
+  const std::map<std::string, bv1::SyncAppointmentStatus>* statuses;
+  const char* pims;  // its name, for messages
+};
+
+Or<bv1::SyncAppointment> MapAppointment(const pv1::PimsRecord& r, const AppointmentFields& f) {
+  bv1::SyncAppointment a;
+  a.set_pims_id(r.id());
+  a.set_client_pims_id(Field(r, f.client));
+  a.set_patient_pims_id(Field(r, f.patient));
+  a.set_appointment_type_pims_id(Field(r, f.type));
+  a.set_provider_pims_id(Field(r, f.provider));
+  a.set_room_pims_id(Field(r, f.room));
+  a.set_description(Field(r, f.description));  // as written, so a written-back one is recognised
+  a.set_deleted(r.deleted());
   for (auto [value, field] : {std::pair{&a.client_pims_id(), "clientPimsId"},
                               std::pair{&a.patient_pims_id(), "patientPimsId"},
                               std::pair{&a.appointment_type_pims_id(), "appointmentTypePimsId"},
                               std::pair{&a.provider_pims_id(), "providerPimsId"}}) {
-    if (value->empty()) return Error("appointment", a.pims_id(), field, absl::StrCat(field, " is missing"));
+    if (value->empty()) return Error("appointment", r.id(), field, absl::StrCat(field, " is missing"));
   }
-  return std::nullopt;
+  std::string code = Field(r, f.status);
+  auto status = f.statuses->find(code);
+  if (status == f.statuses->end()) {
+    return Error("appointment", r.id(), "status", absl::StrCat(f.status, " '", code, "' is not a ", f.pims, " status"));
+  }
+  a.set_status(status->second);
+  auto length = Positive(Field(r, f.length));
+  if (auto e = SetTimes(a, "appointment", {Field(r, f.date), Field(r, f.time), f.twelve_hour, f.date_format},
+                        length ? std::optional<int>(*length * f.length_unit) : std::nullopt,
+                        absl::StrCat(f.length, f.length_unit == 1 ? " (minutes)" : " (15 minutes)"))) {
+    return *e;
+  }
+  return a;
 }
 
-// One numeric setting, scaled; an unreadable one is reported and left unset.
-std::optional<int> Setting(const pv1::SchedulingSettings& s, const std::string& name, int scale,
-                           const char* field, std::vector<cv1::RecordError>* errors) {
-  auto it = s.settings().find(name);
-  if (it == s.settings().end()) return std::nullopt;
-  int n = 0;
-  if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(it->second), &n) || n < 0) {
-    if (errors) errors->push_back(Error("settings", name, field, absl::StrCat(name, " '", it->second, "' is not a number")));
-    return std::nullopt;
+struct TypeFields {
+  const char* name;
+  bool upper_case;  // stored in capitals: name-cased
+  const char* length;
+  int length_unit;
+  bool active;
+};
+
+Or<bv1::SyncAppointmentType> MapType(const pv1::PimsRecord& r, const TypeFields& f) {
+  bv1::SyncAppointmentType t;
+  t.set_pims_id(r.id());
+  t.set_name(f.upper_case ? NameCase(Field(r, f.name)) : Field(r, f.name));
+  t.set_active(f.active);
+  t.set_deleted(r.deleted());
+  if (t.name().empty()) return Error("appointment_type", r.id(), "name", absl::StrCat(f.name, " is empty"));
+  auto length = Positive(Field(r, f.length));
+  if (!length) {
+    return Error("appointment_type", r.id(), "durationMinutes", absl::StrCat(f.length, " must be a positive length"));
   }
-  return n * scale;
+  t.set_duration_minutes(*length * f.length_unit);
+  return t;
+}
+
+Or<bv1::SyncRoom> MapRoom(const pv1::PimsRecord& r, const char* name, bool upper_case, bool active) {
+  bv1::SyncRoom room;
+  room.set_pims_id(r.id());
+  room.set_name(upper_case ? NameCase(Field(r, name)) : Field(r, name));
+  room.set_active(active);
+  room.set_deleted(r.deleted());
+  if (room.name().empty()) return Error("room", r.id(), "name", absl::StrCat(name, " is empty"));
+  return room;
 }
 
 class CornerstoneMapper final : public Mapper {
@@ -157,16 +231,7 @@ class CornerstoneMapper final : public Mapper {
   }
 
   Or<bv1::SyncAppointmentType> AppointmentType(const pv1::PimsRecord& r) const override {
-    bv1::SyncAppointmentType t;
-    t.set_pims_id(r.id());
-    t.set_name(NameCase(Field(r, "DESCRIPTION")));
-    t.set_active(Field(r, "INACTIVE") != "Y");
-    t.set_deleted(r.deleted());
-    if (t.name().empty()) return Error("appointment_type", r.id(), "name", "DESCRIPTION is empty");
-    auto minutes = Positive(Field(r, "LENGTH"));
-    if (!minutes) return Error("appointment_type", r.id(), "durationMinutes", "LENGTH must be positive minutes");
-    t.set_duration_minutes(*minutes);
-    return t;
+    return MapType(r, {"DESCRIPTION", true, "LENGTH", 1, Field(r, "INACTIVE") != "Y"});
   }
 
   Or<bv1::SyncProvider> Provider(const pv1::PimsRecord& r) const override {
@@ -180,13 +245,7 @@ class CornerstoneMapper final : public Mapper {
   }
 
   Or<bv1::SyncRoom> Room(const pv1::PimsRecord& r) const override {
-    bv1::SyncRoom room;
-    room.set_pims_id(r.id());
-    room.set_name(NameCase(Field(r, "ROOM_NAME")));
-    room.set_active(Field(r, "INACTIVE") != "Y");
-    room.set_deleted(r.deleted());
-    if (room.name().empty()) return Error("room", r.id(), "name", "ROOM_NAME is empty");
-    return room;
+    return MapRoom(r, "ROOM_NAME", true, Field(r, "INACTIVE") != "Y");
   }
 
   Or<bv1::SyncBlockOff> BlockOff(const pv1::PimsRecord& r) const override {
@@ -196,57 +255,38 @@ class CornerstoneMapper final : public Mapper {
     b.set_room_pims_id(Field(r, "ROOM_ID"));
     b.set_reason(Field(r, "REASON"));
     b.set_deleted(r.deleted());
-    std::string start, end;
     auto from = Clock12(Field(r, "START_TIME")), to = Clock12(Field(r, "END_TIME"));
     std::optional<int> minutes;
     if (from && to && *to > *from) minutes = *to - *from;
     if (from && !to) return Error("block_off", r.id(), "endLocal", "END_TIME is not HH:MM AM/PM");
-    if (auto e = StartEnd("block_off", r.id(), {Field(r, "BLOCK_DATE"), Field(r, "START_TIME"), true, "MM/DD/YYYY"},
-                          minutes, "END_TIME after START_TIME", &start, &end)) {
+    if (auto e = SetTimes(b, "block_off", {Field(r, "BLOCK_DATE"), Field(r, "START_TIME"), true, "MM/DD/YYYY"},
+                          minutes, "END_TIME after START_TIME")) {
       return *e;
     }
-    b.set_start_local(start);
-    b.set_end_local(end);
     return b;
   }
 
   Or<bv1::SyncAppointment> Appointment(const pv1::PimsRecord& r) const override {
-    bv1::SyncAppointment a;
-    a.set_pims_id(r.id());
-    a.set_client_pims_id(Field(r, "CLIENT_ID"));
-    a.set_patient_pims_id(Field(r, "PATIENT_ID"));
-    a.set_appointment_type_pims_id(Field(r, "APPT_TYPE_ID"));
-    a.set_provider_pims_id(Field(r, "STAFF_ID"));
-    a.set_room_pims_id(Field(r, "ROOM_ID"));
-    a.set_description(Field(r, "REASON"));
-    a.set_deleted(r.deleted());
-    if (auto e = Required(a)) return *e;
     static const std::map<std::string, bv1::SyncAppointmentStatus> kStatus = {
         {"SCH", bv1::SYNC_SCHEDULED}, {"CNF", bv1::SYNC_CONFIRMED}, {"ARR", bv1::SYNC_CHECKED_IN},
         {"CMP", bv1::SYNC_COMPLETED}, {"CXL", bv1::SYNC_CANCELLED}, {"NS", bv1::SYNC_NO_SHOW}};
-    auto status = kStatus.find(Field(r, "STATUS"));
-    if (status == kStatus.end()) {
-      return Error("appointment", r.id(), "status", "STATUS '" + Field(r, "STATUS") + "' is not a Cornerstone status");
-    }
-    a.set_status(status->second);
-    std::string start, end;
-    if (auto e = StartEnd("appointment", r.id(), {Field(r, "APPT_DATE"), Field(r, "APPT_TIME"), true, "MM/DD/YYYY"},
-                          Positive(Field(r, "DURATION")), "DURATION (minutes)", &start, &end)) {
-      return *e;
-    }
-    a.set_start_local(start);
-    a.set_end_local(end);
-    return a;
+    static const AppointmentFields kFields{"CLIENT_ID", "PATIENT_ID", "APPT_TYPE_ID", "STAFF_ID", "ROOM_ID",
+                                           "APPT_DATE", "APPT_TIME", "DURATION", "STATUS", "REASON",
+                                           true, "MM/DD/YYYY", 1, &kStatus, "Cornerstone"};
+    return MapAppointment(r, kFields);
   }
 
   bv1::SyncSchedulingSettings Settings(const pv1::SchedulingSettings& s,
                                        std::vector<cv1::RecordError>* errors) const override {
+    using S = bv1::SyncSchedulingSettings;
     bv1::SyncSchedulingSettings out;
-    if (auto v = Setting(s, "APPT_INTERVAL_MIN", 1, "slotGranularityMinutes", errors)) out.set_slot_granularity_minutes(*v);
-    if (auto v = Setting(s, "ONLINE_BOOKING_LEAD_HOURS", 60, "minimumNoticeMinutes", errors)) out.set_minimum_notice_minutes(*v);
-    if (auto v = Setting(s, "ONLINE_BOOKING_MAX_DAYS", 1, "bookingHorizonDays", errors)) out.set_booking_horizon_days(*v);
     // Cornerstone keeps one buffer: the time after each appointment.
-    if (auto v = Setting(s, "APPT_BUFFER_MIN", 1, "bufferAfterMinutes", errors)) out.set_buffer_after_minutes(*v);
+    ReadSettings(s,
+                 {{"APPT_INTERVAL_MIN", 1, "slotGranularityMinutes", &S::set_slot_granularity_minutes},
+                  {"ONLINE_BOOKING_LEAD_HOURS", 60, "minimumNoticeMinutes", &S::set_minimum_notice_minutes},
+                  {"ONLINE_BOOKING_MAX_DAYS", 1, "bookingHorizonDays", &S::set_booking_horizon_days},
+                  {"APPT_BUFFER_MIN", 1, "bufferAfterMinutes", &S::set_buffer_after_minutes}},
+                 out, errors);
     return out;
   }
 };
@@ -302,16 +342,7 @@ class AvimarkMapper final : public Mapper {
   }
 
   Or<bv1::SyncAppointmentType> AppointmentType(const pv1::PimsRecord& r) const override {
-    bv1::SyncAppointmentType t;
-    t.set_pims_id(r.id());
-    t.set_name(Field(r, "NAME"));
-    t.set_active(Field(r, "ACTIVE") != "0");
-    t.set_deleted(r.deleted());
-    if (t.name().empty()) return Error("appointment_type", r.id(), "name", "NAME is empty");
-    auto units = Positive(Field(r, "UNITS"));
-    if (!units) return Error("appointment_type", r.id(), "durationMinutes", "UNITS must be positive 15-minute units");
-    t.set_duration_minutes(*units * 15);
-    return t;
+    return MapType(r, {"NAME", false, "UNITS", 15, Field(r, "ACTIVE") != "0"});
   }
 
   Or<bv1::SyncProvider> Provider(const pv1::PimsRecord& r) const override {
@@ -328,13 +359,7 @@ class AvimarkMapper final : public Mapper {
   }
 
   Or<bv1::SyncRoom> Room(const pv1::PimsRecord& r) const override {
-    bv1::SyncRoom room;
-    room.set_pims_id(r.id());
-    room.set_name(Field(r, "DESCR"));
-    room.set_active(Field(r, "ACTIVE") != "0");
-    room.set_deleted(r.deleted());
-    if (room.name().empty()) return Error("room", r.id(), "name", "DESCR is empty");
-    return room;
+    return MapRoom(r, "DESCR", false, Field(r, "ACTIVE") != "0");
   }
 
   Or<bv1::SyncBlockOff> BlockOff(const pv1::PimsRecord& r) const override {
@@ -345,56 +370,33 @@ class AvimarkMapper final : public Mapper {
     b.set_room_pims_id(Field(r, "ROOM"));
     b.set_reason(NameCase(Field(r, "REASON")));
     b.set_deleted(r.deleted());
-    std::string start, end;
     auto units = Positive(Field(r, "UNITS"));
-    if (auto e = StartEnd("block_off", r.id(), {Field(r, "DATE"), Field(r, "TIME"), false, "YYYYMMDD"},
-                          units ? std::optional<int>(*units * 15) : std::nullopt, "UNITS (15 minutes)", &start,
-                          &end)) {
+    if (auto e = SetTimes(b, "block_off", {Field(r, "DATE"), Field(r, "TIME"), false, "YYYYMMDD"},
+                          units ? std::optional<int>(*units * 15) : std::nullopt, "UNITS (15 minutes)")) {
       return *e;
     }
-    b.set_start_local(start);
-    b.set_end_local(end);
     return b;
   }
 
   Or<bv1::SyncAppointment> Appointment(const pv1::PimsRecord& r) const override {
-    bv1::SyncAppointment a;
-    a.set_pims_id(r.id());
-    a.set_client_pims_id(Field(r, "ACCT"));
-    a.set_patient_pims_id(Field(r, "ANIMAL"));
-    a.set_appointment_type_pims_id(Field(r, "TYPE"));
-    a.set_provider_pims_id(Field(r, "DOCTOR"));
-    a.set_room_pims_id(Field(r, "ROOM"));
-    a.set_description(Field(r, "NOTE"));
-    a.set_deleted(r.deleted());
-    if (auto e = Required(a)) return *e;
     static const std::map<std::string, bv1::SyncAppointmentStatus> kStatus = {
         {"P", bv1::SYNC_SCHEDULED}, {"C", bv1::SYNC_CONFIRMED}, {"I", bv1::SYNC_CHECKED_IN},
         {"O", bv1::SYNC_COMPLETED}, {"X", bv1::SYNC_CANCELLED}, {"N", bv1::SYNC_NO_SHOW}};
-    auto status = kStatus.find(Field(r, "STATUS"));
-    if (status == kStatus.end()) {
-      return Error("appointment", r.id(), "status", "STATUS '" + Field(r, "STATUS") + "' is not an Avimark status");
-    }
-    a.set_status(status->second);
-    std::string start, end;
-    auto units = Positive(Field(r, "UNITS"));
-    if (auto e = StartEnd("appointment", r.id(), {Field(r, "DATE"), Field(r, "TIME"), false, "YYYYMMDD"},
-                          units ? std::optional<int>(*units * 15) : std::nullopt, "UNITS (15 minutes)", &start,
-                          &end)) {
-      return *e;
-    }
-    a.set_start_local(start);
-    a.set_end_local(end);
-    return a;
+    static const AppointmentFields kFields{"ACCT", "ANIMAL", "TYPE", "DOCTOR", "ROOM", "DATE", "TIME", "UNITS",
+                                           "STATUS", "NOTE", false, "YYYYMMDD", 15, &kStatus, "Avimark"};
+    return MapAppointment(r, kFields);
   }
 
   bv1::SyncSchedulingSettings Settings(const pv1::SchedulingSettings& s,
                                        std::vector<cv1::RecordError>* errors) const override {
+    using S = bv1::SyncSchedulingSettings;
     bv1::SyncSchedulingSettings out;
-    if (auto v = Setting(s, "SlotLength", 1, "slotGranularityMinutes", errors)) out.set_slot_granularity_minutes(*v);
-    if (auto v = Setting(s, "LeadTime", 1, "minimumNoticeMinutes", errors)) out.set_minimum_notice_minutes(*v);
-    if (auto v = Setting(s, "PrepTime", 1, "bufferBeforeMinutes", errors)) out.set_buffer_before_minutes(*v);
-    if (auto v = Setting(s, "CleanupTime", 1, "bufferAfterMinutes", errors)) out.set_buffer_after_minutes(*v);
+    ReadSettings(s,
+                 {{"SlotLength", 1, "slotGranularityMinutes", &S::set_slot_granularity_minutes},
+                  {"LeadTime", 1, "minimumNoticeMinutes", &S::set_minimum_notice_minutes},
+                  {"PrepTime", 1, "bufferBeforeMinutes", &S::set_buffer_before_minutes},
+                  {"CleanupTime", 1, "bufferAfterMinutes", &S::set_buffer_after_minutes}},
+                 out, errors);
     // BookAhead counts days or weeks: "60D", "8W".
     if (auto it = s.settings().find("BookAhead"); it != s.settings().end()) {
       std::string v(absl::StripAsciiWhitespace(it->second));

@@ -163,49 +163,41 @@ class IdleWatch {
   std::unique_ptr<PeriodicWorker> worker_;  // last: stopped before the rest goes
 };
 
-grpc::ClientContext* AsSyncService(grpc::ClientContext& ctx, const auth::PrincipalSigner& signer,
-                                   const std::string& clinic_id) {
+// Sends one mapped batch through a sync service's client stream (clients' or
+// booking's Upsert); the reply is its acknowledgement.
+template <typename Service, typename Summary, typename Batch>
+absl::StatusOr<Summary> Send(grpc::Channel& channel, const auth::PrincipalSigner& signer,
+                             const std::string& clinic_id, Batch batch) {
+  auto stub = Service::NewStub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
+  grpc::ClientContext ctx;
   rpc::SetDeadline(ctx, absl::Seconds(120));
   api::Principal me;
   me.set_kind(api::Principal::SERVICE);
   me.set_user_id("pims-sync");
   me.set_clinic_id(clinic_id);
   rpc::AttachPrincipal(ctx, me, signer);
-  return &ctx;
-}
-
-std::shared_ptr<grpc::Channel> Borrow(grpc::Channel& channel) {
-  return std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {});
-}
-
-// Sends one mapped batch of clients or pets through the clients service; the reply is
-// its acknowledgement.
-absl::StatusOr<Stored> StoreClients(grpc::Channel& channel, const auth::PrincipalSigner& signer,
-                                    const std::string& clinic_id, pv1::Entity entity, cv1::UpsertBatch batch) {
-  auto stub = cv1::ClientSyncService::NewStub(Borrow(channel));
-  grpc::ClientContext ctx;
-  cv1::UpsertSummary summary;
-  auto writer = stub->Upsert(AsSyncService(ctx, signer, clinic_id), &summary);
+  Summary summary;
+  auto writer = stub->Upsert(&ctx, &summary);
   batch.set_clinic_id(clinic_id);
   writer->Write(batch);
   writer->WritesDone();
   VL_RETURN_IF_ERROR(rpc::FromGrpc(writer->Finish()));
+  return summary;
+}
+
+absl::StatusOr<Stored> StoreClients(grpc::Channel& channel, const auth::PrincipalSigner& signer,
+                                    const std::string& clinic_id, pv1::Entity entity, cv1::UpsertBatch batch) {
+  VL_ASSIGN_OR_RETURN(auto summary,
+                      (Send<cv1::ClientSyncService, cv1::UpsertSummary>(channel, signer, clinic_id, std::move(batch))));
   Stored out{CountsFrom(entity == pv1::CLIENTS ? summary.clients() : summary.pets()), {}};
   out.errors.assign(summary.errors().begin(), summary.errors().end());
   return out;
 }
 
-// The same for the schedule, through the booking service.
 absl::StatusOr<Stored> StoreSchedule(grpc::Channel& channel, const auth::PrincipalSigner& signer,
                                      const std::string& clinic_id, pv1::Entity entity, bv1::BookingSyncBatch batch) {
-  auto stub = bv1::BookingSyncService::NewStub(Borrow(channel));
-  grpc::ClientContext ctx;
-  bv1::BookingSyncSummary summary;
-  auto writer = stub->Upsert(AsSyncService(ctx, signer, clinic_id), &summary);
-  batch.set_clinic_id(clinic_id);
-  writer->Write(batch);
-  writer->WritesDone();
-  VL_RETURN_IF_ERROR(rpc::FromGrpc(writer->Finish()));
+  VL_ASSIGN_OR_RETURN(auto summary, (Send<bv1::BookingSyncService, bv1::BookingSyncSummary>(
+                                        channel, signer, clinic_id, std::move(batch))));
   Stored out;
   switch (entity) {
     case pv1::APPOINTMENT_TYPES: out.counts = CountsFrom(summary.appointment_types()); break;

@@ -522,22 +522,11 @@ int64_t Practice::AddTypeLocked() {
   return t;
 }
 
-bool Practice::MoveAppointment(int64_t index) {
-  std::lock_guard<std::mutex> l(mu_);
-  return MoveLocked(index);
-}
-void Practice::CancelAppointment(int64_t index) {
-  std::lock_guard<std::mutex> l(mu_);
-  CancelLocked(index);
-}
-void Practice::DeleteBlockOff(int64_t index) {
-  std::lock_guard<std::mutex> l(mu_);
-  DeleteBlockOffLocked(index);
-}
-int64_t Practice::AddAppointmentType() {
-  std::lock_guard<std::mutex> l(mu_);
-  return AddTypeLocked();
-}
+// The public changes: each under the lock.
+bool Practice::MoveAppointment(int64_t index) { std::lock_guard<std::mutex> l(mu_); return MoveLocked(index); }
+void Practice::CancelAppointment(int64_t index) { std::lock_guard<std::mutex> l(mu_); CancelLocked(index); }
+void Practice::DeleteBlockOff(int64_t index) { std::lock_guard<std::mutex> l(mu_); DeleteBlockOffLocked(index); }
+int64_t Practice::AddAppointmentType() { std::lock_guard<std::mutex> l(mu_); return AddTypeLocked(); }
 
 pv1::PimsRecord Practice::TypeRecord(int64_t t) const {
   const ApptType& x = types_[t];
