@@ -79,6 +79,11 @@ TEST_CASE("pims simulator: deterministic, about 1.5 patients per client, changes
   using google::protobuf::util::MessageDifferencer;
   CHECK(MessageDifferencer::Equals(a.Record(pims::v1::CLIENTS, 42), b.Record(pims::v1::CLIENTS, 42)));
   CHECK_FALSE(MessageDifferencer::Equals(a.Record(pims::v1::CLIENTS, 42), c.Record(pims::v1::CLIENTS, 42)));
+  for (auto e : {pims::v1::APPOINTMENTS, pims::v1::BLOCK_OFFS, pims::v1::PROVIDERS}) {
+    CHECK(a.Count(e) == b.Count(e));
+    CHECK(MessageDifferencer::Equals(a.Record(e, 3), b.Record(e, 3)));
+  }
+  CHECK_FALSE(MessageDifferencer::Equals(a.Record(pims::v1::APPOINTMENTS, 42), c.Record(pims::v1::APPOINTMENTS, 42)));
   int64_t pets = a.Count(pims::v1::PATIENTS);
   CHECK(pets > 1400);
   CHECK(pets < 1600);
