@@ -111,8 +111,8 @@ uint64_t Practice::Mix(uint64_t a, uint64_t b) const {
 int64_t Practice::Count(pv1::Entity entity) const {
   std::lock_guard<std::mutex> l(mu_);
   switch (entity) {
-    case pv1::CLIENTS: return options_.clients;
-    case pv1::PATIENTS: return first_patient_.back();
+    case pv1::CLIENTS: return options_.clients + static_cast<int64_t>(written_clients_.size());
+    case pv1::PATIENTS: return first_patient_.back() + static_cast<int64_t>(written_patients_.size());
     case pv1::APPOINTMENT_TYPES: return static_cast<int64_t>(types_.size());
     case pv1::PROVIDERS: return providers_;
     case pv1::ROOMS: return rooms_;
@@ -134,8 +134,12 @@ pv1::PimsRecord Practice::Record(pv1::Entity entity, int64_t index) const {
 
 pv1::PimsRecord Practice::RecordLocked(pv1::Entity entity, int64_t index) const {
   switch (entity) {
-    case pv1::CLIENTS: return ClientRecord(index, VersionOf(entity, index));
-    case pv1::PATIENTS: return PatientRecord(index, VersionOf(entity, index));
+    case pv1::CLIENTS:
+      if (index >= options_.clients) return written_clients_[index - options_.clients];
+      return ClientRecord(index, VersionOf(entity, index));
+    case pv1::PATIENTS:
+      if (index >= first_patient_.back()) return written_patients_[index - first_patient_.back()];
+      return PatientRecord(index, VersionOf(entity, index));
     case pv1::APPOINTMENT_TYPES: return TypeRecord(index);
     case pv1::PROVIDERS: return ProviderRecord(index);
     case pv1::ROOMS: return RoomRecord(index);
@@ -304,9 +308,10 @@ absl::StatusOr<std::string> Practice::Create(pv1::Entity entity, const std::map<
   std::string id;
   if (entity == pv1::APPOINTMENTS) {
     VL_ASSIGN_OR_RETURN(id, CreateAppointment(fields));
+  } else if (entity == pv1::CLIENTS || entity == pv1::PATIENTS) {
+    VL_ASSIGN_OR_RETURN(id, CreateOwnerOrPet(entity, fields));
   } else {
-    id = absl::StrCat(options_.kind == Kind::kCornerstone ? "W" : "AW", static_cast<int>(entity), "-", ++written_);
-    written_ids_.insert(id);
+    return absl::UnimplementedError("the practice takes clients, patients and appointments");
   }
   if (!key.empty()) created_[key] = id;
   return id;
@@ -649,6 +654,58 @@ pv1::PimsRecord Practice::BlockOffRecord(int64_t b) const {
     f["REASON"] = Upper(x.reason);
   }
   return r;
+}
+
+absl::StatusOr<std::string> Practice::CreateOwnerOrPet(pv1::Entity entity,
+                                                       const std::map<std::string, std::string>& fields) {
+  const bool cs = options_.kind == Kind::kCornerstone;
+  const bool client = entity == pv1::CLIENTS;
+  std::vector<const char*> required;
+  if (client) {
+    required = cs ? std::vector<const char*>{"FIRST_NAME", "LAST_NAME"} : std::vector<const char*>{"NAME"};
+  } else {
+    required = {cs ? "CLIENT_ID" : "ACCT", "NAME"};
+  }
+  std::vector<std::string> missing;
+  for (const char* name : required) {
+    if (Get(fields, name).empty()) missing.push_back(name);
+  }
+  if (!missing.empty()) {
+    return InvalidField(missing.front(), absl::StrCat("missing fields: ", absl::StrJoin(missing, ", ")));
+  }
+  pv1::PimsRecord r;
+  auto& f = *r.mutable_fields();
+  for (const auto& [k, v] : fields) f[k] = v;
+  if (client) {
+    // The practice's next ids; active unless said otherwise.
+    int64_t n = options_.clients + static_cast<int64_t>(written_clients_.size());
+    r.set_id(cs ? std::to_string(1000 + n) : absl::StrFormat("A%06d", n + 1));
+    f[cs ? "CLIENT_ID" : "ACCT"] = r.id();
+    if (!cs && Get(fields, "STATUS").empty()) f["STATUS"] = "A";
+    written_clients_.push_back(r);
+    Changed(pv1::CLIENTS, n);
+  } else {
+    const char* owner_f = cs ? "CLIENT_ID" : "ACCT";
+    std::string owner = Get(fields, owner_f);
+    std::optional<int64_t> generated = ClientIndex(owner);
+    if (!generated && !written_ids_.count(owner)) {
+      return InvalidField(owner_f, absl::StrCat(owner_f, " '", owner, "' is not a client of this practice"));
+    }
+    int64_t n = first_patient_.back() + static_cast<int64_t>(written_patients_.size());
+    if (cs) {
+      r.set_id(std::to_string(50000 + n));
+    } else {
+      // Avimark numbers an account's animals: the next after its own and those written.
+      int64_t k = generated ? first_patient_[*generated + 1] - first_patient_[*generated] : 0;
+      for (const auto& p : written_patients_) k += p.fields().at("ACCT") == owner;
+      r.set_id(absl::StrCat(owner, "-", k + 1));
+    }
+    f[cs ? "PATIENT_ID" : "ANIMAL"] = r.id();
+    written_patients_.push_back(r);
+    Changed(pv1::PATIENTS, n);
+  }
+  written_ids_.insert(r.id());
+  return r.id();
 }
 
 absl::StatusOr<std::string> Practice::CreateAppointment(const std::map<std::string, std::string>& fields) {

@@ -62,10 +62,10 @@ class Practice {
                                             int64_t* next) const;
 
   std::map<std::string, std::string> SchedulingSettings() const;
-  // Write-back: the same idempotency key returns the same id. Appointments are checked
-  // like a real PIMS would (InvalidArgument naming missing or bad fields,
-  // FailedPrecondition when the time is taken) and stored: Snapshot and Changes return
-  // them from then on.
+  // Write-back: the same idempotency key returns the same id. Records are checked like
+  // a real PIMS would (InvalidArgument naming missing or bad fields; for appointments
+  // FailedPrecondition when the time is taken), given the practice's next id and
+  // stored: Snapshot and Changes return them from then on.
   absl::StatusOr<std::string> Create(pv1::Entity entity, const std::map<std::string, std::string>& fields,
                                      const std::string& idempotency_key);
 
@@ -128,6 +128,7 @@ class Practice {
   void DeleteBlockOffLocked(int64_t b);
   int64_t AddTypeLocked();
   absl::StatusOr<std::string> CreateAppointment(const std::map<std::string, std::string>& fields);
+  absl::StatusOr<std::string> CreateOwnerOrPet(pv1::Entity entity, const std::map<std::string, std::string>& fields);
 
   PracticeOptions options_;
   std::vector<int64_t> first_patient_;  // client i owns patients [first_[i], first_[i+1])
@@ -141,8 +142,9 @@ class Practice {
   std::map<std::pair<int, int64_t>, int> versions_;
   int64_t seq_ = 0;
   std::map<std::string, std::string> created_;  // idempotency key -> id
-  int64_t written_ = 0;
-  std::set<std::string> written_ids_;  // clients and patients written back
+  // Clients and patients written back, after the generated ones in snapshot order.
+  std::vector<pv1::PimsRecord> written_clients_, written_patients_;
+  std::set<std::string> written_ids_;
 
   std::vector<ApptType> types_;
   int providers_ = 0, rooms_ = 0;

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
 #include "services/pims_sync/mappers.h"
 #include "tools/pims_sim/practice.h"
 
@@ -413,13 +414,39 @@ TEST_CASE("pims simulator: a written appointment is checked like a real PIMS wou
              Catch::Contains("APPT_TIME"));
   CHECK(practice.Count(pims::v1::APPOINTMENTS) == n);  // nothing stored by a refused write
 
-  // A client written back can be booked at once.
+  // A client and pet written back get the practice's next ids, come back from the next
+  // sync, and can be booked at once.
+  CHECK_THAT(std::string(practice.Create(pims::v1::CLIENTS, {{"FIRST_NAME", "Ana"}}, "").status().message()),
+             Catch::Contains("LAST_NAME"));
   auto client = practice.Create(pims::v1::CLIENTS, {{"FIRST_NAME", "Ana"}, {"LAST_NAME", "Ruiz"}}, "c1");
+  REQUIRE(client.ok());
+  CHECK(*client == "2000");  // after 1000 .. 1999
+  REQUIRE(practice.Count(pims::v1::CLIENTS) == 1001);
+  auto synced = Must(mapper->Client(practice.Record(pims::v1::CLIENTS, 1000)));
+  CHECK(synced.pims_id() == "2000");
+  CHECK(synced.last_name() == "Ruiz");
+  CHECK(practice.Create(pims::v1::PATIENTS, {{"CLIENT_ID", "9999"}, {"NAME", "Mochi"}}, "").status().code() ==
+        absl::StatusCode::kInvalidArgument);  // no such client
   auto pet = practice.Create(pims::v1::PATIENTS, {{"CLIENT_ID", *client}, {"NAME", "Mochi"}}, "p1");
+  REQUIRE(pet.ok());
+  auto pet_changes = practice.ChangesSince(pims::v1::PATIENTS, cursor, 10, &next);
+  REQUIRE(pet_changes.size() == 1);
+  CHECK(Must(mapper->Patient(pet_changes[0])).client_pims_id() == *client);
   auto fresh = f;
   fresh["CLIENT_ID"] = *client;
   fresh["PATIENT_ID"] = *pet;
   fresh["APPT_TIME"] = "06:30 AM";
   fresh["REASON"] = "[Vetline Direct Booking - New Client]";
   CHECK(practice.Create(pims::v1::APPOINTMENTS, fresh, "k4").ok());
+
+  // Avimark numbers a new account after its own and an account's animals after its own.
+  pims_sim::Practice av({pims_sim::Kind::kAvimark, 100, 7});
+  auto account = av.Create(pims::v1::CLIENTS, {{"NAME", "RUIZ, ANA"}}, "");
+  REQUIRE(account.ok());
+  CHECK(*account == "A000101");
+  CHECK(*av.Create(pims::v1::PATIENTS, {{"ACCT", *account}, {"NAME", "MOCHI"}}, "") == "A000101-1");
+  int64_t own = 0;
+  for (int64_t j = 0; j < av.Count(pims::v1::PATIENTS); ++j) own += av.Record(pims::v1::PATIENTS, j).fields().at("ACCT") == "A000001";
+  CHECK(*av.Create(pims::v1::PATIENTS, {{"ACCT", "A000001"}, {"NAME", "REX"}}, "") == absl::StrCat("A000001-", own + 1));
+  CHECK(std::get<cv1::SyncClient>(MapperFor("avimark").value()->Client(av.Record(pims::v1::CLIENTS, 100))).active());
 }
