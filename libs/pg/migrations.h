@@ -27,5 +27,6 @@ const std::vector<Migration>& clients_migrations();
 const std::vector<Migration>& pims_sync_migrations();
 const std::vector<Migration>& media_migrations();
 const std::vector<Migration>& conversations_migrations();
+const std::vector<Migration>& booking_migrations();
 
 }  // namespace vetline::pg

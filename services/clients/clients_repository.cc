@@ -299,6 +299,16 @@ constexpr pg::Statement kSyncUpsertPets{
     "SELECT count(*) FILTER (WHERE inserted) AS inserted, count(*) FILTER (WHERE NOT inserted) "
     "AS updated FROM up"};
 
+// The ids travel as one JSON array each, which needs no array-literal quoting.
+constexpr pg::Statement kResolveClients{
+    "clients_resolve_pims_clients",
+    "SELECT pims_id, id FROM clients.clients WHERE clinic_id = $1 AND merged_into IS NULL AND "
+    "pims_id IN (SELECT jsonb_array_elements_text($2::jsonb))"};
+constexpr pg::Statement kResolvePets{
+    "clients_resolve_pims_pets",
+    "SELECT pims_id, id, client_id FROM clients.pets WHERE clinic_id = $1 AND "
+    "pims_id IN (SELECT jsonb_array_elements_text($2::jsonb))"};
+
 std::string UuidArray(const std::vector<std::string>& ids) {
   return absl::StrCat("{", absl::StrJoin(ids, ","), "}");
 }
@@ -675,6 +685,30 @@ absl::StatusOr<SyncCounts> ClientsRepository::UpsertBatch(const std::string& cli
     return absl::OkStatus();
   }));
   return counts;
+}
+
+absl::StatusOr<v1::ResolvePimsIdsResponse> ClientsRepository::ResolvePimsIds(
+    const std::string& clinic_id, const std::vector<std::string>& client_pims_ids,
+    const std::vector<std::string>& patient_pims_ids) {
+  v1::ResolvePimsIdsResponse out;
+  VL_RETURN_IF_ERROR(pool_->WithSession([&](pg::Session& s) -> absl::Status {
+    VL_ASSIGN_OR_RETURN(std::vector<pg::Result> r,
+                        s.ExecBatch({{kResolveClients, {clinic_id, nlohmann::json(client_pims_ids).dump()}},
+                                     {kResolvePets, {clinic_id, nlohmann::json(patient_pims_ids).dump()}}}));
+    for (int i = 0; i < r[0].rows(); ++i) {
+      v1::ResolvedPimsId* c = out.add_clients();
+      c->set_pims_id(r[0].Text(i, "pims_id"));
+      c->set_id(r[0].Text(i, "id"));
+    }
+    for (int i = 0; i < r[1].rows(); ++i) {
+      v1::ResolvedPimsId* p = out.add_patients();
+      p->set_pims_id(r[1].Text(i, "pims_id"));
+      p->set_id(r[1].Text(i, "id"));
+      p->set_client_id(r[1].Text(i, "client_id"));
+    }
+    return absl::OkStatus();
+  }));
+  return out;
 }
 
 }  // namespace vetline::clients

@@ -11,6 +11,7 @@
 #include "libs/pg/pg.h"
 #include "services/clients/search_query.h"
 #include "vetline/clients/v1/clients.pb.h"
+#include "vetline/clients/v1/sync.pb.h"
 
 namespace vetline::clients {
 
@@ -72,6 +73,11 @@ class ClientsRepository {
   absl::StatusOr<SyncCounts> UpsertBatch(const std::string& clinic_id,
                                          const std::vector<v1::SyncClient>& clients,
                                          const std::vector<v1::SyncPet>& pets);
+  // Vetline ids of the clinic's clients and pets with these PIMS ids (unknown ones are
+  // left out), in one round trip.
+  absl::StatusOr<v1::ResolvePimsIdsResponse> ResolvePimsIds(
+      const std::string& clinic_id, const std::vector<std::string>& client_pims_ids,
+      const std::vector<std::string>& patient_pims_ids);
 
   // Events written with the changes they describe ("client.merged").
   const outbox::Outbox& events() const { return outbox_; }

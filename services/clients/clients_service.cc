@@ -310,4 +310,30 @@ grpc::Status ClientSyncService::Upsert(grpc::ServerContext* ctx,
   }());
 }
 
+grpc::Status ClientSyncService::ResolvePimsIds(grpc::ServerContext* ctx,
+                                               const v1::ResolvePimsIdsRequest* req,
+                                               v1::ResolvePimsIdsResponse* out) {
+  return rpc::ToGrpc([&]() -> absl::Status {
+    VL_ASSIGN_OR_RETURN(api::Principal caller, rpc::RequireService(*ctx, signer_));
+    VL_RETURN_IF_ERROR(validate::Id("clinicId", req->clinic_id()));
+    if (!caller.clinic_id().empty() && caller.clinic_id() != req->clinic_id()) {
+      return absl::PermissionDeniedError("a service acting for a clinic may only resolve its ids");
+    }
+    constexpr int kMaxIds = 20000;  // a sync batch names far fewer
+    if (req->client_pims_ids_size() > kMaxIds) return InvalidField("clientPimsIds", "at most 20000 ids");
+    if (req->patient_pims_ids_size() > kMaxIds) return InvalidField("patientPimsIds", "at most 20000 ids");
+    std::vector<std::string> clients(req->client_pims_ids().begin(), req->client_pims_ids().end());
+    std::vector<std::string> pets(req->patient_pims_ids().begin(), req->patient_pims_ids().end());
+    for (const auto* ids : {&clients, &pets}) {
+      for (const std::string& id : *ids) {
+        if (!validate::IsUtf8(id) || id.size() > 200 || id.find('\0') != std::string::npos) {
+          return InvalidField(ids == &clients ? "clientPimsIds" : "patientPimsIds", "a PIMS id is not valid text");
+        }
+      }
+    }
+    VL_ASSIGN_OR_RETURN(*out, repo_.ResolvePimsIds(req->clinic_id(), clients, pets));
+    return absl::OkStatus();
+  }());
+}
+
 }  // namespace vetline::clients

@@ -53,6 +53,8 @@ class ClientSyncService final : public v1::ClientSyncService::Service {
       : repo_(repo), signer_(signer) {}
   grpc::Status Upsert(grpc::ServerContext*, grpc::ServerReader<v1::UpsertBatch>*,
                       v1::UpsertSummary*) override;
+  grpc::Status ResolvePimsIds(grpc::ServerContext*, const v1::ResolvePimsIdsRequest*,
+                              v1::ResolvePimsIdsResponse*) override;
 
  private:
   ClientsRepository& repo_;

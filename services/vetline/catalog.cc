@@ -1,5 +1,6 @@
 #include "services/vetline/catalog.h"
 
+#include "services/booking/booking_component.h"
 #include "services/clients/clients_component.h"
 #include "services/conversations/conversations_component.h"
 #include "services/identity/identity_component.h"
@@ -10,7 +11,7 @@ namespace vetline::cli {
 
 std::vector<rpc::ServiceDefinition> AllServices() {
   return {identity::Definition(), clients::Definition(), pims_sync::Definition(),
-          media::Definition(), conversations::Definition()};
+          media::Definition(), conversations::Definition(), booking::Definition()};
 }
 
 std::map<std::string, std::string> ServiceAddresses(int base_port) {
