@@ -143,7 +143,7 @@ int RunCommand(int argc, char** argv) {
     p.Bool("full", &full, "a full snapshot instead of the changes since the last run", false);
     p.String("clients-address", &clients_address, "the clients service", rpc::LocalAddresses().at("clients"));
     p.String("booking-address", &booking_address, "the booking service (the schedule)",
-             rpc::LocalAddresses().count("booking") ? rpc::LocalAddresses().at("booking") : "127.0.0.1:50056");
+             rpc::LocalAddresses().at("booking"));
     p.Int("batch-size", &sync.batch_size, "records per batch (and per checkpoint)", 5000, 1, 5000);
     sync.Register(p);
   } else {
