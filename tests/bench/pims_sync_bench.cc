@@ -74,18 +74,8 @@ int main(int argc, char** argv) {
   const std::string clients_address = "127.0.0.1:" + std::to_string(clients->server().port());
   // The schedule goes to booking, which asks identity for the clinic's time zone.
   testing::IdentityStack identity;
-  identity::v1::CreateClinicRequest clinic_req;
-  clinic_req.set_name("Bench clinic");
-  clinic_req.set_time_zone("America/Chicago");
-  clinic_req.set_phone("+15551230000");
-  clinic_req.set_pims_kind(identity::v1::CORNERSTONE);
-  clinic_req.set_admin_email("admin@bench.example");
-  clinic_req.set_admin_name("Admin");
-  clinic_req.set_admin_password("correct horse battery staple");
-  identity::v1::CreateClinicResponse clinic_resp;
-  api::Principal platform = testing::IdentityStack::Platform();
-  if (!identity.stub().CreateClinic(identity.As(&platform).get(), clinic_req, &clinic_resp).ok()) return 1;
-  const std::string kClinic = clinic_resp.clinic().id();
+  const std::string kClinic =
+      identity.CreateClinic("Bench clinic", "admin@bench.example", "correct horse battery staple").clinic().id();
   rpc::ServiceEnv booking_env = testing::TestServiceEnv(sync_db.conninfo());
   booking_env.peers = {{"clients", clients_address}, {"identity", identity.address()}};
   auto booking = booking::Start(booking_env).value();
