@@ -4,6 +4,7 @@
 
 #include <cstdio>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "libs/core/log.h"
 #include "libs/metrics/metrics.h"
@@ -81,15 +82,19 @@ class ProgressPrinter {
 
 void PrintReport(const sv1::Run& r) {
   std::printf("run %s (%s, attempt %d): %s\n", r.id().c_str(), r.mode().c_str(), r.attempts(), r.state().c_str());
-  for (auto [name, c] : {std::pair{"clients", &r.clients()}, std::pair{"pets", &r.pets()}}) {
-    std::printf("  %-8s inserted %lld, updated %lld, unchanged %lld, failed %lld\n", name,
+  int64_t changed = 0;
+  for (auto [name, c] : {std::pair{"clients", &r.clients()}, std::pair{"pets", &r.pets()},
+                         std::pair{"appointment types", &r.appointment_types()},
+                         std::pair{"providers", &r.providers()}, std::pair{"rooms", &r.rooms()},
+                         std::pair{"block-offs", &r.block_offs()}, std::pair{"appointments", &r.appointments()}}) {
+    std::printf("  %-17s inserted %lld, updated %lld, unchanged %lld, failed %lld\n", name,
                 (long long)c->inserted(), (long long)c->updated(), (long long)c->unchanged(),
                 (long long)c->failed());
+    changed += c->inserted() + c->updated();
   }
+  for (const std::string& s : r.skipped()) std::printf("  skipped %s: the connector does not serve it\n", s.c_str());
   std::printf("  %.0f rows/s\n", r.rows_per_second());
-  if (r.clients().inserted() + r.clients().updated() + r.pets().inserted() + r.pets().updated() == 0) {
-    std::printf("  nothing changed\n");
-  }
+  if (changed == 0) std::printf("  nothing changed\n");
 }
 
 }  // namespace
@@ -122,11 +127,12 @@ int RunCommand(int argc, char** argv) {
   if (verb != "run" && verb != "set-connector") {
     std::fprintf(stderr,
                  "usage: vetline pims-sync run (--clinic=ID | --all) [--full] [--clients-address=HOST:PORT]\n"
+                 "                             [--booking-address=HOST:PORT]\n"
                  "       vetline pims-sync set-connector --clinic=ID --kind=cornerstone|avimark|none [--address=HOST:PORT]\n");
     return 2;
   }
   rpc::PlatformSettings platform;
-  std::string clinic, clients_address, kind, address;
+  std::string clinic, clients_address, booking_address, kind, address;
   bool all = false, full = false;
   SyncSettings sync;
   ConfigParser p("vetline pims-sync " + verb);
@@ -136,6 +142,8 @@ int RunCommand(int argc, char** argv) {
     p.Bool("all", &all, "every clinic with a connector", false);
     p.Bool("full", &full, "a full snapshot instead of the changes since the last run", false);
     p.String("clients-address", &clients_address, "the clients service", rpc::LocalAddresses().at("clients"));
+    p.String("booking-address", &booking_address, "the booking service (the schedule)",
+             rpc::LocalAddresses().at("booking"));
     p.Int("batch-size", &sync.batch_size, "records per batch (and per checkpoint)", 5000, 1, 5000);
     sync.Register(p);
   } else {
@@ -191,7 +199,7 @@ int RunCommand(int argc, char** argv) {
     clinics.push_back(clinic);
   }
   auth::PrincipalSigner signer(*key);
-  SyncRunner runner(repo, rpc::Dial(clients_address), signer, sync);
+  SyncRunner runner(repo, rpc::Dial(clients_address), rpc::Dial(booking_address), signer, sync);
   int failures = 0;
   for (const std::string& id : clinics) {
     std::fprintf(stderr, "syncing clinic %s (%s)\n", id.c_str(), full ? "full" : "incremental");

@@ -53,9 +53,6 @@ constexpr pg::Statement kCreateRun{
     "pims_create_run",
     "INSERT INTO pims_sync.runs (clinic_id, mode, state, cursor_at_start, lease_until) VALUES "
     "($1, $2, 'running', $3, " LEASE_FROM_NOW(4) ") RETURNING " RUN_COLUMNS};
-constexpr pg::Statement kCreateCheckpoints{
-    "pims_create_checkpoints",
-    "INSERT INTO pims_sync.checkpoints (run_id, entity) VALUES ($1, 'clients'), ($1, 'patients')"};
 constexpr pg::Statement kResume{
     "pims_resume",
     "UPDATE pims_sync.runs SET state = 'running', attempts = attempts + 1, error = '', "
@@ -64,10 +61,23 @@ constexpr pg::Statement kGetCheckpoint{
     "pims_get_checkpoint",
     "SELECT position, coalesce(cursor, '') AS cursor, done FROM pims_sync.checkpoints "
     "WHERE run_id = $1 AND entity = $2"};
+// Checkpoint rows are made by an entity's first save (a run of an older version has
+// rows for clients and patients only).
 constexpr pg::Statement kSaveCheckpoint{
     "pims_save_checkpoint",
-    "UPDATE pims_sync.checkpoints SET position = $3, cursor = nullif($4, '') "
-    "WHERE run_id = $1 AND entity = $2"};
+    "INSERT INTO pims_sync.checkpoints (run_id, entity, position, cursor) VALUES ($1, $2, $3, nullif($4, '')) "
+    "ON CONFLICT (run_id, entity) DO UPDATE SET position = EXCLUDED.position, cursor = EXCLUDED.cursor"};
+constexpr pg::Statement kAddEntityCounts{
+    "pims_add_entity_counts",
+    "INSERT INTO pims_sync.run_counts AS c (run_id, entity, inserted, updated, unchanged, failed) "
+    "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (run_id, entity) DO UPDATE SET "
+    "inserted = c.inserted + EXCLUDED.inserted, updated = c.updated + EXCLUDED.updated, "
+    "unchanged = c.unchanged + EXCLUDED.unchanged, failed = c.failed + EXCLUDED.failed"};
+constexpr pg::Statement kRunCounts{
+    "pims_run_counts",
+    "SELECT entity, inserted, updated, unchanged, failed, NULL AS skipped FROM pims_sync.run_counts "
+    "WHERE run_id = $1 UNION ALL SELECT entity, 0, 0, 0, 0, skipped FROM pims_sync.checkpoints "
+    "WHERE run_id = $1 AND skipped IS NOT NULL ORDER BY entity"};
 constexpr pg::Statement kAddCounts{
     "pims_add_counts",
     "UPDATE pims_sync.runs SET clients_inserted = clients_inserted + $2, clients_updated = "
@@ -80,7 +90,9 @@ constexpr pg::Statement kAddError{
     "pims_add_error",
     "INSERT INTO pims_sync.run_errors (run_id, entity, pims_id, field, message) VALUES ($1, $2, $3, $4, $5)"};
 constexpr pg::Statement kMarkDone{
-    "pims_mark_done", "UPDATE pims_sync.checkpoints SET done = true WHERE run_id = $1 AND entity = $2"};
+    "pims_mark_done",
+    "INSERT INTO pims_sync.checkpoints (run_id, entity, done, skipped) VALUES ($1, $2, true, nullif($3, '')) "
+    "ON CONFLICT (run_id, entity) DO UPDATE SET done = true, skipped = EXCLUDED.skipped"};
 constexpr pg::Statement kFinish{
     "pims_finish",
     "UPDATE pims_sync.runs SET state = $2, error = $3, finished_at = now() WHERE id = $1"};
@@ -105,7 +117,9 @@ constexpr pg::Statement kRunFigures{
     " AND (r.state IN ('failed', 'interrupted') OR (r.state = 'running' AND r.lease_until < now()))"
     ") AS failures_24h, "
     "(SELECT (clients_inserted + clients_updated + clients_unchanged + clients_failed + pets_inserted "
-    " + pets_updated + pets_unchanged + pets_failed) / greatest(active_seconds, 0.001) "
+    " + pets_updated + pets_unchanged + pets_failed"
+    " + (SELECT coalesce(sum(inserted + updated + unchanged + failed), 0) FROM pims_sync.run_counts rc"
+    "    WHERE rc.run_id = r.id)) / greatest(active_seconds, 0.001) "
     " FROM pims_sync.runs r WHERE r.clinic_id = c.clinic_id AND r.state = 'succeeded' "
     " ORDER BY finished_at DESC LIMIT 1) AS rows_per_second "
     "FROM pims_sync.connectors c LEFT JOIN pims_sync.cursors cur ON cur.clinic_id = c.clinic_id "
@@ -113,6 +127,23 @@ constexpr pg::Statement kRunFigures{
 constexpr pg::Statement kRunErrors{
     "pims_run_errors",
     "SELECT entity, pims_id, field, message FROM pims_sync.run_errors WHERE run_id = $1 ORDER BY id LIMIT 1000"};
+
+// Every entity's counts of a run, in the report's fields.
+std::vector<std::pair<std::string, sv1::Counts*>> CountsOf(sv1::Run& run) {
+  return {{"clients", run.mutable_clients()},
+          {"patients", run.mutable_pets()},
+          {"appointment_types", run.mutable_appointment_types()},
+          {"providers", run.mutable_providers()},
+          {"rooms", run.mutable_rooms()},
+          {"block_offs", run.mutable_block_offs()},
+          {"appointments", run.mutable_appointments()}};
+}
+
+void SetRowsPerSecond(sv1::Run& run, double seconds) {
+  int64_t rows = 0;
+  for (auto& [name, c] : CountsOf(run)) rows += c->inserted() + c->updated() + c->unchanged() + c->failed();
+  run.set_rows_per_second(seconds > 0 ? rows / seconds : 0);
+}
 
 sv1::Run RunRow(const pg::Result& r, int i) {
   sv1::Run run;
@@ -131,10 +162,7 @@ sv1::Run RunRow(const pg::Result& r, int i) {
     counts->set_unchanged(r.Int(i, std::string(prefix) + "unchanged"));
     counts->set_failed(r.Int(i, std::string(prefix) + "failed"));
   }
-  double seconds = std::strtod(r.Text(i, "active_seconds").c_str(), nullptr);
-  int64_t rows = 0;
-  for (const auto* c : {&run.clients(), &run.pets()}) rows += c->inserted() + c->updated() + c->unchanged() + c->failed();
-  run.set_rows_per_second(seconds > 0 ? rows / seconds : 0);
+  SetRowsPerSecond(run, std::strtod(r.Text(i, "active_seconds").c_str(), nullptr));
   run.set_error(r.Text(i, "error"));
   return run;
 }
@@ -206,7 +234,7 @@ absl::StatusOr<sv1::Run> SyncRepository::CreateRun(const std::string& clinic_id,
     VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kCreateRun, {clinic_id, mode, cursor,
                                                           absl::ToInt64Milliseconds(lease)}));
     run = RunRow(r, 0);
-    return s.Exec(kCreateCheckpoints, {run.id()}).status();
+    return absl::OkStatus();
   }));
   return run;
 }
@@ -218,22 +246,28 @@ absl::Status SyncRepository::Resume(const std::string& run_id, absl::Duration le
 absl::StatusOr<Checkpoint> SyncRepository::GetCheckpoint(const std::string& run_id,
                                                          const std::string& entity) {
   VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kGetCheckpoint, {run_id, entity}));
-  if (r.rows() == 0) return absl::NotFoundError("no checkpoint for " + entity);
+  if (r.rows() == 0) return Checkpoint{};  // nothing stored of it yet
   return Checkpoint{r.Int(0, "position"), r.Text(0, "cursor"), r.Bool(0, "done")};
 }
 
 absl::Status SyncRepository::SaveProgress(const std::string& run_id, const std::string& entity,
-                                          const Checkpoint& checkpoint,
-                                          const clients::v1::UpsertSummary& d,
+                                          const Checkpoint& checkpoint, const sv1::Counts& d,
                                           const std::vector<clients::v1::RecordError>& errors,
                                           double active_seconds) {
+  // Clients and pets have columns on the run; the schedule's entities rows of their own.
+  const sv1::Counts none;
+  const sv1::Counts& c = entity == "clients" ? d : none;
+  const sv1::Counts& p = entity == "patients" ? d : none;
+  const bool schedule = entity != "clients" && entity != "patients";
   return pool_->Transact([&](pg::Session& s) -> absl::Status {
     VL_ASSIGN_OR_RETURN(
         pg::Result r,
-        s.Exec(kAddCounts, {run_id, d.clients().inserted(), d.clients().updated(),
-                            d.clients().unchanged(), d.clients().failed(), d.pets().inserted(),
-                            d.pets().updated(), d.pets().unchanged(), d.pets().failed(),
-                            std::to_string(active_seconds)}));
+        s.Exec(kAddCounts, {run_id, c.inserted(), c.updated(), c.unchanged(), c.failed(), p.inserted(),
+                            p.updated(), p.unchanged(), p.failed(), std::to_string(active_seconds)}));
+    if (schedule) {
+      VL_RETURN_IF_ERROR(s.Exec(kAddEntityCounts, {run_id, entity, d.inserted(), d.updated(), d.unchanged(),
+                                                   d.failed()}).status());
+    }
     int64_t stored = r.Int(0, "errors");
     for (const auto& e : errors) {
       if (stored++ >= kMaxErrorsPerRun) break;  // counts stay complete; details are capped
@@ -244,8 +278,9 @@ absl::Status SyncRepository::SaveProgress(const std::string& run_id, const std::
   });
 }
 
-absl::Status SyncRepository::MarkDone(const std::string& run_id, const std::string& entity) {
-  return pool_->Exec(kMarkDone, {run_id, entity}).status();
+absl::Status SyncRepository::MarkDone(const std::string& run_id, const std::string& entity,
+                                      const std::string& skipped) {
+  return pool_->Exec(kMarkDone, {run_id, entity, skipped}).status();
 }
 
 absl::Status SyncRepository::Finish(const std::string& run_id, const std::string& clinic_id,
@@ -257,11 +292,32 @@ absl::Status SyncRepository::Finish(const std::string& run_id, const std::string
   });
 }
 
+absl::StatusOr<sv1::Run> SyncRepository::CompleteRun(const pg::Result& r, int i) {
+  sv1::Run run = RunRow(r, i);
+  VL_ASSIGN_OR_RETURN(pg::Result c, pool_->Exec(kRunCounts, {run.id()}));
+  auto fields = CountsOf(run);
+  for (int j = 0; j < c.rows(); ++j) {
+    if (c.Optional(j, "skipped")) {
+      run.add_skipped(c.Text(j, "entity"));
+      continue;
+    }
+    for (auto& [name, counts] : fields) {
+      if (name != c.Text(j, "entity")) continue;
+      counts->set_inserted(c.Int(j, "inserted"));
+      counts->set_updated(c.Int(j, "updated"));
+      counts->set_unchanged(c.Int(j, "unchanged"));
+      counts->set_failed(c.Int(j, "failed"));
+    }
+  }
+  SetRowsPerSecond(run, std::strtod(r.Text(i, "active_seconds").c_str(), nullptr));
+  return run;
+}
+
 absl::StatusOr<sv1::Run> SyncRepository::GetRun(const std::string& clinic_id,
                                                 const std::string& run_id, bool with_errors) {
   VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kGetRun, {clinic_id, run_id}));
   if (r.rows() == 0) return absl::NotFoundError("run not found");
-  sv1::Run run = RunRow(r, 0);
+  VL_ASSIGN_OR_RETURN(sv1::Run run, CompleteRun(r, 0));
   if (with_errors) {
     VL_ASSIGN_OR_RETURN(pg::Result e, pool_->Exec(kRunErrors, {run_id}));
     for (int i = 0; i < e.rows(); ++i) {
@@ -278,7 +334,10 @@ absl::StatusOr<sv1::Run> SyncRepository::GetRun(const std::string& clinic_id,
 absl::StatusOr<std::vector<sv1::Run>> SyncRepository::ListRuns(const std::string& clinic_id, int limit) {
   VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kListRuns, {clinic_id, limit}));
   std::vector<sv1::Run> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(RunRow(r, i));
+  for (int i = 0; i < r.rows(); ++i) {
+    VL_ASSIGN_OR_RETURN(sv1::Run run, CompleteRun(r, i));
+    out.push_back(std::move(run));
+  }
   return out;
 }
 

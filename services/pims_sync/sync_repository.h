@@ -73,12 +73,15 @@ class SyncRepository {
                                      const std::string& cursor, absl::Duration lease);
   absl::Status Resume(const std::string& run_id, absl::Duration lease);
   absl::StatusOr<Checkpoint> GetCheckpoint(const std::string& run_id, const std::string& entity);
-  // Counts, errors and the checkpoint of one acknowledged batch, in one transaction.
+  // Counts, errors and the checkpoint of one acknowledged batch of `entity` ("clients",
+  // "patients", "appointment_types", "providers", "rooms", "block_offs",
+  // "appointments", "settings"), in one transaction.
   absl::Status SaveProgress(const std::string& run_id, const std::string& entity,
-                            const Checkpoint& checkpoint, const clients::v1::UpsertSummary& delta,
+                            const Checkpoint& checkpoint, const sv1::Counts& delta,
                             const std::vector<clients::v1::RecordError>& errors,
                             double active_seconds);
-  absl::Status MarkDone(const std::string& run_id, const std::string& entity);
+  // `skipped`: why the run did not read the entity (empty: it did).
+  absl::Status MarkDone(const std::string& run_id, const std::string& entity, const std::string& skipped = "");
   // A successful run moves the clinic's incremental cursor to where the run started.
   absl::Status Finish(const std::string& run_id, const std::string& clinic_id, bool ok,
                       const std::string& error);
@@ -91,6 +94,8 @@ class SyncRepository {
   absl::StatusOr<std::vector<ClinicRunFigures>> RunFigures();
 
  private:
+  // A run's report row with the schedule's counts and skipped entities added.
+  absl::StatusOr<sv1::Run> CompleteRun(const pg::Result& r, int i);
   std::shared_ptr<pg::Pool> pool_;
 };
 

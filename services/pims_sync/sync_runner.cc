@@ -15,22 +15,52 @@
 #include "libs/core/status.h"
 #include "libs/rpc/rpc.h"
 #include "services/pims_sync/mappers.h"
+#include "vetline/booking/v1/booking_sync.grpc.pb.h"
 #include "vetline/clients/v1/sync.grpc.pb.h"
 #include "vetline/pims/v1/connector.grpc.pb.h"
 
 namespace vetline::pims_sync {
 namespace {
 
-const char* EntityName(pv1::Entity e) { return e == pv1::CLIENTS ? "clients" : "patients"; }
+// What one run reads, in order: appointments after the clients, pets, types, providers
+// and rooms they name. `name` is the entity's checkpoint and report name.
+struct EntityStep {
+  pv1::Entity entity;
+  const char* name;
+  bool schedule;  // written to the booking service, else to the clients service
+};
+constexpr EntityStep kSteps[] = {
+    {pv1::CLIENTS, "clients", false},           {pv1::PATIENTS, "patients", false},
+    {pv1::APPOINTMENT_TYPES, "appointment_types", true}, {pv1::PROVIDERS, "providers", true},
+    {pv1::ROOMS, "rooms", true},                {pv1::BLOCK_OFFS, "block_offs", true},
+    {pv1::APPOINTMENTS, "appointments", true}};
+constexpr char kSettings[] = "settings";
 
 // One connector batch, mapped and ready to store.
 struct Mapped {
-  cv1::UpsertBatch batch;
+  cv1::UpsertBatch clients;         // clients or pets
+  bv1::BookingSyncBatch schedule;   // or one of the schedule's entities
   std::vector<cv1::RecordError> errors;  // records the mapper refused
-  int64_t failed_clients = 0, failed_pets = 0;
+  int64_t failed = 0;
   int64_t position = 0, total = 0, records = 0;
   std::string cursor;  // Changes: where the stream continues after this batch
 };
+
+// What the store side acknowledged of one batch.
+struct Stored {
+  sv1::Counts counts;
+  std::vector<cv1::RecordError> errors;
+};
+
+template <typename T, typename Add>
+void Take(std::variant<T, cv1::RecordError> m, Mapped& out, Add add) {
+  if (auto* x = std::get_if<T>(&m)) {
+    add(std::move(*x));
+  } else {
+    out.errors.push_back(std::move(std::get<cv1::RecordError>(m)));
+    ++out.failed;
+  }
+}
 
 Mapped Map(const Mapper& mapper, pv1::Entity entity, const pv1::RecordBatch& in) {
   Mapped out;
@@ -38,25 +68,34 @@ Mapped Map(const Mapper& mapper, pv1::Entity entity, const pv1::RecordBatch& in)
   out.total = in.total();
   out.records = in.records_size();
   out.cursor = in.cursor();
+  auto& c = out.clients;
+  auto& s = out.schedule;
   for (const pv1::PimsRecord& r : in.records()) {
-    if (entity == pv1::CLIENTS) {
-      auto m = mapper.Client(r);
-      if (auto* c = std::get_if<cv1::SyncClient>(&m)) {
-        *out.batch.add_clients() = std::move(*c);
-      } else {
-        out.errors.push_back(std::get<cv1::RecordError>(m));
-        ++out.failed_clients;
-      }
-    } else {
-      auto m = mapper.Patient(r);
-      if (auto* p = std::get_if<cv1::SyncPet>(&m)) {
-        *out.batch.add_pets() = std::move(*p);
-      } else {
-        out.errors.push_back(std::get<cv1::RecordError>(m));
-        ++out.failed_pets;
-      }
+    switch (entity) {
+      case pv1::CLIENTS: Take(mapper.Client(r), out, [&](auto x) { *c.add_clients() = std::move(x); }); break;
+      case pv1::PATIENTS: Take(mapper.Patient(r), out, [&](auto x) { *c.add_pets() = std::move(x); }); break;
+      case pv1::APPOINTMENT_TYPES:
+        Take(mapper.AppointmentType(r), out, [&](auto x) { *s.add_appointment_types() = std::move(x); });
+        break;
+      case pv1::PROVIDERS: Take(mapper.Provider(r), out, [&](auto x) { *s.add_providers() = std::move(x); }); break;
+      case pv1::ROOMS: Take(mapper.Room(r), out, [&](auto x) { *s.add_rooms() = std::move(x); }); break;
+      case pv1::BLOCK_OFFS: Take(mapper.BlockOff(r), out, [&](auto x) { *s.add_block_offs() = std::move(x); }); break;
+      case pv1::APPOINTMENTS:
+        Take(mapper.Appointment(r), out, [&](auto x) { *s.add_appointments() = std::move(x); });
+        break;
+      default: break;
     }
   }
+  return out;
+}
+
+template <typename C>
+sv1::Counts CountsFrom(const C& c) {
+  sv1::Counts out;
+  out.set_inserted(c.inserted());
+  out.set_updated(c.updated());
+  out.set_unchanged(c.unchanged());
+  out.set_failed(c.failed());
   return out;
 }
 
@@ -124,10 +163,12 @@ class IdleWatch {
   std::unique_ptr<PeriodicWorker> worker_;  // last: stopped before the rest goes
 };
 
-// Sends one mapped batch through the clients service; the reply is its acknowledgement.
-absl::StatusOr<cv1::UpsertSummary> Upsert(grpc::Channel& channel, const auth::PrincipalSigner& signer,
-                                          const std::string& clinic_id, cv1::UpsertBatch batch) {
-  auto stub = cv1::ClientSyncService::NewStub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
+// Sends one mapped batch through a sync service's client stream (clients' or
+// booking's Upsert); the reply is its acknowledgement.
+template <typename Service, typename Summary, typename Batch>
+absl::StatusOr<Summary> Send(grpc::Channel& channel, const auth::PrincipalSigner& signer,
+                             const std::string& clinic_id, Batch batch) {
+  auto stub = Service::NewStub(std::shared_ptr<grpc::Channel>(&channel, [](grpc::Channel*) {}));
   grpc::ClientContext ctx;
   rpc::SetDeadline(ctx, absl::Seconds(120));
   api::Principal me;
@@ -135,13 +176,45 @@ absl::StatusOr<cv1::UpsertSummary> Upsert(grpc::Channel& channel, const auth::Pr
   me.set_user_id("pims-sync");
   me.set_clinic_id(clinic_id);
   rpc::AttachPrincipal(ctx, me, signer);
-  cv1::UpsertSummary summary;
+  Summary summary;
   auto writer = stub->Upsert(&ctx, &summary);
   batch.set_clinic_id(clinic_id);
   writer->Write(batch);
   writer->WritesDone();
   VL_RETURN_IF_ERROR(rpc::FromGrpc(writer->Finish()));
   return summary;
+}
+
+absl::StatusOr<Stored> StoreClients(grpc::Channel& channel, const auth::PrincipalSigner& signer,
+                                    const std::string& clinic_id, pv1::Entity entity, cv1::UpsertBatch batch) {
+  VL_ASSIGN_OR_RETURN(auto summary,
+                      (Send<cv1::ClientSyncService, cv1::UpsertSummary>(channel, signer, clinic_id, std::move(batch))));
+  Stored out{CountsFrom(entity == pv1::CLIENTS ? summary.clients() : summary.pets()), {}};
+  out.errors.assign(summary.errors().begin(), summary.errors().end());
+  return out;
+}
+
+absl::StatusOr<Stored> StoreSchedule(grpc::Channel& channel, const auth::PrincipalSigner& signer,
+                                     const std::string& clinic_id, pv1::Entity entity, bv1::BookingSyncBatch batch) {
+  VL_ASSIGN_OR_RETURN(auto summary, (Send<bv1::BookingSyncService, bv1::BookingSyncSummary>(
+                                        channel, signer, clinic_id, std::move(batch))));
+  Stored out;
+  switch (entity) {
+    case pv1::APPOINTMENT_TYPES: out.counts = CountsFrom(summary.appointment_types()); break;
+    case pv1::PROVIDERS: out.counts = CountsFrom(summary.providers()); break;
+    case pv1::ROOMS: out.counts = CountsFrom(summary.rooms()); break;
+    case pv1::BLOCK_OFFS: out.counts = CountsFrom(summary.block_offs()); break;
+    case pv1::APPOINTMENTS: out.counts = CountsFrom(summary.appointments()); break;
+    default: break;  // settings only
+  }
+  for (const bv1::BookingRecordError& e : summary.errors()) {
+    cv1::RecordError& x = out.errors.emplace_back();
+    x.set_entity(e.entity());
+    x.set_pims_id(e.pims_id());
+    x.set_field(e.field());
+    x.set_message(e.message());
+  }
+  return out;
 }
 
 }  // namespace
@@ -171,6 +244,36 @@ absl::StatusOr<sv1::Run> SyncRunner::Run(const std::string& clinic_id, bool full
     return absl::OkStatus();
   }));
   return out;
+}
+
+absl::Status SyncRunner::ApplySettings(pv1::PimsConnector::StubInterface& pims, const Mapper& mapper,
+                                      const std::string& clinic_id, const std::string& run_id) {
+  VL_ASSIGN_OR_RETURN(Checkpoint cp, repo_.GetCheckpoint(run_id, kSettings));
+  if (cp.done) return absl::OkStatus();
+  if (!booking_) return repo_.MarkDone(run_id, kSettings, "this sync has no booking service to write the schedule to");
+  pv1::SchedulingSettings settings;
+  grpc::ClientContext ctx;
+  rpc::SetDeadline(ctx, settings_.idle_timeout);
+  absl::Status st = rpc::FromGrpc(pims.GetSchedulingSettings(&ctx, {}, &settings));
+  if (st.code() == absl::StatusCode::kUnimplemented) {
+    return repo_.MarkDone(run_id, kSettings, "the connector does not serve settings: " + std::string(st.message()));
+  }
+  if (!st.ok()) {
+    return absl::UnavailableError("the PIMS connector did not give its scheduling settings: " +
+                                  std::string(st.message()));
+  }
+  std::vector<cv1::RecordError> errors;
+  bv1::BookingSyncBatch batch;
+  *batch.mutable_settings() = mapper.Settings(settings, &errors);
+  absl::Time started = absl::Now();
+  absl::StatusOr<Stored> stored = StoreSchedule(*booking_, signer_, clinic_id, pv1::ENTITY_UNSPECIFIED, batch);
+  if (!stored.ok()) {
+    return absl::Status(stored.status().code(), "the booking service did not take the scheduling settings: " +
+                                                    std::string(stored.status().message()));
+  }
+  for (auto& e : stored->errors) errors.push_back(std::move(e));
+  VL_RETURN_IF_ERROR(repo_.SaveProgress(run_id, kSettings, {}, {}, errors, absl::ToDoubleSeconds(absl::Now() - started)));
+  return repo_.MarkDone(run_id, kSettings);
 }
 
 absl::StatusOr<sv1::Run> SyncRunner::RunLocked(ClinicLock& lock, const std::string& clinic_id, bool full,
@@ -224,10 +327,15 @@ absl::StatusOr<sv1::Run> SyncRunner::RunLocked(ClinicLock& lock, const std::stri
                                                 "; the next run continues from its checkpoint)"));
   };
 
-  for (pv1::Entity entity : {pv1::CLIENTS, pv1::PATIENTS}) {
-    const std::string name = EntityName(entity);
+  for (const EntityStep& step : kSteps) {
+    const pv1::Entity entity = step.entity;
+    const std::string name = step.name;
     VL_ASSIGN_OR_RETURN(Checkpoint cp, repo_.GetCheckpoint(run_id, name));
     if (cp.done) continue;
+    if (step.schedule && !booking_) {
+      VL_RETURN_IF_ERROR(repo_.MarkDone(run_id, name, "this sync has no booking service to write the schedule to"));
+      continue;
+    }
     grpc::ClientContext ctx;
     IdleWatch watch(ctx, settings_.idle_timeout);
     std::unique_ptr<grpc::ClientReaderInterface<pv1::RecordBatch>> reader;
@@ -264,27 +372,29 @@ absl::StatusOr<sv1::Run> SyncRunner::RunLocked(ClinicLock& lock, const std::stri
     // so the order of applying does not matter; changes are applied strictly in order
     // (a record may change twice). Acknowledgements are counted and checkpointed in
     // order, so a kill re-sends at most the batches in flight (idempotent).
-    const size_t max_in_flight = full ? 2 : 1;
+    // The schedule's batches go one at a time: a snapshot read while the PIMS changes
+    // may hold an appointment twice, and booking refuses overlaps per batch in order.
+    const size_t max_in_flight = full && !step.schedule ? 2 : 1;
     struct InFlight {
       Mapped mapped;
-      std::future<absl::StatusOr<cv1::UpsertSummary>> summary;
+      std::future<absl::StatusOr<Stored>> summary;
     };
     std::deque<InFlight> in_flight;
     absl::Time last_settled = absl::Now();
     auto settle = [&](InFlight& f) -> absl::Status {
-      absl::StatusOr<cv1::UpsertSummary> summary = f.summary.get();
+      absl::StatusOr<Stored> summary = f.summary.get();
       if (!summary.ok()) {
-        return absl::Status(summary.status().code(), "the clients service did not take a batch: " +
-                                                         std::string(summary.status().message()));
+        return absl::Status(summary.status().code(),
+                            absl::StrCat("the ", step.schedule ? "booking" : "clients", " service did not take a batch of ",
+                                         name, ": ", summary.status().message()));
       }
       Mapped& m = f.mapped;
-      summary->mutable_clients()->set_failed(summary->clients().failed() + m.failed_clients);
-      summary->mutable_pets()->set_failed(summary->pets().failed() + m.failed_pets);
-      for (const auto& e : summary->errors()) m.errors.push_back(e);
+      summary->counts.set_failed(summary->counts.failed() + m.failed);
+      for (auto& e : summary->errors) m.errors.push_back(std::move(e));
       done = full ? m.position : done + m.records;
       Checkpoint at = full ? Checkpoint{.position = m.position} : Checkpoint{.cursor = m.cursor};
       absl::Time now = absl::Now();  // storing time, not counting overlaps twice
-      VL_RETURN_IF_ERROR(repo_.SaveProgress(run_id, name, at, *summary, m.errors,
+      VL_RETURN_IF_ERROR(repo_.SaveProgress(run_id, name, at, summary->counts, m.errors,
                                             absl::ToDoubleSeconds(now - last_settled)));
       last_settled = absl::Now();
       if (progress) {
@@ -299,10 +409,16 @@ absl::StatusOr<sv1::Run> SyncRunner::RunLocked(ClinicLock& lock, const std::stri
         break;
       }
       if (in_flight.empty()) last_settled = absl::Now();
-      cv1::UpsertBatch batch = std::move(mapped->batch);
-      auto summary = std::async(std::launch::async, [this, &clinic_id, batch = std::move(batch)]() mutable {
-        return Upsert(*clients_, signer_, clinic_id, std::move(batch));
-      });
+      std::future<absl::StatusOr<Stored>> summary;
+      if (step.schedule) {
+        summary = std::async(std::launch::async, [this, &clinic_id, entity, batch = std::move(mapped->schedule)]() mutable {
+          return StoreSchedule(*booking_, signer_, clinic_id, entity, std::move(batch));
+        });
+      } else {
+        summary = std::async(std::launch::async, [this, &clinic_id, entity, batch = std::move(mapped->clients)]() mutable {
+          return StoreClients(*clients_, signer_, clinic_id, entity, std::move(batch));
+        });
+      }
       in_flight.push_back({std::move(*mapped), std::move(summary)});
       if (in_flight.size() >= max_in_flight) {
         store_error = settle(in_flight.front());
@@ -331,12 +447,19 @@ absl::StatusOr<sv1::Run> SyncRunner::RunLocked(ClinicLock& lock, const std::stri
           "the PIMS connector sent nothing for ", absl::FormatDuration(settings_.idle_timeout),
           " while streaming ", name, " (connector idle timeout), after record ", done)));
     }
+    if (st.code() == absl::StatusCode::kUnimplemented && done == cp.position) {
+      // An agent without this entity (e.g. no scheduling): reported, not a failure.
+      VL_RETURN_IF_ERROR(repo_.MarkDone(run_id, name, absl::StrCat("the connector does not serve ", name, ": ",
+                                                                   st.message())));
+      continue;
+    }
     if (!st.ok()) {
       return fail(absl::UnavailableError(absl::StrCat("the PIMS connector stream of ", name,
                                                       " stopped at record ", done, ": ", st.message())));
     }
     VL_RETURN_IF_ERROR(repo_.MarkDone(run_id, name));
   }
+  if (absl::Status st = ApplySettings(*pims, *mapper, clinic_id, run_id); !st.ok()) return fail(st);
   heartbeat->Stop();
   VL_RETURN_IF_ERROR(repo_.Finish(run_id, clinic_id, true, ""));
   return repo_.GetRun(clinic_id, run_id, false);

@@ -1,6 +1,8 @@
 // One sync run of one clinic: reads the connector (snapshot or changes), maps each
 // record with the clinic's PIMS mapper, writes batches through the clients service's
-// bulk API and checkpoints after every acknowledged batch. Two runs of one clinic
+// bulk API (clients, pets) and the booking service's (appointment types, providers,
+// rooms, block-offs, appointments, then the scheduling settings), and checkpoints after
+// every acknowledged batch. Two runs of one clinic
 // never overlap (PostgreSQL advisory lock); a run renews a lease on its row while it
 // lives, so a killed run reads as interrupted; a failed or interrupted run is resumed
 // by the next one. A connector stream that goes quiet is cut after an idle timeout.
@@ -16,12 +18,14 @@
 #include "absl/time/time.h"
 #include "libs/auth/auth.h"
 #include "libs/core/config.h"
+#include "services/pims_sync/mappers.h"
 #include "services/pims_sync/sync_repository.h"
+#include "vetline/pims/v1/connector.grpc.pb.h"
 
 namespace vetline::pims_sync {
 
 struct Progress {
-  std::string entity;  // "clients" | "patients"
+  std::string entity;  // "clients" | "patients" | "appointment_types" | ... | "appointments"
   int64_t done = 0, total = 0;
   double rows_per_second = 0;
 };
@@ -43,9 +47,13 @@ struct SyncSettings {
 
 class SyncRunner {
  public:
+  // `booking` may be null: the schedule is then skipped (and reported so).
+  SyncRunner(SyncRepository& repo, std::shared_ptr<grpc::Channel> clients, std::shared_ptr<grpc::Channel> booking,
+             const auth::PrincipalSigner& signer, SyncSettings settings)
+      : repo_(repo), clients_(std::move(clients)), booking_(std::move(booking)), signer_(signer), settings_(settings) {}
   SyncRunner(SyncRepository& repo, std::shared_ptr<grpc::Channel> clients,
              const auth::PrincipalSigner& signer, SyncSettings settings)
-      : repo_(repo), clients_(std::move(clients)), signer_(signer), settings_(settings) {}
+      : SyncRunner(repo, std::move(clients), nullptr, signer, settings) {}
   SyncRunner(SyncRepository& repo, std::shared_ptr<grpc::Channel> clients,
              const auth::PrincipalSigner& signer, int batch_size = 5000)
       : SyncRunner(repo, std::move(clients), signer, SyncSettings{.batch_size = batch_size}) {}
@@ -59,9 +67,12 @@ class SyncRunner {
  private:
   absl::StatusOr<sv1::Run> RunLocked(ClinicLock& lock, const std::string& clinic_id, bool full,
                                      const std::function<void(const Progress&)>& progress);
+  // Reads the PIMS's scheduling settings and applies them in booking, once per run.
+  absl::Status ApplySettings(pv1::PimsConnector::StubInterface& pims, const Mapper& mapper,
+                            const std::string& clinic_id, const std::string& run_id);
 
   SyncRepository& repo_;
-  std::shared_ptr<grpc::Channel> clients_;
+  std::shared_ptr<grpc::Channel> clients_, booking_;
   const auth::PrincipalSigner& signer_;
   SyncSettings settings_;
 };

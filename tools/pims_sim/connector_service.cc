@@ -3,12 +3,22 @@
 #include <thread>
 
 #include "absl/strings/numbers.h"
+#include "libs/rpc/rpc.h"
 
 namespace vetline::pims_sim {
 namespace {
 int BatchSize(int requested) { return requested <= 0 ? 1000 : std::min(requested, 5000); }
-bool Snapshotable(pv1::Entity e) { return e == pv1::CLIENTS || e == pv1::PATIENTS; }
 }  // namespace
+
+grpc::Status ConnectorService::Serves(pv1::Entity e) const {
+  if (e == pv1::ENTITY_UNSPECIFIED || !pv1::Entity_IsValid(e)) {
+    return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "entity must be named");
+  }
+  if (faults_.no_schedule && e != pv1::CLIENTS && e != pv1::PATIENTS) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "this agent serves clients and patients only");
+  }
+  return grpc::Status::OK;
+}
 
 void ConnectorService::MaybeHang(grpc::ServerContext* ctx, int64_t sent, bool& hung) const {
   if (hung || faults_.hang_after <= 0 || sent < faults_.hang_after) return;
@@ -29,9 +39,7 @@ grpc::Status ConnectorService::Describe(grpc::ServerContext*, const pv1::Describ
 
 grpc::Status ConnectorService::Snapshot(grpc::ServerContext* ctx, const pv1::SnapshotRequest* req,
                                         grpc::ServerWriter<pv1::RecordBatch>* writer) {
-  if (!Snapshotable(req->entity())) {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "the simulator serves clients and patients");
-  }
+  if (grpc::Status st = Serves(req->entity()); !st.ok()) return st;
   if (req->after_position() < 0) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "after_position must be >= 0");
   }
@@ -61,9 +69,7 @@ grpc::Status ConnectorService::Snapshot(grpc::ServerContext* ctx, const pv1::Sna
 
 grpc::Status ConnectorService::Changes(grpc::ServerContext* ctx, const pv1::ChangesRequest* req,
                                        grpc::ServerWriter<pv1::RecordBatch>* writer) {
-  if (!Snapshotable(req->entity())) {
-    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "the simulator serves clients and patients");
-  }
+  if (grpc::Status st = Serves(req->entity()); !st.ok()) return st;
   int64_t cursor = 0;
   if (!req->cursor().empty() && !absl::SimpleAtoi(req->cursor(), &cursor)) {
     return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "cursor is not one this connector gave");
@@ -89,6 +95,9 @@ grpc::Status ConnectorService::Changes(grpc::ServerContext* ctx, const pv1::Chan
 
 grpc::Status ConnectorService::GetSchedulingSettings(grpc::ServerContext*, const pv1::SettingsRequest*,
                                                      pv1::SchedulingSettings* out) {
+  if (faults_.no_schedule) {
+    return grpc::Status(grpc::StatusCode::UNIMPLEMENTED, "this agent serves clients and patients only");
+  }
   for (const auto& [k, v] : practice_.SchedulingSettings()) (*out->mutable_settings())[k] = v;
   return grpc::Status::OK;
 }
@@ -97,7 +106,9 @@ grpc::Status ConnectorService::Write(pv1::Entity e, const pv1::WriteRequest* req
                                      pv1::WriteResponse* resp) {
   if (req->fields().empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no fields");
   std::map<std::string, std::string> fields(req->fields().begin(), req->fields().end());
-  resp->set_id(practice_.Create(e, fields, req->idempotency_key()));
+  absl::StatusOr<std::string> id = practice_.Create(e, fields, req->idempotency_key());
+  if (!id.ok()) return rpc::ToGrpc(id.status());
+  resp->set_id(*id);
   return grpc::Status::OK;
 }
 

@@ -1,6 +1,6 @@
 // The simulator's PimsConnector server, with fault injection for tests: drop a
-// snapshot stream after N records, answer slowly, or hang a stream (keep it open
-// without sending) after N records.
+// snapshot stream after N records, answer slowly, hang a stream (keep it open
+// without sending) after N records, or serve no schedule.
 #pragma once
 
 #include <atomic>
@@ -15,6 +15,7 @@ struct Faults {
   int slow_ms = 0;         // pause before every batch
   int64_t hang_after = 0;  // each snapshot/changes stream goes silent after this many records
   int hang_ms = 600'000;   // for this long (or until the caller cancels), then carries on
+  bool no_schedule = false;  // an agent without scheduling: UNIMPLEMENTED for the schedule's entities
 };
 
 class ConnectorService final : public pv1::PimsConnector::Service {
@@ -38,6 +39,8 @@ class ConnectorService final : public pv1::PimsConnector::Service {
 
  private:
   // Applies the hang fault once per stream, when `sent` records reached it.
+  // INVALID_ARGUMENT or UNIMPLEMENTED for an entity this connector does not serve.
+  grpc::Status Serves(pv1::Entity e) const;
   void MaybeHang(grpc::ServerContext* ctx, int64_t sent, bool& hung) const;
   grpc::Status Write(pv1::Entity e, const pv1::WriteRequest* req, pv1::WriteResponse* resp);
   Practice& practice_;

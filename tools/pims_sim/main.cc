@@ -3,7 +3,7 @@
 //
 //   pims-sim --kind=cornerstone --clients=100000 --seed=7 [--port=0]
 //            [--mutate-every=1s --mutate-count=50] [--drop-after=N] [--slow-ms=M]
-//            [--hang-after=N [--hang-ms=M]]
+//            [--hang-after=N [--hang-ms=M]] [--no-schedule] [--schedule-around=2026-12-01]
 #include <cstdio>
 #include <thread>
 
@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
   std::string kind, host;
   int clients, seed, port, mutate_count, drop_after, slow_ms, hang_after, hang_ms;
   absl::Duration mutate_every;
+  bool no_schedule;
+  std::string around;
   ConfigParser p("pims-sim");
   p.String("kind", &kind, "cornerstone or avimark", "cornerstone");
   p.Int("clients", &clients, "clients in the practice (patients: 1.5 per client)", 1000, 0, 10'000'000);
@@ -30,6 +32,8 @@ int main(int argc, char** argv) {
   p.Int("slow-ms", &slow_ms, "pause before each batch (ms)", 0, 0, 60'000);
   p.Int("hang-after", &hang_after, "streams go silent after this many records (0: never)", 0, 0, 1 << 30);
   p.Int("hang-ms", &hang_ms, "how long a hung stream stays silent (ms)", 600'000, 0, 3'600'000);
+  p.Bool("no-schedule", &no_schedule, "serve clients and patients only (UNIMPLEMENTED for the schedule)", false);
+  p.String("schedule-around", &around, "the schedule spreads around this day (YYYY-MM-DD)", "2026-12-01");
   if (absl::Status st = p.Parse(argc, argv); !st.ok()) {
     std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
     return 2;
@@ -38,9 +42,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "pims-sim: --kind must be cornerstone or avimark\n");
     return 2;
   }
+  absl::CivilDay around_day;
+  if (!absl::ParseCivilTime(around, &around_day)) {
+    std::fprintf(stderr, "pims-sim: --schedule-around must be a date YYYY-MM-DD\n");
+    return 2;
+  }
   pims_sim::Practice practice({kind == "cornerstone" ? pims_sim::Kind::kCornerstone : pims_sim::Kind::kAvimark,
-                               clients, static_cast<uint64_t>(seed)});
-  pims_sim::ConnectorService service(practice, {drop_after, slow_ms, hang_after, hang_ms});
+                               clients, static_cast<uint64_t>(seed), around_day});
+  pims_sim::ConnectorService service(practice, {drop_after, slow_ms, hang_after, hang_ms, no_schedule});
   grpc::ServerBuilder builder;
   int bound = 0;
   builder.AddListeningPort(host + ":" + std::to_string(port), grpc::InsecureServerCredentials(), &bound);

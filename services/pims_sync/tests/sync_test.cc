@@ -1,5 +1,6 @@
 // PIMS sync end to end: a simulated practice (real gRPC peer) -> mapper -> the real
-// clients service -> PostgreSQL, with run reports, checkpoints and resumption.
+// clients service (and, for the schedule, the real booking service with identity for
+// the clinic's zone) -> PostgreSQL, with run reports, checkpoints and resumption.
 #include <catch2/catch.hpp>
 
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include "libs/pg/migrations.h"
 #include "libs/rpc/rpc.h"
 #include "libs/testing/servers.h"
+#include "services/booking/booking_component.h"
 #include "services/clients/clients_component.h"
 #include "services/pims_sync/sync_runner.h"
 #include "tests/support/identity_stack.h"
@@ -27,14 +29,31 @@ namespace {
 constexpr char kClinicA[] = "11111111-1111-4111-8111-111111111111";
 constexpr char kClinicB[] = "22222222-2222-4222-8222-222222222222";
 
-// One database holding the clients and pims_sync schemas, the clients service on it.
+// One database holding the clients, pims_sync (and booking) schemas, the clients
+// service on it; with `with_booking`, identity and the booking service too.
 struct SyncStack {
-  SyncStack() : signer(auth::Key::FromSecret(testing::kTestInternalSecret).value()) {
+  explicit SyncStack(bool with_booking = false) : signer(auth::Key::FromSecret(testing::kTestInternalSecret).value()) {
     clients = clients::Start(testing::TestServiceEnv(db.conninfo(), false, 6), {}).value();
     clients_address = "127.0.0.1:" + std::to_string(clients->server().port());
+    if (with_booking) {
+      identity = std::make_unique<testing::IdentityStack>();
+      rpc::ServiceEnv env = testing::TestServiceEnv(db.conninfo());
+      env.peers = {{"clients", clients_address}, {"identity", identity->address()}};
+      booking = booking::Start(env).value();
+      booking_address = "127.0.0.1:" + std::to_string(booking->server().port());
+    }
     pool = pg::Pool::Create({.conninfo = db.conninfo(), .size = 4}).value();
     REQUIRE(pg::Migrate(*pool, "pims_sync", pg::pims_sync_migrations()).ok());
     repo = std::make_unique<SyncRepository>(pool);
+  }
+
+  // A clinic in identity (America/Chicago: booking needs its time zone); its id.
+  std::string Clinic() {
+    ++clinics;
+    return identity->CreateClinic("Clinic " + std::to_string(clinics),
+                                  "admin" + std::to_string(clinics) + "@clinic.example", "correct horse battery staple")
+        .clinic()
+        .id();
   }
 
   void Connect(const std::string& clinic, const std::string& kind, const std::string& address) {
@@ -49,7 +68,8 @@ struct SyncStack {
     return Run(clinic, full, SyncSettings{.batch_size = batch});
   }
   absl::StatusOr<sv1::Run> Run(const std::string& clinic, bool full, const SyncSettings& settings) {
-    SyncRunner runner(*repo, rpc::Dial(clients_address), signer, settings);
+    SyncRunner runner(*repo, rpc::Dial(clients_address), booking ? rpc::Dial(booking_address) : nullptr,
+                      signer, settings);
     return runner.Run(clinic, full);
   }
   // The clinic's latest run as the API shows it.
@@ -84,6 +104,27 @@ struct SyncStack {
         "  ON c.id = p.client_id WHERE c.clinic_id = $1) t"};
     return pool->Exec(st, {clinic})->Text(0, "h");
   }
+  // The same for the schedule in booking (by PIMS ids: Vetline ids differ per database).
+  std::string ScheduleChecksum(const std::string& clinic) {
+    pg::Statement st{
+        "t_schedule_checksum",
+        "SELECT md5(coalesce(string_agg(x, '|' ORDER BY x), '')) AS h FROM ("
+        " SELECT concat_ws(',', pims_id, name, duration_minutes, active, pims_deleted) AS x"
+        "  FROM booking.appointment_types WHERE clinic_id = $1"
+        " UNION ALL SELECT concat_ws(',', pims_id, name, active, pims_deleted) FROM booking.providers"
+        "  WHERE clinic_id = $1"
+        " UNION ALL SELECT concat_ws(',', pims_id, name, active, pims_deleted) FROM booking.rooms"
+        "  WHERE clinic_id = $1"
+        " UNION ALL SELECT concat_ws(',', b.pims_id, p.pims_id, r.pims_id, b.during, b.reason)"
+        "  FROM booking.block_offs b LEFT JOIN booking.providers p ON p.id = b.provider_id"
+        "  LEFT JOIN booking.rooms r ON r.id = b.room_id WHERE b.clinic_id = $1"
+        " UNION ALL SELECT concat_ws(',', a.pims_id, a.client_pims_id, a.patient_pims_id, t.pims_id, p.pims_id,"
+        "  r.pims_id, a.during, a.status, a.source, a.description, a.blocks_slots, a.client_id IS NULL)"
+        "  FROM booking.appointments a LEFT JOIN booking.appointment_types t ON t.id = a.type_id"
+        "  LEFT JOIN booking.providers p ON p.id = a.provider_id LEFT JOIN booking.rooms r ON r.id = a.room_id"
+        "  WHERE a.clinic_id = $1) t"};
+    return pool->Exec(st, {clinic})->Text(0, "h");
+  }
   int64_t Count(const std::string& sql) {
     int64_t n = -1;
     (void)pool->WithSession([&](pg::Session& session) {
@@ -96,8 +137,10 @@ struct SyncStack {
 
   testing::TestDatabase db;
   auth::PrincipalSigner signer;
-  std::unique_ptr<rpc::RunningService> clients;
-  std::string clients_address;
+  std::unique_ptr<testing::IdentityStack> identity;
+  std::unique_ptr<rpc::RunningService> clients, booking;
+  std::string clients_address, booking_address;
+  int clinics = 0;
   std::shared_ptr<pg::Pool> pool;
   std::unique_ptr<SyncRepository> repo;
 };
@@ -120,6 +163,16 @@ struct Sim {
 };
 
 int64_t Total(const sv1::Counts& c) { return c.inserted() + c.updated() + c.unchanged() + c.failed(); }
+
+// The schedule's counts of a run, in the report's order.
+std::vector<const sv1::Counts*> Schedule(const sv1::Run& r) {
+  return {&r.appointment_types(), &r.providers(), &r.rooms(), &r.block_offs(), &r.appointments()};
+}
+int64_t Stored(const sv1::Run& r) {
+  int64_t n = Total(r.clients()) + Total(r.pets());
+  for (const sv1::Counts* c : Schedule(r)) n += Total(*c);
+  return n;
+}
 
 }  // namespace
 
@@ -315,16 +368,148 @@ TEST_CASE("pims sync: two runs of one clinic never overlap", "[pims][sync]") {
   CHECK(second.status().code() == absl::StatusCode::kFailedPrecondition);
 }
 
-TEST_CASE("pims sync: killed with SIGKILL several times, it ends exactly like an "
-          "uninterrupted run", "[pims][sync][resume]") {
+TEST_CASE("pims sync: a full sync of each PIMS kind lands its schedule in booking, and a second "
+          "run changes nothing", "[pims][sync][schedule]") {
+  for (auto [kind, name] : {std::pair{pims_sim::Kind::kCornerstone, "cornerstone"},
+                            std::pair{pims_sim::Kind::kAvimark, "avimark"}}) {
+    INFO(name);
+    SyncStack s(true);
+    const std::string clinic = s.Clinic();
+    Sim sim(kind, 600);
+    s.Connect(clinic, name, sim.address());
+    auto first = s.Run(clinic, true);
+    REQUIRE(first.ok());
+    CHECK(first->state() == "succeeded");
+    CHECK(first->skipped().empty());
+    CHECK(first->appointment_types().inserted() == sim.practice.Count(pims::v1::APPOINTMENT_TYPES));
+    CHECK(first->providers().inserted() == sim.practice.Count(pims::v1::PROVIDERS));
+    CHECK(first->rooms().inserted() == sim.practice.Count(pims::v1::ROOMS));
+    CHECK(first->block_offs().inserted() == sim.practice.Count(pims::v1::BLOCK_OFFS));
+    CHECK(Total(first->appointments()) == sim.practice.Count(pims::v1::APPOINTMENTS));
+    CHECK(first->appointments().failed() == 1);  // #500: typed as 0 minutes
+    CHECK(first->appointments().inserted() == sim.practice.Count(pims::v1::APPOINTMENTS) - 1);
+    auto report = s.repo->GetRun(clinic, first->id(), true).value();
+    bool reported = false;
+    for (const auto& e : report.errors()) {
+      reported |= e.entity() == "appointment" && e.field() == "endLocal" &&
+                  e.pims_id() == sim.practice.Record(pims::v1::APPOINTMENTS, 500).id();
+    }
+    CHECK(reported);
+    // Every appointment found its client and pet, which the same run synced before it.
+    const std::string where = " WHERE clinic_id = '" + clinic + "'";
+    CHECK(s.Count("SELECT count(*) AS n FROM booking.appointments" + where) == first->appointments().inserted());
+    CHECK(s.Count("SELECT count(*) AS n FROM booking.appointments" + where + " AND client_id IS NOT NULL AND "
+                  "pet_id IS NOT NULL") == first->appointments().inserted());
+    CHECK(s.Count("SELECT count(*) AS n FROM booking.appointments" + where + " AND status = 'completed'") > 100);
+    CHECK(s.Count("SELECT count(*) AS n FROM booking.block_offs" + where +
+                  " AND provider_id IS NULL AND room_id IS NULL") > 0);  // a whole-clinic block-off
+    // The PIMS's scheduling settings: Cornerstone 15-minute slots, Avimark 20.
+    CHECK(s.Count("SELECT slot_granularity_minutes AS n FROM booking.settings" + where) ==
+          (kind == pims_sim::Kind::kCornerstone ? 15 : 20));
+    CHECK(s.Count("SELECT minimum_notice_minutes AS n FROM booking.settings" + where) == 120);
+
+    std::string before = s.ScheduleChecksum(clinic);
+    auto second = s.Run(clinic, true);
+    REQUIRE(second.ok());
+    for (auto [was, now] : {std::pair{&first->appointment_types(), &second->appointment_types()},
+                            std::pair{&first->providers(), &second->providers()},
+                            std::pair{&first->rooms(), &second->rooms()},
+                            std::pair{&first->block_offs(), &second->block_offs()},
+                            std::pair{&first->appointments(), &second->appointments()}}) {
+      CHECK(now->inserted() == 0);
+      CHECK(now->updated() == 0);
+      CHECK(now->unchanged() == was->inserted());
+    }
+    CHECK(s.ScheduleChecksum(clinic) == before);
+  }
+}
+
+TEST_CASE("pims sync: an incremental run brings moved and cancelled appointments, new types and "
+          "deleted block-offs, and an appointment written to the PIMS comes back with its id and "
+          "description", "[pims][sync][schedule]") {
+  SyncStack s(true);
+  const std::string clinic = s.Clinic();
+  Sim sim(pims_sim::Kind::kCornerstone, 400);
+  s.Connect(clinic, "cornerstone", sim.address());
+  REQUIRE(s.Run(clinic, true).ok());
+  auto during = [&](const std::string& pims_id) {
+    auto r = s.pool->Exec(pg::Statement{"t_during", "SELECT during::text AS d, status FROM booking.appointments "
+                                                     "WHERE clinic_id = $1 AND pims_id = $2"},
+                          {clinic, pims_id});
+    return r.ok() && r->rows() == 1 ? r->Text(0, "d") + " " + r->Text(0, "status") : std::string("none");
+  };
+  std::string moved_before = during("700010");
+
+  REQUIRE(sim.practice.MoveAppointment(10));
+  sim.practice.CancelAppointment(11);
+  sim.practice.AddAppointmentType();  // "Laser Therapy"
+  sim.practice.DeleteBlockOff(0);
+  // Written back (as booking's write-back will): a free time early on appointment 20's day.
+  auto day_of = sim.practice.Record(pims::v1::APPOINTMENTS, 20).fields();
+  auto written = sim.practice.Create(pims::v1::APPOINTMENTS,
+                                     {{"CLIENT_ID", "1000"}, {"PATIENT_ID", "50000"}, {"APPT_TYPE_ID", "10"},
+                                      {"STAFF_ID", day_of.at("STAFF_ID")}, {"APPT_DATE", day_of.at("APPT_DATE")},
+                                      {"APPT_TIME", "07:00 AM"}, {"REASON", "[Vetline Direct Booking]"}},
+                                     "booking-1");
+  REQUIRE(written.ok());
+
+  auto inc = s.Run(clinic, false);
+  REQUIRE(inc.ok());
+  CHECK(inc->mode() == "incremental");
+  CHECK(inc->appointment_types().inserted() == 1);
+  CHECK(inc->appointments().updated() == 2);
+  CHECK(inc->appointments().inserted() == 1);
+  CHECK(Total(inc->block_offs()) == 1);
+  CHECK(Total(inc->clients()) == 0);  // nothing else changed
+  CHECK(during("700010") != moved_before);
+  CHECK_THAT(during("700011"), Catch::EndsWith("cancelled"));
+  const std::string where = " WHERE clinic_id = '" + clinic + "'";
+  CHECK(s.Count("SELECT count(*) AS n FROM booking.appointment_types" + where + " AND name = 'Laser Therapy'") == 1);
+  CHECK(s.Count("SELECT count(*) AS n FROM booking.block_offs" + where + " AND pims_id = '90000'") == 0);
+  CHECK(s.Count("SELECT count(*) AS n FROM booking.appointments" + where + " AND pims_id = '" + *written +
+                "' AND description = '[Vetline Direct Booking]' AND client_id IS NOT NULL") == 1);
+
+  auto again = s.Run(clinic, false);
+  REQUIRE(again.ok());
+  for (const sv1::Counts* c : Schedule(*again)) CHECK(c->inserted() + c->updated() == 0);
+}
+
+TEST_CASE("pims sync: a connector without scheduling: the run syncs clients and pets, succeeds and "
+          "reports what it skipped", "[pims][sync][schedule]") {
+  SyncStack s(true);
+  const std::string clinic = s.Clinic();
+  Sim sim(pims_sim::Kind::kAvimark, 200, {.no_schedule = true});
+  s.Connect(clinic, "avimark", sim.address());
+  auto run = s.Run(clinic, true);
+  REQUIRE(run.ok());
+  CHECK(run->state() == "succeeded");
+  CHECK(Total(run->clients()) == 200);
+  auto report = s.repo->GetRun(clinic, run->id(), false).value();
+  std::set<std::string> skipped(report.skipped().begin(), report.skipped().end());
+  CHECK(skipped == std::set<std::string>{"appointment_types", "appointments", "block_offs", "providers", "rooms",
+                                         "settings"});
+  for (const sv1::Counts* c : Schedule(report)) CHECK(Total(*c) == 0);
+  // Incremental runs skip them the same way.
+  auto inc = s.Run(clinic, false);
+  REQUIRE(inc.ok());
+  CHECK(inc->skipped_size() == 6);
+}
+
+TEST_CASE("pims sync: killed with SIGKILL several times, among clients, pets and the schedule, "
+          "it ends exactly like an uninterrupted run", "[pims][sync][resume]") {
   constexpr int kClients = 1500;
   // The reference: one uninterrupted run in its own database.
-  SyncStack reference;
+  SyncStack reference(true);
+  const std::string ref_clinic = reference.Clinic();
+  sv1::Run ref_run;
   {
     Sim sim(pims_sim::Kind::kCornerstone, kClients);
-    reference.Connect(kClinicA, "cornerstone", sim.address());
-    REQUIRE(reference.Run(kClinicA, true).ok());
+    reference.Connect(ref_clinic, "cornerstone", sim.address());
+    auto r = reference.Run(ref_clinic, true);
+    REQUIRE(r.ok());
+    ref_run = *r;
   }
+  REQUIRE(ref_run.appointments().inserted() > 1400);
 
   // The practice as a real process, slowed down so the kills land mid-run.
   int pipefd[2];
@@ -341,8 +526,9 @@ TEST_CASE("pims sync: killed with SIGKILL several times, it ends exactly like an
   int sim_port = 0;
   REQUIRE(std::fscanf(out, "port=%d", &sim_port) == 1);
 
-  SyncStack s;
-  s.Connect(kClinicA, "cornerstone", "127.0.0.1:" + std::to_string(sim_port));
+  SyncStack s(true);
+  const std::string clinic_a = s.Clinic();
+  s.Connect(clinic_a, "cornerstone", "127.0.0.1:" + std::to_string(sim_port));
   auto run_cli = [&](bool full) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -350,12 +536,14 @@ TEST_CASE("pims sync: killed with SIGKILL several times, it ends exactly like an
       setenv("VETLINE_INTERNAL_SECRET", testing::kTestInternalSecret, 1);
       setenv("VETLINE_RUN_LEASE", "1s", 1);  // a killed run reads as interrupted soon
       std::string clients = "--clients-address=" + s.clients_address;
-      std::string clinic = std::string("--clinic=") + kClinicA;
+      std::string booking = "--booking-address=" + s.booking_address;
+      std::string clinic = "--clinic=" + clinic_a;
       int devnull = open("/dev/null", O_WRONLY);
       dup2(devnull, STDOUT_FILENO);
       dup2(devnull, STDERR_FILENO);
       std::vector<const char*> args = {VETLINE_BINARY, "pims-sync", "run", clinic.c_str(),
-                                       "--batch-size=100", clients.c_str()};
+                                       "--batch-size=100", clients.c_str(),
+                                       booking.c_str()};
       if (full) args.push_back("--full");
       args.push_back(nullptr);
       execv(VETLINE_BINARY, const_cast<char* const*>(args.data()));
@@ -364,14 +552,15 @@ TEST_CASE("pims sync: killed with SIGKILL several times, it ends exactly like an
     return pid;
   };
   auto stored = [&] {
-    sv1::Run r = s.Latest(kClinicA);
-    return r.state() == "running" ? Total(r.clients()) + Total(r.pets()) : int64_t{-1};
+    sv1::Run r = s.Latest(clinic_a);
+    return r.state() == "running" ? Stored(r) : int64_t{-1};
   };
-  // Kill at different points: early in the clients, later, and among the patients; the
-  // runs after the first are asked to be incremental and continue the full run anyway.
+  // Kill at different points: early in the clients, among the patients, and among the
+  // appointments (after 1500 clients, ~2250 pets and the schedule's first entities);
+  // the runs after the first are asked to be incremental and continue the full run anyway.
   int kills = 0;
   bool full = true;
-  for (int64_t kill_after : {200, 1000, 1800}) {
+  for (int64_t kill_after : {200, 1800, 4300}) {
     pid_t pid = run_cli(full);
     full = false;
     bool mid_run = testing::WaitUntil([&] { return stored() >= kill_after; }, absl::Seconds(30), absl::Milliseconds(5));
@@ -386,10 +575,10 @@ TEST_CASE("pims sync: killed with SIGKILL several times, it ends exactly like an
     if (kills == 1 && kill_after == 200) {
       // Nothing runs it any more: it reads as interrupted once its lease ran out, and
       // the failure metric counts it.
-      CHECK(testing::WaitUntil([&] { return s.Latest(kClinicA).state() == "interrupted"; },
+      CHECK(testing::WaitUntil([&] { return s.Latest(clinic_a).state() == "interrupted"; },
                                absl::Seconds(40)));
-      CHECK_THAT(s.Latest(kClinicA).error(), Catch::Contains("stopped before finishing"));
-      CHECK(s.Failures24h(kClinicA) == 1);
+      CHECK_THAT(s.Latest(clinic_a).error(), Catch::Contains("stopped before finishing"));
+      CHECK(s.Failures24h(clinic_a) == 1);
     }
   }
   CHECK(kills >= 2);
@@ -401,13 +590,18 @@ TEST_CASE("pims sync: killed with SIGKILL several times, it ends exactly like an
   kill(sim_pid, SIGTERM);
   waitpid(sim_pid, nullptr, 0);
   fclose(out);
-  CHECK(s.Failures24h(kClinicA) == 0);
+  CHECK(s.Failures24h(clinic_a) == 0);
 
-  auto runs = s.repo->ListRuns(kClinicA, 10).value();
+  auto runs = s.repo->ListRuns(clinic_a, 10).value();
   REQUIRE(runs.size() == 1);  // one run, resumed after every kill
   CHECK(runs[0].state() == "succeeded");
   CHECK(runs[0].attempts() == kills + 1);
   CHECK(s.Count("SELECT count(*) AS n FROM clients.clients") ==
         reference.Count("SELECT count(*) AS n FROM clients.clients"));
-  CHECK(s.Checksum(kClinicA) == reference.Checksum(kClinicA));
+  CHECK(s.Checksum(clinic_a) == reference.Checksum(ref_clinic));
+  CHECK(s.Count("SELECT count(*) AS n FROM booking.appointments") ==
+        reference.Count("SELECT count(*) AS n FROM booking.appointments"));
+  CHECK(s.ScheduleChecksum(clinic_a) == reference.ScheduleChecksum(ref_clinic));
+  CHECK(runs[0].skipped().empty());
+  CHECK(Total(runs[0].appointments()) == Total(ref_run.appointments()));
 }
