@@ -329,6 +329,17 @@ constexpr pg::Statement kListBlockOffs{
 constexpr pg::Statement kLockScheduleShared{
     "booking_lock_schedule_shared",
     "SELECT pg_advisory_xact_lock_shared(hashtext('booking.schedule'), hashtext($1))"};
+// A booking also takes its provider's and room's locks (provider first, so two bookings
+// never wait on each other in a circle) before it inserts: two transactions inserting
+// overlapping rows at once can each find the other's row in the EXCLUDE index and wait
+// on each other until PostgreSQL breaks the deadlock a second later. One at a time per
+// provider and per room, the loser meets the winner's committed row and fails at once.
+constexpr pg::Statement kLockProvider{
+    "booking_lock_provider",
+    "SELECT pg_advisory_xact_lock(hashtext('booking.provider'), hashtext($1::text)) WHERE $1::text IS NOT NULL"};
+constexpr pg::Statement kLockRoom{
+    "booking_lock_room",
+    "SELECT pg_advisory_xact_lock(hashtext('booking.room'), hashtext($1::text)) WHERE $1::text IS NOT NULL"};
 constexpr pg::Statement kTypeDuration{
     "booking_type_duration",
     "SELECT duration_minutes FROM booking.appointment_types WHERE clinic_id = $1 AND id = $2"};
@@ -860,7 +871,9 @@ absl::StatusOr<v1::Appointment> BookingRepository::CreateAppointment(const std::
                         s.ExecBatch({{kLockScheduleShared, {clinic_id}},
                                      {kTypeDuration, {clinic_id, a.type_id}},
                                      {kProviderExists, {clinic_id, a.provider_id}},
-                                     {kRoomExists, {clinic_id, a.room_id.empty() ? a.provider_id : a.room_id}}}));
+                                     {kRoomExists, {clinic_id, a.room_id.empty() ? a.provider_id : a.room_id}},
+                                     {kLockProvider, {a.provider_id}},
+                                     {kLockRoom, {OrNull(a.room_id)}}}));
     if (r[1].rows() == 0) return NotFoundField("appointmentTypeId", "no appointment type with this appointmentTypeId in your clinic");
     if (r[2].rows() == 0) return NotFoundField("providerId", "no provider with this providerId in your clinic");
     if (!a.room_id.empty() && r[3].rows() == 0) return NotFoundField("roomId", "no room with this roomId in your clinic");
@@ -894,10 +907,11 @@ absl::StatusOr<v1::Appointment> BookingRepository::MoveAppointment(const std::st
       return FieldError(absl::StatusCode::kAborted, "version", "the appointment changed meanwhile; reload it");
     }
     const absl::Time start = FromTimestamp(was.start_time()), end = FromTimestamp(was.end_time());
+    const std::optional<std::string> provider = OrNull(m.provider_id.empty() ? was.provider_id() : m.provider_id);
+    const std::optional<std::string> room = OrNull(m.room_id.empty() ? was.room_id() : m.room_id);
+    VL_RETURN_IF_ERROR(s.ExecBatch({{kLockProvider, {provider}}, {kLockRoom, {room}}}).status());
     VL_ASSIGN_OR_RETURN(pg::Result row,
-                        s.Exec(kMoveAppointment, {clinic_id, m.id, m.start, m.start + (end - start),
-                                                  m.provider_id.empty() ? OrNull(was.provider_id()) : m.provider_id,
-                                                  m.room_id.empty() ? OrNull(was.room_id()) : m.room_id}));
+                        s.Exec(kMoveAppointment, {clinic_id, m.id, m.start, m.start + (end - start), provider, room}));
     out = AppointmentRow(row, 0);
     VL_ASSIGN_OR_RETURN(pg::Result ev, s.Exec(kAppointmentEvent, {clinic_id, m.id, start, end}));
     return outbox_.Add(s, "appointment.moved", ev.Text(0, "payload"));
