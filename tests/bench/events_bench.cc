@@ -4,7 +4,8 @@
 // /v1/conversations/{id}/messages, spread over the clinics). Latency is measured from
 // each send's HTTP answer to the message's receipt on every subscriber of its clinic
 // (a receipt before the answer counts as 0). Redis carries the announcements, as in
-// production. Target: p99 <= 25 ms. The last line is key=value pairs with targets_met.
+// production. Target: p99 <= 25 ms at the asked rate (95% of it achieved). The last line
+// is key=value pairs with targets_met.
 //
 // With --send=append the REST send is replaced by what it ends with — AppendEvent in a
 // transaction, then the announcer — timed from the commit: the realtime path alone.
@@ -388,14 +389,16 @@ int main(int argc, char** argv) {
   const double achieved = answered.size() / sent_seconds;
   const bool p99_ok = p99 <= 25.0 && !latencies.empty();
   const bool complete = missing == 0 && errors == 0 && subs.closed() == 0;
-  const bool met = p99_ok && complete;
+  // The latency only counts at the asked rate: a sender that falls behind makes it easy.
+  const bool rate_ok = achieved >= 0.95 * rate;
+  const bool met = p99_ok && complete && rate_ok;
 
   std::printf("events: %d clinics, %d SSE subscribers (%d per clinic), %d messages/s for %d s, loopback, "
               "sent %s\n",
               clinics, subscribers, per_clinic, rate, seconds,
               rest ? "through POST /v1/conversations/{id}/messages" : "as AppendEvent + announce (no REST)");
-  std::printf("  sent %zu (%.0f/s achieved, %d errors, %d sent >50 ms late)\n", answered.size(), achieved,
-              errors.load(), late.load());
+  std::printf("  sent %zu (%.0f/s achieved, target %d/s %s; %d errors, %d sent >50 ms late)\n", answered.size(),
+              achieved, rate, rate_ok ? "ok" : "MISSED", errors.load(), late.load());
   std::printf("  deliveries %zu of %zu (missing %zu), streams closed %d %s\n", latencies.size(), expected, missing,
               subs.closed(), complete ? "ok" : "INCOMPLETE");
   std::printf(rest ? "  send answer -> receipt:" : "  commit -> receipt:");
