@@ -10,6 +10,7 @@
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
+#include "libs/rpc/byte_buffer.h"
 
 namespace vetline::rpc {
 
@@ -122,8 +123,7 @@ void CheckHealthAsync(std::shared_ptr<grpc::Channel> channel, const std::string&
   };
   auto* call = new Call(std::move(channel));
   call->done = std::move(done);
-  grpc::Slice slice(request);
-  call->req = grpc::ByteBuffer(&slice, 1);
+  call->req = ToBuffer(request);
   SetDeadline(call->ctx, deadline);
   call->stub.UnaryCall(&call->ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &call->req,
                        &call->resp, [call](grpc::Status st) {
@@ -171,8 +171,7 @@ absl::StatusOr<std::vector<std::string>> ListServicesByReflection(grpc::Channel&
   };
   // ServerReflectionRequest{list_services: ""} is field 7, empty string.
   std::string request("\x3a\x00", 2);
-  grpc::Slice slice(request);
-  grpc::ByteBuffer req(&slice, 1), resp;
+  grpc::ByteBuffer req = ToBuffer(request), resp;
   bool ok = step([&](void* t) { call->StartCall(t); }) &&
             step([&](void* t) { call->Write(req, t); }) &&
             step([&](void* t) { call->Read(&resp, t); });
@@ -185,10 +184,8 @@ absl::StatusOr<std::vector<std::string>> ListServicesByReflection(grpc::Channel&
   while (cq.Next(&tag, &drained)) {
   }
   if (!ok) return absl::UnavailableError("reflection call failed: " + st.error_message());
-  std::vector<grpc::Slice> slices;
-  if (!resp.Dump(&slices).ok()) return absl::InternalError("unreadable reflection response");
   std::string bytes;
-  for (const grpc::Slice& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  if (!Flatten(resp, &bytes)) return absl::InternalError("unreadable reflection response");
   // The service names are the only strings of the form "a.b.C" in the response; parse
   // ListServiceResponse{repeated ServiceResponse service = 1 {string name = 1}} loosely.
   std::vector<std::string> names;
