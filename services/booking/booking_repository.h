@@ -11,6 +11,7 @@
 #include "libs/outbox/outbox.h"
 #include "libs/pg/pg.h"
 #include "services/booking/availability.h"
+#include "services/booking/taken_days.h"
 #include "vetline/booking/v1/booking.pb.h"
 #include "vetline/booking/v1/booking_sync.pb.h"
 
@@ -160,8 +161,10 @@ class BookingRepository {
   absl::StatusOr<std::vector<v1::Appointment>> ListAppointments(const std::string& clinic_id,
                                                                 const AppointmentFilter& f);
 
-  // Settings, the type, active providers and their schedules, opening hours, and what is
-  // taken in [from, to): one round trip. NotFound on appointmentTypeId.
+  // The type, active providers and their schedules, opening hours, and what is taken in
+  // [from, to) (block-offs, and appointments of the UTC days it covers): one round trip,
+  // plus one more for the days whose appointments changed since this replica last read
+  // them (TakenDays). NotFound on appointmentTypeId.
   absl::StatusOr<AvailabilityInput> LoadAvailability(const std::string& clinic_id, const std::string& type_id,
                                                      absl::Time from, absl::Time to);
 
@@ -181,6 +184,7 @@ class BookingRepository {
  private:
   std::shared_ptr<pg::Pool> pool_;
   outbox::Outbox outbox_{"booking"};
+  TakenDays taken_days_;
 };
 
 }  // namespace vetline::booking
