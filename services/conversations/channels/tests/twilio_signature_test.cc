@@ -6,9 +6,11 @@
 #include <catch2/catch.hpp>
 
 #include "services/conversations/channels/form_encoding.h"
-#include "services/conversations/channels/tests/python_check.h"
+#include "libs/testing/python_check.h"
 
 namespace ch = vetline::conversations::channels;
+// The check scripts beside these tests.
+const std::string kChecks = std::string(VETLINE_SOURCE_DIR) + "/services/conversations/channels/tests/";
 
 namespace {
 
@@ -47,7 +49,7 @@ TEST_CASE("channels: our X-Twilio-Signature equals the Twilio SDK's, and each ac
     for (const auto& [k, v] : c.params) params.push_back({k, v});
     input.push_back({{"token", c.token}, {"url", c.url}, {"params", params}, {"ours", ours.back()}});
   }
-  nlohmann::json sdk = ch::testing::RunPythonCheck("twilio_signature_check.py", input);
+  nlohmann::json sdk = vetline::testing::RunPythonCheck(kChecks + "twilio_signature_check.py", input);
   REQUIRE(sdk.is_array());
   REQUIRE(sdk.size() == cases.size());
   for (size_t i = 0; i < cases.size(); ++i) {

@@ -16,7 +16,7 @@
 #include "services/conversations/channels/form_encoding.h"
 #include "services/conversations/channels/sms.h"
 #include "services/conversations/channels/sms_keywords.h"
-#include "services/conversations/channels/tests/python_check.h"
+#include "libs/testing/python_check.h"
 #include "services/conversations/channels/twilio_signature.h"
 #include "services/conversations/channels/twilio_webhooks.h"
 #include "tests/support/http_client.h"
@@ -24,6 +24,8 @@
 #include "tests/support/webhook_sink.h"
 
 namespace ch = vetline::conversations::channels;
+// The check scripts beside these tests.
+const std::string kChecks = std::string(VETLINE_SOURCE_DIR) + "/services/conversations/channels/tests/";
 using vetline::testing::HttpClient;
 using vetline::testing::kTwilioSimAccountSid;
 using vetline::testing::kTwilioSimAuthToken;
@@ -259,7 +261,7 @@ TEST_CASE("channels: the stand-in's Message answer and our request fit Twilio's 
   REQUIRE(std::ifstream(spec).good());
   nlohmann::json fields = nlohmann::json::array();
   for (const auto& [k, v] : form) fields.push_back(k);
-  nlohmann::json check = ch::testing::RunPythonCheck(
+  nlohmann::json check = vetline::testing::RunPythonCheck(kChecks + 
       "twilio_contract_check.py",
       {{"spec", spec}, {"message", res.json()}, {"request_fields", fields}});
   REQUIRE(check.is_object());
@@ -268,7 +270,7 @@ TEST_CASE("channels: the stand-in's Message answer and our request fit Twilio's 
   nlohmann::json wrong = res.json();
   wrong["status"] = "bogus";
   wrong.erase("num_segments");
-  nlohmann::json caught = ch::testing::RunPythonCheck(
+  nlohmann::json caught = vetline::testing::RunPythonCheck(kChecks + 
       "twilio_contract_check.py", {{"spec", spec}, {"message", wrong}, {"request_fields", {"Body"}}});
   CHECK(caught["problems"].size() == 3);  // status, num_segments, the required To
   CHECK(res.json()["status"] == "queued");
