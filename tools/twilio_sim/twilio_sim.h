@@ -15,11 +15,9 @@
 
 #include "absl/time/time.h"
 #include "libs/core/periodic_worker.h"
-#include "services/conversations/channels/form_encoding.h"
+#include "libs/http/form.h"
 
 namespace vetline::twilio_sim {
-
-namespace channels = ::vetline::conversations::channels;
 
 struct Options {
   std::string account_sid = "AC00000000000000000000000000000000";
@@ -64,7 +62,7 @@ class TwilioSim {
                           const std::string& authorization);
   HttpAnswer Inbound(const std::string& body);
   HttpAnswer Control(const std::string& method, const std::string& path,
-                     const channels::FormParams& query);
+                     const http::FormParams& query);
   bool Authorised(const std::string& authorization) const;
   std::string MessageJson(const Message& m) const;
   PeriodicWorker::Next DeliverOneCallbackBatch();
