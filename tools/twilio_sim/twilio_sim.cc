@@ -23,7 +23,7 @@ using nlohmann::json;
 constexpr char kApiVersion[] = "2010-04-01";
 
 // Twilio's error body, e.g. {"code": 21211, "message": "...", "more_info": ..., "status": 400}.
-HttpAnswer TwilioError(int http_status, int code, const std::string& message) {
+http::StandInAnswer TwilioError(int http_status, int code, const std::string& message) {
   json j = {{"code", code},
             {"message", message},
             {"more_info", absl::StrCat("https://www.twilio.com/docs/errors/", code)},
@@ -31,7 +31,7 @@ HttpAnswer TwilioError(int http_status, int code, const std::string& message) {
   return {http_status, j.dump()};
 }
 
-HttpAnswer Json(int status, const json& j) { return {status, j.dump()}; }
+http::StandInAnswer Json(int status, const json& j) { return {status, j.dump()}; }
 
 std::string RandomSid(const char* prefix) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -91,7 +91,7 @@ bool TwilioSim::Authorised(const std::string& authorization) const {
   return authorization == expected;
 }
 
-HttpAnswer TwilioSim::Handle(const std::string& method, const std::string& target,
+http::StandInAnswer TwilioSim::Handle(const std::string& method, const std::string& target,
                              const std::string& authorization, const std::string& body) {
   const size_t q = target.find('?');
   const std::string path = target.substr(0, q);
@@ -113,7 +113,7 @@ HttpAnswer TwilioSim::Handle(const std::string& method, const std::string& targe
   return TwilioError(404, 20404, "The requested resource " + path + " was not found");
 }
 
-HttpAnswer TwilioSim::CreateMessage(const std::string& account, const std::string& authorization,
+http::StandInAnswer TwilioSim::CreateMessage(const std::string& account, const std::string& authorization,
                                     const std::string& body) {
   absl::Duration delay;
   {
@@ -177,7 +177,7 @@ HttpAnswer TwilioSim::CreateMessage(const std::string& account, const std::strin
   return {201, answer};
 }
 
-HttpAnswer TwilioSim::FetchMessage(const std::string& account, const std::string& sid,
+http::StandInAnswer TwilioSim::FetchMessage(const std::string& account, const std::string& sid,
                                    const std::string& authorization) {
   if (!Authorised(authorization)) return TwilioError(401, 20003, "Authenticate");
   std::lock_guard<std::mutex> lock(mu_);
@@ -270,7 +270,7 @@ void TwilioSim::PostCallback(const Message& m, const std::string& status, int er
   callbacks_.push_back({m.sid, status, m.status_callback, res.status});
 }
 
-HttpAnswer TwilioSim::Inbound(const std::string& body) {
+http::StandInAnswer TwilioSim::Inbound(const std::string& body) {
   const http::FormParams in = http::ParseForm(body);
   std::string url = http::FormValue(in, "Url");
   if (url.empty()) url = options_.inbound_url;
@@ -324,7 +324,7 @@ HttpAnswer TwilioSim::Inbound(const std::string& body) {
                     {"error", res.transport_error}});
 }
 
-HttpAnswer TwilioSim::Control(const std::string& method, const std::string& path,
+http::StandInAnswer TwilioSim::Control(const std::string& method, const std::string& path,
                               const http::FormParams& query) {
   std::lock_guard<std::mutex> lock(mu_);
   if (method == "GET" && path == "/_sim/messages") {
