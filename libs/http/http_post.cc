@@ -49,7 +49,9 @@ void* ThreadCurlHandle() {
   return handle.curl;
 }
 
-HttpResult HttpPost(const HttpRequest& request) {
+namespace {
+
+HttpResult Perform(const HttpRequest& request, bool post) {
   HttpResult result;
   CURL* c = static_cast<CURL*>(ThreadCurlHandle());
   if (c == nullptr) {
@@ -64,9 +66,13 @@ HttpResult HttpPost(const HttpRequest& request) {
   char error[CURL_ERROR_SIZE] = {0};
   curl_easy_setopt(c, CURLOPT_URL, request.url.c_str());
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_POST, 1L);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  if (post) {
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, request.body.data());
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+  } else {
+    curl_easy_setopt(c, CURLOPT_HTTPGET, 1L);
+  }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, std::min<long>(timeout_ms, 5000));
@@ -95,5 +101,10 @@ HttpResult HttpPost(const HttpRequest& request) {
   result.status = static_cast<int>(status);
   return result;
 }
+
+}  // namespace
+
+HttpResult HttpPost(const HttpRequest& request) { return Perform(request, true); }
+HttpResult HttpGet(const HttpRequest& request) { return Perform(request, false); }
 
 }  // namespace vetline::http

@@ -26,6 +26,8 @@ struct HttpResult {
 };
 
 HttpResult HttpPost(const HttpRequest& request);
+// The same, as a GET (the body is ignored; the query belongs in the url).
+HttpResult HttpGet(const HttpRequest& request);
 
 // curl_global_init, once per process (thread-safe).
 void EnsureCurlInitialised();
