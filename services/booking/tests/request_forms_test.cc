@@ -789,6 +789,23 @@ TEST_CASE("request forms: without a token a form without client rules takes cont
   CHECK(absl::StrContains(prospect.error_message(), "existingClientsOnly"));
   CHECK(s.forms->SubmitPortalRequest(s.Staff(clinic).get(), p, &out).error_code() ==
         grpc::StatusCode::PERMISSION_DENIED);
+  // Another clinic's form, or another client's pet: refused naming the field, nothing written.
+  const std::string other = s.Clinic();
+  const v1::RequestForm elsewhere = TelemedicineForm(s, other, Rules(false, 0, false));
+  auto sam = s.Client(clinic, "Sam", "Tom");
+  v1::SubmitPortalFormRequestRequest foreign = p;
+  foreign.set_form_id(elsewhere.id());
+  grpc::Status foreign_form =
+      s.forms->SubmitPortalRequest(s.As(testing::ClientPrincipal(clinic, pat.first)).get(), foreign, &out);
+  CHECK(foreign_form.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(FieldOf(foreign_form) == "formId");
+  foreign = p;
+  foreign.set_pet_id(sam.second);
+  grpc::Status foreign_pet =
+      s.forms->SubmitPortalRequest(s.As(testing::ClientPrincipal(clinic, pat.first)).get(), foreign, &out);
+  CHECK(foreign_pet.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(FieldOf(foreign_pet) == "petId");
+  CHECK(Events(s) == 1);
   REQUIRE(s.forms->SubmitPortalRequest(s.As(testing::ClientPrincipal(clinic, pat.first)).get(), p, &out).ok());
   pg::Result row = s.Sql("SELECT client_id::text AS c, pet_id::text AS p FROM booking.form_requests WHERE id = $1",
                          {out.request_id()});
