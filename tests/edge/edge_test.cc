@@ -970,3 +970,53 @@ TEST_CASE_METHOD(MapleVet, "edge: a staff message sent over HTTP is read by the 
   CHECK(note.response.status == 400);
   CHECK(ErrorOf(note)["field"] == "internalNote");
 }
+
+namespace {
+
+// A clinic with one open request form, created through the gateway; {clinic id, form id, question id}.
+struct OpenForm {
+  std::string clinic, form, question;
+};
+OpenForm MakeOpenForm(EdgeStack& s) {
+  EdgeStack::Clinic c = s.CreateClinic("Maple Vet", "admin@maple.example");
+  json form = Ok(Call(s, "vetline.booking.v1.RequestFormsService.CreateRequestForm", {},
+                      {{"name", "Appointment request"},
+                       {"active", true},
+                       {"questions", {{{"label", "Reason"}, {"kind", "LONG_TEXT"}, {"required", true}}}}},
+                      c.token));
+  return {c.id, form["id"], form["questions"][0]["id"]};
+}
+
+Sent SubmitAnonymously(EdgeStack& s, const OpenForm& f, const std::string& contact) {
+  return Call(s, "vetline.booking.v1.RequestFormsService.SubmitRequest",
+              {{"clinic_id", f.clinic}, {"form_id", f.form}},
+              {{"contact", contact},
+               {"contactName", "Walk In"},
+               {"answers", {{{"questionId", f.question}, {"value", "Limping"}}}}},
+              "");
+}
+
+}  // namespace
+
+TEST_CASE("edge: the website widget's request submit is rate-limited per contact and per client IP",
+          "[edge][booking]") {
+  SECTION("per contact") {
+    EdgeStack s({.rate_limits = true});
+    OpenForm f = MakeOpenForm(s);
+    std::vector<int> statuses;
+    for (int i = 0; i < 7; ++i) statuses.push_back(SubmitAnonymously(s, f, "+1 312 555 0199").response.status);
+    CHECK(statuses == std::vector<int>{200, 200, 200, 200, 200, 429, 429});
+    // Another contact from the same IP still gets through.
+    CHECK(SubmitAnonymously(s, f, "walk.in@pets.example").response.status == 200);
+  }
+  SECTION("per IP, across contacts") {
+    // One IP budget for every login-style route: the admin's sign-in takes the first.
+    EdgeStack s({.rate_limits = true, .login_ip_burst = 4, .login_ip_per_minute = 4});
+    OpenForm f = MakeOpenForm(s);
+    std::vector<int> statuses;
+    for (int i = 0; i < 5; ++i) {
+      statuses.push_back(SubmitAnonymously(s, f, "+1312555010" + std::to_string(i)).response.status);
+    }
+    CHECK(statuses == std::vector<int>{200, 200, 200, 429, 429});
+  }
+}
