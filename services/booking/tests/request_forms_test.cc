@@ -210,18 +210,12 @@ class Stack {
   }
 
   std::string Clinic(const std::string& zone = "America/New_York") {
-    identity::v1::CreateClinicRequest req;
-    req.set_name("Clinic " + std::to_string(++clinics_));
-    req.set_time_zone(zone);
-    req.set_phone("+15551230000");
-    req.set_pims_kind(identity::v1::CORNERSTONE);
-    req.set_admin_email("admin" + std::to_string(clinics_) + "@clinic.example");
-    req.set_admin_name("Admin");
-    req.set_admin_password("correct horse battery staple");
-    identity::v1::CreateClinicResponse resp;
-    api::Principal platform = testing::IdentityStack::Platform();
-    REQUIRE(identity_.stub().CreateClinic(identity_.As(&platform).get(), req, &resp).ok());
-    return resp.clinic().id();
+    ++clinics_;
+    return identity_
+        .CreateClinic("Clinic " + std::to_string(clinics_), "admin" + std::to_string(clinics_) + "@clinic.example",
+                      "correct horse battery staple", zone)
+        .clinic()
+        .id();
   }
 
   std::unique_ptr<grpc::ClientContext> Admin(const std::string& clinic) {
