@@ -5,9 +5,14 @@
 #include "libs/refs/refs.h"
 #include "services/booking/booking_service.h"
 #include "services/booking/booking_sync_service.h"
+#include "services/booking/appointments_view_service.h"
+#include "services/booking/request_forms_service.h"
 
 namespace vetline::booking {
 namespace {
+
+// How long a visitor token proves a phone or email (its issuer decides; this only verifies).
+constexpr absl::Duration kVisitorTokenTtl = absl::Minutes(30);
 
 struct Wiring {
   Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
@@ -18,7 +23,11 @@ struct Wiring {
         clients(clients_channel, signer),
         settings(repo, identity),
         service(repo, settings, clients, signer, PageTokens(ctx.env().platform.internal_secret), clock),
-        sync(repo, settings, std::move(clients_channel), signer) {}
+        sync(repo, settings, std::move(clients_channel), signer),
+        forms_repo(ctx.pool(), repo.events()),
+        visitors(auth::LinkSigner(ctx.key()), kVisitorTokenTtl),
+        view(forms_repo, repo, settings, clients, signer),
+        forms(forms_repo, settings, clients, signer, visitors, PageTokens(ctx.env().platform.internal_secret), clock) {}
   auth::PrincipalSigner signer;
   BookingRepository repo;
   refs::GrpcStaffRefs identity;     // the clinic's time zone for its first settings
@@ -26,6 +35,11 @@ struct Wiring {
   ClinicSettingsSource settings;
   BookingService service;
   BookingSyncService sync;
+  // Request forms and the appointments view (request_forms.proto).
+  RequestFormsRepository forms_repo;
+  VisitorTokens visitors;           // verifies the tokens the code flow issues
+  AppointmentsViewService view;
+  RequestFormsService forms;
 };
 
 }  // namespace
@@ -41,7 +55,9 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
         return rpc::ServiceParts{
             .state = w,
             .services = {{&w->service, v1::BookingService::service_full_name()},
-                         {&w->sync, v1::BookingSyncService::service_full_name()}},
+                         {&w->sync, v1::BookingSyncService::service_full_name()},
+                         {&w->view, v1::AppointmentsViewService::service_full_name()},
+                         {&w->forms, v1::RequestFormsService::service_full_name()}},
             .outbox = &w->repo.events()};
       }});
 }

@@ -111,6 +111,7 @@ const std::vector<std::string>& ServedProtoFiles() {
       "vetline/conversations/v1/inbound_email.proto",
       "vetline/conversations/v1/twilio_webhooks.proto",
       "vetline/booking/v1/booking.proto",
+      "vetline/booking/v1/request_forms.proto",
   };
   return kFiles;
 }

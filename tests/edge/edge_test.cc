@@ -370,6 +370,14 @@ ClinicRecords MakeRecords(EdgeStack& s, const std::string& name, const std::stri
                                    {"roomId", r.ids["rooms"]},
                                    {"startTime", "2027-06-01T15:00:00Z"}},
                                   t))["id"];
+  r.ids["columns"] = Ok(Call(s, "vetline.booking.v1.AppointmentsViewService.CreateColumn", {},
+                             {{"name", "Telemedicine"}, {"providerIds", {r.ids["providers"]}}}, t))["id"];
+  r.ids["request-forms"] =
+      Ok(Call(s, "vetline.booking.v1.RequestFormsService.CreateRequestForm", {},
+              {{"name", "Telemedicine appointment"},
+               {"active", true},
+               {"questions", {{{"label", "Reason"}, {"kind", "LONG_TEXT"}, {"required", true}}}}},
+              t))["id"];
   return r;
 }
 
@@ -406,6 +414,10 @@ json Snapshot(EdgeStack& s, const ClinicRecords& r) {
                                {{"from", "2027-05-01"}, {"to", "2027-07-01"}}, t))},
       {"block_offs", Ok(Call(s, "vetline.booking.v1.BookingService.ListBlockOffs", {},
                              {{"from", "2027-05-01"}, {"to", "2027-07-01"}}, t))},
+      {"view_columns", Ok(Call(s, "vetline.booking.v1.AppointmentsViewService.ListColumns", {}, {}, t))},
+      {"request_forms", Ok(Call(s, "vetline.booking.v1.RequestFormsService.ListRequestForms", {}, {}, t))},
+      {"form_requests", Ok(Call(s, "vetline.booking.v1.RequestFormsService.ListFormRequests",
+                                {{"form_id", r.ids.at("request-forms")}}, {}, t))},
   };
 }
 
@@ -462,6 +474,8 @@ json SampleBody(const std::string& method) {
       {"vetline.booking.v1.BookingService.ListAppointments", {{"from", "2027-06-01"}, {"to", "2027-06-02"}}},
       {"vetline.booking.v1.BookingService.ListBlockOffs", {{"from", "2027-06-01"}, {"to", "2027-06-02"}}},
       {"vetline.booking.v1.BookingService.GetAvailability", {{"from", "2027-06-01"}, {"to", "2027-06-02"}}},
+      {"vetline.booking.v1.AppointmentsViewService.CreateColumn", {{"name", "Walk"}}},
+      {"vetline.booking.v1.RequestFormsService.UpdateFormRequest", {{"status", "HANDLED"}}},
   };
   auto it = kSamples.find(method);
   return it == kSamples.end() ? json::object() : it->second;
@@ -489,6 +503,9 @@ void WalkForeignIds(const std::vector<std::string>& backends,
   for (const std::string& backend : backends) {
     for (const gateway::Route* route : WalkableRoutes(backend)) {
       if (route->rule.anonymous()) continue;  // no caller clinic (sign-up picks a clinic)
+      // A portal client's own routes refuse staff before reading any id; their foreign ids
+      // are walked as a client in the service's tests (booking_request_forms_test).
+      if (absl::StartsWith(route->path_template, "/v1/portal/")) continue;
       const std::string method = route->method->full_name();
       if (!only.empty() && !only.count(method)) continue;
       const Descriptor* req = route->method->input_type();
@@ -564,7 +581,15 @@ void WalkForeignIds(const std::vector<std::string>& backends,
         "vetline.booking.v1.BookingService.ListAppointments.providerIds",
         "vetline.booking.v1.BookingService.GetAvailability.appointmentTypeId",
         "vetline.booking.v1.BookingService.GetAvailability.providerId",
-        "vetline.booking.v1.BookingService.GetProviderSchedule.providerId"}},
+        "vetline.booking.v1.BookingService.GetProviderSchedule.providerId",
+        "vetline.booking.v1.AppointmentsViewService.CreateColumn.appointmentTypeIds",
+        "vetline.booking.v1.AppointmentsViewService.CreateColumn.providerIds",
+        "vetline.booking.v1.AppointmentsViewService.CreateColumn.roomIds",
+        "vetline.booking.v1.AppointmentsViewService.UpdateColumn.id",
+        "vetline.booking.v1.AppointmentsViewService.DeleteColumn.id",
+        "vetline.booking.v1.RequestFormsService.GetRequestForm.id",
+        "vetline.booking.v1.RequestFormsService.UpdateRequestForm.id",
+        "vetline.booking.v1.RequestFormsService.ListFormRequests.formId"}},
   };
   for (const std::string& backend : backends) {
     auto it = kExpected.find(backend);
@@ -944,4 +969,54 @@ TEST_CASE_METHOD(MapleVet, "edge: a staff message sent over HTTP is read by the 
                    {{"conversation_id", conv}}, {{"text", "x"}, {"internalNote", true}}, portal);
   CHECK(note.response.status == 400);
   CHECK(ErrorOf(note)["field"] == "internalNote");
+}
+
+namespace {
+
+// A clinic with one open request form, created through the gateway; {clinic id, form id, question id}.
+struct OpenForm {
+  std::string clinic, form, question;
+};
+OpenForm MakeOpenForm(EdgeStack& s) {
+  EdgeStack::Clinic c = s.CreateClinic("Maple Vet", "admin@maple.example");
+  json form = Ok(Call(s, "vetline.booking.v1.RequestFormsService.CreateRequestForm", {},
+                      {{"name", "Appointment request"},
+                       {"active", true},
+                       {"questions", {{{"label", "Reason"}, {"kind", "LONG_TEXT"}, {"required", true}}}}},
+                      c.token));
+  return {c.id, form["id"], form["questions"][0]["id"]};
+}
+
+Sent SubmitAnonymously(EdgeStack& s, const OpenForm& f, const std::string& contact) {
+  return Call(s, "vetline.booking.v1.RequestFormsService.SubmitRequest",
+              {{"clinic_id", f.clinic}, {"form_id", f.form}},
+              {{"contact", contact},
+               {"contactName", "Walk In"},
+               {"answers", {{{"questionId", f.question}, {"value", "Limping"}}}}},
+              "");
+}
+
+}  // namespace
+
+TEST_CASE("edge: the website widget's request submit is rate-limited per contact and per client IP",
+          "[edge][booking]") {
+  SECTION("per contact") {
+    EdgeStack s({.rate_limits = true});
+    OpenForm f = MakeOpenForm(s);
+    std::vector<int> statuses;
+    for (int i = 0; i < 7; ++i) statuses.push_back(SubmitAnonymously(s, f, "+1 312 555 0199").response.status);
+    CHECK(statuses == std::vector<int>{200, 200, 200, 200, 200, 429, 429});
+    // Another contact from the same IP still gets through.
+    CHECK(SubmitAnonymously(s, f, "walk.in@pets.example").response.status == 200);
+  }
+  SECTION("per IP, across contacts") {
+    // One IP budget for every login-style route: the admin's sign-in takes the first.
+    EdgeStack s({.rate_limits = true, .login_ip_burst = 4, .login_ip_per_minute = 4});
+    OpenForm f = MakeOpenForm(s);
+    std::vector<int> statuses;
+    for (int i = 0; i < 5; ++i) {
+      statuses.push_back(SubmitAnonymously(s, f, "+1312555010" + std::to_string(i)).response.status);
+    }
+    CHECK(statuses == std::vector<int>{200, 200, 200, 429, 429});
+  }
 }

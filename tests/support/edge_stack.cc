@@ -69,6 +69,12 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
                 {"booking", Address(*booking_)}};
   g.internal_secret = kTestInternalSecret;
   g.registry = std::make_shared<prometheus::Registry>();
+  if (options_.rate_limits) {
+    g.redis = SharedRedis().address();
+    g.rate_limit_prefix = UniqueRedisPrefix();  // buckets of this stack only
+    g.login_ip_burst = options_.login_ip_burst;
+    g.login_ip_per_minute = options_.login_ip_per_minute;
+  }
   gateway_ = Must(gateway::Gateway::Start(g), "gateway");
   identity_ = identity::v1::IdentityService::NewStub(rpc::Dial(Address(*identity_service_)));
 }

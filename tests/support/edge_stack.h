@@ -20,6 +20,9 @@ namespace vetline::testing {
 struct EdgeStackOptions {
   // Conversations' providers (Twilio, SMTP, Web Push) and workers; none by default.
   conversations::DeliverySettings delivery;
+  // The gateway's rate limits of login-style routes (rate_limit_field): off unless set.
+  bool rate_limits = false;
+  double login_ip_burst = 20, login_ip_per_minute = 20;
 };
 
 class EdgeStack {

@@ -57,10 +57,11 @@ api::Principal IdentityStack::Platform() {
 
 v1::CreateClinicResponse IdentityStack::CreateClinic(const std::string& name,
                                                      const std::string& admin_email,
-                                                     const std::string& password) {
+                                                     const std::string& password,
+                                                     const std::string& time_zone) {
   v1::CreateClinicRequest req;
   req.set_name(name);
-  req.set_time_zone("America/Chicago");
+  req.set_time_zone(time_zone);
   req.set_phone("+15551230000");
   req.set_pims_kind(v1::CORNERSTONE);
   req.set_admin_email(admin_email);

@@ -41,7 +41,8 @@ class IdentityStack {
   // Creates a clinic with its admin; the admin password is `password`.
   identity::v1::CreateClinicResponse CreateClinic(const std::string& name,
                                                   const std::string& admin_email,
-                                                  const std::string& password);
+                                                  const std::string& password,
+                                                  const std::string& time_zone = "America/Chicago");
   // Logs in and returns the session token (empty on failure).
   std::string Login(const std::string& email, const std::string& password);
   // The principal behind a token, via the Authenticate RPC.
