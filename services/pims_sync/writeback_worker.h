@@ -31,7 +31,7 @@ struct WritebackSettings {
   int batch = 8;                                // rows per claim
   absl::Duration lease = absl::Seconds(60);     // a claimed row is another's after this
   absl::Duration call_deadline = absl::Seconds(10);
-  absl::Duration idle_pause = absl::Seconds(1); // between polls when nothing is due
+  absl::Duration idle_pause = absl::Seconds(1);  // polls between wake-ups (new rows wake it)
 };
 
 class WritebackWorker {
