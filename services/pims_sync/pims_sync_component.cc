@@ -89,6 +89,26 @@ rpc::ConsumerSpec FollowAppointments(Wiring& w) {
           .after_commit = [&w] { if (w.worker) w.worker->Wake(); }};
 }
 
+// Conversations exported to the PIMS (S4), one client communication note each. The
+// payload carries what to write: {"clinicId", "conversationId", "clientId", "exportId"
+// (unique per export), "date" (YYYY-MM-DD), "text"}.
+rpc::ConsumerSpec FollowExports(Wiring& w) {
+  return {.source = "conversations",
+          .topics = {"conversation.exported"},
+          .handle = [&w](pg::Session& s, const std::string&, const std::string& payload) -> absl::Status {
+            nlohmann::json e = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+            if (!e.is_object() || !e.value("clinicId", nlohmann::json()).is_string() ||
+                !e.value("exportId", nlohmann::json()).is_string()) {
+              log::Error("conversation.exported event without its ids; skipped", {{"payload", payload}});
+              return absl::OkStatus();
+            }
+            return w.writebacks.Enqueue(s, e["clinicId"].get<std::string>(), "note", e["exportId"].get<std::string>(),
+                                        "create", false, payload)
+                .status();
+          },
+          .after_commit = [&w] { if (w.worker) w.worker->Wake(); }};
+}
+
 // A progress line on a terminal, or a line per tenth of the work otherwise.
 class ProgressPrinter {
  public:
@@ -155,6 +175,7 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
         if (booking.ok() && clients.ok()) {
           w->worker = std::make_unique<WritebackWorker>(w->writebacks, *booking, *clients, w->signer, settings);
           parts.consumers.push_back(FollowAppointments(*w));
+          if (ctx.Peer("conversations").ok()) parts.consumers.push_back(FollowExports(*w));
           // After the migrations: the worker reads its table from the first step.
           parts.before_serving = [m] {
             m->worker->Start();
@@ -168,8 +189,9 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
 rpc::ServiceDefinition Definition() {
   return {
       .name = "pims_sync",
-      // Write-back: booking's appointment events and appointments, clients' records.
-      .peers = {"booking", "clients"},
+      // Write-back: booking's appointment events and appointments, clients' records,
+      // conversations' exports (optional).
+      .peers = {"booking", "clients", "conversations"},
       .start = [](const rpc::ServiceEnv& env) { return Start(env); },
   };
 }

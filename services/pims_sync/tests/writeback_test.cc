@@ -9,6 +9,7 @@
 #include "libs/rpc/rpc.h"
 #include "libs/testing/servers.h"
 #include "libs/testing/wait.h"
+#include "nlohmann/json.hpp"
 #include "services/booking/booking_component.h"
 #include "services/clients/clients_component.h"
 #include "services/pims_sync/pims_sync_component.h"
@@ -410,4 +411,45 @@ TEST_CASE("write-back: a replayed feed record writes nothing twice, and two repl
   for (const auto& id : ids) REQUIRE(s.WaitState(id, "written"));
   CHECK(s.sim.practice.Count(pims::v1::APPOINTMENTS) == before + 12);
   CHECK(s.Count("SELECT count(*) FROM pims_sync.writebacks WHERE clinic_id = $1", {s.clinic}) == 12);
+}
+
+TEST_CASE("write-back: an exported conversation lands as a client communication note, once, and a client "
+          "the PIMS does not have is a clear failure", "[pims][writeback][notes]") {
+  Stack s(pims_sim::Kind::kCornerstone, "cornerstone");
+  WritebackRepository rows(s.pool);
+  Stack::Booking b = s.Synced();
+  const std::string client_pims = s.One("SELECT pims_id FROM clients.clients WHERE id = $1", {b.client});
+  // What conversations' conversation.exported record carries (queued as its consumer does).
+  auto queue = [&](const std::string& export_id, const std::string& client_id) {
+    nlohmann::json payload = {{"clinicId", s.clinic}, {"conversationId", "c-1"}, {"clientId", client_id},
+                              {"exportId", export_id}, {"date", "2026-12-01"},
+                              {"text", "2026-12-01 09:00 UTC Client: Is Rex due for shots?\n"}};
+    REQUIRE(s.pool->Transact([&](pg::Session& session) {
+      return rows.Enqueue(session, s.clinic, "note", export_id, "create", false, payload.dump()).status();
+    }).ok());
+  };
+  queue("e-1", b.client);
+  REQUIRE(s.WaitState("e-1", "written"));
+  auto notes = s.sim.practice.Notes();
+  REQUIRE(notes.size() == 1);
+  CHECK(notes[0].fields().at("CLIENT_ID") == client_pims);
+  CHECK(notes[0].fields().at("NOTE_DATE") == "12/01/2026");
+  CHECK(notes[0].fields().at("NOTE_TEXT") == "2026-12-01 09:00 UTC Client: Is Rex due for shots?\n");
+  CHECK(s.Row("e-1").pims_id() == notes[0].id());
+  // The same export again (a replayed record): the PIMS keeps one note.
+  queue("e-1", b.client);
+  REQUIRE(testing::WaitUntil([&] { return s.sim.service.write_faults().calls >= 2; }));
+  REQUIRE(s.WaitState("e-1", "written"));
+  CHECK(s.sim.practice.Notes().size() == 1);
+
+  // A client made in Vetline only: nowhere to put the note.
+  cv1::CreateClientRequest creq;
+  creq.set_first_name("Vera");
+  creq.set_last_name("New");
+  cv1::Client fresh;
+  REQUIRE(s.clients_stub->CreateClient(s.Staff().get(), creq, &fresh).ok());
+  queue("e-2", fresh.id());
+  REQUIRE(s.WaitState("e-2", "failed"));
+  CHECK(s.Row("e-2").last_error() == "The client is not in the PIMS yet, so the note has nowhere to go.");
+  CHECK(s.sim.practice.Notes().size() == 1);
 }
