@@ -26,7 +26,7 @@
 #include "services/pims_sync/sync_runner.h"
 #include "tests/support/identity_stack.h"
 #include "tests/support/principals.h"
-#include "tools/pims_sim/connector_service.h"
+#include "tools/pims_sim/in_process.h"
 #include "vetline/booking/v1/booking.grpc.pb.h"
 
 using namespace vetline;
@@ -66,13 +66,8 @@ int main(int argc, char** argv) {
   auth::PrincipalSigner signer(auth::Key::FromSecret(testing::kTestInternalSecret).value());
 
   // The practice, served over real gRPC in this process.
-  pims_sim::Practice practice({pims_sim::Kind::kCornerstone, 2000, 7});
-  pims_sim::ConnectorService connector(practice, {});
-  int sim_port = 0;
-  grpc::ServerBuilder sb;
-  sb.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &sim_port);
-  sb.RegisterService(&connector);
-  auto sim = sb.BuildAndStart();
+  pims_sim::InProcess sim(pims_sim::Kind::kCornerstone, 2000);
+  pims_sim::Practice& practice = sim.practice;
 
   testing::TestDatabase db;
   testing::IdentityStack identity;
@@ -90,7 +85,7 @@ int main(int argc, char** argv) {
   pims_sync::sv1::Connector c;
   c.set_clinic_id(clinic);
   c.set_kind("cornerstone");
-  c.set_address("127.0.0.1:" + std::to_string(sim_port));
+  c.set_address(sim.address());
   if (!repo.SetConnector(c).ok()) return 1;
   {
     pims_sync::SyncRunner runner(repo, rpc::Dial(clients_address), rpc::Dial(booking_address), signer, {});
@@ -227,6 +222,5 @@ int main(int argc, char** argv) {
               n_bookings, rate, latencies.size(), missing, static_cast<long long>(duplicates), p50, p99, max,
               kTargetP99Seconds * 1000, met ? "yes" : "no");
   pims_sync.reset();
-  sim->Shutdown();
   return met ? 0 : 1;
 }

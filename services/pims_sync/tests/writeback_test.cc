@@ -16,7 +16,7 @@
 #include "services/pims_sync/sync_runner.h"
 #include "tests/support/identity_stack.h"
 #include "tests/support/principals.h"
-#include "tools/pims_sim/connector_service.h"
+#include "tools/pims_sim/in_process.h"
 #include "vetline/booking/v1/booking.grpc.pb.h"
 #include "vetline/clients/v1/clients.grpc.pb.h"
 #include "vetline/pims_sync/v1/pims_sync.grpc.pb.h"
@@ -37,17 +37,10 @@ WritebackSettings Fast() {
   return s;
 }
 
-// A simulated practice served over real gRPC, in this process.
-struct Sim {
-  explicit Sim(pims_sim::Kind kind, int64_t n = 200) : practice({kind, n, 7}), service(practice, {}) {
-    grpc::ServerBuilder b;
-    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    b.RegisterService(&service);
-    server = b.BuildAndStart();
-  }
-  ~Sim() { server->Shutdown(); }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
-  // The PIMS's appointments with this id (0 or 1), or with this description.
+// A simulated practice served over real gRPC, in this process, and what it holds.
+struct Sim : pims_sim::InProcess {
+  explicit Sim(pims_sim::Kind kind) : InProcess(kind, 200) {}
+  // The PIMS's appointments matching `pred`.
   std::vector<pims::v1::PimsRecord> Appointments(const std::function<bool(const pims::v1::PimsRecord&)>& pred) {
     std::vector<pims::v1::PimsRecord> out;
     for (int64_t k = 0; k < practice.Count(pims::v1::APPOINTMENTS); ++k) {
@@ -61,10 +54,6 @@ struct Sim {
     if (v.empty()) return std::nullopt;
     return v.front();
   }
-  pims_sim::Practice practice;
-  pims_sim::ConnectorService service;
-  std::unique_ptr<grpc::Server> server;
-  int port = 0;
 };
 
 // identity, clients, booking and pims_sync (with write-back) on one database, Redis for
