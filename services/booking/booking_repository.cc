@@ -1066,4 +1066,72 @@ absl::StatusOr<AvailabilityInput> BookingRepository::LoadAvailability(const std:
   return in;
 }
 
+// --- Write-back (services/pims_sync): an appointment as the PIMS needs it, and its PIMS id.
+namespace {
+constexpr pg::Statement kForPims{
+    "booking_for_pims",
+    "SELECT a.id, coalesce(a.client_id::text, '') AS client_id, coalesce(a.pet_id::text, '') AS pet_id, "
+    "coalesce(a.client_pims_id, '') AS client_pims_id, coalesce(a.patient_pims_id, '') AS patient_pims_id, "
+    "coalesce(a.pims_id, '') AS pims_id, coalesce(t.pims_id, '') AS type_pims_id, "
+    "coalesce(p.pims_id, '') AS provider_pims_id, coalesce(r.pims_id, '') AS room_pims_id, a.status, "
+    "a.source, a.description, lower(a.during) AS starts, upper(a.during) AS ends "
+    "FROM booking.appointments a LEFT JOIN booking.appointment_types t ON t.id = a.type_id "
+    "LEFT JOIN booking.providers p ON p.id = a.provider_id LEFT JOIN booking.rooms r ON r.id = a.room_id "
+    "WHERE a.clinic_id = $1 AND a.id = $2"};
+// A sync that read the PIMS between the write and this record stored the appointment a
+// second time, as the PIMS's: it is the same one.
+constexpr pg::Statement kDropSyncedTwin{
+    "booking_drop_synced_twin",
+    "DELETE FROM booking.appointments WHERE clinic_id = $1 AND pims_id = $3 AND source = 'pims' AND id <> $2"};
+constexpr pg::Statement kRecordPimsId{
+    "booking_record_pims_id",
+    "UPDATE booking.appointments SET pims_id = $3 WHERE clinic_id = $1 AND id = $2 AND "
+    "(pims_id IS NULL OR pims_id = $3) RETURNING id"};
+
+v1::SyncAppointmentStatus SyncStatusOf(const std::string& s) {
+  for (auto st : {v1::SYNC_SCHEDULED, v1::SYNC_CONFIRMED, v1::SYNC_CHECKED_IN, v1::SYNC_COMPLETED,
+                  v1::SYNC_CANCELLED, v1::SYNC_NO_SHOW}) {
+    if (StatusText(st) == s) return st;
+  }
+  return v1::SYNC_APPOINTMENT_STATUS_UNSPECIFIED;
+}
+}  // namespace
+
+absl::StatusOr<BookingRepository::ForPims> BookingRepository::GetForPims(const std::string& clinic_id,
+                                                                         const std::string& id) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kForPims, {clinic_id, id}));
+  if (r.rows() == 0) return NotFoundField("appointmentId", "no appointment with this appointmentId in the clinic");
+  ForPims out{.start = r.Time(0, "starts"), .end = r.Time(0, "ends")};
+  v1::AppointmentForPims& a = out.appointment;
+  a.set_id(r.Text(0, "id"));
+  a.set_client_id(r.Text(0, "client_id"));
+  a.set_pet_id(r.Text(0, "pet_id"));
+  a.set_source(r.Text(0, "source"));
+  v1::SyncAppointment* s = a.mutable_appointment();
+  s->set_pims_id(r.Text(0, "pims_id"));
+  s->set_client_pims_id(r.Text(0, "client_pims_id"));
+  s->set_patient_pims_id(r.Text(0, "patient_pims_id"));
+  s->set_appointment_type_pims_id(r.Text(0, "type_pims_id"));
+  s->set_provider_pims_id(r.Text(0, "provider_pims_id"));
+  s->set_room_pims_id(r.Text(0, "room_pims_id"));
+  s->set_status(SyncStatusOf(r.Text(0, "status")));
+  s->set_description(r.Text(0, "description"));
+  return out;
+}
+
+absl::Status BookingRepository::RecordPimsId(const std::string& clinic_id, const std::string& id,
+                                             const std::string& pims_id) {
+  return pool_->Transact([&](pg::Session& s) -> absl::Status {
+    VL_ASSIGN_OR_RETURN(std::vector<pg::Result> r,
+                        s.ExecBatch({{kDropSyncedTwin, {clinic_id, id, pims_id}},
+                                     {kRecordPimsId, {clinic_id, id, pims_id}}}));
+    if (r[1].rows() == 0) {
+      VL_ASSIGN_OR_RETURN(pg::Result was, s.Exec(kForPims, {clinic_id, id}));
+      if (was.rows() == 0) return NotFoundField("appointmentId", "no appointment with this appointmentId in the clinic");
+      return absl::FailedPreconditionError("the appointment has another PIMS id");
+    }
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace vetline::booking

@@ -177,6 +177,18 @@ class BookingRepository {
   // and reported as a record error on startLocal. Availability still treats it as taken.
   absl::StatusOr<SyncCounts> ApplySync(const std::string& clinic_id, const SyncInput& in);
 
+  // --- Write-back (services/pims_sync, helper "writeback").
+  // An appointment as the PIMS needs it: the PIMS ids of its type, provider and room,
+  // status and times (start/end returned as instants beside it). NotFound on `id`.
+  struct ForPims {
+    v1::AppointmentForPims appointment;
+    absl::Time start, end;
+  };
+  absl::StatusOr<ForPims> GetForPims(const std::string& clinic_id, const std::string& id);
+  // Records the PIMS id an appointment made in Vetline got; a PIMS appointment a sync
+  // stored under that id meanwhile is the same one and is removed (one transaction).
+  absl::Status RecordPimsId(const std::string& clinic_id, const std::string& id, const std::string& pims_id);
+
   // Events written with the changes they describe (appointment.created / .moved /
   // .cancelled).
   const outbox::Outbox& events() const { return outbox_; }

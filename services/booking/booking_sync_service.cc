@@ -164,4 +164,42 @@ grpc::Status BookingSyncService::Upsert(grpc::ServerContext* ctx, grpc::ServerRe
   }());
 }
 
+absl::Status BookingSyncService::RequireServiceFor(grpc::ServerContext& ctx, const std::string& clinic_id) const {
+  VL_ASSIGN_OR_RETURN(api::Principal caller, rpc::RequireService(ctx, signer_));
+  VL_RETURN_IF_ERROR(validate::Id("clinicId", clinic_id));
+  if (!caller.clinic_id().empty() && caller.clinic_id() != clinic_id) {
+    return absl::PermissionDeniedError("a service acting for a clinic may only reach its appointments");
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status BookingSyncService::GetForPims(grpc::ServerContext* ctx, const v1::GetForPimsRequest* req,
+                                            v1::AppointmentForPims* out) {
+  return rpc::ToGrpc([&]() -> absl::Status {
+    VL_RETURN_IF_ERROR(RequireServiceFor(*ctx, req->clinic_id()));
+    VL_RETURN_IF_ERROR(validate::Id("appointmentId", req->appointment_id()));
+    VL_ASSIGN_OR_RETURN(BookingRepository::ForPims a, repo_.GetForPims(req->clinic_id(), req->appointment_id()));
+    VL_ASSIGN_OR_RETURN(ClinicSettingsSource::Loaded clinic, settings_.Get(req->clinic_id()));
+    // The PIMS keeps the clinic's wall clock, as the sync reads it (booking_sync.proto).
+    constexpr char kWallClock[] = "%Y-%m-%dT%H:%M";
+    a.appointment.mutable_appointment()->set_start_local(absl::FormatTime(kWallClock, a.start, clinic.zone));
+    a.appointment.mutable_appointment()->set_end_local(absl::FormatTime(kWallClock, a.end, clinic.zone));
+    *out = std::move(a.appointment);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status BookingSyncService::RecordPimsId(grpc::ServerContext* ctx, const v1::RecordPimsIdRequest* req,
+                                              v1::RecordPimsIdResponse*) {
+  return rpc::ToGrpc([&]() -> absl::Status {
+    VL_RETURN_IF_ERROR(RequireServiceFor(*ctx, req->clinic_id()));
+    VL_RETURN_IF_ERROR(validate::Id("appointmentId", req->appointment_id()));
+    if (req->pims_id().empty() || req->pims_id().size() > 200 || !validate::IsUtf8(req->pims_id()) ||
+        req->pims_id().find('\0') != std::string::npos) {
+      return InvalidField("pimsId", "pimsId must be the PIMS's id (1 to 200 characters of text)");
+    }
+    return repo_.RecordPimsId(req->clinic_id(), req->appointment_id(), req->pims_id());
+  }());
+}
+
 }  // namespace vetline::booking

@@ -23,8 +23,13 @@ class BookingSyncService final : public v1::BookingSyncService::Service {
 
   grpc::Status Upsert(grpc::ServerContext*, grpc::ServerReader<v1::BookingSyncBatch>*,
                       v1::BookingSyncSummary*) override;
+  // Write-back (services/pims_sync).
+  grpc::Status GetForPims(grpc::ServerContext*, const v1::GetForPimsRequest*, v1::AppointmentForPims*) override;
+  grpc::Status RecordPimsId(grpc::ServerContext*, const v1::RecordPimsIdRequest*, v1::RecordPimsIdResponse*) override;
 
  private:
+  // A service principal, acting for `clinic_id` if it is scoped to a clinic.
+  absl::Status RequireServiceFor(grpc::ServerContext& ctx, const std::string& clinic_id) const;
   // Vetline ids of the batch's clients and patients (one call to the clients service).
   absl::Status Resolve(const std::string& clinic_id, std::vector<SyncAppointmentRow>& rows) const;
 

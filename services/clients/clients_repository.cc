@@ -313,6 +313,16 @@ std::string UuidArray(const std::vector<std::string>& ids) {
   return absl::StrCat("{", absl::StrJoin(ids, ","), "}");
 }
 
+// --- Write-back (services/pims_sync): the PIMS ids of records made in Vetline.
+constexpr pg::Statement kRecordClientPimsId{
+    "clients_record_client_pims_id",
+    "UPDATE clients.clients SET pims_id = $3, updated_at = now() WHERE clinic_id = $1 AND id = $2 "
+    "AND (pims_id IS NULL OR pims_id = $3) RETURNING id"};
+constexpr pg::Statement kRecordPetPimsId{
+    "clients_record_pet_pims_id",
+    "UPDATE clients.pets SET pims_id = $4, updated_at = now() WHERE clinic_id = $1 AND client_id = $2 "
+    "AND id = $3 AND (pims_id IS NULL OR pims_id = $4) RETURNING id"};
+
 v1::PhoneType PhoneTypeOf(const std::string& s) {
   if (s == "mobile") return v1::MOBILE;
   if (s == "home") return v1::HOME;
@@ -709,6 +719,28 @@ absl::StatusOr<v1::ResolvePimsIdsResponse> ClientsRepository::ResolvePimsIds(
     return absl::OkStatus();
   }));
   return out;
+}
+
+absl::Status ClientsRepository::RecordPimsIds(const std::string& clinic_id, const std::string& client_id,
+                                             const std::string& client_pims_id, const std::string& pet_id,
+                                             const std::string& pet_pims_id) {
+  absl::Status st = pool_->Transact([&](pg::Session& s) -> absl::Status {
+    if (!client_pims_id.empty()) {
+      VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kRecordClientPimsId, {clinic_id, client_id, client_pims_id}));
+      if (r.rows() == 0) {
+        return absl::FailedPreconditionError("the client is unknown or has another PIMS id");
+      }
+    }
+    if (!pet_id.empty() && !pet_pims_id.empty()) {
+      VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kRecordPetPimsId, {clinic_id, client_id, pet_id, pet_pims_id}));
+      if (r.rows() == 0) return absl::FailedPreconditionError("the pet is unknown or has another PIMS id");
+    }
+    return absl::OkStatus();
+  });
+  if (st.code() == absl::StatusCode::kAlreadyExists) {
+    return absl::FailedPreconditionError("another record of the clinic has this PIMS id");
+  }
+  return st;
 }
 
 }  // namespace vetline::clients

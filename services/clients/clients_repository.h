@@ -79,6 +79,13 @@ class ClientsRepository {
       const std::string& clinic_id, const std::vector<std::string>& client_pims_ids,
       const std::vector<std::string>& patient_pims_ids);
 
+  // Write-back: the PIMS ids a client and/or one of its pets got (empty: left as is), in
+  // one transaction. NotFound for an unknown client or pet; FailedPrecondition when the
+  // record has another PIMS id, or another record of the clinic has this one.
+  absl::Status RecordPimsIds(const std::string& clinic_id, const std::string& client_id,
+                             const std::string& client_pims_id, const std::string& pet_id,
+                             const std::string& pet_pims_id);
+
   // Events written with the changes they describe ("client.merged").
   const outbox::Outbox& events() const { return outbox_; }
 

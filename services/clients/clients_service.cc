@@ -336,4 +336,72 @@ grpc::Status ClientSyncService::ResolvePimsIds(grpc::ServerContext* ctx,
   }());
 }
 
+absl::Status ClientSyncService::RequireServiceFor(grpc::ServerContext& ctx, const std::string& clinic_id) const {
+  VL_ASSIGN_OR_RETURN(api::Principal caller, rpc::RequireService(ctx, signer_));
+  VL_RETURN_IF_ERROR(validate::Id("clinicId", clinic_id));
+  if (!caller.clinic_id().empty() && caller.clinic_id() != clinic_id) {
+    return absl::PermissionDeniedError("a service acting for a clinic may only reach its records");
+  }
+  return absl::OkStatus();
+}
+
+grpc::Status ClientSyncService::GetForPims(grpc::ServerContext* ctx, const v1::GetForPimsRequest* req,
+                                           v1::ClientForPims* out) {
+  return rpc::ToGrpc([&]() -> absl::Status {
+    VL_RETURN_IF_ERROR(RequireServiceFor(*ctx, req->clinic_id()));
+    VL_RETURN_IF_ERROR(validate::Id("clientId", req->client_id()));
+    VL_ASSIGN_OR_RETURN(v1::Client c, repo_.Get(req->clinic_id(), req->client_id()));
+    out->set_id(c.id());
+    v1::SyncClient* sc = out->mutable_client();
+    sc->set_pims_id(c.pims_id());
+    sc->set_first_name(c.first_name());
+    sc->set_last_name(c.last_name());
+    sc->set_last_visit_date(c.last_visit_date());
+    sc->set_active(c.pims_active());
+    for (const v1::Phone& p : c.phones()) {
+      v1::SyncPhone* sp = sc->add_phones();
+      sp->set_number(p.number());
+      sp->set_type(p.type());
+      sp->set_texting_capable(p.texting_capable());
+      sp->set_primary(p.primary());
+    }
+    for (const v1::Email& e : c.emails()) {
+      v1::SyncEmail* se = sc->add_emails();
+      se->set_address(e.address());
+      se->set_primary(e.primary());
+    }
+    for (const v1::Pet& p : c.pets()) {
+      v1::PetForPims* pf = out->add_pets();
+      pf->set_id(p.id());
+      v1::SyncPet* sp = pf->mutable_pet();
+      sp->set_pims_id(p.pims_id());
+      sp->set_client_pims_id(c.pims_id());
+      sp->set_name(p.name());
+      sp->set_species(p.species());
+      sp->set_breed(p.breed());
+      sp->set_sex(p.sex());
+      sp->set_birth_date(p.birth_date());
+      sp->set_active(p.active());
+      sp->set_deceased(p.deceased());
+    }
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ClientSyncService::RecordPimsIds(grpc::ServerContext* ctx, const v1::RecordPimsIdsRequest* req,
+                                              v1::RecordPimsIdsResponse*) {
+  return rpc::ToGrpc([&]() -> absl::Status {
+    VL_RETURN_IF_ERROR(RequireServiceFor(*ctx, req->clinic_id()));
+    VL_RETURN_IF_ERROR(validate::Id("clientId", req->client_id()));
+    if (!req->pet_id().empty()) VL_RETURN_IF_ERROR(validate::Id("petId", req->pet_id()));
+    for (auto [name, id] : {std::pair{"clientPimsId", &req->client_pims_id()}, std::pair{"petPimsId", &req->pet_pims_id()}}) {
+      if (!validate::IsUtf8(*id) || id->size() > 200 || id->find('\0') != std::string::npos) {
+        return InvalidField(name, "a PIMS id is not valid text");
+      }
+    }
+    return repo_.RecordPimsIds(req->clinic_id(), req->client_id(), req->client_pims_id(), req->pet_id(),
+                               req->pet_pims_id());
+  }());
+}
+
 }  // namespace vetline::clients

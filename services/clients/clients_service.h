@@ -55,8 +55,14 @@ class ClientSyncService final : public v1::ClientSyncService::Service {
                       v1::UpsertSummary*) override;
   grpc::Status ResolvePimsIds(grpc::ServerContext*, const v1::ResolvePimsIdsRequest*,
                               v1::ResolvePimsIdsResponse*) override;
+  grpc::Status GetForPims(grpc::ServerContext*, const v1::GetForPimsRequest*, v1::ClientForPims*) override;
+  grpc::Status RecordPimsIds(grpc::ServerContext*, const v1::RecordPimsIdsRequest*,
+                             v1::RecordPimsIdsResponse*) override;
 
  private:
+  // A service principal, acting for `clinic_id` if it is scoped to a clinic.
+  absl::Status RequireServiceFor(grpc::ServerContext& ctx, const std::string& clinic_id) const;
+
   ClientsRepository& repo_;
   const auth::PrincipalSigner& signer_;
 };

@@ -14,6 +14,8 @@
 #include "libs/rpc/rpc.h"
 #include "services/pims_sync/pims_sync_service.h"
 #include "services/pims_sync/sync_runner.h"
+#include "services/pims_sync/writeback_worker.h"
+#include "nlohmann/json.hpp"
 
 namespace vetline::pims_sync {
 namespace {
@@ -47,12 +49,65 @@ void Refresh(SyncRepository& repo, SyncMetrics& metrics) {
 
 struct Wiring {
   explicit Wiring(const rpc::ServiceContext& ctx)
-      : signer(ctx.key()), repo(ctx.pool()), service(repo, signer), metrics(ctx.registry()) {}
+      : signer(ctx.key()),
+        repo(ctx.pool()),
+        writebacks(ctx.pool()),
+        service(repo, writebacks, signer, [this] { if (worker) worker->Wake(); }),
+        metrics(ctx.registry()) {}
   auth::PrincipalSigner signer;
   SyncRepository repo;
+  WritebackRepository writebacks;
   PimsSyncService service;
   SyncMetrics metrics;
+  std::unique_ptr<WritebackWorker> worker;  // null without the booking and clients peers
 };
+
+// Booking's appointment events: one made, moved or cancelled in Vetline (not a PIMS
+// appointment a sync stored) is queued for the clinic's PIMS, in the transaction that
+// moves the feed cursor; the row's uniqueness makes a replayed event queue nothing new.
+rpc::ConsumerSpec FollowAppointments(Wiring& w) {
+  return {.source = "booking",
+          .topics = {"appointment.created", "appointment.moved", "appointment.cancelled"},
+          .handle = [&w](pg::Session& s, const std::string& topic, const std::string& payload) -> absl::Status {
+            nlohmann::json e = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+            if (!e.is_object() || !e.value("clinicId", nlohmann::json()).is_string() ||
+                !e.value("appointmentId", nlohmann::json()).is_string()) {
+              log::Error("appointment event without its ids; skipped", {{"payload", payload}});
+              return absl::OkStatus();  // a malformed event must not hold the rest back
+            }
+            const nlohmann::json source = e.value("source", nlohmann::json());
+            if (source.is_string() && source.get<std::string>() == "pims") return absl::OkStatus();  // the PIMS's own
+            // `newClient` comes with direct booking; older events lack it (false).
+            const nlohmann::json nc = e.value("newClient", nlohmann::json(false));
+            const bool new_client = nc.is_boolean() && nc.get<bool>();
+            const std::string action = topic == "appointment.created" ? "create"
+                                       : topic == "appointment.moved" ? "move" : "cancel";
+            return w.writebacks.Enqueue(s, e["clinicId"].get<std::string>(), "appointment",
+                                        e["appointmentId"].get<std::string>(), action, new_client)
+                .status();
+          },
+          .after_commit = [&w] { if (w.worker) w.worker->Wake(); }};
+}
+
+// Conversations exported to the PIMS (S4), one client communication note each. The
+// payload carries what to write: {"clinicId", "conversationId", "clientId", "exportId"
+// (unique per export), "date" (YYYY-MM-DD), "text"}.
+rpc::ConsumerSpec FollowExports(Wiring& w) {
+  return {.source = "conversations",
+          .topics = {"conversation.exported"},
+          .handle = [&w](pg::Session& s, const std::string&, const std::string& payload) -> absl::Status {
+            nlohmann::json e = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
+            if (!e.is_object() || !e.value("clinicId", nlohmann::json()).is_string() ||
+                !e.value("exportId", nlohmann::json()).is_string()) {
+              log::Error("conversation.exported event without its ids; skipped", {{"payload", payload}});
+              return absl::OkStatus();
+            }
+            return w.writebacks.Enqueue(s, e["clinicId"].get<std::string>(), "note", e["exportId"].get<std::string>(),
+                                        "create", false, payload)
+                .status();
+          },
+          .after_commit = [&w] { if (w.worker) w.worker->Wake(); }};
+}
 
 // A progress line on a terminal, or a line per tenth of the work otherwise.
 class ProgressPrinter {
@@ -99,25 +154,45 @@ void PrintReport(const sv1::Run& r) {
 
 }  // namespace
 
+absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv& env, WritebackSettings settings) {
+  return rpc::StartService(env, {
+      .name = "pims_sync",
+      .migrations = pg::pims_sync_migrations(),
+      .wire = [settings](rpc::ServiceContext& ctx) -> absl::StatusOr<rpc::ServiceParts> {
+        auto w = std::make_shared<Wiring>(ctx);
+        Wiring* m = w.get();
+        rpc::ServiceParts parts{
+            .state = w,
+            .services = {{&w->service, sv1::PimsSyncService::service_full_name()}},
+            .workers = {{"figures", absl::Seconds(15), [m] {
+                           Refresh(m->repo, m->metrics);
+                           return PeriodicWorker::Next::kPause;
+                         }}}};
+        // Write-back needs booking (its feed, the appointments) and clients; a deployment
+        // without them (staff API only) writes nothing.
+        auto booking = ctx.Peer("booking");
+        auto clients = ctx.Peer("clients");
+        if (booking.ok() && clients.ok()) {
+          w->worker = std::make_unique<WritebackWorker>(w->writebacks, *booking, *clients, w->signer, settings);
+          parts.consumers.push_back(FollowAppointments(*w));
+          if (ctx.Peer("conversations").ok()) parts.consumers.push_back(FollowExports(*w));
+          // After the migrations: the worker reads its table from the first step.
+          parts.before_serving = [m] {
+            m->worker->Start();
+            return absl::OkStatus();
+          };
+        }
+        return parts;
+      }});
+}
+
 rpc::ServiceDefinition Definition() {
   return {
       .name = "pims_sync",
-      .start = [](const rpc::ServiceEnv& env) {
-        return rpc::StartService(env, {
-            .name = "pims_sync",
-            .migrations = pg::pims_sync_migrations(),
-            .wire = [](rpc::ServiceContext& ctx) -> absl::StatusOr<rpc::ServiceParts> {
-              auto w = std::make_shared<Wiring>(ctx);
-              Wiring* m = w.get();
-              return rpc::ServiceParts{
-                  .state = w,
-                  .services = {{&w->service, sv1::PimsSyncService::service_full_name()}},
-                  .workers = {{"figures", absl::Seconds(15), [m] {
-                                 Refresh(m->repo, m->metrics);
-                                 return PeriodicWorker::Next::kPause;
-                               }}}};
-            }});
-      },
+      // Write-back: booking's appointment events and appointments, clients' records,
+      // conversations' exports (optional).
+      .peers = {"booking", "clients", "conversations"},
+      .start = [](const rpc::ServiceEnv& env) { return Start(env); },
   };
 }
 

@@ -91,4 +91,29 @@ grpc::Status PimsSyncService::SetConnector(grpc::ServerContext* ctx, const sv1::
   }());
 }
 
+grpc::Status PimsSyncService::ListWritebacks(grpc::ServerContext* ctx, const sv1::ListWritebacksRequest* req,
+                                             sv1::ListWritebacksResponse* resp) {
+  return rpc::ToGrpc([&]() -> absl::Status {
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
+    if (!req->state().empty() && req->state() != "pending" && req->state() != "written" && req->state() != "failed") {
+      return InvalidField("state", "state must be pending, written or failed");
+    }
+    VL_ASSIGN_OR_RETURN(int size, validate::PageSize("pageSize", req->page_size()));
+    VL_ASSIGN_OR_RETURN(auto rows, writebacks_.List(p.clinic_id(), req->state(), size));
+    for (auto& w : rows) *resp->add_writebacks() = std::move(w);
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status PimsSyncService::RetryWriteback(grpc::ServerContext* ctx, const sv1::RetryWritebackRequest* req,
+                                             sv1::Writeback* out) {
+  return rpc::ToGrpc([&]() -> absl::Status {
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
+    VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
+    VL_ASSIGN_OR_RETURN(*out, writebacks_.Retry(p.clinic_id(), req->id()));
+    if (wake_) wake_();
+    return absl::OkStatus();
+  }());
+}
+
 }  // namespace vetline::pims_sync

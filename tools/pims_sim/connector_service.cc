@@ -102,14 +102,32 @@ grpc::Status ConnectorService::GetSchedulingSettings(grpc::ServerContext*, const
   return grpc::Status::OK;
 }
 
-grpc::Status ConnectorService::Write(pv1::Entity e, const pv1::WriteRequest* req,
-                                     pv1::WriteResponse* resp) {
-  if (req->fields().empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no fields");
-  std::map<std::string, std::string> fields(req->fields().begin(), req->fields().end());
-  absl::StatusOr<std::string> id = practice_.Create(e, fields, req->idempotency_key());
+grpc::Status ConnectorService::WriteFault() {
+  write_faults_.calls++;
+  if (int ms = write_faults_.slow_ms.load(); ms > 0) std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  for (int n = write_faults_.unavailable.load(); n > 0;) {
+    if (write_faults_.unavailable.compare_exchange_weak(n, n - 1)) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "simulated PIMS outage");
+    }
+  }
+  if (write_faults_.refuse) {
+    return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "the practice is closed for changes (simulated refusal)");
+  }
+  return grpc::Status::OK;
+}
+
+grpc::Status ConnectorService::Answer(const absl::StatusOr<std::string>& id, pv1::WriteResponse* resp) {
   if (!id.ok()) return rpc::ToGrpc(id.status());
   resp->set_id(*id);
   return grpc::Status::OK;
+}
+
+grpc::Status ConnectorService::Write(pv1::Entity e, const pv1::WriteRequest* req,
+                                     pv1::WriteResponse* resp) {
+  if (grpc::Status st = WriteFault(); !st.ok()) return st;
+  if (req->fields().empty()) return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, "no fields");
+  std::map<std::string, std::string> fields(req->fields().begin(), req->fields().end());
+  return Answer(practice_.Create(e, fields, req->idempotency_key()), resp);
 }
 
 grpc::Status ConnectorService::CreateClient(grpc::ServerContext*, const pv1::WriteRequest* req,
@@ -123,6 +141,23 @@ grpc::Status ConnectorService::CreatePatient(grpc::ServerContext*, const pv1::Wr
 grpc::Status ConnectorService::CreateAppointment(grpc::ServerContext*, const pv1::WriteRequest* req,
                                                  pv1::WriteResponse* resp) {
   return Write(pv1::APPOINTMENTS, req, resp);
+}
+grpc::Status ConnectorService::UpdateAppointment(grpc::ServerContext*, const pv1::UpdateRequest* req,
+                                                 pv1::WriteResponse* resp) {
+  if (grpc::Status st = WriteFault(); !st.ok()) return st;
+  std::map<std::string, std::string> fields(req->fields().begin(), req->fields().end());
+  return Answer(practice_.UpdateAppointment(req->id(), fields), resp);
+}
+grpc::Status ConnectorService::CancelAppointment(grpc::ServerContext*, const pv1::UpdateRequest* req,
+                                                 pv1::WriteResponse* resp) {
+  if (grpc::Status st = WriteFault(); !st.ok()) return st;
+  return Answer(practice_.CancelAppointment(req->id()), resp);
+}
+grpc::Status ConnectorService::CreateNote(grpc::ServerContext*, const pv1::WriteRequest* req,
+                                          pv1::WriteResponse* resp) {
+  if (grpc::Status st = WriteFault(); !st.ok()) return st;
+  std::map<std::string, std::string> fields(req->fields().begin(), req->fields().end());
+  return Answer(practice_.CreateNote(fields, req->idempotency_key()), resp);
 }
 
 }  // namespace vetline::pims_sim

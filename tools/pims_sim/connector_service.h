@@ -1,6 +1,7 @@
 // The simulator's PimsConnector server, with fault injection for tests: drop a
 // snapshot stream after N records, answer slowly, hang a stream (keep it open
-// without sending) after N records, or serve no schedule.
+// without sending) after N records, or serve no schedule; for writes: answer
+// UNAVAILABLE to the next N, refuse them all, or answer each slowly.
 #pragma once
 
 #include <atomic>
@@ -18,6 +19,15 @@ struct Faults {
   bool no_schedule = false;  // an agent without scheduling: UNIMPLEMENTED for the schedule's entities
 };
 
+// Faults of the write calls, changeable while calls are in flight (a test turns the PIMS
+// "down" and "up" again while Vetline retries).
+struct WriteFaults {
+  std::atomic<int> unavailable{0};   // the next N writes answer UNAVAILABLE (the PIMS is down)
+  std::atomic<bool> refuse{false};   // every write answers FAILED_PRECONDITION (the PIMS refuses)
+  std::atomic<int> slow_ms{0};       // pause before answering each write
+  std::atomic<int64_t> calls{0};     // writes received, whatever they answered
+};
+
 class ConnectorService final : public pv1::PimsConnector::Service {
  public:
   ConnectorService(Practice& practice, Faults faults) : practice_(practice), faults_(faults) {}
@@ -33,6 +43,13 @@ class ConnectorService final : public pv1::PimsConnector::Service {
   grpc::Status CreatePatient(grpc::ServerContext*, const pv1::WriteRequest*, pv1::WriteResponse*) override;
   grpc::Status CreateAppointment(grpc::ServerContext*, const pv1::WriteRequest*,
                                  pv1::WriteResponse*) override;
+  grpc::Status UpdateAppointment(grpc::ServerContext*, const pv1::UpdateRequest*,
+                                 pv1::WriteResponse*) override;
+  grpc::Status CancelAppointment(grpc::ServerContext*, const pv1::UpdateRequest*,
+                                 pv1::WriteResponse*) override;
+  grpc::Status CreateNote(grpc::ServerContext*, const pv1::WriteRequest*, pv1::WriteResponse*) override;
+
+  WriteFaults& write_faults() { return write_faults_; }
 
   // Between runs only: streams in flight read the faults unsynchronised.
   void set_faults(Faults f) { faults_ = f; }
@@ -43,8 +60,12 @@ class ConnectorService final : public pv1::PimsConnector::Service {
   grpc::Status Serves(pv1::Entity e) const;
   void MaybeHang(grpc::ServerContext* ctx, int64_t sent, bool& hung) const;
   grpc::Status Write(pv1::Entity e, const pv1::WriteRequest* req, pv1::WriteResponse* resp);
+  // The write faults, before a write is applied: non-OK to answer instead.
+  grpc::Status WriteFault();
+  static grpc::Status Answer(const absl::StatusOr<std::string>& id, pv1::WriteResponse* resp);
   Practice& practice_;
   Faults faults_;
+  WriteFaults write_faults_;
 };
 
 }  // namespace vetline::pims_sim

@@ -4,6 +4,7 @@
 //   pims-sim --kind=cornerstone --clients=100000 --seed=7 [--port=0]
 //            [--mutate-every=1s --mutate-count=50] [--drop-after=N] [--slow-ms=M]
 //            [--hang-after=N [--hang-ms=M]] [--no-schedule] [--schedule-around=2026-12-01]
+//            [--write-unavailable=N] [--refuse-writes] [--write-slow-ms=M]
 #include <cstdio>
 #include <thread>
 
@@ -18,7 +19,8 @@ int main(int argc, char** argv) {
   std::string kind, host;
   int clients, seed, port, mutate_count, drop_after, slow_ms, hang_after, hang_ms;
   absl::Duration mutate_every;
-  bool no_schedule;
+  bool no_schedule, refuse_writes;
+  int write_unavailable, write_slow_ms;
   std::string around;
   ConfigParser p("pims-sim");
   p.String("kind", &kind, "cornerstone or avimark", "cornerstone");
@@ -33,6 +35,9 @@ int main(int argc, char** argv) {
   p.Int("hang-after", &hang_after, "streams go silent after this many records (0: never)", 0, 0, 1 << 30);
   p.Int("hang-ms", &hang_ms, "how long a hung stream stays silent (ms)", 600'000, 0, 3'600'000);
   p.Bool("no-schedule", &no_schedule, "serve clients and patients only (UNIMPLEMENTED for the schedule)", false);
+  p.Int("write-unavailable", &write_unavailable, "the first N writes answer UNAVAILABLE", 0, 0, 1 << 30);
+  p.Bool("refuse-writes", &refuse_writes, "every write answers FAILED_PRECONDITION", false);
+  p.Int("write-slow-ms", &write_slow_ms, "pause before answering each write (ms)", 0, 0, 60'000);
   p.String("schedule-around", &around, "the schedule spreads around this day (YYYY-MM-DD)", "2026-12-01");
   if (absl::Status st = p.Parse(argc, argv); !st.ok()) {
     std::fprintf(stderr, "%s\n", std::string(st.message()).c_str());
@@ -50,6 +55,9 @@ int main(int argc, char** argv) {
   pims_sim::Practice practice({kind == "cornerstone" ? pims_sim::Kind::kCornerstone : pims_sim::Kind::kAvimark,
                                clients, static_cast<uint64_t>(seed), around_day});
   pims_sim::ConnectorService service(practice, {drop_after, slow_ms, hang_after, hang_ms, no_schedule});
+  service.write_faults().unavailable = write_unavailable;
+  service.write_faults().refuse = refuse_writes;
+  service.write_faults().slow_ms = write_slow_ms;
   grpc::ServerBuilder builder;
   int bound = 0;
   builder.AddListeningPort(host + ":" + std::to_string(port), grpc::InsecureServerCredentials(), &bound);

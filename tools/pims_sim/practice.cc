@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -708,23 +709,14 @@ absl::StatusOr<std::string> Practice::CreateOwnerOrPet(pv1::Entity entity,
   return r.id();
 }
 
-absl::StatusOr<std::string> Practice::CreateAppointment(const std::map<std::string, std::string>& fields) {
+absl::Status Practice::PlaceAppointment(const std::map<std::string, std::string>& fields, Appointment& a) const {
   const bool cs = options_.kind == Kind::kCornerstone;
-  const char* const client_f = cs ? "CLIENT_ID" : "ACCT";
-  const char* const patient_f = cs ? "PATIENT_ID" : "ANIMAL";
   const char* const type_f = cs ? "APPT_TYPE_ID" : "TYPE";
   const char* const provider_f = cs ? "STAFF_ID" : "DOCTOR";
   const char* const room_f = cs ? "ROOM_ID" : "ROOM";
   const char* const date_f = cs ? "APPT_DATE" : "DATE";
   const char* const time_f = cs ? "APPT_TIME" : "TIME";
   const char* const length_f = cs ? "DURATION" : "UNITS";
-  std::vector<std::string> missing;
-  for (const char* name : {client_f, patient_f, type_f, provider_f, date_f, time_f}) {
-    if (Get(fields, name).empty()) missing.push_back(name);
-  }
-  if (!missing.empty()) {
-    return InvalidField(missing.front(), absl::StrCat("missing fields: ", absl::StrJoin(missing, ", ")));
-  }
   auto find = [&](const char* field, int n, auto id_of) -> absl::StatusOr<int> {
     std::string want = Get(fields, field);
     for (int i = 0; i < n; ++i) {
@@ -732,12 +724,66 @@ absl::StatusOr<std::string> Practice::CreateAppointment(const std::map<std::stri
     }
     return InvalidField(field, absl::StrCat(field, " '", want, "' is not one of this practice's"));
   };
-  Appointment a;
-  VL_ASSIGN_OR_RETURN(a.type, find(type_f, static_cast<int>(types_.size()), &Practice::TypeId));
-  VL_ASSIGN_OR_RETURN(a.provider, find(provider_f, providers_, &Practice::ProviderId));
-  if (!Get(fields, room_f).empty()) {
-    VL_ASSIGN_OR_RETURN(a.room, find(room_f, rooms_, &Practice::RoomId));
+  if (!Get(fields, type_f).empty()) {
+    VL_ASSIGN_OR_RETURN(a.type, find(type_f, static_cast<int>(types_.size()), &Practice::TypeId));
   }
+  if (!Get(fields, provider_f).empty()) {
+    VL_ASSIGN_OR_RETURN(a.provider, find(provider_f, providers_, &Practice::ProviderId));
+  }
+  if (fields.count(room_f)) {
+    a.room = -1;
+    if (!Get(fields, room_f).empty()) {
+      VL_ASSIGN_OR_RETURN(a.room, find(room_f, rooms_, &Practice::RoomId));
+    }
+  }
+  if (!Get(fields, date_f).empty() || !Get(fields, time_f).empty()) {
+    // One of the two alone keeps the other as it was.
+    std::string date = Get(fields, date_f), time = Get(fields, time_f);
+    if (date.empty()) date = cs ? CsDate(a.day) : AvDate(a.day);
+    if (time.empty()) time = cs ? CsTime(a.start) : AvTime(a.start);
+    absl::Time at;
+    std::string err;
+    std::string when = absl::StrCat(date, " ", time);
+    // absl's %Y takes every digit it sees: Avimark's "YYYYMMDD HHMM" is split by hand.
+    std::string parsed = when;
+    if (!cs && date.size() == 8 && time.size() == 4) {
+      parsed = absl::StrCat(date.substr(0, 4), "-", date.substr(4, 2), "-", date.substr(6), " ", time.substr(0, 2),
+                            ":", time.substr(2));
+    }
+    if (!absl::ParseTime(cs ? "%m/%d/%Y %I:%M %p" : "%Y-%m-%d %H:%M", parsed, absl::UTCTimeZone(), &at, &err)) {
+      return InvalidField(time_f, absl::StrCat(date_f, " and ", time_f, " are not a time: '", when, "'"));
+    }
+    absl::CivilMinute start = absl::ToCivilMinute(at, absl::UTCTimeZone());
+    a.day = absl::CivilDay(start);
+    a.start = start.hour() * 60 + start.minute();
+  }
+  if (a.minutes == 0) a.minutes = types_[a.type].minutes;
+  if (std::string length = Get(fields, length_f); !length.empty()) {
+    int n = 0;
+    if (!absl::SimpleAtoi(length, &n) || n <= 0 || n > (cs ? 24 * 60 : 24 * 4)) {
+      return InvalidField(length_f, absl::StrCat(length_f, " must be a positive number of ",
+                                                 cs ? "minutes" : "15-minute units"));
+    }
+    a.minutes = cs ? n : n * 15;
+  }
+  if (a.start + a.minutes > 24 * 60) return InvalidField(length_f, "the appointment must end on its day");
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> Practice::CreateAppointment(const std::map<std::string, std::string>& fields) {
+  const bool cs = options_.kind == Kind::kCornerstone;
+  const char* const client_f = cs ? "CLIENT_ID" : "ACCT";
+  const char* const patient_f = cs ? "PATIENT_ID" : "ANIMAL";
+  std::vector<std::string> missing;
+  for (const char* name : {client_f, patient_f, cs ? "APPT_TYPE_ID" : "TYPE", cs ? "STAFF_ID" : "DOCTOR",
+                           cs ? "APPT_DATE" : "DATE", cs ? "APPT_TIME" : "TIME"}) {
+    if (Get(fields, name).empty()) missing.push_back(name);
+  }
+  if (!missing.empty()) {
+    return InvalidField(missing.front(), absl::StrCat("missing fields: ", absl::StrJoin(missing, ", ")));
+  }
+  Appointment a;
+  VL_RETURN_IF_ERROR(PlaceAppointment(fields, a));
   // A client or patient of the practice's own, or one written back before.
   a.client_id = Get(fields, client_f);
   a.patient_id = Get(fields, patient_f);
@@ -750,25 +796,6 @@ absl::StatusOr<std::string> Practice::CreateAppointment(const std::map<std::stri
     return InvalidField(patient_f, absl::StrCat(patient_f, " '", a.patient_id, "' is not a patient of ", client_f,
                                                 " '", a.client_id, "'"));
   }
-  absl::Time at;
-  std::string err;
-  std::string when = absl::StrCat(Get(fields, date_f), " ", Get(fields, time_f));
-  if (!absl::ParseTime(cs ? "%m/%d/%Y %I:%M %p" : "%Y%m%d %H%M", when, absl::UTCTimeZone(), &at, &err)) {
-    return InvalidField(time_f, absl::StrCat(date_f, " and ", time_f, " are not a time: '", when, "'"));
-  }
-  absl::CivilMinute start = absl::ToCivilMinute(at, absl::UTCTimeZone());
-  a.day = absl::CivilDay(start);
-  a.start = start.hour() * 60 + start.minute();
-  a.minutes = types_[a.type].minutes;
-  if (std::string length = Get(fields, length_f); !length.empty()) {
-    int n = 0;
-    if (!absl::SimpleAtoi(length, &n) || n <= 0 || n > (cs ? 24 * 60 : 24 * 4)) {
-      return InvalidField(length_f, absl::StrCat(length_f, " must be a positive number of ",
-                                                 cs ? "minutes" : "15-minute units"));
-    }
-    a.minutes = cs ? n : n * 15;
-  }
-  if (a.start + a.minutes > 24 * 60) return InvalidField(length_f, "the appointment must end on its day");
   if (Taken(a.day, a.start, a.minutes, a.provider, a.room, -1)) {
     return absl::FailedPreconditionError("the provider or the room is already booked at that time");
   }
@@ -778,6 +805,81 @@ absl::StatusOr<std::string> Practice::CreateAppointment(const std::map<std::stri
   Index(k);
   Changed(pv1::APPOINTMENTS, k);
   return AppointmentId(k);
+}
+
+std::optional<int64_t> Practice::AppointmentIndex(const std::string& id) const {
+  int64_t k = -1;
+  if (options_.kind == Kind::kCornerstone) {
+    if (!absl::SimpleAtoi(id, &k)) return std::nullopt;
+    k -= 700000;
+  } else if (id.size() == 9 && absl::StartsWith(id, "AP") && absl::SimpleAtoi(id.substr(2), &k)) {
+    k -= 1;
+  }
+  if (k < 0 || k >= static_cast<int64_t>(appointments_.size()) || AppointmentId(k) != id) return std::nullopt;
+  return k;
+}
+
+absl::StatusOr<std::string> Practice::UpdateAppointment(const std::string& id,
+                                                        const std::map<std::string, std::string>& fields) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::optional<int64_t> k = AppointmentIndex(id);
+  if (!k) return NotFoundField("id", absl::StrCat("no appointment '", id, "' in this practice"));
+  Appointment moved = appointments_[*k];
+  if (moved.status == Status::kCancelled) {
+    return absl::FailedPreconditionError("the appointment is cancelled in the PIMS");
+  }
+  VL_RETURN_IF_ERROR(PlaceAppointment(fields, moved));
+  const Appointment& was = appointments_[*k];
+  if (moved.day == was.day && moved.start == was.start && moved.minutes == was.minutes &&
+      moved.provider == was.provider && moved.room == was.room && moved.type == was.type) {
+    return id;  // already so
+  }
+  if (Taken(moved.day, moved.start, moved.minutes, moved.provider, moved.room, *k)) {
+    return absl::FailedPreconditionError("the provider or the room is already booked at that time");
+  }
+  Unindex(*k);
+  appointments_[*k] = std::move(moved);
+  Index(*k);
+  Changed(pv1::APPOINTMENTS, *k);
+  return id;
+}
+
+absl::StatusOr<std::string> Practice::CancelAppointment(const std::string& id) {
+  std::lock_guard<std::mutex> l(mu_);
+  std::optional<int64_t> k = AppointmentIndex(id);
+  if (!k) return NotFoundField("id", absl::StrCat("no appointment '", id, "' in this practice"));
+  if (appointments_[*k].status != Status::kCancelled) CancelLocked(*k);
+  return id;
+}
+
+absl::StatusOr<std::string> Practice::CreateNote(const std::map<std::string, std::string>& fields,
+                                                 const std::string& key) {
+  std::lock_guard<std::mutex> l(mu_);
+  if (!key.empty()) {
+    if (auto it = created_.find("note:" + key); it != created_.end()) return it->second;
+  }
+  const bool cs = options_.kind == Kind::kCornerstone;
+  const char* const client_f = cs ? "CLIENT_ID" : "ACCT";
+  const char* const text_f = cs ? "NOTE_TEXT" : "TEXT";
+  std::string owner = Get(fields, client_f);
+  if (owner.empty() || Get(fields, text_f).empty()) {
+    return InvalidField(owner.empty() ? client_f : text_f,
+                        absl::StrCat("missing fields: ", owner.empty() ? client_f : text_f));
+  }
+  if (!ClientIndex(owner) && !written_ids_.count(owner)) {
+    return InvalidField(client_f, absl::StrCat(client_f, " '", owner, "' is not a client of this practice"));
+  }
+  pv1::PimsRecord r;
+  r.set_id(cs ? std::to_string(800000 + notes_.size()) : absl::StrFormat("N%07d", notes_.size() + 1));
+  for (const auto& [k, v] : fields) (*r.mutable_fields())[k] = v;
+  notes_.push_back(r);
+  if (!key.empty()) created_["note:" + key] = r.id();
+  return r.id();
+}
+
+std::vector<pv1::PimsRecord> Practice::Notes() const {
+  std::lock_guard<std::mutex> l(mu_);
+  return notes_;
 }
 
 }  // namespace vetline::pims_sim

@@ -68,6 +68,17 @@ class Practice {
   // stored: Snapshot and Changes return them from then on.
   absl::StatusOr<std::string> Create(pv1::Entity entity, const std::map<std::string, std::string>& fields,
                                      const std::string& idempotency_key);
+  // Changes to an appointment (its PIMS id): a move (date, time, length, provider, room;
+  // fields left out stay; FailedPrecondition when the new time is taken) or a
+  // cancellation. Both are recorded as changes; asking for what already is answers OK.
+  absl::StatusOr<std::string> UpdateAppointment(const std::string& id,
+                                                const std::map<std::string, std::string>& fields);
+  absl::StatusOr<std::string> CancelAppointment(const std::string& id);
+  // Client communication notes (Cornerstone CLIENT_ID, NOTE_TEXT; Avimark ACCT, TEXT), with
+  // an idempotency key like Create; kept in order of arrival.
+  absl::StatusOr<std::string> CreateNote(const std::map<std::string, std::string>& fields,
+                                         const std::string& idempotency_key);
+  std::vector<pv1::PimsRecord> Notes() const;
 
  private:
   enum class Status { kScheduled, kConfirmed, kCheckedIn, kCompleted, kCancelled, kNoShow };
@@ -128,6 +139,9 @@ class Practice {
   void DeleteBlockOffLocked(int64_t b);
   int64_t AddTypeLocked();
   absl::StatusOr<std::string> CreateAppointment(const std::map<std::string, std::string>& fields);
+  // The appointment's place and length from `fields` (those left out: `a`'s own), checked.
+  absl::Status PlaceAppointment(const std::map<std::string, std::string>& fields, Appointment& a) const;
+  std::optional<int64_t> AppointmentIndex(const std::string& id) const;
   absl::StatusOr<std::string> CreateOwnerOrPet(pv1::Entity entity, const std::map<std::string, std::string>& fields);
 
   PracticeOptions options_;
@@ -145,6 +159,7 @@ class Practice {
   // Clients and patients written back, after the generated ones in snapshot order.
   std::vector<pv1::PimsRecord> written_clients_, written_patients_;
   std::set<std::string> written_ids_;
+  std::vector<pv1::PimsRecord> notes_;
 
   std::vector<ApptType> types_;
   int providers_ = 0, rooms_ = 0;

@@ -19,7 +19,7 @@
 #include "services/pims_sync/sync_runner.h"
 #include "tests/support/identity_stack.h"
 #include "libs/testing/wait.h"
-#include "tools/pims_sim/connector_service.h"
+#include "tools/pims_sim/in_process.h"
 
 using namespace vetline;
 using namespace vetline::pims_sync;
@@ -146,21 +146,7 @@ struct SyncStack {
 };
 
 // A simulated practice served over real gRPC, in this process.
-struct Sim {
-  Sim(pims_sim::Kind kind, int64_t n, pims_sim::Faults faults = {})
-      : practice({kind, n, 7}), service(practice, faults) {
-    grpc::ServerBuilder b;
-    b.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
-    b.RegisterService(&service);
-    server = b.BuildAndStart();
-  }
-  ~Sim() { server->Shutdown(); }
-  std::string address() const { return "127.0.0.1:" + std::to_string(port); }
-  pims_sim::Practice practice;
-  pims_sim::ConnectorService service;
-  std::unique_ptr<grpc::Server> server;
-  int port = 0;
-};
+using Sim = pims_sim::InProcess;
 
 int64_t Total(const sv1::Counts& c) { return c.inserted() + c.updated() + c.unchanged() + c.failed(); }
 
