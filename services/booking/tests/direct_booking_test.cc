@@ -281,8 +281,15 @@ TEST_CASE("direct booking: an existing client books with a code read from the em
         return false;
       },
       absl::Seconds(20)));
-  // A replayed feed record posts nothing twice: one requested row, two messages.
+  // A replayed feed record posts nothing twice: the consumer's cursor is wound back to
+  // the start, it reads the record again, and there is still one request and two messages.
   CHECK(s.Count("SELECT count(*) AS n FROM conversations.requested") == 1);
+  REQUIRE(s.fx.Sql("UPDATE conversations.outbox_cursors SET last_id = 0 WHERE source = 'booking'").ok());
+  REQUIRE(testing::WaitUntil(
+      [&] { return s.Count("SELECT last_id AS n FROM conversations.outbox_cursors WHERE source = 'booking'") > 0; },
+      absl::Seconds(20)));
+  CHECK(s.Count("SELECT count(*) AS n FROM conversations.requested") == 1);
+  CHECK(s.fx.Messages(s.clinic.staff, queue.conversations(0).id()).size() == 2);
 
   // The link: view, and cancel before the cut-off (24 h).
   v1::ManagedAppointmentRequest manage;
