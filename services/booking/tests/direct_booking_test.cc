@@ -310,8 +310,23 @@ TEST_CASE("direct booking: an existing client books with a code read from the em
     grpc::ClientContext ctx;
     CHECK(s.direct->CancelManagedAppointment(&ctx, forged, &seen).error_code() == grpc::StatusCode::PERMISSION_DENIED);
   }
+  // Moved with the link to 11:00, the same provider; the old slot is free again.
+  const absl::Time eleven = kTen + absl::Hours(1);
+  v1::RescheduleAppointmentRequest move;
+  move.set_clinic_id(s.clinic.id);
+  move.set_appointment_id(booked.appointment_id());
+  move.set_manage_token(manage.manage_token());
+  *move.mutable_start_time() = ToTimestamp(eleven);
+  {
+    grpc::ClientContext ctx;
+    st = s.direct->RescheduleManagedAppointment(&ctx, move, &seen);
+  }
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  CHECK(FromTimestamp(seen.start_time()) == eleven);
+  CHECK(s.Count("SELECT count(*) AS n FROM booking.outbox WHERE topic = 'appointment.moved'") == 1);
   // After the cut-off nothing changes.
-  s.clock.Set(kTen - absl::Hours(23));
+  s.clock.Set(eleven - absl::Hours(23));
   {
     grpc::ClientContext ctx;
     st = s.direct->CancelManagedAppointment(&ctx, manage, &seen);
@@ -319,7 +334,7 @@ TEST_CASE("direct booking: an existing client books with a code read from the em
   CHECK(st.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
   CHECK(absl::StrContains(st.error_message(), "no longer be changed online"));
   CHECK(s.Count("SELECT count(*) AS n FROM booking.appointments WHERE status = 'scheduled'") == 1);
-  s.clock.Set(kTen - absl::Hours(25));
+  s.clock.Set(eleven - absl::Hours(25));
   {
     grpc::ClientContext ctx;
     st = s.direct->CancelManagedAppointment(&ctx, manage, &seen);
@@ -503,4 +518,33 @@ TEST_CASE("direct booking: holds keep a slot for one visitor, expire, and a race
   REQUIRE(st.ok());
   // A staff booking over the booked slot loses like any overlap.
   CHECK(s.Count("SELECT count(*) AS n FROM booking.appointments WHERE status = 'scheduled'") == 1);
+}
+
+TEST_CASE("direct booking: a signed-in portal client takes the same steps without a code", "[booking][direct]") {
+  Stack s;
+  auto ann = s.fx.MakeClient(s.clinic, "Ann", "Lee", "", "ann@example.com");
+  auto rex = s.fx.AddPet(s.clinic, ann.id(), "Rex");
+  const api::Principal portal = testing::ClientPrincipal(s.clinic.id, ann.id());
+  v1::HoldSlotRequest req;
+  req.set_clinic_id(s.clinic.id);
+  req.set_appointment_type_id(s.type_id);
+  req.set_pet_id(rex.id());
+  *req.mutable_start_time() = ToTimestamp(kTen);
+  v1::Hold hold;
+  grpc::Status st = s.direct->HoldSlot(s.fx.As(portal).get(), req, &hold);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  // Another portal client cannot confirm it.
+  auto bo = s.fx.MakeClient(s.clinic, "Bo", "Kim", "", "bo@example.com");
+  v1::ConfirmBookingRequest confirm;
+  confirm.set_clinic_id(s.clinic.id);
+  confirm.set_hold_id(hold.hold_id());
+  v1::BookedAppointment booked;
+  st = s.direct->ConfirmBooking(s.fx.As(testing::ClientPrincipal(s.clinic.id, bo.id())).get(), confirm, &booked);
+  CHECK(st.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  st = s.direct->ConfirmBooking(s.fx.As(portal).get(), confirm, &booked);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  CHECK(s.Count("SELECT count(*) AS n FROM booking.appointments WHERE status = 'scheduled' AND client_id = '" +
+                ann.id() + "'") == 1);
 }
