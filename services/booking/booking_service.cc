@@ -243,6 +243,16 @@ absl::StatusOr<std::vector<Slot>> FindOpenSlots(BookingRepository& repo, const s
                     .now = now});
 }
 
+void SlotsOut(const std::vector<Slot>& slots, google::protobuf::RepeatedPtrField<v1::Slot>* out) {
+  for (const Slot& slot : slots) {
+    v1::Slot* o = out->Add();
+    *o->mutable_start_time() = ToTimestamp(slot.when.start);
+    *o->mutable_end_time() = ToTimestamp(slot.when.end);
+    o->set_provider_id(slot.provider_id);
+    o->set_room_id(slot.room_id);
+  }
+}
+
 grpc::Status BookingService::GetSettings(grpc::ServerContext* ctx, const v1::GetSettingsRequest*,
                                          v1::BookingSettings* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
@@ -576,13 +586,7 @@ grpc::Status BookingService::GetAvailability(grpc::ServerContext* ctx, const v1:
     VL_ASSIGN_OR_RETURN(auto clinic, settings_.Get(p.clinic_id()));
     VL_ASSIGN_OR_RETURN(std::vector<Slot> slots, FindOpenSlots(repo_, p.clinic_id(), clinic, req->appointment_type_id(),
                                                                req->provider_id(), days, clock_.Now()));
-    for (const Slot& slot : slots) {
-      v1::Slot* out = resp->add_slots();
-      *out->mutable_start_time() = ToTimestamp(slot.when.start);
-      *out->mutable_end_time() = ToTimestamp(slot.when.end);
-      out->set_provider_id(slot.provider_id);
-      out->set_room_id(slot.room_id);
-    }
+    SlotsOut(slots, resp->mutable_slots());
     return absl::OkStatus();
   }());
 }

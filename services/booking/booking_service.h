@@ -27,6 +27,9 @@ absl::StatusOr<std::vector<Slot>> FindOpenSlots(BookingRepository& repo, const s
                                                 const ClinicSettingsSource::Loaded& clinic, const std::string& type_id,
                                                 const std::string& provider_id, DayRange days, absl::Time now);
 
+// The engine's slots on the wire.
+void SlotsOut(const std::vector<Slot>& slots, google::protobuf::RepeatedPtrField<v1::Slot>* out);
+
 class BookingService final : public v1::BookingService::Service {
  public:
   BookingService(BookingRepository& repo, const ClinicSettingsSource& settings, const refs::ClientProfiles& clients,

@@ -17,6 +17,12 @@ absl::Status OptionalId(std::string_view field, const std::string& id) {
 
 std::string When(absl::Time t, absl::TimeZone zone) { return absl::FormatTime("%a %e %b %Y %H:%M", t, zone); }
 
+// The widget sends a new client to the request form on this answer.
+absl::Status ExistingClientsOnly() {
+  return FieldError(absl::StatusCode::kFailedPrecondition, "visitorToken",
+                    "this clinic books existing clients only online; please use the appointment request form");
+}
+
 bool Booked(const std::string& status) { return status == "scheduled" || status == "confirmed"; }
 
 // The contract's conversation.requested record (booking → conversations).
@@ -190,13 +196,7 @@ grpc::Status DirectBookingService::ListOpenSlots(grpc::ServerContext* ctx, const
     VL_ASSIGN_OR_RETURN(std::vector<Slot> slots,
                         FindOpenSlots(schedule_, req->clinic_id(), clinic, req->appointment_type_id(),
                                       req->provider_id(), days, clock_.Now()));
-    for (const Slot& slot : slots) {
-      v1::Slot* out = resp->add_slots();
-      *out->mutable_start_time() = ToTimestamp(slot.when.start);
-      *out->mutable_end_time() = ToTimestamp(slot.when.end);
-      out->set_provider_id(slot.provider_id);
-      out->set_room_id(slot.room_id);
-    }
+    SlotsOut(slots, resp->mutable_slots());
     return absl::OkStatus();
   }());
 }
@@ -215,8 +215,7 @@ grpc::Status DirectBookingService::HoldSlot(grpc::ServerContext* ctx, const v1::
     const Visitor& v = caller.visitor;
     if (v.client_id.empty()) {
       if (!clinic.settings.allow_new_clients) {
-        return FieldError(absl::StatusCode::kFailedPrecondition, "visitorToken",
-                          "this clinic books existing clients only online; please use the appointment request form");
+        return ExistingClientsOnly();
       }
       if (!type.new_client_allowed) {
         return FieldError(absl::StatusCode::kFailedPrecondition, "appointmentTypeId",
@@ -261,8 +260,7 @@ grpc::Status DirectBookingService::ConfirmBooking(grpc::ServerContext* ctx, cons
         VL_ASSIGN_OR_RETURN(species, validate::Name("newClient.petSpecies", n.pet_species(), 100));
       }
       if (!clinic.settings.allow_new_clients) {
-        return FieldError(absl::StatusCode::kFailedPrecondition, "visitorToken",
-                          "this clinic books existing clients only online; please use the appointment request form");
+        return ExistingClientsOnly();
       }
     }
     // Checked before a new client is created, and again under the row lock.
