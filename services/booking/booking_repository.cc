@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "libs/core/time.h"
 #include "nlohmann/json.hpp"
 #include "libs/core/status.h"
@@ -13,8 +14,10 @@
 namespace vetline::booking {
 namespace {
 
-// Statuses that hold a slot (the exclusion constraints' WHERE says the same).
-#define VL_ACTIVE "('scheduled', 'confirmed', 'checked_in')"
+// Statuses that hold a slot (the exclusion constraints' WHERE says the same). A direct
+// booking's hold is one until it expires; expired holds are deleted before availability
+// is read (BookingRepository::DropExpiredClinicHolds) and by whoever books over them.
+#define VL_ACTIVE "('held', 'scheduled', 'confirmed', 'checked_in')"
 
 constexpr pg::Statement kGetSettings{
     "booking_get_settings",
@@ -398,6 +401,9 @@ constexpr pg::Statement kAppointmentEvent{
     "'source', source, 'previousStartTime', $3::timestamptz, 'previousEndTime', $4::timestamptz, "
     "'newClient', new_client, 'description', description)::text "
     "AS payload FROM booking.appointments WHERE clinic_id = $1 AND id = $2"};
+constexpr pg::Statement kDropClinicExpiredHolds{
+    "booking_drop_clinic_expired_holds",
+    "DELETE FROM booking.appointments WHERE clinic_id = $1 AND status = 'held' AND hold_expires_at <= $2"};
 // An expired hold of the provider or room in the way of a booking gives way to it (holds
 // expire without a worker; see 0002_direct_booking.sql). $6: now.
 constexpr pg::Statement kDropExpiredHolds{
@@ -418,17 +424,23 @@ constexpr pg::Statement kAvailabilityProviders{
 constexpr pg::Statement kAvailabilityHours{
     "booking_availability_hours",
     "SELECT " VL_HOURS_COLUMNS " FROM booking.hours WHERE clinic_id = $1"};
-// Taken time: every active appointment with a provider or a room in the range, instants
-// as epoch microseconds (cheaper to read than timestamptz text; merging them in SQL with
-// range_agg cost more than it saved).
-constexpr pg::Statement kAvailabilityTaken{
-    "booking_availability_taken",
-    "SELECT coalesce(provider_id::text, '') AS provider_id, coalesce(room_id::text, '') AS room_id, "
-    "(extract(epoch FROM lower(during)) * 1000000)::int8 AS starts_us, "
-    "(extract(epoch FROM upper(during)) * 1000000)::int8 AS ends_us FROM booking.appointments "
-    "WHERE clinic_id = $1 AND status IN ('held', 'scheduled', 'confirmed', 'checked_in') AND "
-    "(status <> 'held' OR hold_expires_at > $4) AND (provider_id IS NOT NULL OR room_id IS NOT NULL) "
-    "AND during && tstzrange($2::timestamptz, $3::timestamptz, '[)')"};
+// The versions of the UTC days a question covers (a day without a row is version 0).
+constexpr pg::Statement kAvailabilityDayVersions{
+    "booking_availability_day_versions",
+    "SELECT day, version FROM booking.schedule_days WHERE clinic_id = $1 AND day BETWEEN $2 AND $3"};
+// Taken time of whole UTC days with their versions, in one statement so that both come
+// from one snapshot: every active appointment with a provider or a room touching the day
+// (none: one row of NULLs), instants as epoch microseconds (cheaper to read than
+// timestamptz text).
+constexpr pg::Statement kAvailabilityDays{
+    "booking_availability_days",
+    "SELECT d.day, coalesce(v.version, 0) AS version, coalesce(a.provider_id::text, '') AS provider_id, "
+    "coalesce(a.room_id::text, '') AS room_id, (extract(epoch FROM lower(a.during)) * 1000000)::int8 AS starts_us, "
+    "(extract(epoch FROM upper(a.during)) * 1000000)::int8 AS ends_us FROM unnest($2::int8[]) AS d(day) "
+    "LEFT JOIN booking.schedule_days v ON v.clinic_id = $1 AND v.day = d.day "
+    "LEFT JOIN booking.appointments a ON a.clinic_id = $1 AND a.status IN " VL_ACTIVE
+    " AND (a.provider_id IS NOT NULL OR a.room_id IS NOT NULL) AND a.during && "
+    "tstzrange(to_timestamp(d.day * 86400.0), to_timestamp((d.day + 1) * 86400.0), '[)')"};
 constexpr pg::Statement kAvailabilityBlockOffs{
     "booking_availability_block_offs",
     "SELECT coalesce(provider_id::text, '') AS provider_id, coalesce(room_id::text, '') AS room_id, "
@@ -1005,16 +1017,21 @@ absl::StatusOr<std::vector<v1::Appointment>> BookingRepository::ListAppointments
   return out;
 }
 
+absl::Status BookingRepository::DropExpiredClinicHolds(const std::string& clinic_id, absl::Time now) {
+  return pool_->Exec(kDropClinicExpiredHolds, {clinic_id, now}).status();
+}
+
 absl::StatusOr<AvailabilityInput> BookingRepository::LoadAvailability(const std::string& clinic_id,
                                                                       const std::string& type_id, absl::Time from,
-                                                                      absl::Time to, absl::Time now) {
+                                                                      absl::Time to) {
   AvailabilityInput in;
+  const int64_t first_day = UtcDay(from), last_day = LastUtcDay(to);
   VL_RETURN_IF_ERROR(pool_->WithSession([&](pg::Session& s) -> absl::Status {
     VL_ASSIGN_OR_RETURN(std::vector<pg::Result> r,
                         s.ExecBatch({{kAvailabilityType, {clinic_id, type_id}},
                                      {kAvailabilityProviders, {clinic_id}},
                                      {kAvailabilityHours, {clinic_id}},
-                                     {kAvailabilityTaken, {clinic_id, from, to, now}},
+                                     {kAvailabilityDayVersions, {clinic_id, first_day, last_day}},
                                      {kAvailabilityBlockOffs, {clinic_id, from, to}}}));
     if (r[0].rows() == 0) {
       return NotFoundField("appointmentTypeId", "no active appointment type with this appointmentTypeId in your clinic");
@@ -1039,18 +1056,54 @@ absl::StatusOr<AvailabilityInput> BookingRepository::LoadAvailability(const std:
       if (r[1].Bool(i, "has_schedule")) p.schedule = schedules[p.id];
       in.clinic.providers.push_back(std::move(p));
     }
-    // Thousands of rows: columns by index, found once (a lookup by name per value cost
-    // more than the query).
-    const pg::Result& t = r[3];
-    const int provider = t.column("provider_id"), room = t.column("room_id"), starts = t.column("starts_us"),
-              ends = t.column("ends_us");
-    in.busy.reserve(t.rows() + r[4].rows());
-    for (int i = 0; i < t.rows(); ++i) {
-      int64_t a = 0, b = 0;
-      if (!absl::SimpleAtoi(t.Text(i, starts), &a) || !absl::SimpleAtoi(t.Text(i, ends), &b)) {
-        return absl::InternalError("unreadable appointment time");
+    std::map<int64_t, int64_t> versions;
+    for (int i = 0; i < r[3].rows(); ++i) versions[r[3].Int(i, "day")] = r[3].Int(i, "version");
+
+    // Days read now are used as read, whatever the cache keeps of them.
+    std::map<int64_t, TakenDays::Day> fresh;
+    const std::vector<int64_t> stale = taken_days_.Stale(clinic_id, first_day, last_day, versions);
+    if (!stale.empty()) {
+      VL_ASSIGN_OR_RETURN(pg::Result t, s.Exec(kAvailabilityDays, {clinic_id, absl::StrCat("{", absl::StrJoin(stale, ","), "}")}));
+      // Thousands of rows: columns by index, found once (a lookup by name per value cost
+      // more than the query).
+      const int day = t.column("day"), version = t.column("version"), provider = t.column("provider_id"),
+                room = t.column("room_id"), starts = t.column("starts_us"), ends = t.column("ends_us");
+      std::map<int64_t, std::pair<int64_t, std::vector<Busy>>> read;
+      for (int i = 0; i < t.rows(); ++i) {
+        int64_t d = 0, v = 0, a = 0, b = 0;
+        if (!absl::SimpleAtoi(t.Text(i, day), &d) || !absl::SimpleAtoi(t.Text(i, version), &v)) {
+          return absl::InternalError("unreadable schedule day");
+        }
+        auto& [day_version, taken] = read[d];
+        day_version = v;
+        if (t.IsNull(i, starts)) continue;  // a day with nothing taken
+        if (!absl::SimpleAtoi(t.Text(i, starts), &a) || !absl::SimpleAtoi(t.Text(i, ends), &b)) {
+          return absl::InternalError("unreadable appointment time");
+        }
+        taken.push_back({t.Text(i, provider), t.Text(i, room), {absl::FromUnixMicros(a), absl::FromUnixMicros(b)}});
       }
-      in.busy.push_back({t.Text(i, provider), t.Text(i, room), {absl::FromUnixMicros(a), absl::FromUnixMicros(b)}});
+      for (auto& [d, day] : read) {
+        fresh[d] = taken_days_.Put(clinic_id, d, day.first, std::move(day.second));
+      }
+    }
+    const std::vector<TakenDays::Day> kept = taken_days_.Get(clinic_id, first_day, last_day);
+    size_t total = r[4].rows();
+    std::vector<const std::vector<Busy>*> days;
+    for (int64_t d = first_day; d <= last_day; ++d) {
+      auto f = fresh.find(d);
+      const TakenDays::Day& day = f != fresh.end() ? f->second : kept[d - first_day];
+      if (day == nullptr) return absl::InternalError("schedule day not read");
+      days.push_back(day.get());
+      total += day->size();
+    }
+    // An appointment over midnight is in both its days: once is enough.
+    in.busy.reserve(total);
+    for (size_t i = 0; i < days.size(); ++i) {
+      const int64_t day_start = (first_day + static_cast<int64_t>(i)) * 86'400;
+      for (const Busy& b : *days[i]) {
+        if (i > 0 && absl::ToUnixSeconds(b.when.start) < day_start) continue;  // already added with its first day
+        in.busy.push_back(b);
+      }
     }
     for (int i = 0; i < r[4].rows(); ++i) {  // both empty: the whole clinic
       in.busy.push_back({r[4].Text(i, "provider_id"), r[4].Text(i, "room_id"),

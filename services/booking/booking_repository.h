@@ -12,6 +12,7 @@
 #include "libs/outbox/outbox.h"
 #include "libs/pg/pg.h"
 #include "services/booking/availability.h"
+#include "services/booking/taken_days.h"
 #include "vetline/booking/v1/booking.pb.h"
 #include "vetline/booking/v1/booking_sync.pb.h"
 
@@ -177,12 +178,15 @@ class BookingRepository {
   absl::StatusOr<std::vector<v1::Appointment>> ListAppointments(const std::string& clinic_id,
                                                                 const AppointmentFilter& f);
 
-  // Settings, the type, active providers and their schedules, opening hours, and what is
-  // taken in [from, to): one round trip. NotFound on appointmentTypeId.
-  // Holds (direct booking) take their slot until they expire at `now`.
+  // The type, active providers and their schedules, opening hours, and what is taken in
+  // [from, to) (block-offs, and appointments of the UTC days it covers): one round trip,
+  // plus one more for the days whose appointments changed since this replica last read
+  // them (TakenDays). NotFound on appointmentTypeId.
   absl::StatusOr<AvailabilityInput> LoadAvailability(const std::string& clinic_id, const std::string& type_id,
-                                                     absl::Time from, absl::Time to,
-                                                     absl::Time now = absl::Now());
+                                                     absl::Time from, absl::Time to);
+  // Direct booking's holds that expired at `now` are deleted (they count as taken until
+  // then; the day versions move with the delete). Run before reading availability.
+  absl::Status DropExpiredClinicHolds(const std::string& clinic_id, absl::Time now);
 
   // One sync batch in one transaction. Exclusive against bookings of the clinic (which
   // take the same lock shared), so its no-double-booking decisions hold until commit.
@@ -200,6 +204,7 @@ class BookingRepository {
  private:
   std::shared_ptr<pg::Pool> pool_;
   outbox::Outbox outbox_{"booking"};
+  TakenDays taken_days_;
 };
 
 }  // namespace vetline::booking

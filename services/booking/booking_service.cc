@@ -216,10 +216,11 @@ absl::StatusOr<std::vector<Slot>> FindOpenSlots(BookingRepository& repo, const s
                                                 const ClinicSettingsSource::Loaded& clinic, const std::string& type_id,
                                                 const std::string& provider_id, DayRange days, absl::Time now) {
   const ClinicSettings& s = clinic.settings;
+  VL_RETURN_IF_ERROR(repo.DropExpiredClinicHolds(clinic_id, now));
   // Taken time a day either side of the range covers buffers and overnight hours.
   VL_ASSIGN_OR_RETURN(AvailabilityInput in,
                       repo.LoadAvailability(clinic_id, type_id, LocalInstant(days.first - 1, 0, clinic.zone),
-                                            LocalInstant(days.last + 2, 0, clinic.zone), now));
+                                            LocalInstant(days.last + 2, 0, clinic.zone)));
   in.clinic.zone = clinic.zone;
   in.clinic.settings = {.minimum_notice = absl::Minutes(s.minimum_notice_minutes),
                         .horizon = absl::Hours(24) * s.booking_horizon_days,

@@ -28,7 +28,7 @@ class TwilioWebhooksService final : public v1::TwilioWebhooksService::Service {
 
  private:
   // The form, once signature and account check out.
-  absl::StatusOr<channels::FormParams> Verified(const v1::TwilioWebhookRequest& req) const;
+  absl::StatusOr<http::FormParams> Verified(const v1::TwilioWebhookRequest& req) const;
 
   SmsInbound& inbound_;
   TwilioWebhookOptions options_;

@@ -43,5 +43,7 @@ int main(int argc, char** argv) {
   }
   for (absl::string_view n : absl::StrSplit(landlines, ',', absl::SkipEmpty())) o.landlines.emplace_back(n);
   twilio_sim::TwilioSim sim(o);
-  return twilio_sim::Serve(sim, host, port);
+  return http::ServeStandIn("twilio-sim", host, port, [&sim](const http::StandInRequest& r) {
+    return sim.Handle(r.method, r.target, r.header("authorization"), r.body);
+  });
 }

@@ -11,17 +11,19 @@
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
 #include "services/conversations/channels/sms_keywords.h"
-#include "services/conversations/channels/http_post.h"
+#include "libs/http/http_post.h"
 #include "services/conversations/channels/twilio_signature.h"
 
 namespace vetline::twilio_sim {
+
+namespace channels = ::vetline::conversations::channels;
 namespace {
 
 using nlohmann::json;
 constexpr char kApiVersion[] = "2010-04-01";
 
 // Twilio's error body, e.g. {"code": 21211, "message": "...", "more_info": ..., "status": 400}.
-HttpAnswer TwilioError(int http_status, int code, const std::string& message) {
+http::StandInAnswer TwilioError(int http_status, int code, const std::string& message) {
   json j = {{"code", code},
             {"message", message},
             {"more_info", absl::StrCat("https://www.twilio.com/docs/errors/", code)},
@@ -29,7 +31,7 @@ HttpAnswer TwilioError(int http_status, int code, const std::string& message) {
   return {http_status, j.dump()};
 }
 
-HttpAnswer Json(int status, const json& j) { return {status, j.dump()}; }
+http::StandInAnswer Json(int status, const json& j) { return {status, j.dump()}; }
 
 std::string RandomSid(const char* prefix) {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -89,12 +91,12 @@ bool TwilioSim::Authorised(const std::string& authorization) const {
   return authorization == expected;
 }
 
-HttpAnswer TwilioSim::Handle(const std::string& method, const std::string& target,
+http::StandInAnswer TwilioSim::Handle(const std::string& method, const std::string& target,
                              const std::string& authorization, const std::string& body) {
   const size_t q = target.find('?');
   const std::string path = target.substr(0, q);
-  const channels::FormParams query =
-      q == std::string::npos ? channels::FormParams{} : channels::ParseForm(target.substr(q + 1));
+  const http::FormParams query =
+      q == std::string::npos ? http::FormParams{} : http::ParseForm(target.substr(q + 1));
   if (method == "POST" && path == "/_sim/inbound") return Inbound(body);
   if (absl::StartsWith(path, "/_sim/")) return Control(method, path, query);
 
@@ -111,7 +113,7 @@ HttpAnswer TwilioSim::Handle(const std::string& method, const std::string& targe
   return TwilioError(404, 20404, "The requested resource " + path + " was not found");
 }
 
-HttpAnswer TwilioSim::CreateMessage(const std::string& account, const std::string& authorization,
+http::StandInAnswer TwilioSim::CreateMessage(const std::string& account, const std::string& authorization,
                                     const std::string& body) {
   absl::Duration delay;
   {
@@ -128,19 +130,19 @@ HttpAnswer TwilioSim::CreateMessage(const std::string& account, const std::strin
     return TwilioError(404, 20404, "The requested resource /2010-04-01/Accounts/" + account +
                                        "/Messages.json was not found");
   }
-  const channels::FormParams form = channels::ParseForm(body);
+  const http::FormParams form = http::ParseForm(body);
   Message m;
-  m.to = channels::FormValue(form, "To");
-  m.from = channels::FormValue(form, "From");
-  m.body = channels::FormValue(form, "Body");
-  m.status_callback = channels::FormValue(form, "StatusCallback");
+  m.to = http::FormValue(form, "To");
+  m.from = http::FormValue(form, "From");
+  m.body = http::FormValue(form, "Body");
+  m.status_callback = http::FormValue(form, "StatusCallback");
   // Twilio's validation errors, in the order it checks them.
   if (m.to.empty()) return TwilioError(400, 21604, "A 'To' phone number is required.");
-  if (m.from.empty() && channels::FormValue(form, "MessagingServiceSid").empty()) {
+  if (m.from.empty() && http::FormValue(form, "MessagingServiceSid").empty()) {
     return TwilioError(400, 21603, "A 'From' phone number is required.");
   }
-  if (m.body.empty() && channels::FormValue(form, "MediaUrl").empty() &&
-      channels::FormValue(form, "ContentSid").empty()) {
+  if (m.body.empty() && http::FormValue(form, "MediaUrl").empty() &&
+      http::FormValue(form, "ContentSid").empty()) {
     return TwilioError(400, 21602, "Message body is required.");
   }
   if (!IsE164(m.to)) return TwilioError(400, 21211, "Invalid 'To' Phone Number: " + m.to);
@@ -175,7 +177,7 @@ HttpAnswer TwilioSim::CreateMessage(const std::string& account, const std::strin
   return {201, answer};
 }
 
-HttpAnswer TwilioSim::FetchMessage(const std::string& account, const std::string& sid,
+http::StandInAnswer TwilioSim::FetchMessage(const std::string& account, const std::string& sid,
                                    const std::string& authorization) {
   if (!Authorised(authorization)) return TwilioError(401, 20003, "Authenticate");
   std::lock_guard<std::mutex> lock(mu_);
@@ -252,31 +254,31 @@ PeriodicWorker::Next TwilioSim::DeliverOneCallbackBatch() {
 
 void TwilioSim::PostCallback(const Message& m, const std::string& status, int error_code) {
   // The fields of Twilio's status callback request.
-  channels::FormParams form = {{"AccountSid", options_.account_sid}, {"ApiVersion", kApiVersion},
+  http::FormParams form = {{"AccountSid", options_.account_sid}, {"ApiVersion", kApiVersion},
                                {"From", m.from},        {"MessageSid", m.sid},
                                {"MessageStatus", status}, {"SmsSid", m.sid},
                                {"SmsStatus", status},    {"To", m.to}};
   if (error_code != 0) form.emplace_back("ErrorCode", std::to_string(error_code));
-  channels::internal::HttpRequest req;
+  http::HttpRequest req;
   req.url = m.status_callback;
-  req.body = channels::EncodeForm(form);
+  req.body = http::EncodeForm(form);
   req.headers = {"Content-Type: application/x-www-form-urlencoded", "User-Agent: TwilioProxy/1.1",
                  "X-Twilio-Signature: " + channels::TwilioSignature(options_.auth_token, m.status_callback, form)};
   req.timeout = absl::Seconds(5);
-  channels::internal::HttpResult res = channels::internal::HttpPost(req);
+  http::HttpResult res = http::HttpPost(req);
   std::lock_guard<std::mutex> lock(mu_);
   callbacks_.push_back({m.sid, status, m.status_callback, res.status});
 }
 
-HttpAnswer TwilioSim::Inbound(const std::string& body) {
-  const channels::FormParams in = channels::ParseForm(body);
-  std::string url = channels::FormValue(in, "Url");
+http::StandInAnswer TwilioSim::Inbound(const std::string& body) {
+  const http::FormParams in = http::ParseForm(body);
+  std::string url = http::FormValue(in, "Url");
   if (url.empty()) url = options_.inbound_url;
   if (url.empty()) return Json(400, {{"error", "no Url given and no --inbound-url set"}});
   const std::string sid = RandomSid("SM");
-  const std::string text = channels::FormValue(in, "Body");
+  const std::string text = http::FormValue(in, "Body");
   // The fields Twilio posts to a number's messaging webhook.
-  channels::FormParams form = {{"ToCountry", "US"},
+  http::FormParams form = {{"ToCountry", "US"},
                                {"ToState", ""},
                                {"SmsMessageSid", sid},
                                {"NumMedia", "0"},
@@ -288,26 +290,26 @@ HttpAnswer TwilioSim::Inbound(const std::string& body) {
                                {"FromCity", ""},
                                {"Body", text},
                                {"FromCountry", "US"},
-                               {"To", channels::FormValue(in, "To")},
+                               {"To", http::FormValue(in, "To")},
                                {"ToZip", ""},
                                {"NumSegments", std::to_string(Segments(text))},
                                {"MessageSid", sid},
                                {"AccountSid", options_.account_sid},
-                               {"From", channels::FormValue(in, "From")},
+                               {"From", http::FormValue(in, "From")},
                                {"ApiVersion", kApiVersion}};
   std::string signature = channels::TwilioSignature(options_.auth_token, url, form);
-  if (channels::FormValue(in, "BadSignature") == "true") signature = "forged" + signature.substr(6);
-  channels::internal::HttpRequest req;
+  if (http::FormValue(in, "BadSignature") == "true") signature = "forged" + signature.substr(6);
+  http::HttpRequest req;
   req.url = url;
-  req.body = channels::EncodeForm(form);
+  req.body = http::EncodeForm(form);
   req.headers = {"Content-Type: application/x-www-form-urlencoded", "User-Agent: TwilioProxy/1.1",
                  "X-Twilio-Signature: " + signature};
   req.timeout = absl::Seconds(10);
-  channels::internal::HttpResult res = channels::internal::HttpPost(req);
+  http::HttpResult res = http::HttpPost(req);
   {
     // As Twilio does: after STOP, sends to that number are refused (21610) until START.
     std::lock_guard<std::mutex> lock(mu_);
-    const std::string from = channels::FormValue(in, "From");
+    const std::string from = http::FormValue(in, "From");
     switch (channels::ClassifySmsKeyword(text)) {
       case channels::SmsKeyword::kOptOut: numbers_[from] = NumberKind::kUnsubscribed; break;
       case channels::SmsKeyword::kOptIn:
@@ -322,8 +324,8 @@ HttpAnswer TwilioSim::Inbound(const std::string& body) {
                     {"error", res.transport_error}});
 }
 
-HttpAnswer TwilioSim::Control(const std::string& method, const std::string& path,
-                              const channels::FormParams& query) {
+http::StandInAnswer TwilioSim::Control(const std::string& method, const std::string& path,
+                              const http::FormParams& query) {
   std::lock_guard<std::mutex> lock(mu_);
   if (method == "GET" && path == "/_sim/messages") {
     json list = json::array();
@@ -348,7 +350,7 @@ HttpAnswer TwilioSim::Control(const std::string& method, const std::string& path
   }
   if (method == "POST" && path == "/_sim/down") {
     int seconds = 0;
-    if (!absl::SimpleAtoi(channels::FormValue(query, "seconds"), &seconds) || seconds < 0) {
+    if (!absl::SimpleAtoi(http::FormValue(query, "seconds"), &seconds) || seconds < 0) {
       return Json(400, {{"error", "seconds must be a whole number >= 0"}});
     }
     down_until_ = seconds == 0 ? absl::InfinitePast() : absl::Now() + absl::Seconds(seconds);
@@ -356,14 +358,14 @@ HttpAnswer TwilioSim::Control(const std::string& method, const std::string& path
   }
   if (method == "POST" && path == "/_sim/slow") {
     int ms = 0;
-    if (!absl::SimpleAtoi(channels::FormValue(query, "ms"), &ms) || ms < 0 || ms > 600'000) {
+    if (!absl::SimpleAtoi(http::FormValue(query, "ms"), &ms) || ms < 0 || ms > 600'000) {
       return Json(400, {{"error", "ms must be a whole number from 0 to 600000"}});
     }
     answer_delay_ = absl::Milliseconds(ms);
     return Json(200, {{"slow_ms", ms}});
   }
   if (method == "POST" && path == "/_sim/numbers") {
-    const std::string number = channels::FormValue(query, "number"), kind = channels::FormValue(query, "kind");
+    const std::string number = http::FormValue(query, "number"), kind = http::FormValue(query, "kind");
     static const std::map<std::string, NumberKind> kKinds = {{"mobile", NumberKind::kMobile},
                                                              {"landline", NumberKind::kLandline},
                                                              {"not_mobile", NumberKind::kNotMobile},

@@ -15,11 +15,10 @@
 
 #include "absl/time/time.h"
 #include "libs/core/periodic_worker.h"
-#include "services/conversations/channels/form_encoding.h"
+#include "libs/http/form.h"
+#include "libs/http/stand_in_server.h"
 
 namespace vetline::twilio_sim {
-
-namespace channels = ::vetline::conversations::channels;
 
 struct Options {
   std::string account_sid = "AC00000000000000000000000000000000";
@@ -30,19 +29,13 @@ struct Options {
   absl::Duration callback_delay = absl::ZeroDuration();  // between one message's callbacks
 };
 
-struct HttpAnswer {
-  int status = 200;
-  std::string body;
-  std::string content_type = "application/json";
-};
-
 class TwilioSim {
  public:
   explicit TwilioSim(Options options);
   ~TwilioSim();
 
   // One HTTP request: method, target (path + query), the Authorization header, body.
-  HttpAnswer Handle(const std::string& method, const std::string& target,
+  http::StandInAnswer Handle(const std::string& method, const std::string& target,
                     const std::string& authorization, const std::string& body);
 
  private:
@@ -58,13 +51,13 @@ class TwilioSim {
   };
   enum class NumberKind { kMobile, kLandline, kNotMobile, kUnsubscribed };
 
-  HttpAnswer CreateMessage(const std::string& account, const std::string& authorization,
+  http::StandInAnswer CreateMessage(const std::string& account, const std::string& authorization,
                            const std::string& body);
-  HttpAnswer FetchMessage(const std::string& account, const std::string& sid,
+  http::StandInAnswer FetchMessage(const std::string& account, const std::string& sid,
                           const std::string& authorization);
-  HttpAnswer Inbound(const std::string& body);
-  HttpAnswer Control(const std::string& method, const std::string& path,
-                     const channels::FormParams& query);
+  http::StandInAnswer Inbound(const std::string& body);
+  http::StandInAnswer Control(const std::string& method, const std::string& path,
+                     const http::FormParams& query);
   bool Authorised(const std::string& authorization) const;
   std::string MessageJson(const Message& m) const;
   PeriodicWorker::Next DeliverOneCallbackBatch();
@@ -82,9 +75,5 @@ class TwilioSim {
   absl::Duration answer_delay_ = absl::ZeroDuration();  // a slow Twilio
   std::vector<std::unique_ptr<PeriodicWorker>> workers_;
 };
-
-// Serves `sim` on host:port (0: any free port) with one thread per connection; prints
-// `port=N` on stdout once listening, then blocks until SIGINT/SIGTERM.
-int Serve(TwilioSim& sim, const std::string& host, int port);
 
 }  // namespace vetline::twilio_sim

@@ -27,6 +27,8 @@ ALTER TABLE booking.appointments ADD CONSTRAINT appointments_room_no_overlap EXC
 DROP INDEX booking.appointments_during;
 CREATE INDEX appointments_during ON booking.appointments USING gist (clinic_id, during)
   WHERE status IN ('held', 'scheduled', 'confirmed', 'checked_in');
+-- Expired holds are deleted before availability is read: finding none is one probe.
+CREATE INDEX appointments_holds ON booking.appointments (clinic_id, hold_expires_at) WHERE status = 'held';
 
 -- One-time codes: only a keyed hash of the code is stored. A code is single use
 -- (used_at), expires, and locks after a few wrong tries (attempts). The newest code of a

@@ -113,6 +113,16 @@ class Stack {
   }
   pg::Pool& db() { return *pool_; }
   std::unique_ptr<v1::BookingService::Stub> BookingStub() { return v1::BookingService::NewStub(booking_channel_); }
+  // A second replica of the booking service on the same database (its own memory).
+  std::unique_ptr<v1::BookingService::Stub> ReplicaStub() {
+    if (!replica_) {
+      rpc::ServiceEnv env = testing::TestServiceEnv(db_.conninfo());
+      env.peers = {{"clients", "127.0.0.1:" + std::to_string(clients_->server().port())},
+                   {"identity", identity_.address()}};
+      replica_ = booking::Start(env, clock_).value();
+    }
+    return v1::BookingService::NewStub(rpc::Dial("127.0.0.1:" + std::to_string(replica_->server().port())));
+  }
   std::unique_ptr<clients::v1::ClientsService::Stub> ClientsStub() {
     return clients::v1::ClientsService::NewStub(clients_channel_);
   }
@@ -125,7 +135,7 @@ class Stack {
   testing::IdentityStack identity_;
   testing::TestDatabase clients_db_, db_;
   auth::PrincipalSigner signer_;
-  std::unique_ptr<rpc::RunningService> clients_, booking_;
+  std::unique_ptr<rpc::RunningService> clients_, booking_, replica_;
   std::unique_ptr<v1::BookingSyncService::Stub> sync_;
   std::unique_ptr<clients::v1::ClientSyncService::Stub> client_sync_;
   std::shared_ptr<pg::Pool> pool_;
@@ -693,3 +703,67 @@ TEST_CASE("booking: settings, hours and availability", "[booking][staff][availab
   q.set_provider_id("33333333-3333-4333-8333-333333333333");
   CHECK(FieldOf(st.stub->GetAvailability(st.Ctx().get(), q, &open)) == "providerId");
 }
+
+namespace {
+
+TEST_CASE("booking: open slots follow bookings, cancellations and PIMS changes made through another replica",
+          "[booking][availability][replicas]") {
+  Stack s;
+  Staff a{s, s.Clinic("America/New_York"), s.BookingStub(), s.ClientsStub()};
+  Staff b{s, a.clinic, s.ReplicaStub(), s.ClientsStub()};
+  s.SyncClient(a.clinic, "C1", "PT1");
+  s.Sync(a.clinic, {Basics()});
+  v1::UpdateSettingsRequest change;
+  change.set_minimum_notice_minutes(0);
+  change.set_slot_granularity_minutes(30);
+  v1::BookingSettings settings;
+  REQUIRE(a.stub->UpdateSettings(a.Ctx(true).get(), change, &settings).ok());
+  v1::PutClinicHoursRequest hours;  // Mondays 09:00-11:00 local; 1 June 2026 is a Monday (EDT)
+  auto* w = hours.mutable_schedule()->add_weekly();
+  w->set_weekday(v1::MONDAY);
+  auto* r = w->add_ranges();
+  r->set_open("09:00");
+  r->set_close("11:00");
+  v1::Schedule stored;
+  REQUIRE(a.stub->PutClinicHours(a.Ctx(true).get(), hours, &stored).ok());
+
+  v1::GetAvailabilityRequest q;
+  q.set_appointment_type_id(a.Id("appointment_types", "T1"));
+  q.set_provider_id(a.Id("providers", "P1"));
+  q.set_from("2026-06-01");
+  q.set_to("2026-06-07");
+  auto open_on_a = [&] {
+    v1::GetAvailabilityResponse open;
+    REQUIRE(a.stub->GetAvailability(a.Ctx().get(), q, &open).ok());
+    std::vector<absl::Time> starts;
+    for (const auto& slot : open.slots()) starts.push_back(FromTimestamp(slot.start_time()));
+    return starts;
+  };
+  const absl::Time nine = Utc(2026, 6, 1, 13), nine30 = Utc(2026, 6, 1, 13, 30), ten = Utc(2026, 6, 1, 14),
+                   ten30 = Utc(2026, 6, 1, 14, 30);
+  REQUIRE(open_on_a() == std::vector<absl::Time>{nine, nine30, ten, ten30});
+
+  // Booked on the other replica: gone here at once.
+  auto [client, pet] = b.ClientWithPet("Pat");
+  v1::Appointment booked;
+  REQUIRE(b.Book(client, pet, nine30, &booked).ok());
+  CHECK(open_on_a() == std::vector<absl::Time>{nine, ten, ten30});
+
+  // The PIMS books 10:00 local.
+  s.Sync(a.clinic, {[] {
+           v1::BookingSyncBatch batch;
+           *batch.add_appointments() = Appointment("A1", "2026-06-01T10:00", "2026-06-01T10:30");
+           return batch;
+         }()});
+  REQUIRE(s.last_status.ok());
+  CHECK(open_on_a() == std::vector<absl::Time>{nine, ten30});
+
+  // Cancelled on the other replica: open again here.
+  v1::CancelAppointmentRequest cancel;
+  cancel.set_id(booked.id());
+  v1::Appointment cancelled;
+  REQUIRE(b.stub->CancelAppointment(b.Ctx().get(), cancel, &cancelled).ok());
+  CHECK(open_on_a() == std::vector<absl::Time>{nine, nine30, ten30});
+}
+
+}  // namespace

@@ -6,7 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "services/conversations/channels/email.h"
 #include "services/conversations/channels/gmime_support.h"
-#include "services/conversations/channels/http_post.h"
+#include "libs/http/http_post.h"
 #include "libs/core/status.h"
 
 namespace vetline::conversations::channels {
@@ -194,7 +194,7 @@ SendOutcome SmtpEmail::Send(const Email& email) {
   try {
     absl::StatusOr<BuiltEmail> built = BuildMimeMessage(email);
     if (!built.ok()) return SendOutcome::Failed(std::string(built.status().message()));
-    CURL* c = static_cast<CURL*>(internal::ThreadCurlHandle());
+    CURL* c = static_cast<CURL*>(http::ThreadCurlHandle());
     if (c == nullptr) return SendOutcome::Retry("cannot create an SMTP client handle");
     const std::string from = Bracketed(email.from.address), to = Bracketed(email.to.address);
     curl_slist* rcpt = curl_slist_append(nullptr, to.c_str());

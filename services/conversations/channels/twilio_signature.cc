@@ -44,8 +44,8 @@ std::optional<UrlParts> SplitUrl(std::string_view url) {
 }  // namespace
 
 std::string TwilioSignature(std::string_view auth_token, std::string_view url,
-                            const FormParams& params) {
-  FormParams sorted = params;
+                            const http::FormParams& params) {
+  http::FormParams sorted = params;
   // Byte order of UTF-8 is code-point order, which is how Twilio's SDKs sort.
   std::stable_sort(sorted.begin(), sorted.end());
   std::string data(url);
@@ -61,7 +61,7 @@ std::string TwilioSignature(std::string_view auth_token, std::string_view url,
 }
 
 bool VerifyTwilioSignature(std::string_view auth_token, std::string_view url,
-                           const FormParams& params, std::string_view signature) {
+                           const http::FormParams& params, std::string_view signature) {
   auto matches = [&](std::string_view candidate) {
     std::string expected = TwilioSignature(auth_token, candidate, params);
     return expected.size() == signature.size() &&

@@ -7,17 +7,17 @@
 #include <string>
 #include <string_view>
 
-#include "services/conversations/channels/form_encoding.h"
+#include "libs/http/form.h"
 
 namespace vetline::conversations::channels {
 
 // `url` is the full URL Twilio requested (scheme, host, port if any, path, query).
 std::string TwilioSignature(std::string_view auth_token, std::string_view url,
-                            const FormParams& params);
+                            const http::FormParams& params);
 
 // Constant-time check. Like Twilio's own SDKs, accepts the URL as given, without its
 // port, or with the scheme's default port added (Twilio is not consistent about ports).
 bool VerifyTwilioSignature(std::string_view auth_token, std::string_view url,
-                           const FormParams& params, std::string_view signature);
+                           const http::FormParams& params, std::string_view signature);
 
 }  // namespace vetline::conversations::channels

@@ -3,8 +3,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "nlohmann/json.hpp"
-#include "services/conversations/channels/form_encoding.h"
-#include "services/conversations/channels/http_post.h"
+#include "libs/http/form.h"
+#include "libs/http/http_post.h"
 
 namespace vetline::conversations::channels {
 namespace {
@@ -56,16 +56,16 @@ TwilioSms::TwilioSms(TwilioConfig config) : config_(std::move(config)) {
 
 SendOutcome TwilioSms::Send(const Sms& sms) {
   try {
-    FormParams form = {{"To", sms.to}, {"From", sms.from}, {"Body", sms.body}};
+    http::FormParams form = {{"To", sms.to}, {"From", sms.from}, {"Body", sms.body}};
     if (!sms.status_callback.empty()) form.emplace_back("StatusCallback", sms.status_callback);
-    internal::HttpRequest req;
+    http::HttpRequest req;
     req.url = messages_url_;
     req.headers = {"Content-Type: application/x-www-form-urlencoded", "Accept: application/json"};
-    req.body = EncodeForm(form);
+    req.body = http::EncodeForm(form);
     req.basic_user = config_.account_sid;
     req.basic_password = config_.auth_token;
     req.timeout = config_.timeout;
-    internal::HttpResult res = internal::HttpPost(req);
+    http::HttpResult res = http::HttpPost(req);
     if (res.status == 0) return SendOutcome::Retry(absl::StrCat("Twilio unreachable: ", res.transport_error));
     if (res.status >= 200 && res.status < 300) {
       nlohmann::json j = nlohmann::json::parse(res.body, nullptr, false);

@@ -8,14 +8,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "services/conversations/channels/form_encoding.h"
+#include "libs/http/form.h"
 #include "services/conversations/channels/sms.h"
 
 namespace vetline::conversations::channels {
 
 // The form, once `signature` (the X-Twilio-Signature header) checks out for `url` (the
 // full URL Twilio called, as configured) and `body`; PermissionDenied otherwise.
-absl::StatusOr<FormParams> VerifyTwilioWebhook(std::string_view auth_token, std::string_view url,
+absl::StatusOr<http::FormParams> VerifyTwilioWebhook(std::string_view auth_token, std::string_view url,
                                                std::string_view body, std::string_view signature);
 
 struct TwilioStatusUpdate {
@@ -25,7 +25,7 @@ struct TwilioStatusUpdate {
   bool not_texting_capable = false;  // the code says the number cannot take texts
 };
 // InvalidArgument naming the form field (MessageSid, MessageStatus, ErrorCode).
-absl::StatusOr<TwilioStatusUpdate> ParseTwilioStatusCallback(const FormParams& form);
+absl::StatusOr<TwilioStatusUpdate> ParseTwilioStatusCallback(const http::FormParams& form);
 
 struct TwilioInboundText {
   std::string message_sid, account_sid, from, to, body;
@@ -33,6 +33,6 @@ struct TwilioInboundText {
   std::vector<std::string> media_types;
 };
 // InvalidArgument naming the form field (MessageSid, From, To, NumMedia).
-absl::StatusOr<TwilioInboundText> ParseTwilioInboundText(const FormParams& form);
+absl::StatusOr<TwilioInboundText> ParseTwilioInboundText(const http::FormParams& form);
 
 }  // namespace vetline::conversations::channels

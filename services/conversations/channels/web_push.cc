@@ -15,7 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 #include "nlohmann/json.hpp"
-#include "services/conversations/channels/http_post.h"
+#include "libs/http/http_post.h"
 
 namespace vetline::conversations::channels {
 namespace {
@@ -303,13 +303,13 @@ SendOutcome WebPush::Send(const PushSubscription& sub, std::string_view payload)
     }
     absl::StatusOr<std::string> auth = Authorization(impl_->config, impl_->key.get(), sub.endpoint, absl::Now());
     if (!auth.ok()) return SendOutcome::Failed(std::string(auth.status().message()));
-    internal::HttpRequest req;
+    http::HttpRequest req;
     req.url = sub.endpoint;
     req.body = std::move(*body);
     req.headers = {"Authorization: " + *auth, "Content-Encoding: aes128gcm", "Content-Type: application/octet-stream",
                    absl::StrCat("TTL: ", absl::ToInt64Seconds(impl_->config.ttl))};
     req.timeout = impl_->config.timeout;
-    internal::HttpResult res = internal::HttpPost(req);
+    http::HttpResult res = http::HttpPost(req);
     if (res.status == 0) return SendOutcome::Retry(absl::StrCat("push service unreachable: ", res.transport_error));
     if (res.status >= 200 && res.status < 300) return SendOutcome::Sent(res.location);
     const std::string words = absl::StrCat("push service answered HTTP ", res.status,

@@ -6,7 +6,7 @@
 
 #include "libs/pg/pg.h"
 #include "libs/testing/wait.h"
-#include "services/conversations/channels/form_encoding.h"
+#include "libs/http/form.h"
 #include "services/conversations/channels/twilio_signature.h"
 #include "services/conversations/sms_inbound.h"
 #include "tests/support/delivery_queue.h"
@@ -106,19 +106,19 @@ struct SmsStack {
   // An inbound text injected at the stand-in, which signs it and posts it to us.
   json Inbound(const std::string& from, const std::string& body, const std::string& to = kClinicNumber,
                bool bad_signature = false) {
-    channels::FormParams form = {{"From", from}, {"To", to}, {"Body", body}, {"Url", Url("/v1/webhooks/twilio/messages")}};
+    vetline::http::FormParams form = {{"From", from}, {"To", to}, {"Body", body}, {"Url", Url("/v1/webhooks/twilio/messages")}};
     if (bad_signature) form.emplace_back("BadSignature", "true");
     auto r = testing::HttpClient(sim.port())
-                 .Post("/_sim/inbound", channels::EncodeForm(form),
+                 .Post("/_sim/inbound", vetline::http::EncodeForm(form),
                        {{"Content-Type", "application/x-www-form-urlencoded"}});
     REQUIRE(r.status == 200);
     return r.json();
   }
   // A webhook signed here, as Twilio would (for replays and out-of-order callbacks).
-  testing::HttpResponse PostSigned(const std::string& path, const channels::FormParams& form,
+  testing::HttpResponse PostSigned(const std::string& path, const vetline::http::FormParams& form,
                                    const std::string& auth_token = testing::kTwilioSimAuthToken) {
     return testing::HttpClient(http_port).Post(
-        path, channels::EncodeForm(form),
+        path, vetline::http::EncodeForm(form),
         {{"Content-Type", "application/x-www-form-urlencoded"},
          {"X-Twilio-Signature", channels::TwilioSignature(auth_token, Url(path), form)}});
   }
@@ -139,14 +139,14 @@ struct SmsStack {
   std::string clinic_id, token;
 };
 
-channels::FormParams StatusForm(const std::string& sid, const std::string& status,
+vetline::http::FormParams StatusForm(const std::string& sid, const std::string& status,
                                 const std::string& account = testing::kTwilioSimAccountSid) {
   return {{"AccountSid", account}, {"ApiVersion", "2010-04-01"}, {"From", kClinicNumber},
           {"MessageSid", sid},     {"MessageStatus", status},    {"SmsSid", sid},
           {"SmsStatus", status},   {"To", "+15557650001"}};
 }
 
-channels::FormParams InboundForm(const std::string& sid, const std::string& from, const std::string& body) {
+vetline::http::FormParams InboundForm(const std::string& sid, const std::string& from, const std::string& body) {
   return {{"AccountSid", testing::kTwilioSimAccountSid}, {"MessageSid", sid}, {"SmsSid", sid},
           {"From", from}, {"To", kClinicNumber}, {"Body", body}, {"NumMedia", "0"},
           {"ApiVersion", "2010-04-01"}};
@@ -181,10 +181,10 @@ TEST_CASE("sms: signed status callbacks move a text to delivered, forward only, 
   // Unsigned, wrongly signed, signed with another token or for another account: 403,
   // and the delivery stays as it was.
   testing::HttpClient http(s.http_port);
-  auto none = http.Post("/v1/webhooks/twilio/status", channels::EncodeForm(StatusForm(sid, "failed")),
+  auto none = http.Post("/v1/webhooks/twilio/status", vetline::http::EncodeForm(StatusForm(sid, "failed")),
                         {{"Content-Type", "application/x-www-form-urlencoded"}});
   CHECK(none.status == 403);
-  auto forged = http.Post("/v1/webhooks/twilio/status", channels::EncodeForm(StatusForm(sid, "failed")),
+  auto forged = http.Post("/v1/webhooks/twilio/status", vetline::http::EncodeForm(StatusForm(sid, "failed")),
                           {{"Content-Type", "application/x-www-form-urlencoded"},
                            {"X-Twilio-Signature", "bm90IGEgc2lnbmF0dXJlIGF0IGFsbA=="}});
   CHECK(forged.status == 403);
@@ -273,7 +273,7 @@ TEST_CASE("sms: inbound texts land in the client's conversation, or an unknown s
             .Int(0, "n") == 1);
 
   // MMS: the media URLs are kept as Twilio sent them and shown in the message.
-  channels::FormParams mms = InboundForm("SM" + std::string(32, 'b'), "+15557650003", "Look at his paw");
+  vetline::http::FormParams mms = InboundForm("SM" + std::string(32, 'b'), "+15557650003", "Look at his paw");
   mms.erase(std::remove_if(mms.begin(), mms.end(), [](const auto& kv) { return kv.first == "NumMedia"; }),
             mms.end());
   mms.emplace_back("NumMedia", "1");

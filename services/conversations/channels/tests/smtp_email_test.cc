@@ -11,17 +11,19 @@
 #include "libs/core/status.h"
 #include "libs/testing/wait.h"
 #include "services/conversations/channels/email.h"
-#include "services/conversations/channels/tests/python_check.h"
+#include "libs/testing/python_check.h"
 #include "tests/support/smtp_sink.h"
 
 namespace ch = vetline::conversations::channels;
+// The check scripts beside these tests.
+const std::string kChecks = std::string(VETLINE_SOURCE_DIR) + "/services/conversations/channels/tests/";
 using vetline::testing::SmtpSink;
 using vetline::testing::WaitUntil;
 
 namespace {
 
 nlohmann::json ReadBack(const std::string& eml) {
-  return ch::testing::RunPythonCheck("email_check.py", {{"eml", eml}});
+  return vetline::testing::RunPythonCheck(kChecks + "email_check.py", {{"eml", eml}});
 }
 
 std::string AllBytes() {

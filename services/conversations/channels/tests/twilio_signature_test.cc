@@ -5,16 +5,18 @@
 
 #include <catch2/catch.hpp>
 
-#include "services/conversations/channels/form_encoding.h"
-#include "services/conversations/channels/tests/python_check.h"
+#include "libs/http/form.h"
+#include "libs/testing/python_check.h"
 
 namespace ch = vetline::conversations::channels;
+// The check scripts beside these tests.
+const std::string kChecks = std::string(VETLINE_SOURCE_DIR) + "/services/conversations/channels/tests/";
 
 namespace {
 
 struct Case {
   std::string token, url;
-  ch::FormParams params;
+  vetline::http::FormParams params;
 };
 
 std::vector<Case> Cases() {
@@ -47,7 +49,7 @@ TEST_CASE("channels: our X-Twilio-Signature equals the Twilio SDK's, and each ac
     for (const auto& [k, v] : c.params) params.push_back({k, v});
     input.push_back({{"token", c.token}, {"url", c.url}, {"params", params}, {"ours", ours.back()}});
   }
-  nlohmann::json sdk = ch::testing::RunPythonCheck("twilio_signature_check.py", input);
+  nlohmann::json sdk = vetline::testing::RunPythonCheck(kChecks + "twilio_signature_check.py", input);
   REQUIRE(sdk.is_array());
   REQUIRE(sdk.size() == cases.size());
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -64,10 +66,10 @@ TEST_CASE("channels: a webhook signature check refuses altered parameters, URLs,
   const std::string sig = ch::TwilioSignature(c.token, c.url, c.params);
   CHECK(ch::VerifyTwilioSignature(c.token, c.url, c.params, sig));
 
-  ch::FormParams changed = c.params;
+  vetline::http::FormParams changed = c.params;
   changed[0].second = "failed";
   CHECK_FALSE(ch::VerifyTwilioSignature(c.token, c.url, changed, sig));
-  ch::FormParams added = c.params;
+  vetline::http::FormParams added = c.params;
   added.emplace_back("ErrorCode", "30006");
   CHECK_FALSE(ch::VerifyTwilioSignature(c.token, c.url, added, sig));
   CHECK_FALSE(ch::VerifyTwilioSignature(c.token, c.url + "?x=1", c.params, sig));
@@ -78,12 +80,12 @@ TEST_CASE("channels: a webhook signature check refuses altered parameters, URLs,
   flipped[3] = flipped[3] == 'A' ? 'B' : 'A';
   CHECK_FALSE(ch::VerifyTwilioSignature(c.token, c.url, c.params, flipped));
   // Parameter order on the wire does not matter: they are sorted before signing.
-  ch::FormParams reversed(c.params.rbegin(), c.params.rend());
+  vetline::http::FormParams reversed(c.params.rbegin(), c.params.rend());
   CHECK(ch::VerifyTwilioSignature(c.token, c.url, reversed, sig));
 }
 
 TEST_CASE("channels: a signature made over the URL with the default port also verifies without it") {
-  ch::FormParams p = {{"Body", "hi"}};
+  vetline::http::FormParams p = {{"Body", "hi"}};
   const std::string with_port = ch::TwilioSignature("t", "https://vetline.example:443/hook", p);
   CHECK(ch::VerifyTwilioSignature("t", "https://vetline.example/hook", p, with_port));
   const std::string without = ch::TwilioSignature("t", "https://vetline.example/hook", p);
@@ -93,13 +95,13 @@ TEST_CASE("channels: a signature made over the URL with the default port also ve
 }
 
 TEST_CASE("channels: form encoding round-trips names and values with reserved and non-ASCII bytes") {
-  ch::FormParams p = {{"Body", "a b+c&d=e%f ü 🐶"}, {"To", "+15005550006"}, {"Empty", ""}};
-  const std::string wire = ch::EncodeForm(p);
+  vetline::http::FormParams p = {{"Body", "a b+c&d=e%f ü 🐶"}, {"To", "+15005550006"}, {"Empty", ""}};
+  const std::string wire = vetline::http::EncodeForm(p);
   CHECK(wire.find(' ') == std::string::npos);
   CHECK(wire.find("To=%2B15005550006") != std::string::npos);
-  CHECK(ch::ParseForm(wire) == p);
-  CHECK(ch::ParseForm("Body=hello+world&X=%41%zz") ==
-        ch::FormParams{{"Body", "hello world"}, {"X", "A%zz"}});
-  CHECK(ch::FormValue(p, "To") == "+15005550006");
-  CHECK(ch::FormValue(p, "Missing").empty());
+  CHECK(vetline::http::ParseForm(wire) == p);
+  CHECK(vetline::http::ParseForm("Body=hello+world&X=%41%zz") ==
+        vetline::http::FormParams{{"Body", "hello world"}, {"X", "A%zz"}});
+  CHECK(vetline::http::FormValue(p, "To") == "+15005550006");
+  CHECK(vetline::http::FormValue(p, "Missing").empty());
 }

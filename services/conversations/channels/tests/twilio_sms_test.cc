@@ -13,10 +13,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/time/clock.h"
 #include "libs/testing/wait.h"
-#include "services/conversations/channels/form_encoding.h"
+#include "libs/http/form.h"
 #include "services/conversations/channels/sms.h"
 #include "services/conversations/channels/sms_keywords.h"
-#include "services/conversations/channels/tests/python_check.h"
+#include "libs/testing/python_check.h"
 #include "services/conversations/channels/twilio_signature.h"
 #include "services/conversations/channels/twilio_webhooks.h"
 #include "tests/support/http_client.h"
@@ -24,6 +24,8 @@
 #include "tests/support/webhook_sink.h"
 
 namespace ch = vetline::conversations::channels;
+// The check scripts beside these tests.
+const std::string kChecks = std::string(VETLINE_SOURCE_DIR) + "/services/conversations/channels/tests/";
 using vetline::testing::HttpClient;
 using vetline::testing::kTwilioSimAccountSid;
 using vetline::testing::kTwilioSimAuthToken;
@@ -41,11 +43,11 @@ ch::TwilioConfig Config(const TwilioSimProcess& sim) {
           .timeout = absl::Seconds(5)};
 }
 
-std::vector<ch::FormParams> Callbacks(const WebhookSink& sink, const std::string& sid) {
-  std::vector<ch::FormParams> out;
+std::vector<vetline::http::FormParams> Callbacks(const WebhookSink& sink, const std::string& sid) {
+  std::vector<vetline::http::FormParams> out;
   for (const auto& r : sink.Requests("/status")) {
-    ch::FormParams f = ch::ParseForm(r.body);
-    if (ch::FormValue(f, "MessageSid") == sid) out.push_back(f);
+    vetline::http::FormParams f = vetline::http::ParseForm(r.body);
+    if (vetline::http::FormValue(f, "MessageSid") == sid) out.push_back(f);
   }
   return out;
 }
@@ -79,15 +81,15 @@ TEST_CASE("channels: a text goes out through Twilio's API and its signed status 
   REQUIRE(WaitUntil([&] { return Callbacks(sink, out.provider_id).size() == 3; }, absl::Seconds(10)));
   std::vector<std::string> states;
   for (const auto& r : sink.Requests("/status")) {
-    ch::FormParams f = ch::ParseForm(r.body);
+    vetline::http::FormParams f = vetline::http::ParseForm(r.body);
     CHECK(ch::VerifyTwilioSignature(kTwilioSimAuthToken, sink.Url(r.target), f, r.header("x-twilio-signature")));
     CHECK_FALSE(ch::VerifyTwilioSignature("other-token", sink.Url(r.target), f, r.header("x-twilio-signature")));
-    CHECK(ch::FormValue(f, "AccountSid") == kTwilioSimAccountSid);
-    CHECK(ch::FormValue(f, "To") == "+15551230001");
-    CHECK(ch::FormValue(f, "From") == kClinicNumber);
-    CHECK(ch::FormValue(f, "ErrorCode").empty());
-    CHECK(ch::FormValue(f, "SmsStatus") == ch::FormValue(f, "MessageStatus"));
-    states.push_back(ch::FormValue(f, "MessageStatus"));
+    CHECK(vetline::http::FormValue(f, "AccountSid") == kTwilioSimAccountSid);
+    CHECK(vetline::http::FormValue(f, "To") == "+15551230001");
+    CHECK(vetline::http::FormValue(f, "From") == kClinicNumber);
+    CHECK(vetline::http::FormValue(f, "ErrorCode").empty());
+    CHECK(vetline::http::FormValue(f, "SmsStatus") == vetline::http::FormValue(f, "MessageStatus"));
+    states.push_back(vetline::http::FormValue(f, "MessageStatus"));
   }
   CHECK(states == std::vector<std::string>{"queued", "sent", "delivered"});
   CHECK(ch::StatusFromTwilio(states.back()) == ch::DeliveryState::kDelivered);
@@ -123,11 +125,11 @@ TEST_CASE("channels: a text to a landline is accepted, then undelivered with 300
   CHECK(update->not_texting_capable);
   CHECK(ch::VerifyTwilioWebhook(kTwilioSimAuthToken, sink.Url(requests.back().target), requests.back().body, "")
             .status().code() == absl::StatusCode::kPermissionDenied);
-  ch::FormParams last = Callbacks(sink, out.provider_id).back();
-  CHECK(ch::FormValue(last, "MessageStatus") == "undelivered");
-  CHECK(ch::FormValue(last, "ErrorCode") == "30006");
-  CHECK(ch::StatusFromTwilio(ch::FormValue(last, "MessageStatus")) == ch::DeliveryState::kFailed);
-  CHECK(ch::TwilioCodeMeansNotTextingCapable(std::stoi(ch::FormValue(last, "ErrorCode"))));
+  vetline::http::FormParams last = Callbacks(sink, out.provider_id).back();
+  CHECK(vetline::http::FormValue(last, "MessageStatus") == "undelivered");
+  CHECK(vetline::http::FormValue(last, "ErrorCode") == "30006");
+  CHECK(ch::StatusFromTwilio(vetline::http::FormValue(last, "MessageStatus")) == ch::DeliveryState::kFailed);
+  CHECK(ch::TwilioCodeMeansNotTextingCapable(std::stoi(vetline::http::FormValue(last, "ErrorCode"))));
 }
 
 TEST_CASE("channels: Twilio's 4xx answers are final with its code and words, 5xx and outages retry") {
@@ -205,23 +207,23 @@ TEST_CASE("channels: an injected inbound text reaches the webhook signed, with T
   WebhookSink sink;
   HttpClient control(sim.port());
   const std::string url = sink.Url("/v1/webhooks/twilio/inbound");
-  ch::FormParams inject = {{"From", "+15551230001"}, {"To", kClinicNumber}, {"Body", " Stop "}, {"Url", url}};
-  nlohmann::json answer = control.Post("/_sim/inbound", ch::EncodeForm(inject),
+  vetline::http::FormParams inject = {{"From", "+15551230001"}, {"To", kClinicNumber}, {"Body", " Stop "}, {"Url", url}};
+  nlohmann::json answer = control.Post("/_sim/inbound", vetline::http::EncodeForm(inject),
                                        {{"Content-Type", "application/x-www-form-urlencoded"}}).json();
   CHECK(answer["http_status"] == 200);
   auto requests = sink.Requests("/v1/webhooks/twilio/inbound");
   REQUIRE(requests.size() == 1);
-  ch::FormParams f = ch::ParseForm(requests[0].body);
+  vetline::http::FormParams f = vetline::http::ParseForm(requests[0].body);
   CHECK(requests[0].method == "POST");
   CHECK(requests[0].header("content-type") == "application/x-www-form-urlencoded");
   CHECK(ch::VerifyTwilioSignature(kTwilioSimAuthToken, url, f, requests[0].header("x-twilio-signature")));
-  CHECK(ch::FormValue(f, "MessageSid") == answer["message_sid"].get<std::string>());
-  CHECK(ch::FormValue(f, "AccountSid") == kTwilioSimAccountSid);
-  CHECK(ch::FormValue(f, "From") == "+15551230001");
-  CHECK(ch::FormValue(f, "To") == kClinicNumber);
-  CHECK(ch::FormValue(f, "Body") == " Stop ");
-  CHECK(ch::FormValue(f, "NumMedia") == "0");
-  CHECK(ch::ClassifySmsKeyword(ch::FormValue(f, "Body")) == ch::SmsKeyword::kOptOut);
+  CHECK(vetline::http::FormValue(f, "MessageSid") == answer["message_sid"].get<std::string>());
+  CHECK(vetline::http::FormValue(f, "AccountSid") == kTwilioSimAccountSid);
+  CHECK(vetline::http::FormValue(f, "From") == "+15551230001");
+  CHECK(vetline::http::FormValue(f, "To") == kClinicNumber);
+  CHECK(vetline::http::FormValue(f, "Body") == " Stop ");
+  CHECK(vetline::http::FormValue(f, "NumMedia") == "0");
+  CHECK(ch::ClassifySmsKeyword(vetline::http::FormValue(f, "Body")) == ch::SmsKeyword::kOptOut);
   auto inbound = ch::VerifyTwilioWebhook(kTwilioSimAuthToken, url, requests[0].body, requests[0].header("x-twilio-signature"));
   REQUIRE(inbound.ok());
   auto text = ch::ParseTwilioInboundText(*inbound);
@@ -233,10 +235,10 @@ TEST_CASE("channels: an injected inbound text reaches the webhook signed, with T
 
   // A forged signature is what a gateway must refuse: the check says no.
   inject.emplace_back("BadSignature", "true");
-  control.Post("/_sim/inbound", ch::EncodeForm(inject), {{"Content-Type", "application/x-www-form-urlencoded"}});
+  control.Post("/_sim/inbound", vetline::http::EncodeForm(inject), {{"Content-Type", "application/x-www-form-urlencoded"}});
   requests = sink.Requests("/v1/webhooks/twilio/inbound");
   REQUIRE(requests.size() == 2);
-  CHECK_FALSE(ch::VerifyTwilioSignature(kTwilioSimAuthToken, url, ch::ParseForm(requests[1].body),
+  CHECK_FALSE(ch::VerifyTwilioSignature(kTwilioSimAuthToken, url, vetline::http::ParseForm(requests[1].body),
                                         requests[1].header("x-twilio-signature")));
   CHECK(ch::VerifyTwilioWebhook(kTwilioSimAuthToken, url, requests[1].body, requests[1].header("x-twilio-signature"))
             .status().code() == absl::StatusCode::kPermissionDenied);
@@ -246,10 +248,10 @@ TEST_CASE("channels: the stand-in's Message answer and our request fit Twilio's 
   TwilioSimProcess sim(TWILIO_SIM_BINARY);
   REQUIRE(sim.ready());
   HttpClient client(sim.port());
-  ch::FormParams form = {{"To", "+15551230001"}, {"From", kClinicNumber}, {"Body", "Hello! 👍"},
+  vetline::http::FormParams form = {{"To", "+15551230001"}, {"From", kClinicNumber}, {"Body", "Hello! 👍"},
                          {"StatusCallback", "http://127.0.0.1:9/status"}};
   auto res = client.Post("/2010-04-01/Accounts/" + std::string(kTwilioSimAccountSid) + "/Messages.json",
-                         ch::EncodeForm(form),
+                         vetline::http::EncodeForm(form),
                          {{"Content-Type", "application/x-www-form-urlencoded"},
                           {"Authorization", "Basic " + absl::Base64Escape(std::string(kTwilioSimAccountSid) + ":" +
                                                                           kTwilioSimAuthToken)}});
@@ -259,7 +261,7 @@ TEST_CASE("channels: the stand-in's Message answer and our request fit Twilio's 
   REQUIRE(std::ifstream(spec).good());
   nlohmann::json fields = nlohmann::json::array();
   for (const auto& [k, v] : form) fields.push_back(k);
-  nlohmann::json check = ch::testing::RunPythonCheck(
+  nlohmann::json check = vetline::testing::RunPythonCheck(kChecks + 
       "twilio_contract_check.py",
       {{"spec", spec}, {"message", res.json()}, {"request_fields", fields}});
   REQUIRE(check.is_object());
@@ -268,7 +270,7 @@ TEST_CASE("channels: the stand-in's Message answer and our request fit Twilio's 
   nlohmann::json wrong = res.json();
   wrong["status"] = "bogus";
   wrong.erase("num_segments");
-  nlohmann::json caught = ch::testing::RunPythonCheck(
+  nlohmann::json caught = vetline::testing::RunPythonCheck(kChecks + 
       "twilio_contract_check.py", {{"spec", spec}, {"message", wrong}, {"request_fields", {"Body"}}});
   CHECK(caught["problems"].size() == 3);  // status, num_segments, the required To
   CHECK(res.json()["status"] == "queued");
@@ -318,8 +320,8 @@ TEST_CASE("channels: concurrent texts from many threads each reach Twilio exactl
   CHECK(keys.size() == messages.size());
   std::map<std::string, int> delivered;
   for (const auto& r : sink.Requests("/status")) {
-    ch::FormParams f = ch::ParseForm(r.body);
-    if (ch::FormValue(f, "MessageStatus") == "delivered") ++delivered[ch::FormValue(f, "MessageSid")];
+    vetline::http::FormParams f = vetline::http::ParseForm(r.body);
+    if (vetline::http::FormValue(f, "MessageStatus") == "delivered") ++delivered[vetline::http::FormValue(f, "MessageSid")];
   }
   CHECK(delivered.size() == sids.size());
 }

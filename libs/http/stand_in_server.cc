@@ -1,6 +1,5 @@
-// The stand-in's HTTP/1.1 server: Boost.Beast, one thread per keep-alive connection
-// (tests and benchmarks open a handful), so a 2-core machine serves thousands of
-// requests per second.
+#include "libs/http/stand_in_server.h"
+
 #include <cstdio>
 #include <cstdlib>
 #include <utility>  // before Boost.Asio 1.74, which uses std::exchange without it
@@ -9,32 +8,37 @@
 #include <boost/asio.hpp>
 #include <boost/beast.hpp>
 
+#include "absl/strings/ascii.h"
 #include "libs/rpc/server.h"
-#include "tools/twilio_sim/twilio_sim.h"
 
-namespace vetline::twilio_sim {
+namespace vetline::http {
 namespace {
 
 namespace beast = boost::beast;
-namespace http = beast::http;
+namespace bhttp = beast::http;
 using tcp = boost::asio::ip::tcp;
+using Handler = std::function<StandInAnswer(const StandInRequest&)>;
 
-void ServeConnection(tcp::socket socket, TwilioSim& sim) {
+void ServeConnection(tcp::socket socket, const std::string& name, const Handler& handle) {
   beast::flat_buffer buffer;
   for (;;) {
     beast::error_code ec;
-    http::request<http::string_body> req;
-    http::read(socket, buffer, req, ec);
+    bhttp::request<bhttp::string_body> req;
+    bhttp::read(socket, buffer, req, ec);
     if (ec) break;
-    HttpAnswer a = sim.Handle(std::string(req.method_string()), std::string(req.target()),
-                              std::string(req[http::field::authorization]), req.body());
-    http::response<http::string_body> res{static_cast<http::status>(a.status), req.version()};
-    res.set(http::field::server, "twilio-sim");
-    res.set(http::field::content_type, a.content_type);
+    StandInRequest in{std::string(req.method_string()), std::string(req.target()), {}, std::move(req.body())};
+    for (const auto& field : req) {
+      in.headers[absl::AsciiStrToLower(std::string(field.name_string()))] = std::string(field.value());
+    }
+    StandInAnswer a = handle(in);
+    bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(a.status), req.version()};
+    res.set(bhttp::field::server, name);
+    res.set(bhttp::field::content_type, a.content_type);
+    for (const auto& [k, v] : a.headers) res.set(k, v);
     res.keep_alive(req.keep_alive());
     res.body() = std::move(a.body);
     res.prepare_payload();
-    http::write(socket, res, ec);
+    bhttp::write(socket, res, ec);
     if (ec || !res.keep_alive()) break;
   }
   beast::error_code ignored;
@@ -43,7 +47,7 @@ void ServeConnection(tcp::socket socket, TwilioSim& sim) {
 
 }  // namespace
 
-int Serve(TwilioSim& sim, const std::string& host, int port) {
+int ServeStandIn(const std::string& name, const std::string& host, int port, Handler handle) {
   boost::asio::io_context io;
   beast::error_code ec;
   tcp::acceptor acceptor(io);
@@ -53,13 +57,13 @@ int Serve(TwilioSim& sim, const std::string& host, int port) {
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(boost::asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    std::fprintf(stderr, "twilio-sim: cannot listen on %s:%d: %s\n", host.c_str(), port, ec.message().c_str());
+    std::fprintf(stderr, "%s: cannot listen on %s:%d: %s\n", name.c_str(), host.c_str(), port, ec.message().c_str());
     return 1;
   }
   std::printf("port=%d\n", acceptor.local_endpoint().port());
   std::fflush(stdout);
-  // Connection threads are detached and hold `sim`: on a signal the process ends at once
-  // (a stand-in keeps nothing worth flushing) instead of joining threads blocked in reads.
+  // Connection threads are detached and hold the handler: on a signal the process ends
+  // at once instead of joining threads blocked in reads.
   std::thread([&] {
     for (;;) {
       beast::error_code aec;
@@ -70,7 +74,7 @@ int Serve(TwilioSim& sim, const std::string& host, int port) {
         continue;
       }
       socket.set_option(tcp::no_delay(true), aec);
-      std::thread(ServeConnection, std::move(socket), std::ref(sim)).detach();
+      std::thread(ServeConnection, std::move(socket), std::cref(name), std::cref(handle)).detach();
     }
   }).detach();
   rpc::WaitForShutdownSignal();
@@ -78,4 +82,4 @@ int Serve(TwilioSim& sim, const std::string& host, int port) {
   std::_Exit(0);
 }
 
-}  // namespace vetline::twilio_sim
+}  // namespace vetline::http

@@ -1,6 +1,6 @@
-#include "services/conversations/channels/form_encoding.h"
+#include "libs/http/form.h"
 
-namespace vetline::conversations::channels {
+namespace vetline::http {
 namespace {
 
 void AppendEncoded(std::string& out, std::string_view s) {
@@ -77,4 +77,4 @@ std::string FormValue(const FormParams& params, std::string_view name) {
   return "";
 }
 
-}  // namespace vetline::conversations::channels
+}  // namespace vetline::http

@@ -1,4 +1,4 @@
-// application/x-www-form-urlencoded, as Twilio sends webhooks and takes API requests.
+// application/x-www-form-urlencoded, as Twilio and Stripe take API requests and Twilio sends webhooks.
 #pragma once
 
 #include <string>
@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-namespace vetline::conversations::channels {
+namespace vetline::http {
 
 // Name/value pairs in the order they appear; a name may repeat (MediaUrl0, ...).
 using FormParams = std::vector<std::pair<std::string, std::string>>;
@@ -19,4 +19,4 @@ std::string PercentDecode(std::string_view s, bool plus_is_space = true);
 // The first value of `name`, or "" when absent.
 std::string FormValue(const FormParams& params, std::string_view name);
 
-}  // namespace vetline::conversations::channels
+}  // namespace vetline::http

@@ -1,4 +1,4 @@
-#include "services/conversations/channels/http_post.h"
+#include "libs/http/http_post.h"
 
 #include <curl/curl.h>
 
@@ -8,7 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 
-namespace vetline::conversations::channels::internal {
+namespace vetline::http {
 namespace {
 
 struct ThreadHandle {
@@ -96,4 +96,4 @@ HttpResult HttpPost(const HttpRequest& request) {
   return result;
 }
 
-}  // namespace vetline::conversations::channels::internal
+}  // namespace vetline::http

@@ -1,4 +1,4 @@
-// One blocking HTTP POST over libcurl, for the adapters that speak HTTP (Twilio, Web
+// One blocking HTTP POST over libcurl, for the adapters that speak HTTP (Twilio, Stripe, Web
 // Push). Each thread keeps its own curl handle, so connections to a provider stay open
 // between sends and many threads can send at once without sharing a lock.
 #pragma once
@@ -8,7 +8,7 @@
 
 #include "absl/time/time.h"
 
-namespace vetline::conversations::channels::internal {
+namespace vetline::http {
 
 struct HttpRequest {
   std::string url;
@@ -34,4 +34,4 @@ void EnsureCurlInitialised();
 // alike); nullptr if curl could not make one. Owned by the thread.
 void* ThreadCurlHandle();
 
-}  // namespace vetline::conversations::channels::internal
+}  // namespace vetline::http
