@@ -176,7 +176,7 @@ std::string TokenOf(const std::string& url) { return url.substr(url.find("?t=") 
 
 }  // namespace
 
-TEST_CASE("direct booking: an existing client books with a code read from the email, the clinic sees it on top",
+TEST_CASE("direct booking: an existing client books with a code read from the email and the clinic sees it on top",
           "[booking][direct]") {
   Stack s;
   auto ann = s.fx.MakeClient(s.clinic, "Ann", "Lee", "", "ann@example.com");
@@ -345,7 +345,7 @@ TEST_CASE("direct booking: an existing client books with a code read from the em
   CHECK(s.Count("SELECT count(*) AS n FROM booking.outbox WHERE topic = 'appointment.cancelled'") == 1);
 }
 
-TEST_CASE("direct booking: codes expire, are single use and lock after five wrong tries; bad input is named",
+TEST_CASE("direct booking: codes expire and are single use and lock after five wrong tries and bad input is named",
           "[booking][direct]") {
   Stack s;
   v1::VerifyCodeResponse out;
@@ -398,7 +398,7 @@ TEST_CASE("direct booking: codes expire, are single use and lock after five wron
   CHECK(absl::StrContains(Field(st), "visitorToken"));
 }
 
-TEST_CASE("direct booking: a new client books when the clinic allows it; client and pet are created",
+TEST_CASE("direct booking: a new client books when the clinic allows it and client and pet are created",
           "[booking][direct]") {
   Stack s;
   v1::VerifyCodeResponse visitor = s.Prove("new@example.com");
@@ -444,7 +444,7 @@ TEST_CASE("direct booking: a clinic that books existing clients only sends a new
   CHECK(s.Count("SELECT count(*) AS n FROM booking.appointments") == 0);
 }
 
-TEST_CASE("direct booking: holds keep a slot for one visitor, expire, and a race has one winner",
+TEST_CASE("direct booking: holds keep a slot for one visitor and expire and a race has one winner",
           "[booking][direct]") {
   Stack s;
   auto ann = s.fx.MakeClient(s.clinic, "Ann", "Lee", "", "ann@example.com");
