@@ -127,6 +127,8 @@ absl::StatusOr<identity::v1::Clinic> GrpcStaffRefs::Clinic(const api::Principal&
   req.set_id(caller.clinic_id());
   identity::v1::Clinic clinic;
   grpc::Status st = stub_->GetClinic(&ctx, req, &clinic);
+  // No such clinic is an answer (a public page naming a made-up clinic), not an outage.
+  if (st.error_code() == grpc::StatusCode::NOT_FOUND) return absl::NotFoundError("no such clinic");
   if (!st.ok()) {
     log::Warn("clinic lookup failed",
               {{"code", rpc::CodeName(st.error_code())}, {"detail", st.error_message()}});

@@ -76,7 +76,7 @@ class StaffRefs {
   // OK when `team_id` is a team of the caller's clinic; NotFound naming `field` otherwise.
   virtual absl::Status CheckTeam(const api::Principal& caller, std::string_view field,
                                  std::string_view team_id) const = 0;
-  // The caller's clinic (name, phone, time zone).
+  // The caller's clinic (name, phone, time zone); NotFound when identity has none by its id.
   virtual absl::StatusOr<identity::v1::Clinic> Clinic(const api::Principal& caller) const = 0;
 };
 

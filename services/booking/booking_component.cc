@@ -7,6 +7,7 @@
 #include "services/booking/booking_sync_service.h"
 #include "services/booking/appointments_view_service.h"
 #include "services/booking/request_forms_service.h"
+#include "services/booking/direct_booking_service.h"
 
 namespace vetline::booking {
 namespace {
@@ -16,18 +17,25 @@ constexpr absl::Duration kVisitorTokenTtl = absl::Minutes(30);
 
 struct Wiring {
   Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
-         std::shared_ptr<grpc::Channel> identity_channel, const Clock& clock)
+         std::shared_ptr<grpc::Channel> identity_channel, std::shared_ptr<grpc::Channel> conversations_channel,
+         const BookingOptions& options, const Clock& clock)
       : signer(ctx.key()),
         repo(ctx.pool()),
         identity(std::move(identity_channel), signer),
         clients(clients_channel, signer),
         settings(repo, identity),
         service(repo, settings, clients, signer, PageTokens(ctx.env().platform.internal_secret), clock),
-        sync(repo, settings, std::move(clients_channel), signer),
+        sync(repo, settings, clients_channel, signer),
         forms_repo(ctx.pool(), repo.events()),
         visitors(auth::LinkSigner(ctx.key()), kVisitorTokenTtl),
         view(forms_repo, repo, settings, clients, signer),
-        forms(forms_repo, settings, clients, signer, visitors, PageTokens(ctx.env().platform.internal_secret), clock) {}
+        forms(forms_repo, settings, clients, signer, visitors, PageTokens(ctx.env().platform.internal_secret), clock),
+        direct_repo(ctx.pool()),
+        directory(std::move(clients_channel), signer),
+        codes(conversations_channel ? std::make_unique<GrpcCodeSender>(std::move(conversations_channel), signer)
+                                    : nullptr),
+        direct(repo, direct_repo, settings, directory, codes.get(), ctx.key(),
+               {.public_url = options.public_url}, clock) {}
   auth::PrincipalSigner signer;
   BookingRepository repo;
   refs::GrpcStaffRefs identity;     // the clinic's time zone for its first settings
@@ -40,35 +48,51 @@ struct Wiring {
   VisitorTokens visitors;           // verifies the tokens the code flow issues
   AppointmentsViewService view;
   RequestFormsService forms;
+  DirectBookingRepository direct_repo;
+  GrpcClientDirectory directory;            // who has a phone or email; new clients
+  std::unique_ptr<GrpcCodeSender> codes;    // null without conversations: no codes sent
+  DirectBookingService direct;              // the public steps (website widget, portal)
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv& env, const Clock& clock) {
+absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv& env, const Clock& clock,
+                                                           BookingOptions options) {
   return rpc::StartService(env, {
       .name = "booking",
       .migrations = pg::booking_migrations(),
       .wire = [&](rpc::ServiceContext& ctx) -> absl::StatusOr<rpc::ServiceParts> {
         VL_ASSIGN_OR_RETURN(auto clients, ctx.Peer("clients"));
         VL_ASSIGN_OR_RETURN(auto identity, ctx.Peer("identity"));
-        auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(identity), clock);
+        // One-time codes go out through conversations; a deployment without it sends none.
+        auto conversations = ctx.Peer("conversations");
+        auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(identity),
+                                          conversations.ok() ? *conversations : nullptr, options, clock);
         return rpc::ServiceParts{
             .state = w,
             .services = {{&w->service, v1::BookingService::service_full_name()},
                          {&w->sync, v1::BookingSyncService::service_full_name()},
                          {&w->view, v1::AppointmentsViewService::service_full_name()},
-                         {&w->forms, v1::RequestFormsService::service_full_name()}},
+                         {&w->forms, v1::RequestFormsService::service_full_name()},
+                         {&w->direct, v1::DirectBookingService::service_full_name()}},
             .outbox = &w->repo.events()};
       }});
 }
 
 rpc::ServiceDefinition Definition() {
+  auto options = std::make_shared<BookingOptions>();
   return {
       .name = "booking",
       // clients: PIMS ids of synced appointments, and the client and pet a booking names;
       // identity: the clinic's time zone.
-      .peers = {"clients", "identity"},
-      .start = [](const rpc::ServiceEnv& env) { return Start(env); },
+      // conversations: one-time codes of direct booking.
+      .peers = {"clients", "identity", "conversations"},
+      .register_flags =
+          [options](ConfigParser& p) {
+            p.String("public-url", &options->public_url, "base of the links confirmations carry",
+                     options->public_url);
+          },
+      .start = [options](const rpc::ServiceEnv& env) { return Start(env, Clock::Real(), *options); },
   };
 }
 

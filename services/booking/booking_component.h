@@ -2,15 +2,23 @@
 // and the outbox its schedule events go through, started by the service kit.
 #pragma once
 
+#include <string>
+
 #include "libs/core/clock.h"
 #include "libs/rpc/service.h"
 
 namespace vetline::booking {
 
+struct BookingOptions {
+  std::string public_url = "http://127.0.0.1:8080";  // base of the confirmation links
+};
+
 rpc::ServiceDefinition Definition();
 
-// `clock` (minimum notice, horizon) must outlive the service.
+// `clock` (minimum notice, horizon, codes and holds) must outlive the service. A peer
+// "conversations" in env sends direct booking's one-time codes (none without it).
 absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv& env,
-                                                           const Clock& clock = Clock::Real());
+                                                           const Clock& clock = Clock::Real(),
+                                                           BookingOptions options = {});
 
 }  // namespace vetline::booking

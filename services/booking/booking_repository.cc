@@ -14,8 +14,10 @@
 namespace vetline::booking {
 namespace {
 
-// Statuses that hold a slot (the exclusion constraints' WHERE says the same).
-#define VL_ACTIVE "('scheduled', 'confirmed', 'checked_in')"
+// Statuses that hold a slot (the exclusion constraints' WHERE says the same). A direct
+// booking's hold is one until it expires; expired holds are deleted before availability
+// is read (BookingRepository::DropExpiredClinicHolds) and by whoever books over them.
+#define VL_ACTIVE "('held', 'scheduled', 'confirmed', 'checked_in')"
 
 constexpr pg::Statement kGetSettings{
     "booking_get_settings",
@@ -160,6 +162,13 @@ constexpr pg::Statement kSyncResolveAppointments{
   "EXISTS (SELECT 1 FROM booking.appointments a WHERE a.clinic_id = $1 AND a." col " = x." col    \
   " AND a.during && x.during AND a.blocks_slots AND a.status IN " VL_ACTIVE " AND NOT EXISTS "   \
   "(SELECT 1 FROM sync_appt_changed c WHERE c.existing_id = a.id))"
+// The PIMS is the truth: a direct-booking hold (not yet booked) that a changed PIMS
+// appointment overlaps gives way, so the batch never meets it in the constraints.
+constexpr pg::Statement kSyncDropHolds{
+    "booking_sync_drop_holds",
+    "DELETE FROM booking.appointments a WHERE a.clinic_id = $1 AND a.status = 'held' AND EXISTS "
+    "(SELECT 1 FROM sync_appt_changed c WHERE c.status IN " VL_ACTIVE " AND c.during && a.during AND "
+    "(c.provider_id = a.provider_id OR c.room_id = a.room_id))"};
 constexpr pg::Statement kSyncOverlapStored{
     "booking_sync_overlap_stored",
     "UPDATE sync_appt_changed x SET blocks = false WHERE x.status IN " VL_ACTIVE " AND ("
@@ -206,7 +215,8 @@ constexpr pg::Statement kSyncEvents{
     "SELECT topic, jsonb_build_object('clinicId', $1::uuid, 'appointmentId', id, 'pimsId', pims_id, "
     "'clientId', client_id, 'petId', pet_id, 'typeId', type_id, 'providerId', provider_id, "
     "'roomId', room_id, 'startTime', lower(during), 'endTime', upper(during), 'status', status, "
-    "'source', source, 'previousStartTime', lower(old_during), 'previousEndTime', upper(old_during))::text "
+    "'source', source, 'previousStartTime', lower(old_during), 'previousEndTime', upper(old_during), "
+    "'newClient', false, 'description', description)::text "
     "AS payload FROM (SELECT c.*, CASE "
     "WHEN c.status IN " VL_ACTIVE " AND (c.existing_id IS NULL OR c.old_status NOT IN " VL_ACTIVE
     ") THEN 'appointment.created' "
@@ -381,15 +391,26 @@ constexpr pg::Statement kListAppointments{
     "SELECT " VL_APPOINTMENT_COLUMNS " FROM booking.appointments WHERE clinic_id = $1 AND during && "
     "tstzrange($2::timestamptz, $3::timestamptz, '[)') AND (cardinality($4::uuid[]) = 0 OR type_id = "
     "ANY($4::uuid[])) AND (cardinality($5::uuid[]) = 0 OR provider_id = ANY($5::uuid[])) AND "
-    "(cardinality($6::uuid[]) = 0 OR room_id = ANY($6::uuid[])) AND ($7::timestamptz IS NULL OR "
+    "(cardinality($6::uuid[]) = 0 OR room_id = ANY($6::uuid[])) AND status <> 'held' AND ($7::timestamptz IS NULL OR "
     "(lower(during), id) > ($7::timestamptz, $8::uuid)) ORDER BY lower(during), id LIMIT $9"};
 constexpr pg::Statement kAppointmentEvent{
     "booking_appointment_event",
     "SELECT jsonb_build_object('clinicId', clinic_id, 'appointmentId', id, 'pimsId', pims_id, "
     "'clientId', client_id, 'petId', pet_id, 'typeId', type_id, 'providerId', provider_id, "
     "'roomId', room_id, 'startTime', lower(during), 'endTime', upper(during), 'status', status, "
-    "'source', source, 'previousStartTime', $3::timestamptz, 'previousEndTime', $4::timestamptz)::text "
+    "'source', source, 'previousStartTime', $3::timestamptz, 'previousEndTime', $4::timestamptz, "
+    "'newClient', new_client, 'description', description)::text "
     "AS payload FROM booking.appointments WHERE clinic_id = $1 AND id = $2"};
+constexpr pg::Statement kDropClinicExpiredHolds{
+    "booking_drop_clinic_expired_holds",
+    "DELETE FROM booking.appointments WHERE clinic_id = $1 AND status = 'held' AND hold_expires_at <= $2"};
+// An expired hold of the provider or room in the way of a booking gives way to it (holds
+// expire without a worker; see 0002_direct_booking.sql). $6: now.
+constexpr pg::Statement kDropExpiredHolds{
+    "booking_drop_expired_holds",
+    "DELETE FROM booking.appointments WHERE clinic_id = $1 AND status = 'held' AND hold_expires_at <= $6 "
+    "AND during && tstzrange($4::timestamptz, $5::timestamptz, '[)') AND (provider_id = $2::uuid OR "
+    "room_id = $3::uuid)"};
 
 // Availability: what one question reads, sent together (Session::ExecBatch).
 constexpr pg::Statement kAvailabilityType{
@@ -560,13 +581,6 @@ bool IsActive(v1::AppointmentStatus s) {
   return s == v1::SCHEDULED || s == v1::CONFIRMED || s == v1::CHECKED_IN;
 }
 
-// The database refused an overlap (the exclusion constraints): the caller's slot is taken.
-absl::Status SlotTaken(const absl::Status& st) {
-  if (st.code() == absl::StatusCode::kFailedPrecondition && absl::StrContains(st.message(), "_no_overlap")) {
-    return FieldError(absl::StatusCode::kFailedPrecondition, "startTime", "slot no longer available");
-  }
-  return st;
-}
 
 // `ids` all name rows of the clinic (one count), or NotFound on `field`.
 absl::Status AllOfClinic(pg::Session& s, const pg::Statement& count, const std::string& clinic_id,
@@ -592,6 +606,32 @@ std::optional<std::string> OrNull(const std::string& s) {
 }
 
 }  // namespace
+
+absl::Status LockSlot(pg::Session& s, const std::string& clinic_id, const std::string& provider_id,
+                      const std::string& room_id) {
+  return s.ExecBatch({{kLockScheduleShared, {clinic_id}}, {kLockProvider, {OrNull(provider_id)}},
+                      {kLockRoom, {OrNull(room_id)}}})
+      .status();
+}
+
+absl::Status DropExpiredHolds(pg::Session& s, const std::string& clinic_id, const std::string& provider_id,
+                              const std::string& room_id, absl::Time start, absl::Time end, absl::Time now) {
+  return s.Exec(kDropExpiredHolds, {clinic_id, OrNull(provider_id), OrNull(room_id), start, end, now}).status();
+}
+
+absl::Status AddAppointmentEvent(pg::Session& s, const outbox::Outbox& outbox, const std::string& topic,
+                                 const std::string& clinic_id, const std::string& id,
+                                 std::optional<absl::Time> previous_start, std::optional<absl::Time> previous_end) {
+  VL_ASSIGN_OR_RETURN(pg::Result ev, s.Exec(kAppointmentEvent, {clinic_id, id, previous_start, previous_end}));
+  return outbox.Add(s, topic, ev.Text(0, "payload"));
+}
+
+absl::Status SlotTaken(const absl::Status& st, std::string_view field) {
+  if (st.code() == absl::StatusCode::kFailedPrecondition && absl::StrContains(st.message(), "_no_overlap")) {
+    return FieldError(absl::StatusCode::kFailedPrecondition, field, "slot no longer available");
+  }
+  return st;
+}
 
 absl::StatusOr<ClinicSettings> BookingRepository::GetSettings(const std::string& clinic_id) {
   VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kGetSettings, {clinic_id}));
@@ -691,6 +731,7 @@ absl::StatusOr<SyncCounts> BookingRepository::ApplySync(const std::string& clini
       VL_ASSIGN_OR_RETURN(pg::Result errors, s.Exec(kSyncAppointmentErrors, {clinic_id}));
       for (int i = 0; i < errors.rows(); ++i) counts.errors.push_back(RefError(errors, i, "appointment"));
       VL_RETURN_IF_ERROR(s.Exec(kSyncResolveAppointments, {clinic_id}).status());
+      VL_RETURN_IF_ERROR(s.Exec(kSyncDropHolds, {clinic_id}).status());
       VL_RETURN_IF_ERROR(s.Exec(kSyncOverlapStored, {clinic_id}).status());
       VL_RETURN_IF_ERROR(s.Exec(kSyncOverlapBatch).status());
       VL_ASSIGN_OR_RETURN(pg::Result overlapping, s.Exec(kSyncOverlapping));
@@ -886,6 +927,7 @@ absl::StatusOr<v1::Appointment> BookingRepository::CreateAppointment(const std::
     if (r[2].rows() == 0) return NotFoundField("providerId", "no provider with this providerId in your clinic");
     if (!a.room_id.empty() && r[3].rows() == 0) return NotFoundField("roomId", "no room with this roomId in your clinic");
     const absl::Time end = a.start + absl::Minutes(r[1].Int(0, "duration_minutes"));
+    VL_RETURN_IF_ERROR(DropExpiredHolds(s, clinic_id, a.provider_id, a.room_id, a.start, end, absl::Now()));
     VL_ASSIGN_OR_RETURN(pg::Result row, s.Exec(kInsertAppointment, {clinic_id, a.client_id, a.pet_id, a.type_id,
                                                                     a.provider_id, OrNull(a.room_id), a.start, end,
                                                                     a.source, a.description, a.created_by}));
@@ -918,6 +960,8 @@ absl::StatusOr<v1::Appointment> BookingRepository::MoveAppointment(const std::st
     const std::optional<std::string> provider = OrNull(m.provider_id.empty() ? was.provider_id() : m.provider_id);
     const std::optional<std::string> room = OrNull(m.room_id.empty() ? was.room_id() : m.room_id);
     VL_RETURN_IF_ERROR(s.ExecBatch({{kLockProvider, {provider}}, {kLockRoom, {room}}}).status());
+    VL_RETURN_IF_ERROR(DropExpiredHolds(s, clinic_id, provider.value_or(""), room.value_or(""), m.start,
+                                        m.start + (end - start), absl::Now()));
     VL_ASSIGN_OR_RETURN(pg::Result row,
                         s.Exec(kMoveAppointment, {clinic_id, m.id, m.start, m.start + (end - start), provider, room}));
     out = AppointmentRow(row, 0);
@@ -971,6 +1015,10 @@ absl::StatusOr<std::vector<v1::Appointment>> BookingRepository::ListAppointments
     return absl::OkStatus();
   }));
   return out;
+}
+
+absl::Status BookingRepository::DropExpiredClinicHolds(const std::string& clinic_id, absl::Time now) {
+  return pool_->Exec(kDropClinicExpiredHolds, {clinic_id, now}).status();
 }
 
 absl::StatusOr<AvailabilityInput> BookingRepository::LoadAvailability(const std::string& clinic_id,

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "libs/outbox/outbox.h"
 #include "libs/pg/pg.h"
@@ -111,6 +112,22 @@ struct AvailabilityInput {
   std::vector<Busy> busy;
 };
 
+// Shared with DirectBookingRepository (the same rules for every booking). Inside the
+// caller's transaction: the locks a booking takes before it inserts (schedule shared, then
+// provider, then room; empty ids skipped); the expired holds of the provider or room in
+// [start, end) deleted; an appointment's event (appointment.created|moved|cancelled, with
+// newClient and description) to booking's outbox.
+absl::Status LockSlot(pg::Session& s, const std::string& clinic_id, const std::string& provider_id,
+                      const std::string& room_id);
+absl::Status DropExpiredHolds(pg::Session& s, const std::string& clinic_id, const std::string& provider_id,
+                              const std::string& room_id, absl::Time start, absl::Time end, absl::Time now);
+absl::Status AddAppointmentEvent(pg::Session& s, const outbox::Outbox& outbox, const std::string& topic,
+                                 const std::string& clinic_id, const std::string& id,
+                                 std::optional<absl::Time> previous_start = std::nullopt,
+                                 std::optional<absl::Time> previous_end = std::nullopt);
+// An exclusion-constraint refusal as FailedPrecondition "slot no longer available" on `field`.
+absl::Status SlotTaken(const absl::Status& st, std::string_view field = "startTime");
+
 class BookingRepository {
  public:
   explicit BookingRepository(std::shared_ptr<pg::Pool> pool) : pool_(std::move(pool)) {}
@@ -167,6 +184,9 @@ class BookingRepository {
   // them (TakenDays). NotFound on appointmentTypeId.
   absl::StatusOr<AvailabilityInput> LoadAvailability(const std::string& clinic_id, const std::string& type_id,
                                                      absl::Time from, absl::Time to);
+  // Direct booking's holds that expired at `now` are deleted (they count as taken until
+  // then; the day versions move with the delete). Run before reading availability.
+  absl::Status DropExpiredClinicHolds(const std::string& clinic_id, absl::Time now);
 
   // One sync batch in one transaction. Exclusive against bookings of the clinic (which
   // take the same lock shared), so its no-double-booking decisions hold until commit.

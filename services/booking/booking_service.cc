@@ -33,9 +33,8 @@ absl::StatusOr<absl::CivilDay> Day(std::string_view field, const std::string& va
   return d;
 }
 
-struct DayRange {
-  absl::CivilDay first, last;
-};
+}  // namespace
+
 absl::StatusOr<DayRange> Days(const std::string& from, const std::string& to) {
   VL_ASSIGN_OR_RETURN(absl::CivilDay first, Day("from", from));
   VL_ASSIGN_OR_RETURN(absl::CivilDay last, Day("to", to));
@@ -44,7 +43,6 @@ absl::StatusOr<DayRange> Days(const std::string& from, const std::string& to) {
   return DayRange{first, last};
 }
 
-// A required instant in a sane range.
 absl::StatusOr<absl::Time> Instant(std::string_view field, bool present, const google::protobuf::Timestamp& ts) {
   if (!present) return InvalidField(field, absl::StrCat(std::string(field), " is required"));
   const absl::Time t = FromTimestamp(ts);
@@ -53,6 +51,8 @@ absl::StatusOr<absl::Time> Instant(std::string_view field, bool present, const g
   }
   return t;
 }
+
+namespace {
 
 absl::Status OptionalId(std::string_view field, const std::string& id) {
   return id.empty() ? absl::OkStatus() : validate::Id(field, id);
@@ -211,6 +211,48 @@ std::string Page(std::vector<Row>& rows, int size, google::protobuf::RepeatedPtr
 }
 
 }  // namespace
+
+absl::StatusOr<std::vector<Slot>> FindOpenSlots(BookingRepository& repo, const std::string& clinic_id,
+                                                const ClinicSettingsSource::Loaded& clinic, const std::string& type_id,
+                                                const std::string& provider_id, DayRange days, absl::Time now) {
+  const ClinicSettings& s = clinic.settings;
+  VL_RETURN_IF_ERROR(repo.DropExpiredClinicHolds(clinic_id, now));
+  // Taken time a day either side of the range covers buffers and overnight hours.
+  VL_ASSIGN_OR_RETURN(AvailabilityInput in,
+                      repo.LoadAvailability(clinic_id, type_id, LocalInstant(days.first - 1, 0, clinic.zone),
+                                            LocalInstant(days.last + 2, 0, clinic.zone)));
+  in.clinic.zone = clinic.zone;
+  in.clinic.settings = {.minimum_notice = absl::Minutes(s.minimum_notice_minutes),
+                        .horizon = absl::Hours(24) * s.booking_horizon_days,
+                        .granularity = absl::Minutes(s.slot_granularity_minutes),
+                        .buffer_before = absl::Minutes(s.buffer_before_minutes),
+                        .buffer_after = absl::Minutes(s.buffer_after_minutes)};
+  // The type may name providers that left (inactive): they offer nothing.
+  std::set<std::string> active;
+  for (const Provider& x : in.clinic.providers) active.insert(x.id);
+  if (!provider_id.empty() && !active.count(provider_id)) {
+    return NotFoundField("providerId", "no active provider with this providerId in your clinic");
+  }
+  std::vector<std::string> eligible;
+  for (const std::string& id : in.type.provider_ids) {
+    if (active.count(id)) eligible.push_back(id);
+  }
+  if (!in.type.provider_ids.empty() && eligible.empty()) return std::vector<Slot>{};  // nobody offers it now
+  in.type.provider_ids = std::move(eligible);
+  return OpenSlots(in.clinic, in.busy,
+                   {.type = in.type, .provider_id = provider_id, .first_day = days.first, .last_day = days.last,
+                    .now = now});
+}
+
+void SlotsOut(const std::vector<Slot>& slots, google::protobuf::RepeatedPtrField<v1::Slot>* out) {
+  for (const Slot& slot : slots) {
+    v1::Slot* o = out->Add();
+    *o->mutable_start_time() = ToTimestamp(slot.when.start);
+    *o->mutable_end_time() = ToTimestamp(slot.when.end);
+    o->set_provider_id(slot.provider_id);
+    o->set_room_id(slot.room_id);
+  }
+}
 
 grpc::Status BookingService::GetSettings(grpc::ServerContext* ctx, const v1::GetSettingsRequest*,
                                          v1::BookingSettings* out) {
@@ -543,41 +585,9 @@ grpc::Status BookingService::GetAvailability(grpc::ServerContext* ctx, const v1:
     VL_RETURN_IF_ERROR(OptionalId("providerId", req->provider_id()));
     VL_ASSIGN_OR_RETURN(DayRange days, Days(req->from(), req->to()));
     VL_ASSIGN_OR_RETURN(auto clinic, settings_.Get(p.clinic_id()));
-    const ClinicSettings& s = clinic.settings;
-    // Taken time a day either side of the range covers buffers and overnight hours.
-    VL_ASSIGN_OR_RETURN(AvailabilityInput in,
-                        repo_.LoadAvailability(p.clinic_id(), req->appointment_type_id(),
-                                               LocalInstant(days.first - 1, 0, clinic.zone),
-                                               LocalInstant(days.last + 2, 0, clinic.zone)));
-    in.clinic.zone = clinic.zone;
-    in.clinic.settings = {.minimum_notice = absl::Minutes(s.minimum_notice_minutes),
-                          .horizon = absl::Hours(24) * s.booking_horizon_days,
-                          .granularity = absl::Minutes(s.slot_granularity_minutes),
-                          .buffer_before = absl::Minutes(s.buffer_before_minutes),
-                          .buffer_after = absl::Minutes(s.buffer_after_minutes)};
-    // The type may name providers that left (inactive): they offer nothing.
-    std::set<std::string> active;
-    for (const Provider& x : in.clinic.providers) active.insert(x.id);
-    if (!req->provider_id().empty() && !active.count(req->provider_id())) {
-      return NotFoundField("providerId", "no active provider with this providerId in your clinic");
-    }
-    std::vector<std::string> eligible;
-    for (const std::string& id : in.type.provider_ids) {
-      if (active.count(id)) eligible.push_back(id);
-    }
-    if (!in.type.provider_ids.empty() && eligible.empty()) return absl::OkStatus();  // nobody offers it now
-    in.type.provider_ids = std::move(eligible);
-    auto slots = OpenSlots(in.clinic, in.busy,
-                           {.type = in.type, .provider_id = req->provider_id(), .first_day = days.first,
-                            .last_day = days.last, .now = clock_.Now()});
-    VL_RETURN_IF_ERROR(slots.status());
-    for (const Slot& slot : *slots) {
-      v1::Slot* out = resp->add_slots();
-      *out->mutable_start_time() = ToTimestamp(slot.when.start);
-      *out->mutable_end_time() = ToTimestamp(slot.when.end);
-      out->set_provider_id(slot.provider_id);
-      out->set_room_id(slot.room_id);
-    }
+    VL_ASSIGN_OR_RETURN(std::vector<Slot> slots, FindOpenSlots(repo_, p.clinic_id(), clinic, req->appointment_type_id(),
+                                                               req->provider_id(), days, clock_.Now()));
+    SlotsOut(slots, resp->mutable_slots());
     return absl::OkStatus();
   }());
 }

@@ -49,7 +49,8 @@ grpc::Status ClientsService::SearchClients(grpc::ServerContext* ctx,
 grpc::Status ClientsService::CreateClient(grpc::ServerContext* ctx,
                                           const v1::CreateClientRequest* req, v1::Client* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
+    // Also booking, creating a new client who booked online (direct booking).
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireClinicStaffOrService(*ctx, signer_));
     VL_ASSIGN_OR_RETURN(std::string first, validate::Name("firstName", req->first_name()));
     VL_ASSIGN_OR_RETURN(std::string last, validate::Name("lastName", req->last_name()));
     if (req->phones_size() > kMaxPhonesOrEmails) {
@@ -190,7 +191,7 @@ grpc::Status ClientsService::AddEmail(grpc::ServerContext* ctx, const v1::AddEma
 grpc::Status ClientsService::AddPet(grpc::ServerContext* ctx, const v1::AddPetRequest* req,
                                     v1::Pet* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireClinicStaffOrService(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("clientId", req->client_id()));
     v1::Pet pet;
     VL_ASSIGN_OR_RETURN(*pet.mutable_name(), validate::Name("name", req->name(), 100));

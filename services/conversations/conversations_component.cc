@@ -10,8 +10,10 @@
 #include "services/conversations/conversations_service.h"
 #include "services/conversations/feed_events.h"
 #include "services/conversations/inbound_email_service.h"
+#include "services/conversations/notice_service.h"
 #include "services/conversations/push_service.h"
 #include "services/conversations/realtime.h"
+#include "services/conversations/requested_conversations.h"
 #include "services/conversations/settings_service.h"
 #include "services/conversations/sms_inbound.h"
 #include "services/conversations/sms_repository.h"
@@ -77,7 +79,10 @@ struct Wiring {
         sms_inbound(sms, phones, staff),
         twilio_webhooks(sms_inbound, {.public_url = this->options.public_url,
                                       .account_sid = this->options.delivery.twilio_account_sid,
-                                      .auth_token = this->options.delivery.twilio_auth_token}) {
+                                      .auth_token = this->options.delivery.twilio_auth_token}),
+        requested(ctx.pool()),
+        notices(requested, staff, channels.senders(), signer, this->options.delivery.options.email_from),
+        requested_events(this->realtime->announcer()) {
     DeliveryOptions d = this->options.delivery.options;
     d.public_url = this->options.public_url;
     for (int i = 0; i < this->options.delivery.workers; ++i) {
@@ -110,6 +115,9 @@ struct Wiring {
   GrpcClientsByPhone phones;
   SmsInbound sms_inbound;
   TwilioWebhooksService twilio_webhooks;
+  RequestedRepository requested;
+  NoticeService notices;                // one-off notices (a booking's one-time code)
+  ConsumerEvents requested_events;      // booking's conversation.requested records
   std::vector<std::unique_ptr<DeliveryWorker>> delivery_workers;
 };
 
@@ -178,11 +186,17 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
                          {&w->video_calls, v1::VideoCallsService::service_full_name()},
                          {&w->push, v1::PushSubscriptionsService::service_full_name()},
                          {&w->twilio_webhooks, v1::TwilioWebhooksService::service_full_name()},
+                         {&w->notices, v1::NoticesService::service_full_name()},
                          w->realtime->served()},
             .outbox = &w->outbox,
             .consumers = {FollowMerges(w->repo, w->merge_events)}};
         if (media_channel) {
           parts.consumers.push_back(FollowCalls(w->repo, w->call_events, w->options.public_url));
+        }
+        // A deployment without the booking service has no booking conversations to follow.
+        if (ctx.Peer("booking").ok()) {
+          parts.consumers.push_back(
+              FollowBookingRequests(w->repo, w->requested, w->inbox, w->requested_events));
         }
         for (auto& worker : w->delivery_workers) {
           parts.workers.push_back({"delivery", absl::Milliseconds(200),
@@ -198,7 +212,7 @@ rpc::ServiceDefinition Definition() {
   auto options = std::make_shared<ConversationsOptions>();
   return {
       .name = "conversations",
-      .peers = {"clients", "identity", "media"},
+      .peers = {"clients", "identity", "media", "booking"},
       .register_flags =
           [options](ConfigParser& p) {
             p.String("public-url", &options->public_url,
