@@ -112,6 +112,7 @@ const std::vector<std::string>& ServedProtoFiles() {
       "vetline/conversations/v1/twilio_webhooks.proto",
       "vetline/booking/v1/booking.proto",
       "vetline/booking/v1/request_forms.proto",
+      "vetline/booking/v1/direct_booking.proto",
   };
   return kFiles;
 }
