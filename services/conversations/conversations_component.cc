@@ -11,6 +11,7 @@
 #include "services/conversations/feed_events.h"
 #include "services/conversations/inbound_email_service.h"
 #include "services/conversations/notice_service.h"
+#include "services/conversations/pims_export_service.h"
 #include "services/conversations/push_service.h"
 #include "services/conversations/realtime.h"
 #include "services/conversations/requested_conversations.h"
@@ -82,7 +83,9 @@ struct Wiring {
                                       .auth_token = this->options.delivery.twilio_auth_token}),
         requested(ctx.pool()),
         notices(requested, staff, channels.senders(), signer, this->options.delivery.options.email_from),
-        requested_events(this->realtime->announcer()) {
+        requested_events(this->realtime->announcer()),
+        exports_repo(ctx.pool(), repo, outbox),
+        exports(exports_repo, signer, staff) {
     DeliveryOptions d = this->options.delivery.options;
     d.public_url = this->options.public_url;
     for (int i = 0; i < this->options.delivery.workers; ++i) {
@@ -118,6 +121,8 @@ struct Wiring {
   RequestedRepository requested;
   NoticeService notices;                // one-off notices (a booking's one-time code)
   ConsumerEvents requested_events;      // booking's conversation.requested records
+  PimsExportRepository exports_repo;
+  PimsExportService exports;            // a conversation's record to the PIMS, as a note
   std::vector<std::unique_ptr<DeliveryWorker>> delivery_workers;
 };
 
@@ -187,6 +192,7 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
                          {&w->push, v1::PushSubscriptionsService::service_full_name()},
                          {&w->twilio_webhooks, v1::TwilioWebhooksService::service_full_name()},
                          {&w->notices, v1::NoticesService::service_full_name()},
+                         {&w->exports, v1::PimsExportService::service_full_name()},
                          w->realtime->served()},
             .outbox = &w->outbox,
             .consumers = {FollowMerges(w->repo, w->merge_events)}};

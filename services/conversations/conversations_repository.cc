@@ -202,6 +202,12 @@ constexpr pg::Statement kListMessages{
     "WHERE m.clinic_id = $1 AND m.conversation_id = $2 AND NOT (m.internal_note AND $3) "
     "AND ($4::timestamptz IS NULL OR (m.create_time, m.id) < ($4, $5::uuid)) "
     "ORDER BY m.create_time DESC, m.id DESC LIMIT $6"};
+constexpr pg::Statement kMessagesAfter{
+    "conversations_messages_after",
+    "SELECT " MESSAGE_COLUMNS "FROM conversations.messages m "
+    "WHERE m.clinic_id = $1 AND m.conversation_id = $2 "
+    "AND ($3::timestamptz IS NULL OR (m.create_time, m.id) > ($3, $4::uuid)) "
+    "ORDER BY m.create_time, m.id LIMIT $5"};
 constexpr pg::Statement kGetMessage{
     "conversations_get_message",
     "SELECT " MESSAGE_COLUMNS "FROM conversations.messages m "
@@ -890,6 +896,19 @@ absl::StatusOr<std::vector<v1::Message>> ConversationsRepository::ListMessages(
         return LoadDetails(s, v.clinic_id, v.client, ptrs);
       },
       pg::Isolation::kRepeatableRead));
+  return out;
+}
+
+absl::StatusOr<std::vector<v1::Message>> ConversationsRepository::MessagesAfter(
+    pg::Session& s, const std::string& clinic_id, const std::string& conversation_id,
+    const std::optional<Cursor>& after, int limit) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kMessagesAfter, {clinic_id, conversation_id, CursorTime(after),
+                                                            CursorId(after), limit}));
+  std::vector<v1::Message> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(MessageRow(r, i));
+  std::vector<v1::Message*> ptrs;
+  for (v1::Message& m : out) ptrs.push_back(&m);
+  VL_RETURN_IF_ERROR(LoadDetails(s, clinic_id, /*client_view=*/false, ptrs));
   return out;
 }
 

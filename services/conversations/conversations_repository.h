@@ -187,6 +187,12 @@ class ConversationsRepository {
                                                         const std::optional<Cursor>& after,
                                                         int limit);
   // A failed delivery back to queued; FailedPrecondition when it has not failed.
+  // Inside the caller's transaction: the conversation's messages after `after` (from the
+  // first when empty), oldest first, internal notes and attachments included (what an
+  // export to the PIMS writes), at most `limit`.
+  absl::StatusOr<std::vector<v1::Message>> MessagesAfter(pg::Session& s, const std::string& clinic_id,
+                                                         const std::string& conversation_id,
+                                                         const std::optional<Cursor>& after, int limit);
   absl::StatusOr<v1::Message> RetryDelivery(const std::string& clinic_id,
                                             const std::string& conversation_id,
                                             const std::string& message_id,

@@ -51,19 +51,24 @@ void BackendCalls::Call(const std::string& backend, const std::string& method,
     if (draining_) {
       return done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the gateway is restarting; try again"), empty);
     }
-    if (static_cast<int>(unary_.size()) >= options_.max_in_flight) {
+    if (unary_waiting_ >= options_.max_in_flight) {
       if (options_.refused) options_.refused->Increment();
       return done(grpc::Status(grpc::StatusCode::UNAVAILABLE,
                                "the service is at capacity; try again shortly"),
                   empty);
     }
     unary_.insert(&call->ctx);
+    ++unary_waiting_;
   }
   rpc::SetDeadline(call->ctx, options_.deadline);
   Identify(call->ctx, principal, request_id);
   call->request = rpc::ToBuffer(req);
   stub->UnaryCall(&call->ctx, method, grpc::StubOptions(), &call->request, &call->reply,
                   [this, call, done = std::move(done)](grpc::Status st) {
+                    {
+                      std::lock_guard<std::mutex> l(mu_);
+                      --unary_waiting_;
+                    }
                     done(std::move(st), call->reply);
                     Untrack(&call->ctx, false);
                   });

@@ -73,6 +73,9 @@ class BackendCalls {
   std::mutex mu_;
   std::condition_variable changed_;
   std::set<grpc::ClientContext*> unary_, streams_;
+  // Calls holding a slot of the cap: a slot frees when the backend answers, before the
+  // answer is written, so a client's next request never meets its own previous call.
+  int unary_waiting_ = 0;
   bool draining_ = false;  // no new calls or streams
 };
 

@@ -110,6 +110,7 @@ const std::vector<std::string>& ServedProtoFiles() {
       "vetline/conversations/v1/events.proto",
       "vetline/conversations/v1/inbound_email.proto",
       "vetline/conversations/v1/twilio_webhooks.proto",
+      "vetline/conversations/v1/pims_export.proto",
       "vetline/booking/v1/booking.proto",
       "vetline/booking/v1/request_forms.proto",
       "vetline/booking/v1/direct_booking.proto",

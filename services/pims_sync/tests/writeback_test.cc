@@ -3,6 +3,9 @@
 // a simulated PIMS over real gRPC; new clients and pets created there first, PIMS ids
 // recorded back in clients and booking, and a later sync adding nothing twice.
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "libs/core/time.h"
 #include "libs/pg/migrations.h"
@@ -12,6 +15,7 @@
 #include "nlohmann/json.hpp"
 #include "services/booking/booking_component.h"
 #include "services/clients/clients_component.h"
+#include "services/conversations/conversations_component.h"
 #include "services/pims_sync/pims_sync_component.h"
 #include "services/pims_sync/sync_runner.h"
 #include "tests/support/identity_stack.h"
@@ -19,12 +23,15 @@
 #include "tools/pims_sim/in_process.h"
 #include "vetline/booking/v1/booking.grpc.pb.h"
 #include "vetline/clients/v1/clients.grpc.pb.h"
+#include "vetline/conversations/v1/conversations.grpc.pb.h"
+#include "vetline/conversations/v1/pims_export.grpc.pb.h"
 #include "vetline/pims_sync/v1/pims_sync.grpc.pb.h"
 
 using namespace vetline;
 using namespace vetline::pims_sync;
 namespace bv1 = vetline::booking::v1;
 namespace cv1 = vetline::clients::v1;
+namespace conv1 = vetline::conversations::v1;
 
 namespace {
 
@@ -70,7 +77,9 @@ struct Stack {
     pool = pg::Pool::Create({.conninfo = db.conninfo(), .size = 4}).value();
     REQUIRE(pg::Migrate(*pool, "pims_sync", pg::pims_sync_migrations()).ok());
     repo = std::make_unique<SyncRepository>(pool);
-    clinic = identity.CreateClinic("Clinic", "admin@clinic.example", "correct horse battery staple").clinic().id();
+    auto created = identity.CreateClinic("Clinic", "admin@clinic.example", "correct horse battery staple");
+    clinic = created.clinic().id();
+    zone_name = created.clinic().time_zone();
     sv1::Connector c;
     c.set_clinic_id(clinic);
     c.set_kind(kind);
@@ -85,9 +94,26 @@ struct Stack {
   std::unique_ptr<rpc::RunningService> StartPimsSync(WritebackSettings settings) {
     rpc::ServiceEnv env = testing::TestServiceEnv(db.conninfo(), true, 6);
     env.peers = {{"clients", clients_address}, {"booking", booking_address}};
+    if (!conversations_address.empty()) env.peers["conversations"] = conversations_address;
     auto running = pims_sync::Start(env, settings).value();
     writebacks.push_back(sv1::PimsSyncService::NewStub(rpc::Dial("127.0.0.1:" + std::to_string(running->server().port()))));
     return running;
+  }
+
+  // Conversations too, and pims_sync again following its exports.
+  void StartConversations() {
+    conversations::ConversationsOptions o;
+    o.blob_dir = (std::filesystem::temp_directory_path() / ("vetline-writeback-" + std::to_string(::getpid()))).string();
+    o.delivery.workers = 0;
+    rpc::ServiceEnv env = testing::TestServiceEnv(db.conninfo(), true, 6);
+    env.peers = {{"clients", clients_address}, {"identity", identity.address()}};
+    conversations = conversations::Start(env, o).value();
+    conversations_address = "127.0.0.1:" + std::to_string(conversations->server().port());
+    inbox = conv1::ConversationsService::NewStub(rpc::Dial(conversations_address));
+    exports = conv1::PimsExportService::NewStub(rpc::Dial(conversations_address));
+    pims_sync.reset();
+    writebacks.clear();
+    pims_sync = StartPimsSync(Fast());
   }
 
   absl::StatusOr<sv1::Run> Sync(bool full = true) {
@@ -175,8 +201,10 @@ struct Stack {
   testing::IdentityStack identity;
   Sim sim;
   std::string kind;
-  std::unique_ptr<rpc::RunningService> clients, booking, pims_sync, second_replica;
-  std::string clients_address, booking_address, clinic;
+  std::unique_ptr<rpc::RunningService> clients, booking, conversations, pims_sync, second_replica;
+  std::string clients_address, booking_address, conversations_address, clinic, zone_name;
+  std::unique_ptr<conv1::ConversationsService::Stub> inbox;
+  std::unique_ptr<conv1::PimsExportService::Stub> exports;
   std::shared_ptr<pg::Pool> pool;
   std::unique_ptr<SyncRepository> repo;
   std::vector<std::unique_ptr<sv1::PimsSyncService::Stub>> writebacks;
@@ -402,43 +430,118 @@ TEST_CASE("write-back: a replayed feed record writes nothing twice, and two repl
   CHECK(s.Count("SELECT count(*) FROM pims_sync.writebacks WHERE clinic_id = $1", {s.clinic}) == 12);
 }
 
-TEST_CASE("write-back: an exported conversation lands as a client communication note, once, and a client "
-          "the PIMS does not have is a clear failure", "[pims][writeback][notes]") {
+TEST_CASE("write-back: staff export a conversation and its record lands in the PIMS as a client "
+          "communication note once with only what is new the next time", "[pims][writeback][notes]") {
   Stack s(pims_sim::Kind::kCornerstone, "cornerstone");
-  WritebackRepository rows(s.pool);
+  s.StartConversations();
   Stack::Booking b = s.Synced();
   const std::string client_pims = s.One("SELECT pims_id FROM clients.clients WHERE id = $1", {b.client});
-  // What conversations' conversation.exported record carries (queued as its consumer does).
-  auto queue = [&](const std::string& export_id, const std::string& client_id) {
-    nlohmann::json payload = {{"clinicId", s.clinic}, {"conversationId", "c-1"}, {"clientId", client_id},
-                              {"exportId", export_id}, {"date", "2026-12-01"},
-                              {"text", "2026-12-01 09:00 UTC Client: Is Rex due for shots?\n"}};
-    REQUIRE(s.pool->Transact([&](pg::Session& session) {
-      return rows.Enqueue(session, s.clinic, "note", export_id, "create", false, payload.dump()).status();
-    }).ok());
+  auto staff = [&] { return testing::ContextAs(testing::StaffPrincipal(s.clinic, "u-1", "staff"), s.signer); };
+  auto start = [&](const std::string& client_id) {
+    conv1::StartConversationRequest req;
+    req.set_client_id(client_id);
+    conv1::Conversation c;
+    REQUIRE(s.inbox->StartConversation(staff().get(), req, &c).ok());
+    return c.id();
   };
-  queue("e-1", b.client);
-  REQUIRE(s.WaitState("e-1", "written"));
+  auto send = [&](const std::string& conversation, const std::string& text, bool note,
+                  const api::Principal& as) {
+    conv1::SendMessageRequest req;
+    req.set_conversation_id(conversation);
+    req.set_text(text);
+    req.set_internal_note(note);
+    conv1::Message m;
+    grpc::Status st = s.inbox->SendMessage(testing::ContextAs(as, s.signer).get(), req, &m);
+    REQUIRE(st.ok());
+  };
+  auto exporting = [&](const std::string& conversation, bool whole, conv1::PimsExport* out,
+                       const api::Principal& as) {
+    conv1::ExportToPimsRequest req;
+    req.set_conversation_id(conversation);
+    req.set_whole(whole);
+    return s.exports->ExportToPims(testing::ContextAs(as, s.signer).get(), req, out);
+  };
+  const api::Principal desk = testing::StaffPrincipal(s.clinic, "u-1", "staff");
+  const std::string conversation = start(b.client);
+  send(conversation, "Is Rex due for shots?", false, testing::ClientPrincipal(s.clinic, b.client));
+  send(conversation, "Yes, next Tuesday.", false, desk);
+  send(conversation, "Rabies booster too", true, desk);
+
+  conv1::PimsExport first;
+  REQUIRE(exporting(conversation, false, &first, desk).ok());
+  CHECK(first.message_count() == 3);
+  CHECK(first.client_id() == b.client);
+  CHECK(first.exported_by() == "u-1");
+  CHECK_FALSE(first.more_to_export());
+  CHECK(first.text().find(" Client: Is Rex due for shots?\n") != std::string::npos);
+  CHECK(first.text().find(" Staff: Yes, next Tuesday.\n") != std::string::npos);
+  CHECK(first.text().find(" Staff (internal note): Rabies booster too\n") != std::string::npos);
+  CHECK(first.text().find("(" + s.zone_name + ")") != std::string::npos);
+  // conversations' outbox -> Redis -> pims_sync's consumer -> the worker -> the PIMS.
+  REQUIRE(s.WaitState(first.id(), "written"));
   auto notes = s.sim.practice.Notes();
   REQUIRE(notes.size() == 1);
   CHECK(notes[0].fields().at("CLIENT_ID") == client_pims);
-  CHECK(notes[0].fields().at("NOTE_DATE") == "12/01/2026");
-  CHECK(notes[0].fields().at("NOTE_TEXT") == "2026-12-01 09:00 UTC Client: Is Rex due for shots?\n");
-  CHECK(s.Row("e-1").pims_id() == notes[0].id());
-  // The same export again (a replayed record): the PIMS keeps one note.
-  queue("e-1", b.client);
-  REQUIRE(testing::WaitUntil([&] { return s.sim.service.write_faults().calls >= 2; }));
-  REQUIRE(s.WaitState("e-1", "written"));
-  CHECK(s.sim.practice.Notes().size() == 1);
+  CHECK(notes[0].fields().at("NOTE_TEXT") == first.text());
+  absl::TimeZone zone;
+  REQUIRE(absl::LoadTimeZone(s.zone_name, &zone));
+  CHECK(notes[0].fields().at("NOTE_DATE") ==
+        absl::FormatTime("%m/%d/%Y", FromTimestamp(first.create_time()), zone));
+  CHECK(s.Row(first.id()).pims_id() == notes[0].id());
 
-  // A client made in Vetline only: nowhere to put the note.
+  // Nothing new: a clear refusal, and the PIMS keeps one note.
+  conv1::PimsExport again;
+  grpc::Status st = exporting(conversation, false, &again, desk);
+  CHECK(st.error_code() == grpc::StatusCode::FAILED_PRECONDITION);
+  CHECK(st.error_message() == "nothing new to export since the previous export");
+  // Later messages: the next export takes only those; `whole` takes everything again.
+  send(conversation, "See you then", false, testing::ClientPrincipal(s.clinic, b.client));
+  conv1::PimsExport second;
+  REQUIRE(exporting(conversation, false, &second, desk).ok());
+  CHECK(second.message_count() == 1);
+  CHECK(second.text().find("See you then") != std::string::npos);
+  CHECK(second.text().find("Is Rex due") == std::string::npos);
+  REQUIRE(s.WaitState(second.id(), "written"));
+  CHECK(s.sim.practice.Notes().size() == 2);
+  conv1::PimsExport whole;
+  REQUIRE(exporting(conversation, true, &whole, desk).ok());
+  CHECK(whole.message_count() == 4);
+  conv1::ListPimsExportsRequest list;
+  list.set_conversation_id(conversation);
+  conv1::ListPimsExportsResponse listed;
+  REQUIRE(s.exports->ListPimsExports(staff().get(), list, &listed).ok());
+  REQUIRE(listed.exports_size() == 3);
+  CHECK(listed.exports(0).id() == whole.id());
+  CHECK(listed.exports(2).id() == first.id());
+
+  // A client made in Vetline only: the export is kept, its write-back fails clearly.
   cv1::CreateClientRequest creq;
   creq.set_first_name("Vera");
   creq.set_last_name("New");
   cv1::Client fresh;
   REQUIRE(s.clients_stub->CreateClient(s.Staff().get(), creq, &fresh).ok());
-  queue("e-2", fresh.id());
-  REQUIRE(s.WaitState("e-2", "failed"));
-  CHECK(s.Row("e-2").last_error() == "The client is not in the PIMS yet, so the note has nowhere to go.");
-  CHECK(s.sim.practice.Notes().size() == 1);
+  const std::string other = start(fresh.id());
+  send(other, "Hello", false, desk);
+  conv1::PimsExport orphan;
+  REQUIRE(exporting(other, false, &orphan, desk).ok());
+  REQUIRE(s.WaitState(orphan.id(), "failed"));
+  CHECK(s.Row(orphan.id()).last_error() == "The client is not in the PIMS yet, so the note has nowhere to go.");
+  REQUIRE(s.WaitState(whole.id(), "written"));
+  CHECK(s.sim.practice.Notes().size() == 3);
+
+  // Bad input: nothing exported.
+  const int64_t rows = s.Count("SELECT count(*) FROM conversations.pims_exports");
+  conv1::PimsExport bad;
+  st = exporting("not-an-id", false, &bad, desk);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_message().find("conversationId") != std::string::npos);
+  st = exporting("00000000-0000-4000-8000-000000000000", false, &bad, desk);
+  CHECK(st.error_code() == grpc::StatusCode::NOT_FOUND);
+  const std::string elsewhere =
+      s.identity.CreateClinic("Elsewhere", "admin@elsewhere.example", "correct horse battery staple").clinic().id();
+  st = exporting(conversation, true, &bad, testing::StaffPrincipal(elsewhere, "u-9", "staff"));
+  CHECK(st.error_code() == grpc::StatusCode::NOT_FOUND);
+  st = exporting(conversation, true, &bad, testing::ClientPrincipal(s.clinic, b.client));
+  CHECK(st.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+  CHECK(s.Count("SELECT count(*) FROM conversations.pims_exports") == rows);
 }
