@@ -71,25 +71,6 @@ absl::Status PrepareForPostgres(const fs::path& dir) {
   return absl::OkStatus();
 }
 
-}  // namespace
-
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
-namespace {
 bool Bindable(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -100,12 +81,27 @@ bool Bindable(int port) {
   close(fd);
   return ok;
 }
+
+// Below the kernel's ephemeral range (32768-60999 by default): the outgoing connections of
+// tests running in parallel take ephemeral ports, and one of them could take a port chosen
+// here before its server binds it.
+constexpr int kPortsFrom = 20000, kPortsTo = 32767;
+
 }  // namespace
+
+int FreePort() {
+  thread_local absl::BitGen gen;  // seeded apart in every process
+  for (int attempt = 0; attempt < 500; ++attempt) {
+    int port = absl::Uniform<int>(absl::IntervalClosed, gen, kPortsFrom, kPortsTo);
+    if (Bindable(port)) return port;
+  }
+  return 0;
+}
 
 int FreePortRange(int count) {
   for (int attempt = 0; attempt < 100; ++attempt) {
     int base = FreePort();
-    if (base <= 0 || base + count > 65535) continue;
+    if (base <= 0 || base + count > kPortsTo) continue;
     bool all = true;
     for (int p = base + 1; p < base + count && all; ++p) all = Bindable(p);
     if (all) return base;

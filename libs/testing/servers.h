@@ -74,7 +74,8 @@ class TestDatabase {
 // A Redis key prefix unique to this test, so tests sharing one Redis do not collide.
 std::string UniqueRedisPrefix();
 
-// A free TCP port on 127.0.0.1 (bind to port 0, read it back, close).
+// A free TCP port on 127.0.0.1, chosen at random below the ephemeral range (so no
+// outgoing connection takes it before the caller binds it).
 int FreePort();
 // The first of `count` consecutive free ports (a `--grpc-base-port` for every service).
 int FreePortRange(int count);
