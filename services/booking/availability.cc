@@ -76,9 +76,10 @@ struct Taken {
   std::vector<Interval> clinic;
 };
 
-Taken Index(const std::vector<Busy>& busy) {
+Taken Index(const std::vector<Busy>& busy, absl::Time now) {
   Taken t;
   for (const Busy& b : busy) {
+    if (b.expires <= now) continue;  // an expired hold
     if (b.provider_id.empty() && b.room_id.empty()) t.clinic.push_back(b.when);
     if (!b.provider_id.empty()) t.provider[b.provider_id].push_back(b.when);
     if (!b.room_id.empty()) t.room[b.room_id].push_back(b.when);
@@ -143,7 +144,7 @@ absl::StatusOr<std::vector<Slot>> OpenSlots(const Clinic& clinic, const std::vec
     for (const Provider& p : clinic.providers) candidates.push_back(&p);
   }
 
-  const Taken taken = Index(busy);
+  const Taken taken = Index(busy, q.now);
   const absl::Time earliest = q.now + set.minimum_notice, latest = q.now + set.horizon;
   std::map<absl::Time, Slot> slots;  // by start: the first provider in preference order wins
   for (absl::CivilDay day = q.first_day; day <= q.last_day; ++day) {

@@ -55,11 +55,14 @@ struct AppointmentType {
 };
 
 // Taken time: an appointment (its provider and room) or a block-off (a provider, a room,
-// or the whole clinic when both are empty).
+// or the whole clinic when both are empty). A direct booking's hold is taken only until
+// it expires: from `expires` on (the question's `now`) it no longer counts, whether or
+// not its row is gone yet.
 struct Busy {
   std::string provider_id;
   std::string room_id;
   Interval when;
+  absl::Time expires = absl::InfiniteFuture();
 };
 
 // The PIMS's scheduling settings (or the clinic's own without a PIMS).
