@@ -76,13 +76,15 @@ struct Taken {
   std::vector<Interval> clinic;
 };
 
-Taken Index(const std::vector<Busy>& busy, absl::Time now) {
+Taken Index(const std::vector<const std::vector<Busy>*>& lists, absl::Time now) {
   Taken t;
-  for (const Busy& b : busy) {
-    if (b.expires <= now) continue;  // an expired hold
-    if (b.provider_id.empty() && b.room_id.empty()) t.clinic.push_back(b.when);
-    if (!b.provider_id.empty()) t.provider[b.provider_id].push_back(b.when);
-    if (!b.room_id.empty()) t.room[b.room_id].push_back(b.when);
+  for (const std::vector<Busy>* busy : lists) {
+    for (const Busy& b : *busy) {
+      if (b.expires <= now) continue;  // an expired hold
+      if (b.provider_id.empty() && b.room_id.empty()) t.clinic.push_back(b.when);
+      if (!b.provider_id.empty()) t.provider[b.provider_id].push_back(b.when);
+      if (!b.room_id.empty()) t.room[b.room_id].push_back(b.when);
+    }
   }
   for (auto& [id, v] : t.provider) v = Normalize(std::move(v));
   for (auto& [id, v] : t.room) v = Normalize(std::move(v));
@@ -110,6 +112,11 @@ absl::Time LocalInstant(absl::CivilDay day, int minutes, absl::TimeZone zone) {
 }
 
 absl::StatusOr<std::vector<Slot>> OpenSlots(const Clinic& clinic, const std::vector<Busy>& busy,
+                                            const SlotQuery& q) {
+  return OpenSlots(clinic, std::vector<const std::vector<Busy>*>{&busy}, q);
+}
+
+absl::StatusOr<std::vector<Slot>> OpenSlots(const Clinic& clinic, const std::vector<const std::vector<Busy>*>& busy,
                                             const SlotQuery& q) {
   const Settings& set = clinic.settings;
   if (q.type.duration <= absl::ZeroDuration()) return InvalidField("appointmentTypeId", "the appointment type has no duration");

@@ -105,6 +105,10 @@ constexpr int kMaxDays = 92;
 // clinic's), with the first free room in the type's order.
 absl::StatusOr<std::vector<Slot>> OpenSlots(const Clinic& clinic, const std::vector<Busy>& busy,
                                             const SlotQuery& query);
+// The same with the taken time in several lists read in place (a service's cached days
+// and its block-offs); an interval in two lists counts once.
+absl::StatusOr<std::vector<Slot>> OpenSlots(const Clinic& clinic, const std::vector<const std::vector<Busy>*>& taken,
+                                            const SlotQuery& query);
 
 // The instant a local wall-clock time names on `day`: a time skipped by a forward change
 // is the moment of the change; a repeated one is its first occurrence.

@@ -1126,24 +1126,14 @@ absl::StatusOr<AvailabilityInput> BookingRepository::LoadAvailability(const std:
         fresh[d] = taken_days_.Put(clinic_id, d, day.first, std::move(day.second));
       }
     }
-    const std::vector<TakenDays::Day> kept = taken_days_.Get(clinic_id, first_day, last_day);
-    size_t total = r[4].rows();
-    std::vector<const std::vector<Busy>*> days;
+    // The days are handed over as held, not copied (thousands of intervals); an
+    // appointment over midnight is in both its days, which the engine takes as one.
+    std::vector<TakenDays::Day> kept = taken_days_.Get(clinic_id, first_day, last_day);
     for (int64_t d = first_day; d <= last_day; ++d) {
       auto f = fresh.find(d);
-      const TakenDays::Day& day = f != fresh.end() ? f->second : kept[d - first_day];
+      TakenDays::Day& day = f != fresh.end() ? f->second : kept[d - first_day];
       if (day == nullptr) return absl::InternalError("schedule day not read");
-      days.push_back(day.get());
-      total += day->size();
-    }
-    // An appointment over midnight is in both its days: once is enough.
-    in.busy.reserve(total);
-    for (size_t i = 0; i < days.size(); ++i) {
-      const int64_t day_start = (first_day + static_cast<int64_t>(i)) * 86'400;
-      for (const Busy& b : *days[i]) {
-        if (i > 0 && absl::ToUnixSeconds(b.when.start) < day_start) continue;  // already added with its first day
-        in.busy.push_back(b);
-      }
+      in.days.push_back(std::move(day));
     }
     for (int i = 0; i < r[4].rows(); ++i) {  // both empty: the whole clinic
       const Interval when{r[4].Time(i, "starts"), r[4].Time(i, "ends")};

@@ -110,7 +110,14 @@ struct AvailabilityInput {
   bool has_settings = true;  // false: the clinic has no settings row yet (nothing else filled)
   Clinic clinic;             // its zone and scheduling settings too
   AppointmentType type;
-  std::vector<Busy> busy;
+  std::vector<Busy> busy;              // block-offs
+  std::vector<TakenDays::Day> days;    // appointments and holds: the replica's copies, shared
+  // Everything taken, for OpenSlots (valid while this input lives).
+  std::vector<const std::vector<Busy>*> Taken() const {
+    std::vector<const std::vector<Busy>*> out{&busy};
+    for (const TakenDays::Day& d : days) out.push_back(d.get());
+    return out;
+  }
 };
 
 // Shared with DirectBookingRepository (the same rules for every booking). Inside the

@@ -233,7 +233,7 @@ absl::StatusOr<std::vector<Slot>> FindOpenSlots(BookingRepository& repo, const C
   }
   if (!in.type.provider_ids.empty() && eligible.empty()) return std::vector<Slot>{};  // nobody offers it now
   in.type.provider_ids = std::move(eligible);
-  return OpenSlots(in.clinic, in.busy,
+  return OpenSlots(in.clinic, in.Taken(),
                    {.type = in.type, .provider_id = provider_id, .first_day = days.first, .last_day = days.last,
                     .now = now});
 }

@@ -120,7 +120,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     absl::Time t0 = absl::Now();
-    auto slots = booking::OpenSlots(in->clinic, in->busy,
+    auto slots = booking::OpenSlots(in->clinic, in->Taken(),
                                     {.type = in->type, .first_day = from, .last_day = to,
                                      .now = absl::Now()});
     engine_ms.push_back(absl::ToDoubleMilliseconds(absl::Now() - t0));
