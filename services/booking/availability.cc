@@ -76,12 +76,15 @@ struct Taken {
   std::vector<Interval> clinic;
 };
 
-Taken Index(const std::vector<Busy>& busy) {
+Taken Index(const std::vector<const std::vector<Busy>*>& lists, absl::Time now) {
   Taken t;
-  for (const Busy& b : busy) {
-    if (b.provider_id.empty() && b.room_id.empty()) t.clinic.push_back(b.when);
-    if (!b.provider_id.empty()) t.provider[b.provider_id].push_back(b.when);
-    if (!b.room_id.empty()) t.room[b.room_id].push_back(b.when);
+  for (const std::vector<Busy>* busy : lists) {
+    for (const Busy& b : *busy) {
+      if (b.expires <= now) continue;  // an expired hold
+      if (b.provider_id.empty() && b.room_id.empty()) t.clinic.push_back(b.when);
+      if (!b.provider_id.empty()) t.provider[b.provider_id].push_back(b.when);
+      if (!b.room_id.empty()) t.room[b.room_id].push_back(b.when);
+    }
   }
   for (auto& [id, v] : t.provider) v = Normalize(std::move(v));
   for (auto& [id, v] : t.room) v = Normalize(std::move(v));
@@ -109,6 +112,11 @@ absl::Time LocalInstant(absl::CivilDay day, int minutes, absl::TimeZone zone) {
 }
 
 absl::StatusOr<std::vector<Slot>> OpenSlots(const Clinic& clinic, const std::vector<Busy>& busy,
+                                            const SlotQuery& q) {
+  return OpenSlots(clinic, std::vector<const std::vector<Busy>*>{&busy}, q);
+}
+
+absl::StatusOr<std::vector<Slot>> OpenSlots(const Clinic& clinic, const std::vector<const std::vector<Busy>*>& busy,
                                             const SlotQuery& q) {
   const Settings& set = clinic.settings;
   if (q.type.duration <= absl::ZeroDuration()) return InvalidField("appointmentTypeId", "the appointment type has no duration");
@@ -143,7 +151,7 @@ absl::StatusOr<std::vector<Slot>> OpenSlots(const Clinic& clinic, const std::vec
     for (const Provider& p : clinic.providers) candidates.push_back(&p);
   }
 
-  const Taken taken = Index(busy);
+  const Taken taken = Index(busy, q.now);
   const absl::Time earliest = q.now + set.minimum_notice, latest = q.now + set.horizon;
   std::map<absl::Time, Slot> slots;  // by start: the first provider in preference order wins
   for (absl::CivilDay day = q.first_day; day <= q.last_day; ++day) {

@@ -55,11 +55,14 @@ struct AppointmentType {
 };
 
 // Taken time: an appointment (its provider and room) or a block-off (a provider, a room,
-// or the whole clinic when both are empty).
+// or the whole clinic when both are empty). A direct booking's hold is taken only until
+// it expires: from `expires` on (the question's `now`) it no longer counts, whether or
+// not its row is gone yet.
 struct Busy {
   std::string provider_id;
   std::string room_id;
   Interval when;
+  absl::Time expires = absl::InfiniteFuture();
 };
 
 // The PIMS's scheduling settings (or the clinic's own without a PIMS).
@@ -101,6 +104,10 @@ constexpr int kMaxDays = 92;
 // order; without a provider, the first free provider in the type's order (then the
 // clinic's), with the first free room in the type's order.
 absl::StatusOr<std::vector<Slot>> OpenSlots(const Clinic& clinic, const std::vector<Busy>& busy,
+                                            const SlotQuery& query);
+// The same with the taken time in several lists read in place (a service's cached days
+// and its block-offs); an interval in two lists counts once.
+absl::StatusOr<std::vector<Slot>> OpenSlots(const Clinic& clinic, const std::vector<const std::vector<Busy>*>& taken,
                                             const SlotQuery& query);
 
 // The instant a local wall-clock time names on `day`: a time skipped by a forward change

@@ -1,5 +1,6 @@
 #include "services/booking/booking_component.h"
 
+#include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/pg/migrations.h"
 #include "libs/refs/refs.h"
@@ -12,8 +13,12 @@
 namespace vetline::booking {
 namespace {
 
-// How long a visitor token proves a phone or email (its issuer decides; this only verifies).
-constexpr absl::Duration kVisitorTokenTtl = absl::Minutes(30);
+// How long a visitor token, issued for a verified code, proves a phone or email.
+constexpr absl::Duration kVisitorTokenTtl = absl::Hours(2);
+// Expired holds stop counting at once (availability ignores them); their rows go an hour
+// later, so a client confirming late still hears "expired" rather than "not found".
+constexpr absl::Duration kHoldSweepPause = absl::Minutes(5), kHoldKeptAfterExpiry = absl::Hours(1);
+constexpr int kHoldSweepBatch = 500;
 
 struct Wiring {
   Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
@@ -34,7 +39,7 @@ struct Wiring {
         directory(std::move(clients_channel), signer),
         codes(conversations_channel ? std::make_unique<GrpcCodeSender>(std::move(conversations_channel), signer)
                                     : nullptr),
-        direct(repo, direct_repo, settings, directory, codes.get(), ctx.key(),
+        direct(repo, direct_repo, settings, directory, codes.get(), visitors, ctx.key(),
                {.public_url = options.public_url}, clock) {}
   auth::PrincipalSigner signer;
   BookingRepository repo;
@@ -45,7 +50,7 @@ struct Wiring {
   BookingSyncService sync;
   // Request forms and the appointments view (request_forms.proto).
   RequestFormsRepository forms_repo;
-  VisitorTokens visitors;           // verifies the tokens the code flow issues
+  VisitorTokens visitors;           // one for both: direct booking issues, request forms verify
   AppointmentsViewService view;
   RequestFormsService forms;
   DirectBookingRepository direct_repo;
@@ -75,7 +80,13 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
                          {&w->view, v1::AppointmentsViewService::service_full_name()},
                          {&w->forms, v1::RequestFormsService::service_full_name()},
                          {&w->direct, v1::DirectBookingService::service_full_name()}},
-            .outbox = &w->repo.events()};
+            .outbox = &w->repo.events(),
+            .workers = {{"hold-sweep", kHoldSweepPause, [w, &clock] {
+                           auto n = w->repo.SweepExpiredHolds(clock.Now() - kHoldKeptAfterExpiry, kHoldSweepBatch);
+                           if (!n.ok()) log::Warn("expired holds not swept", {{"detail", n.status().ToString()}});
+                           return n.ok() && *n == kHoldSweepBatch ? PeriodicWorker::Next::kAgain
+                                                                  : PeriodicWorker::Next::kPause;
+                         }}}};
       }});
 }
 

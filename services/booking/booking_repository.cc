@@ -16,7 +16,8 @@ namespace {
 
 // Statuses that hold a slot (the exclusion constraints' WHERE says the same). A direct
 // booking's hold is one until it expires; expired holds are deleted before availability
-// is read (BookingRepository::DropExpiredClinicHolds) and by whoever books over them.
+// is ignored by availability from its expiry on, deleted by whoever books over it and, an
+// hour later, by the sweep (BookingRepository::SweepExpiredHolds).
 #define VL_ACTIVE "('held', 'scheduled', 'confirmed', 'checked_in')"
 
 constexpr pg::Statement kGetSettings{
@@ -401,9 +402,12 @@ constexpr pg::Statement kAppointmentEvent{
     "'source', source, 'previousStartTime', $3::timestamptz, 'previousEndTime', $4::timestamptz, "
     "'newClient', new_client, 'description', description)::text "
     "AS payload FROM booking.appointments WHERE clinic_id = $1 AND id = $2"};
-constexpr pg::Statement kDropClinicExpiredHolds{
-    "booking_drop_clinic_expired_holds",
-    "DELETE FROM booking.appointments WHERE clinic_id = $1 AND status = 'held' AND hold_expires_at <= $2"};
+// Holds that expired before $1 (any clinic), a bounded batch; a replica skips the rows
+// another is deleting. Availability already ignores them; this only tidies up.
+constexpr pg::Statement kSweepExpiredHolds{
+    "booking_sweep_expired_holds",
+    "DELETE FROM booking.appointments WHERE id IN (SELECT id FROM booking.appointments WHERE status = 'held' "
+    "AND hold_expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"};
 // An expired hold of the provider or room in the way of a booking gives way to it (holds
 // expire without a worker; see 0002_direct_booking.sql). $6: now.
 constexpr pg::Statement kDropExpiredHolds{
@@ -431,12 +435,14 @@ constexpr pg::Statement kAvailabilityDayVersions{
 // Taken time of whole UTC days with their versions, in one statement so that both come
 // from one snapshot: every active appointment with a provider or a room touching the day
 // (none: one row of NULLs), instants as epoch microseconds (cheaper to read than
-// timestamptz text).
+// timestamptz text). A hold comes with its expiry: it stops counting then (the engine
+// decides with the question's clock), so an expired hold needs no delete before a read.
 constexpr pg::Statement kAvailabilityDays{
     "booking_availability_days",
     "SELECT d.day, coalesce(v.version, 0) AS version, coalesce(a.provider_id::text, '') AS provider_id, "
     "coalesce(a.room_id::text, '') AS room_id, (extract(epoch FROM lower(a.during)) * 1000000)::int8 AS starts_us, "
-    "(extract(epoch FROM upper(a.during)) * 1000000)::int8 AS ends_us FROM unnest($2::int8[]) AS d(day) "
+    "(extract(epoch FROM upper(a.during)) * 1000000)::int8 AS ends_us, "
+    "(extract(epoch FROM a.hold_expires_at) * 1000000)::int8 AS hold_expires_us FROM unnest($2::int8[]) AS d(day) "
     "LEFT JOIN booking.schedule_days v ON v.clinic_id = $1 AND v.day = d.day "
     "LEFT JOIN booking.appointments a ON a.clinic_id = $1 AND a.status IN " VL_ACTIVE
     " AND (a.provider_id IS NOT NULL OR a.room_id IS NOT NULL) AND a.during && "
@@ -448,6 +454,20 @@ constexpr pg::Statement kAvailabilityBlockOffs{
     "during && tstzrange($2::timestamptz, $3::timestamptz, '[)')"};
 
 std::string Instant(absl::Time t) { return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone()); }
+
+// The one row of kGetSettings.
+ClinicSettings SettingsOf(const pg::Result& r) {
+  ClinicSettings s;
+  s.time_zone = r.Text(0, "time_zone");
+  s.minimum_notice_minutes = static_cast<int>(r.Int(0, "minimum_notice_minutes"));
+  s.booking_horizon_days = static_cast<int>(r.Int(0, "booking_horizon_days"));
+  s.slot_granularity_minutes = static_cast<int>(r.Int(0, "slot_granularity_minutes"));
+  s.buffer_before_minutes = static_cast<int>(r.Int(0, "buffer_before_minutes"));
+  s.buffer_after_minutes = static_cast<int>(r.Int(0, "buffer_after_minutes"));
+  s.allow_new_clients = r.Bool(0, "allow_new_clients");
+  s.cancel_cutoff_minutes = static_cast<int>(r.Int(0, "cancel_cutoff_minutes"));
+  return s;
+}
 
 v1::BookingRecordError RefError(const pg::Result& r, int i, const char* entity) {
   v1::BookingRecordError e;
@@ -636,16 +656,7 @@ absl::Status SlotTaken(const absl::Status& st, std::string_view field) {
 absl::StatusOr<ClinicSettings> BookingRepository::GetSettings(const std::string& clinic_id) {
   VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kGetSettings, {clinic_id}));
   if (r.rows() == 0) return absl::NotFoundError("the clinic has no booking settings yet");
-  ClinicSettings s;
-  s.time_zone = r.Text(0, "time_zone");
-  s.minimum_notice_minutes = static_cast<int>(r.Int(0, "minimum_notice_minutes"));
-  s.booking_horizon_days = static_cast<int>(r.Int(0, "booking_horizon_days"));
-  s.slot_granularity_minutes = static_cast<int>(r.Int(0, "slot_granularity_minutes"));
-  s.buffer_before_minutes = static_cast<int>(r.Int(0, "buffer_before_minutes"));
-  s.buffer_after_minutes = static_cast<int>(r.Int(0, "buffer_after_minutes"));
-  s.allow_new_clients = r.Bool(0, "allow_new_clients");
-  s.cancel_cutoff_minutes = static_cast<int>(r.Int(0, "cancel_cutoff_minutes"));
-  return s;
+  return SettingsOf(r);
 }
 
 absl::Status BookingRepository::CreateSettings(const std::string& clinic_id, const std::string& time_zone) {
@@ -1017,22 +1028,44 @@ absl::StatusOr<std::vector<v1::Appointment>> BookingRepository::ListAppointments
   return out;
 }
 
-absl::Status BookingRepository::DropExpiredClinicHolds(const std::string& clinic_id, absl::Time now) {
-  return pool_->Exec(kDropClinicExpiredHolds, {clinic_id, now}).status();
+absl::StatusOr<int64_t> BookingRepository::SweepExpiredHolds(absl::Time before, int limit) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kSweepExpiredHolds, {before, limit}));
+  return r.affected();
 }
 
 absl::StatusOr<AvailabilityInput> BookingRepository::LoadAvailability(const std::string& clinic_id,
-                                                                      const std::string& type_id, absl::Time from,
-                                                                      absl::Time to) {
+                                                                      const std::string& type_id, absl::CivilDay first,
+                                                                      absl::CivilDay last) {
   AvailabilityInput in;
-  const int64_t first_day = UtcDay(from), last_day = LastUtcDay(to);
+  // The zone comes in the same batch, so the batch asks for UTC days wide enough for any
+  // zone (offsets lie within -12 h and +14 h): a day more either side of the local days
+  // the taken time must cover; what it reads beyond them is left out below.
+  const absl::Time wide_from = absl::FromCivil(first - 2, absl::UTCTimeZone());
+  const absl::Time wide_to = absl::FromCivil(last + 3, absl::UTCTimeZone());
   VL_RETURN_IF_ERROR(pool_->WithSession([&](pg::Session& s) -> absl::Status {
     VL_ASSIGN_OR_RETURN(std::vector<pg::Result> r,
                         s.ExecBatch({{kAvailabilityType, {clinic_id, type_id}},
                                      {kAvailabilityProviders, {clinic_id}},
                                      {kAvailabilityHours, {clinic_id}},
-                                     {kAvailabilityDayVersions, {clinic_id, first_day, last_day}},
-                                     {kAvailabilityBlockOffs, {clinic_id, from, to}}}));
+                                     {kAvailabilityDayVersions, {clinic_id, UtcDay(wide_from), LastUtcDay(wide_to)}},
+                                     {kAvailabilityBlockOffs, {clinic_id, wide_from, wide_to}},
+                                     {kGetSettings, {clinic_id}}}));
+    if (r[5].rows() == 0) {  // the caller creates the settings and asks again
+      in.has_settings = false;
+      return absl::OkStatus();
+    }
+    const ClinicSettings set = SettingsOf(r[5]);
+    if (!absl::LoadTimeZone(set.time_zone, &in.clinic.zone)) {
+      return absl::FailedPreconditionError("the clinic's time zone " + set.time_zone + " is not known here");
+    }
+    in.clinic.settings = {.minimum_notice = absl::Minutes(set.minimum_notice_minutes),
+                          .horizon = absl::Hours(24) * set.booking_horizon_days,
+                          .granularity = absl::Minutes(set.slot_granularity_minutes),
+                          .buffer_before = absl::Minutes(set.buffer_before_minutes),
+                          .buffer_after = absl::Minutes(set.buffer_after_minutes)};
+    // Taken time a day either side of the local days covers buffers and overnight hours.
+    const absl::Time from = LocalInstant(first - 1, 0, in.clinic.zone), to = LocalInstant(last + 2, 0, in.clinic.zone);
+    const int64_t first_day = UtcDay(from), last_day = LastUtcDay(to);
     if (r[0].rows() == 0) {
       return NotFoundField("appointmentTypeId", "no active appointment type with this appointmentTypeId in your clinic");
     }
@@ -1067,7 +1100,8 @@ absl::StatusOr<AvailabilityInput> BookingRepository::LoadAvailability(const std:
       // Thousands of rows: columns by index, found once (a lookup by name per value cost
       // more than the query).
       const int day = t.column("day"), version = t.column("version"), provider = t.column("provider_id"),
-                room = t.column("room_id"), starts = t.column("starts_us"), ends = t.column("ends_us");
+                room = t.column("room_id"), starts = t.column("starts_us"), ends = t.column("ends_us"),
+                expires = t.column("hold_expires_us");
       std::map<int64_t, std::pair<int64_t, std::vector<Busy>>> read;
       for (int i = 0; i < t.rows(); ++i) {
         int64_t d = 0, v = 0, a = 0, b = 0;
@@ -1080,34 +1114,31 @@ absl::StatusOr<AvailabilityInput> BookingRepository::LoadAvailability(const std:
         if (!absl::SimpleAtoi(t.Text(i, starts), &a) || !absl::SimpleAtoi(t.Text(i, ends), &b)) {
           return absl::InternalError("unreadable appointment time");
         }
-        taken.push_back({t.Text(i, provider), t.Text(i, room), {absl::FromUnixMicros(a), absl::FromUnixMicros(b)}});
+        Busy busy{t.Text(i, provider), t.Text(i, room), {absl::FromUnixMicros(a), absl::FromUnixMicros(b)}};
+        if (!t.IsNull(i, expires)) {
+          int64_t e = 0;
+          if (!absl::SimpleAtoi(t.Text(i, expires), &e)) return absl::InternalError("unreadable hold expiry");
+          busy.expires = absl::FromUnixMicros(e);
+        }
+        taken.push_back(std::move(busy));
       }
       for (auto& [d, day] : read) {
         fresh[d] = taken_days_.Put(clinic_id, d, day.first, std::move(day.second));
       }
     }
-    const std::vector<TakenDays::Day> kept = taken_days_.Get(clinic_id, first_day, last_day);
-    size_t total = r[4].rows();
-    std::vector<const std::vector<Busy>*> days;
+    // The days are handed over as held, not copied (thousands of intervals); an
+    // appointment over midnight is in both its days, which the engine takes as one.
+    std::vector<TakenDays::Day> kept = taken_days_.Get(clinic_id, first_day, last_day);
     for (int64_t d = first_day; d <= last_day; ++d) {
       auto f = fresh.find(d);
-      const TakenDays::Day& day = f != fresh.end() ? f->second : kept[d - first_day];
+      TakenDays::Day& day = f != fresh.end() ? f->second : kept[d - first_day];
       if (day == nullptr) return absl::InternalError("schedule day not read");
-      days.push_back(day.get());
-      total += day->size();
-    }
-    // An appointment over midnight is in both its days: once is enough.
-    in.busy.reserve(total);
-    for (size_t i = 0; i < days.size(); ++i) {
-      const int64_t day_start = (first_day + static_cast<int64_t>(i)) * 86'400;
-      for (const Busy& b : *days[i]) {
-        if (i > 0 && absl::ToUnixSeconds(b.when.start) < day_start) continue;  // already added with its first day
-        in.busy.push_back(b);
-      }
+      in.days.push_back(std::move(day));
     }
     for (int i = 0; i < r[4].rows(); ++i) {  // both empty: the whole clinic
-      in.busy.push_back({r[4].Text(i, "provider_id"), r[4].Text(i, "room_id"),
-                         {r[4].Time(i, "starts"), r[4].Time(i, "ends")}});
+      const Interval when{r[4].Time(i, "starts"), r[4].Time(i, "ends")};
+      if (when.end <= from || when.start >= to) continue;  // read only for a wider zone
+      in.busy.push_back({r[4].Text(i, "provider_id"), r[4].Text(i, "room_id"), when});
     }
     return absl::OkStatus();
   }));

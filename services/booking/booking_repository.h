@@ -107,9 +107,17 @@ struct AppointmentFilter {
 
 // Everything one availability question reads (one round trip).
 struct AvailabilityInput {
-  Clinic clinic;
+  bool has_settings = true;  // false: the clinic has no settings row yet (nothing else filled)
+  Clinic clinic;             // its zone and scheduling settings too
   AppointmentType type;
-  std::vector<Busy> busy;
+  std::vector<Busy> busy;              // block-offs
+  std::vector<TakenDays::Day> days;    // appointments and holds: the replica's copies, shared
+  // Everything taken, for OpenSlots (valid while this input lives).
+  std::vector<const std::vector<Busy>*> Taken() const {
+    std::vector<const std::vector<Busy>*> out{&busy};
+    for (const TakenDays::Day& d : days) out.push_back(d.get());
+    return out;
+  }
 };
 
 // Shared with DirectBookingRepository (the same rules for every booking). Inside the
@@ -178,15 +186,17 @@ class BookingRepository {
   absl::StatusOr<std::vector<v1::Appointment>> ListAppointments(const std::string& clinic_id,
                                                                 const AppointmentFilter& f);
 
-  // The type, active providers and their schedules, opening hours, and what is taken in
-  // [from, to) (block-offs, and appointments of the UTC days it covers): one round trip,
-  // plus one more for the days whose appointments changed since this replica last read
-  // them (TakenDays). NotFound on appointmentTypeId.
+  // The clinic's settings and zone, the type, active providers and their schedules,
+  // opening hours, and what is taken around the local days [first, last] (from the local
+  // midnight before `first` to the one after `last + 1`: block-offs, and appointments of
+  // the UTC days that covers, holds with their expiry): one round trip, plus one more for
+  // the days whose appointments changed since this replica last read them (TakenDays).
+  // NotFound on appointmentTypeId; has_settings false when the clinic has none yet.
   absl::StatusOr<AvailabilityInput> LoadAvailability(const std::string& clinic_id, const std::string& type_id,
-                                                     absl::Time from, absl::Time to);
-  // Direct booking's holds that expired at `now` are deleted (they count as taken until
-  // then; the day versions move with the delete). Run before reading availability.
-  absl::Status DropExpiredClinicHolds(const std::string& clinic_id, absl::Time now);
+                                                     absl::CivilDay first, absl::CivilDay last);
+  // Deletes up to `limit` holds (any clinic) that expired before `before`; availability
+  // ignores expired holds already, bookings over them delete them, this clears the rest.
+  absl::StatusOr<int64_t> SweepExpiredHolds(absl::Time before, int limit);
 
   // One sync batch in one transaction. Exclusive against bookings of the clinic (which
   // take the same lock shared), so its no-double-booking decisions hold until commit.

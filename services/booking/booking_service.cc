@@ -212,21 +212,15 @@ std::string Page(std::vector<Row>& rows, int size, google::protobuf::RepeatedPtr
 
 }  // namespace
 
-absl::StatusOr<std::vector<Slot>> FindOpenSlots(BookingRepository& repo, const std::string& clinic_id,
-                                                const ClinicSettingsSource::Loaded& clinic, const std::string& type_id,
+absl::StatusOr<std::vector<Slot>> FindOpenSlots(BookingRepository& repo, const ClinicSettingsSource& settings,
+                                                const std::string& clinic_id, const std::string& type_id,
                                                 const std::string& provider_id, DayRange days, absl::Time now) {
-  const ClinicSettings& s = clinic.settings;
-  VL_RETURN_IF_ERROR(repo.DropExpiredClinicHolds(clinic_id, now));
-  // Taken time a day either side of the range covers buffers and overnight hours.
-  VL_ASSIGN_OR_RETURN(AvailabilityInput in,
-                      repo.LoadAvailability(clinic_id, type_id, LocalInstant(days.first - 1, 0, clinic.zone),
-                                            LocalInstant(days.last + 2, 0, clinic.zone)));
-  in.clinic.zone = clinic.zone;
-  in.clinic.settings = {.minimum_notice = absl::Minutes(s.minimum_notice_minutes),
-                        .horizon = absl::Hours(24) * s.booking_horizon_days,
-                        .granularity = absl::Minutes(s.slot_granularity_minutes),
-                        .buffer_before = absl::Minutes(s.buffer_before_minutes),
-                        .buffer_after = absl::Minutes(s.buffer_after_minutes)};
+  VL_ASSIGN_OR_RETURN(AvailabilityInput in, repo.LoadAvailability(clinic_id, type_id, days.first, days.last));
+  if (!in.has_settings) {  // the clinic's first question: its settings are made, then read with the rest
+    VL_RETURN_IF_ERROR(settings.Get(clinic_id).status());
+    VL_ASSIGN_OR_RETURN(in, repo.LoadAvailability(clinic_id, type_id, days.first, days.last));
+    if (!in.has_settings) return absl::InternalError("booking settings missing after they were created");
+  }
   // The type may name providers that left (inactive): they offer nothing.
   std::set<std::string> active;
   for (const Provider& x : in.clinic.providers) active.insert(x.id);
@@ -239,7 +233,7 @@ absl::StatusOr<std::vector<Slot>> FindOpenSlots(BookingRepository& repo, const s
   }
   if (!in.type.provider_ids.empty() && eligible.empty()) return std::vector<Slot>{};  // nobody offers it now
   in.type.provider_ids = std::move(eligible);
-  return OpenSlots(in.clinic, in.busy,
+  return OpenSlots(in.clinic, in.Taken(),
                    {.type = in.type, .provider_id = provider_id, .first_day = days.first, .last_day = days.last,
                     .now = now});
 }
@@ -584,8 +578,7 @@ grpc::Status BookingService::GetAvailability(grpc::ServerContext* ctx, const v1:
     VL_RETURN_IF_ERROR(validate::Id("appointmentTypeId", req->appointment_type_id()));
     VL_RETURN_IF_ERROR(OptionalId("providerId", req->provider_id()));
     VL_ASSIGN_OR_RETURN(DayRange days, Days(req->from(), req->to()));
-    VL_ASSIGN_OR_RETURN(auto clinic, settings_.Get(p.clinic_id()));
-    VL_ASSIGN_OR_RETURN(std::vector<Slot> slots, FindOpenSlots(repo_, p.clinic_id(), clinic, req->appointment_type_id(),
+    VL_ASSIGN_OR_RETURN(std::vector<Slot> slots, FindOpenSlots(repo_, settings_, p.clinic_id(), req->appointment_type_id(),
                                                                req->provider_id(), days, clock_.Now()));
     SlotsOut(slots, resp->mutable_slots());
     return absl::OkStatus();

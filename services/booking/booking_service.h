@@ -22,9 +22,10 @@ absl::StatusOr<DayRange> Days(const std::string& from, const std::string& to);
 // A required instant in a sane range (2000..2200), errors naming `field`.
 absl::StatusOr<absl::Time> Instant(std::string_view field, bool present, const google::protobuf::Timestamp& ts);
 // Open slots of a type (optionally one provider's) over `days`: GetAvailability's read
-// (one round trip) and the pure engine. Holds count as taken until they expire at `now`.
-absl::StatusOr<std::vector<Slot>> FindOpenSlots(BookingRepository& repo, const std::string& clinic_id,
-                                                const ClinicSettingsSource::Loaded& clinic, const std::string& type_id,
+// (one round trip with the clinic's settings; `settings` creates them on a clinic's first
+// question) and the pure engine. Holds count as taken until they expire at `now`.
+absl::StatusOr<std::vector<Slot>> FindOpenSlots(BookingRepository& repo, const ClinicSettingsSource& settings,
+                                                const std::string& clinic_id, const std::string& type_id,
                                                 const std::string& provider_id, DayRange days, absl::Time now);
 
 // The engine's slots on the wire.

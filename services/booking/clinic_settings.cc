@@ -11,7 +11,7 @@ absl::StatusOr<ClinicSettingsSource::Loaded> ClinicSettingsSource::Get(const std
     // The booking service acts for the clinic when asking identity about it.
     auto clinic = identity_.Clinic(rpc::ServiceForClinic(clinic_id));
     if (clinic.status().code() == absl::StatusCode::kNotFound) {
-      return absl::NotFoundError("no clinic with this clinicId");
+      return NotFoundField("clinicId", "no clinic with this clinicId");
     }
     VL_RETURN_IF_ERROR(clinic.status());
     absl::TimeZone zone;

@@ -48,11 +48,10 @@ std::string PetName(const clients::v1::Client& c, const std::string& pet_id) {
 
 DirectBookingService::DirectBookingService(BookingRepository& schedule, DirectBookingRepository& repo,
                                            const ClinicSettingsSource& settings, const ClientDirectory& clients,
-                                           const CodeSender* sender, auth::Key key, DirectBookingOptions options,
-                                           const Clock& clock)
+                                           const CodeSender* sender, const VisitorTokens& visitors, auth::Key key,
+                                           DirectBookingOptions options, const Clock& clock)
     : schedule_(schedule), repo_(repo), settings_(settings), clients_(clients), sender_(sender), key_(key),
-      signer_(key), links_(key), visitors_(auth::LinkSigner(key), options.visitor_ttl), options_(std::move(options)),
-      clock_(clock) {}
+      signer_(key), links_(key), visitors_(visitors), options_(std::move(options)), clock_(clock) {}
 
 absl::StatusOr<ClinicSettingsSource::Loaded> DirectBookingService::Clinic(const std::string& clinic_id) const {
   auto clinic = settings_.Get(clinic_id);
@@ -85,7 +84,7 @@ absl::StatusOr<Slot> DirectBookingService::OpenSlotAt(const std::string& clinic_
                                                       const std::string& type_id, const std::string& provider_id,
                                                       absl::Time start) const {
   const absl::CivilDay day = absl::ToCivilDay(start, clinic.zone);
-  VL_ASSIGN_OR_RETURN(std::vector<Slot> slots, FindOpenSlots(schedule_, clinic_id, clinic, type_id, provider_id,
+  VL_ASSIGN_OR_RETURN(std::vector<Slot> slots, FindOpenSlots(schedule_, settings_, clinic_id, type_id, provider_id,
                                                              {day, day}, clock_.Now()));
   for (const Slot& s : slots) {
     if (s.when.start == start && (provider_id.empty() || s.provider_id == provider_id)) return s;
@@ -191,11 +190,11 @@ grpc::Status DirectBookingService::ListOpenSlots(grpc::ServerContext* ctx, const
     VL_RETURN_IF_ERROR(OptionalId("providerId", req->provider_id()));
     VL_ASSIGN_OR_RETURN(DayRange days, Days(req->from(), req->to()));
     VL_RETURN_IF_ERROR(CallerOf(*ctx, req->clinic_id(), req->visitor_token()).status());
-    VL_ASSIGN_OR_RETURN(auto clinic, Clinic(req->clinic_id()));
-    VL_RETURN_IF_ERROR(repo_.OnlineType(req->clinic_id(), req->appointment_type_id()).status());
+    // The slots' read answers an unknown clinic (clinicId) or type first.
     VL_ASSIGN_OR_RETURN(std::vector<Slot> slots,
-                        FindOpenSlots(schedule_, req->clinic_id(), clinic, req->appointment_type_id(),
+                        FindOpenSlots(schedule_, settings_, req->clinic_id(), req->appointment_type_id(),
                                       req->provider_id(), days, clock_.Now()));
+    VL_RETURN_IF_ERROR(repo_.OnlineType(req->clinic_id(), req->appointment_type_id()).status());
     SlotsOut(slots, resp->mutable_slots());
     return absl::OkStatus();
   }());

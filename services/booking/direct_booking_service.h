@@ -20,15 +20,15 @@ struct DirectBookingOptions {
   std::string public_url = "http://127.0.0.1:8080";  // base of the confirmation's link
   absl::Duration code_ttl = kCodeTtl;
   absl::Duration hold_ttl = kHoldTtl;
-  absl::Duration visitor_ttl = absl::Hours(2);
 };
 
 class DirectBookingService final : public v1::DirectBookingService::Service {
  public:
   // `sender` may be null (no conversations service): codes cannot be sent then.
+  // `visitors` issues the tokens a verified code gives (request forms verify the same).
   DirectBookingService(BookingRepository& schedule, DirectBookingRepository& repo,
                        const ClinicSettingsSource& settings, const ClientDirectory& clients, const CodeSender* sender,
-                       auth::Key key, DirectBookingOptions options, const Clock& clock);
+                       const VisitorTokens& visitors, auth::Key key, DirectBookingOptions options, const Clock& clock);
 
   grpc::Status GetOnlineBooking(grpc::ServerContext*, const v1::GetOnlineBookingRequest*, v1::OnlineBooking*) override;
   grpc::Status RequestCode(grpc::ServerContext*, const v1::RequestCodeRequest*, v1::RequestCodeResponse*) override;
@@ -72,7 +72,7 @@ class DirectBookingService final : public v1::DirectBookingService::Service {
   auth::Key key_;
   auth::PrincipalSigner signer_;
   auth::LinkSigner links_;
-  VisitorTokens visitors_;
+  const VisitorTokens& visitors_;
   DirectBookingOptions options_;
   const Clock& clock_;
 };

@@ -33,6 +33,7 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
   // links and webhooks (Twilio's callbacks) point at the gateway.
   media_address_ = "127.0.0.1:" + std::to_string(FreePort());
   conversations_address_ = "127.0.0.1:" + std::to_string(FreePort());
+  booking_address_ = "127.0.0.1:" + std::to_string(FreePort());
   http_port_ = FreePort();
   media_dir_ =
       std::filesystem::temp_directory_path() / ("vetline-edge-" + std::to_string(::getpid()) + "-" +
@@ -55,9 +56,13 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
   media_env.peers["conversations"] = conversations_address_;  // and conversationId
   media_ = Must(media::Start(media_env, mo), "media");
   rpc::ServiceEnv booking_env = TestServiceEnv(db_.conninfo());
+  booking_env.grpc_address = booking_address_;
   booking_env.peers["clients"] = Address(*clients_);            // PIMS ids, clientId and petId
   booking_env.peers["identity"] = Address(*identity_service_);  // the clinic's time zone
-  booking_ = Must(booking::Start(booking_env), "booking");
+  if (options_.booking_through_conversations) booking_env.peers["conversations"] = conversations_address_;
+  booking_ = Must(booking::Start(booking_env, options_.booking_clock ? *options_.booking_clock : Clock::Real(),
+                                 {.public_url = "http://127.0.0.1:" + std::to_string(http_port_)}),
+                  "booking");
 
   gateway::GatewayOptions g;
   g.http_address = "127.0.0.1:" + std::to_string(http_port_);
@@ -66,7 +71,7 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
                 {"pims_sync", Address(*pims_sync_)},
                 {"media", Address(*media_)},
                 {"conversations", conversations_address_},
-                {"booking", Address(*booking_)}};
+                {"booking", booking_address_}};
   g.internal_secret = kTestInternalSecret;
   g.registry = std::make_shared<prometheus::Registry>();
   if (options_.rate_limits) {
@@ -104,6 +109,7 @@ void EdgeStack::RestartConversations() {
   env.peers["clients"] = Address(*clients_);
   env.peers["identity"] = Address(*identity_service_);
   env.peers["media"] = media_address_;  // video calls, and its call.ended feed
+  if (options_.booking_through_conversations) env.peers["booking"] = booking_address_;  // conversation.requested
   conversations_ = Must(conversations::Start(env, co), "conversations");
 }
 

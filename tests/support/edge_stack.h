@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "libs/core/clock.h"
 #include "libs/rpc/service.h"
 #include "libs/testing/servers.h"
 #include "services/conversations/delivery_setup.h"
@@ -23,6 +24,11 @@ struct EdgeStackOptions {
   // The gateway's rate limits of login-style routes (rate_limit_field): off unless set.
   bool rate_limits = false;
   double login_ip_burst = 20, login_ip_per_minute = 20;
+  // Booking sends its one-time codes through conversations, and conversations follow
+  // booking's conversation.requested (the queue and the confirmation); off: no codes.
+  bool booking_through_conversations = false;
+  // Booking's clock (codes, holds, notice, the cut-off); null: the real one. Outlives the stack.
+  const Clock* booking_clock = nullptr;
 };
 
 class EdgeStack {
@@ -48,7 +54,7 @@ class EdgeStack {
  private:
   TestDatabase db_;
   EdgeStackOptions options_;
-  std::string media_address_, conversations_address_;  // chosen first: they call each other
+  std::string media_address_, conversations_address_, booking_address_;  // chosen first: they call each other
   int http_port_ = 0;
   std::filesystem::path media_dir_;
   std::unique_ptr<rpc::RunningService> clients_, identity_service_, pims_sync_, conversations_,

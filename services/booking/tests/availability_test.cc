@@ -72,6 +72,32 @@ TEST_CASE("availability: slots step through the opening hours and skip what is b
   CHECK(Slots(c, busy, On(kMonday)).size() == 11);
 }
 
+TEST_CASE("availability: a hold takes its slot until it expires and not after", "[booking]") {
+  absl::TimeZone z = Zone("America/Chicago");
+  Clinic c = DailyClinic(z, H(9), H(11));
+  SlotQuery q = On(kMonday);
+  // A visitor holds 10:00-10:30 until five minutes after the question is asked.
+  std::vector<Busy> busy = {{.provider_id = "dr-lee",
+                             .when = {Local(z, kMonday, H(10)), Local(z, kMonday, H(10, 30))},
+                             .expires = q.now + absl::Minutes(5)}};
+  CHECK(Starts(Slots(c, busy, q), z) == std::vector<std::string>{"09:00", "09:15", "09:30", "10:30"});
+  // Once it expired the slot is open again, though its row may not be deleted yet.
+  q.now += absl::Minutes(5);
+  CHECK(Starts(Slots(c, busy, q), z) ==
+        std::vector<std::string>{"09:00", "09:15", "09:30", "09:45", "10:00", "10:15", "10:30"});
+}
+
+TEST_CASE("availability: taken time in several lists is read in place and an interval in two counts once", "[booking]") {
+  absl::TimeZone z = Zone("America/Chicago");
+  Clinic c = DailyClinic(z, H(9), H(12));
+  const std::vector<Busy> day1 = {{.provider_id = "dr-lee", .when = {Local(z, kMonday, H(10)), Local(z, kMonday, H(10, 30))}}};
+  const std::vector<Busy> day2 = day1;  // an appointment over midnight is in both its days
+  const std::vector<Busy> blocked = {{.when = {Local(z, kMonday, H(11)), Local(z, kMonday, H(12))}}};
+  auto slots = OpenSlots(c, std::vector<const std::vector<Busy>*>{&day1, &day2, &blocked}, On(kMonday));
+  REQUIRE(slots.ok());
+  CHECK(Starts(*slots, z) == std::vector<std::string>{"09:00", "09:15", "09:30", "10:30"});
+}
+
 TEST_CASE("availability: a weekly pattern, holidays and a provider's own hours", "[booking]") {
   absl::TimeZone z = Zone("Europe/Paris");
   Clinic c = DailyClinic(z, H(8), H(18));
@@ -149,7 +175,7 @@ TEST_CASE("availability: bad questions are refused naming the field", "[booking]
   absl::TimeZone z = Zone("America/Chicago");
   Clinic c = DailyClinic(z, H(9), H(12), {"dr-lee", "dr-ng"});
   auto field_of = [&](const SlotQuery& q, const Clinic& clinic) {
-    auto s = OpenSlots(clinic, {}, q);
+    auto s = OpenSlots(clinic, std::vector<Busy>{}, q);
     REQUIRE_FALSE(s.ok());
     return FieldOf(s.status());
   };

@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <regex>
+#include <set>
 #include <thread>
 
 #include "absl/strings/match.h"
@@ -14,6 +15,7 @@
 #include "libs/core/time.h"
 #include "libs/testing/wait.h"
 #include "services/booking/booking_component.h"
+#include "services/booking/booking_repository.h"
 #include "services/conversations/tests/inbox_fixture.h"
 #include "tests/support/smtp_sink.h"
 #include "vetline/booking/v1/booking.grpc.pb.h"
@@ -518,6 +520,46 @@ TEST_CASE("direct booking: holds keep a slot for one visitor and expire and a ra
   REQUIRE(st.ok());
   // A staff booking over the booked slot loses like any overlap.
   CHECK(s.Count("SELECT count(*) AS n FROM booking.appointments WHERE status = 'scheduled'") == 1);
+}
+
+TEST_CASE("direct booking: an expired hold frees its slot at once and its row is swept later", "[booking][direct]") {
+  Stack s;
+  auto ann = s.fx.MakeClient(s.clinic, "Ann", "Lee", "", "ann@example.com");
+  auto rex = s.fx.AddPet(s.clinic, ann.id(), "Rex");
+  const std::string a = s.Prove("ann@example.com").visitor_token();
+  v1::Hold first, second;
+  REQUIRE(s.Hold(a, rex.id(), kTen, &first).ok());
+  s.clock.Advance(absl::Minutes(30));  // the first hold expired 25 minutes ago
+  REQUIRE(s.Hold(a, rex.id(), kTen + absl::Hours(2), &second).ok());
+  auto starts = [&] {
+    v1::GetAvailabilityRequest q;
+    q.set_appointment_type_id(s.type_id);
+    q.set_from("2026-06-02");
+    q.set_to("2026-06-02");
+    v1::GetAvailabilityResponse open;
+    grpc::Status st = s.staff->GetAvailability(s.fx.As(s.clinic.staff).get(), q, &open);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    std::set<absl::Time> out;
+    for (const auto& slot : open.slots()) out.insert(FromTimestamp(slot.start_time()));
+    return out;
+  };
+  // Staff availability offers the expired hold's slot though its row is still there; the
+  // live hold keeps its own.
+  CHECK(s.Count("SELECT count(*) AS n FROM booking.appointments WHERE status = 'held'") == 2);
+  std::set<absl::Time> open = starts();
+  CHECK(open.count(kTen) == 1);
+  CHECK(open.count(kTen + absl::Hours(2)) == 0);
+  // The sweep takes holds that expired before its cut-off and leaves the live one; the
+  // answer is the same after it.
+  booking::BookingRepository repo(s.fx.pool);
+  auto swept = repo.SweepExpiredHolds(s.clock.Now(), 500);
+  REQUIRE(swept.ok());
+  CHECK(*swept == 1);
+  CHECK(s.Count("SELECT count(*) AS n FROM booking.appointments WHERE status = 'held' AND id = '" +
+                second.hold_id() + "'") == 1);
+  CHECK(s.Count("SELECT count(*) AS n FROM booking.appointments") == 1);
+  CHECK(starts() == open);
 }
 
 TEST_CASE("direct booking: a signed-in portal client takes the same steps without a code", "[booking][direct]") {
