@@ -23,6 +23,8 @@ struct EdgeStackOptions {
   // The gateway's rate limits of login-style routes (rate_limit_field): off unless set.
   bool rate_limits = false;
   double login_ip_burst = 20, login_ip_per_minute = 20;
+  // The built web front end the gateway serves (web/dist); empty: none.
+  std::string web_dir;
 };
 
 class EdgeStack {

@@ -1,0 +1,104 @@
+// The web front end in a real browser: every service and the gateway in this process
+// (EdgeStack) serving web/dist, a clinic seeded through the API, then Node runs the
+// Playwright steps (web/tests/*.mjs) in Debian's headless Chromium against it.
+#include <catch2/catch.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "tests/support/edge_stack.h"
+
+using namespace vetline;
+using testing::Bearer;
+using nlohmann::json;
+
+namespace {
+
+constexpr char kPassword[] = "correct horse battery";
+
+json Must(const testing::HttpResponse& r, int want, const std::string& what) {
+  if (r.status != want) FAIL(what << ": " << r.status << " " << r.body);
+  return r.json();
+}
+
+// A clinic as a front desk meets it: a staff user, a client with a phone, an email and a
+// pet, a conversation with one message, and the client's own portal session.
+json Seed(testing::EdgeStack& stack) {
+  auto clinic = stack.CreateClinic("Riverside Animal Clinic", "admin@riverside.vetline.test");
+  auto c = stack.Client();
+  auto admin = Bearer(clinic.token);
+  Must(c.Post("/v1/staff",
+              json{{"email", "frontdesk@riverside.vetline.test"}, {"name", "Dana Front Desk"},
+                   {"role", "STAFF"}, {"password", kPassword}}.dump(), admin),
+       200, "create staff");
+  json client = Must(c.Post("/v1/clients",
+                            json{{"firstName", "Maria"}, {"lastName", "Lopez"},
+                                 {"phones", {{{"number", "+15552013344"}, {"type", "MOBILE"},
+                                              {"textingCapable", true}, {"primary", true}}}},
+                                 {"emails", {{{"address", "maria.lopez@example.test"}, {"primary", true}}}}}
+                                .dump(), admin),
+                     200, "create client");
+  std::string client_id = client["id"];
+  Must(c.Post("/v1/clients/" + client_id + "/pets",
+              json{{"name", "Bella"}, {"species", "Dog"}, {"breed", "Labrador"}}.dump(), admin),
+       200, "add pet");
+  json conversation = Must(c.Post("/v1/clients/" + client_id + "/conversations", "{}", admin), 200, "start chat");
+  std::string conversation_id = conversation["id"];
+  std::string seeded = "Hi Maria, Bella's lab results are in and everything looks normal.";
+  Must(c.Post("/v1/conversations/" + conversation_id + "/messages", json{{"text", seeded}}.dump(), admin),
+       200, "seed message");
+
+  json account = Must(c.Post("/v1/portal/signup",
+                             json{{"clinicId", clinic.id}, {"email", "maria.lopez@example.test"},
+                                  {"name", "Maria Lopez"}, {"password", kPassword}}.dump()),
+                      200, "portal signup");
+  Must(c.Post("/v1/prospects/" + account["id"].get<std::string>() + "/link",
+              json{{"clientId", client_id}}.dump(), admin),
+       200, "link prospect");
+  json login = Must(c.Post("/v1/portal/login",
+                           json{{"clinicId", clinic.id}, {"email", "maria.lopez@example.test"},
+                                {"password", kPassword}}.dump()),
+                    200, "portal login");
+  return {
+      {"baseUrl", "http://127.0.0.1:" + std::to_string(stack.http_port())},
+      {"clinicId", clinic.id},
+      {"staff", {{"email", "frontdesk@riverside.vetline.test"}, {"password", kPassword}}},
+      {"client", {{"id", client_id}, {"name", "Maria Lopez"}, {"pet", "Bella"},
+                  {"email", "maria.lopez@example.test"}, {"password", kPassword},
+                  {"token", login["token"]}}},
+      {"conversationId", conversation_id},
+      {"staffToken", clinic.token},
+      {"seededMessage", seeded},
+  };
+}
+
+// Runs one Playwright script with the seeded config; its output is the test's output.
+int RunScript(const std::string& script, json cfg, const std::string& shots) {
+  cfg["screenshotDir"] = shots;
+  std::filesystem::path file = std::filesystem::temp_directory_path() /
+                               ("vetline-web-" + std::to_string(::getpid()) + ".json");
+  std::ofstream(file) << cfg.dump(2);
+  std::string cmd = "cd '" VETLINE_WEB_DIR "' && node tests/" + script + " '" + file.string() + "' 2>&1";
+  int rc = std::system(cmd.c_str());
+  std::filesystem::remove(file);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+}  // namespace
+
+TEST_CASE("web: the staff console in Chromium: sign in, inbox, live messages, profile", "[web]") {
+  REQUIRE(std::filesystem::exists(VETLINE_WEB_DIR "/dist/index.html"));  // the web_build fixture
+  testing::EdgeStack stack({.web_dir = VETLINE_WEB_DIR "/dist"});
+  json cfg = Seed(stack);
+  CHECK(RunScript("console.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/console") == 0);
+}
+
+TEST_CASE("web: the client portal in Chromium at phone width: sign in, read, live, answer", "[web]") {
+  REQUIRE(std::filesystem::exists(VETLINE_WEB_DIR "/dist/portal/index.html"));
+  testing::EdgeStack stack({.web_dir = VETLINE_WEB_DIR "/dist"});
+  json cfg = Seed(stack);
+  CHECK(RunScript("portal.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/portal") == 0);
+}

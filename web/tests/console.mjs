@@ -1,0 +1,145 @@
+// The staff console in a real browser, against a stack the test fixture started
+// (tests/web/web_browser_test.cc writes the config: URLs, logins, seeded ids).
+//   node tests/console.mjs <config.json>
+import { readFileSync } from "node:fs";
+import { checkAccessibility, expect, launch, Run, watchPage } from "./harness.mjs";
+
+const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
+const run = new Run(cfg.screenshotDir);
+const problems = [];
+const browser = await launch();
+
+// The client writes from the portal's API (their own session), as the portal app would.
+async function clientSends(text) {
+  const r = await fetch(`${cfg.baseUrl}/v1/conversations/${cfg.conversationId}/messages`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${cfg.client.token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ text }),
+  });
+  expect(r.ok, `the client's message was refused: ${r.status} ${await r.text()}`);
+}
+
+try {
+  const desk = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await desk.newPage();
+  watchPage(page, problems);
+
+  await run.step("a wrong password is told clearly", page, async () => {
+    await page.goto(`${cfg.baseUrl}/`);
+    await page.getByLabel("Email").fill(cfg.staff.email);
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").filter({ hasText: "do not match" }).waitFor({ timeout: 5000 });
+    await checkAccessibility(page, "sign-in page");
+    await run.screenshot(page, "01-sign-in-wrong-password");
+  });
+
+  const signedIn = await run.step("staff sign in and see the inbox", page, async () => {
+    await page.getByLabel("Password").fill(cfg.staff.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const queue = page.getByRole("list", { name: "Queue" });
+    await queue.getByText(cfg.client.name).waitFor({ timeout: 5000 });
+    await page.getByText("Live", { exact: true }).waitFor({ timeout: 5000 });
+    await checkAccessibility(page, "inbox");
+    await run.screenshot(page, "02-inbox");
+  });
+
+  if (signedIn) {
+    await run.step("open a conversation, send a message and see it appear", page, async () => {
+      await page.getByRole("list", { name: "Queue" }).getByText(cfg.client.name).click();
+      await page.waitForURL(`**/inbox/${cfg.conversationId}`);
+      await page.getByRole("log", { name: "Messages" }).getByText(cfg.seededMessage).waitFor({ timeout: 5000 });
+      const text = `Bella's stitches look good; see you Tuesday. ${Date.now()}`;
+      await page.getByLabel("Message", { exact: true }).fill(text);
+      await page.getByRole("button", { name: "Send" }).click();
+      await page.getByRole("log", { name: "Messages" }).getByText(text).waitFor({ timeout: 5000 });
+      expect(await page.getByLabel("Message", { exact: true }).inputValue() === "", "the composer kept the sent text");
+      await checkAccessibility(page, "conversation");
+      await run.screenshot(page, "03-conversation");
+    });
+
+    await run.step("an internal note is marked as one", page, async () => {
+      await page.getByRole("checkbox", { name: "Internal note" }).check();
+      const note = `Owner prefers morning calls ${Date.now()}`;
+      await page.getByLabel("Note text", { exact: true }).fill(note);
+      await page.getByRole("button", { name: "Save note" }).click();
+      const saved = page.getByRole("article", { name: "Internal note" }).filter({ hasText: note });
+      await saved.waitFor({ timeout: 5000 });
+      await page.getByRole("checkbox", { name: "Internal note" }).uncheck();
+    });
+
+    await run.step("a client's message appears in the open conversation within a second", page, async () => {
+      const text = `Thank you! Bella is eating again. ${Date.now()}`;
+      await clientSends(text);
+      const t0 = Date.now();
+      await page.getByRole("log", { name: "Messages" }).getByText(text).waitFor({ timeout: 1000 });
+      console.log(`# client message shown ${Date.now() - t0} ms after the API answered`);
+      // And the queue's preview follows, without a reload.
+      await page.getByRole("list", { name: "Queue" }).getByText(text).waitFor({ timeout: 1000 });
+    });
+
+    await run.step("the client profile shows phones, contact options, pets and conversations", page, async () => {
+      await page.getByRole("heading", { level: 2 }).getByRole("link", { name: cfg.client.name }).click();
+      await page.waitForURL(`**/clients/${cfg.client.id}`);
+      await page.getByRole("heading", { name: cfg.client.name, level: 1 }).waitFor({ timeout: 5000 });
+      await page.getByText("(555) 201-3344").waitFor();
+      await page.getByRole("cell", { name: cfg.client.pet }).waitFor();
+      expect(await page.getByRole("checkbox", { name: /App notifications/ }).isDisabled(), "push must be read-only for staff");
+      await checkAccessibility(page, "client profile");
+      await run.screenshot(page, "04-client-profile");
+      await page.getByRole("button", { name: "Start chat" }).click();
+      await page.waitForURL(`**/inbox/${cfg.conversationId}`); // the open conversation, not a new one
+    });
+
+    await run.step("the inbox works at phone width (390 px)", null, async () => {
+      const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, storageState: await desk.storageState() });
+      const p = await phone.newPage();
+      watchPage(p, problems);
+      try {
+        await p.goto(`${cfg.baseUrl}/`);
+        await p.getByRole("list", { name: "Queue" }).getByText(cfg.client.name).waitFor({ timeout: 5000 });
+        await checkAccessibility(p, "inbox at 390 px");
+        await run.screenshot(p, "05-inbox-390px");
+        await p.getByRole("list", { name: "Queue" }).getByText(cfg.client.name).click();
+        await p.getByRole("log", { name: "Messages" }).getByText(cfg.seededMessage).waitFor({ timeout: 5000 });
+        const overflow = await p.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
+        expect(overflow <= 0, `the page scrolls sideways by ${overflow} px at 390 px`);
+        await checkAccessibility(p, "conversation at 390 px");
+        await run.screenshot(p, "06-conversation-390px");
+      } finally {
+        await phone.close();
+      }
+    });
+
+    await run.step("an ended session goes back to sign-in with a message", page, async () => {
+      // What a revoked or expired session looks like to the browser: a cookie the
+      // gateway no longer accepts.
+      await desk.clearCookies();
+      await desk.addCookies([{ name: "vetline_session", value: "expired-session-token", url: cfg.baseUrl }]);
+      await page.getByRole("link", { name: "Clients" }).click();
+      await page.getByLabel("Search clients").fill(cfg.client.name.split(" ")[0]);
+      await page.getByRole("button", { name: "Search" }).click();
+      await page.getByRole("status").filter({ hasText: "session has ended" }).waitFor({ timeout: 5000 });
+      await run.screenshot(page, "07-session-ended");
+      // Signing in again brings the console back.
+      await page.getByLabel("Email").fill(cfg.staff.email);
+      await page.getByLabel("Password").fill(cfg.staff.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.getByRole("button", { name: "Sign out" }).waitFor({ timeout: 5000 });
+    });
+
+    await run.step("sign out ends the session", page, async () => {
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("status").filter({ hasText: "signed out" }).waitFor({ timeout: 5000 });
+      const me = await page.evaluate(async () => (await fetch("/v1/me")).status);
+      expect(me === 401, `after sign out /v1/me answered ${me}`);
+    });
+  }
+
+  await run.step("no script errors or CSP refusals on any page", null, async () => {
+    expect(problems.length === 0, problems.join("\n"));
+  });
+} finally {
+  await browser.close();
+}
+process.exit(run.finish());
