@@ -54,6 +54,14 @@ try {
       await page.getByRole("button", { name: "Send" }).click();
       await page.getByRole("log", { name: "Messages" }).getByText(text).waitFor({ timeout: 5000 });
       expect(await page.getByLabel("Message", { exact: true }).inputValue() === "", "the composer kept the sent text");
+      // The delivery worker's outcome arrives live (this stack has no text or email
+      // provider, so both fail at once) and the message stays whole around it.
+      const sent = page.getByRole("log", { name: "Messages" }).locator("article").filter({ hasText: text });
+      await sent.getByText(/Text: failed/).waitFor({ timeout: 5000 });
+      await sent.getByText(/Email: failed/).waitFor({ timeout: 5000 });
+      expect(await sent.getByText(text).isVisible(), "the sent message lost its text when its deliveries changed");
+      expect(await page.getByRole("log", { name: "Messages" }).locator("article").count() === 2,
+        "the thread shows messages that were never sent");
       await checkAccessibility(page, "conversation");
       await run.screenshot(page, "03-conversation");
     });

@@ -11,6 +11,7 @@ import {
   type Client,
   type Conversation,
   type ConversationStatus,
+  type Delivery,
   type FileAttachment,
   type Me,
   type Message,
@@ -34,6 +35,13 @@ interface Props {
 
 function byTime(a: Message, b: Message): number {
   return (a.createTime ?? "").localeCompare(b.createTime ?? "") || (a.id ?? "").localeCompare(b.id ?? "");
+}
+
+function mergeDeliveries(had: Delivery[] = [], changed: Delivery[] = []): Delivery[] {
+  const key = (d: Delivery) => `${d.channel}|${d.destination}`;
+  const out = new Map(had.map((d) => [key(d), d]));
+  for (const d of changed) out.set(key(d), d);
+  return [...out.values()];
 }
 
 function upsert(list: Message[], m: Message): Message[] {
@@ -89,9 +97,13 @@ export function Thread({ id, me, statuses, templates, directory, subscribe, onCo
       subscribe((e) => {
         if (e.conversation?.id === id) setConversation(e.conversation);
         const m = e.message;
-        if (m && m.conversationId === id && (e.type === "message.created" || e.type === "delivery.updated")) {
+        if (!m || m.conversationId !== id) return;
+        if (e.type === "message.created") {
           setMessages((list) => upsert(list, m));
-          if (e.type === "message.created" && m.author === "CLIENT" && document.visibilityState === "visible") markRead();
+          if (m.author === "CLIENT" && document.visibilityState === "visible") markRead();
+        } else if (e.type === "delivery.updated") {
+          // Carries only the delivery that changed (one channel and destination): merge it.
+          setMessages((list) => list.map((x) => (x.id === m.id ? { ...x, deliveries: mergeDeliveries(x.deliveries, m.deliveries) } : x)));
         }
       }),
     [id, subscribe, markRead],
@@ -135,14 +147,14 @@ export function Thread({ id, me, statuses, templates, directory, subscribe, onCo
           {conversation.unknownSender && <span className="muted small"> · not linked to a client</span>}
         </h2>
         <label>
-          Status
+          <span className="lbl">Status</span>
           <select value={conversation.statusId} onChange={(e) =>
             void act(must(api.POST("/v1/conversations/{id}/status", { params: { path: { id } }, body: { statusId: e.target.value } })))}>
             {choosable.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
           </select>
         </label>
         <label>
-          Assigned to
+          <span className="lbl">Assigned to</span>
           <select value={assignee} onChange={(e) => {
             const v = e.target.value;
             const body = v.startsWith("user:") ? { userId: v.slice(5) } : v.startsWith("team:") ? { teamId: v.slice(5) } : {};
