@@ -42,14 +42,25 @@ json Seed(testing::EdgeStack& stack) {
                                 .dump(), admin),
                      200, "create client");
   std::string client_id = client["id"];
-  Must(c.Post("/v1/clients/" + client_id + "/pets",
-              json{{"name", "Bella"}, {"species", "Dog"}, {"breed", "Labrador"}}.dump(), admin),
-       200, "add pet");
-  json conversation = Must(c.Post("/v1/clients/" + client_id + "/conversations", "{}", admin), 200, "start chat");
+  json pet = Must(c.Post("/v1/clients/" + client_id + "/pets",
+                         json{{"name", "Bella"}, {"species", "Dog"}, {"breed", "Labrador"}}.dump(), admin),
+                  200, "add pet");
+  json conversation = Must(c.Post("/v1/clients/" + client_id + "/conversations",
+                                  json{{"petId", pet["id"]}}.dump(), admin),
+                           200, "start chat");
   std::string conversation_id = conversation["id"];
   std::string seeded = "Hi Maria, Bella's lab results are in and everything looks normal.";
   Must(c.Post("/v1/conversations/" + conversation_id + "/messages", json{{"text", seeded}}.dump(), admin),
        200, "seed message");
+
+  // The clinic's own words: a status beside Open and Closed, and a canned response.
+  Must(c.Post("/v1/conversation-statuses",
+              json{{"name", "Telemedicine"}, {"color", "#7a4fb5"}, {"position", 2}}.dump(), admin),
+       200, "create status");
+  Must(c.Post("/v1/message-templates",
+              json{{"name", "Lab results ready"},
+                   {"body", "Hi {client.first_name}, {pet.name}'s lab results are ready."}}.dump(), admin),
+       200, "create template");
 
   json account = Must(c.Post("/v1/portal/signup",
                              json{{"clinicId", clinic.id}, {"email", "maria.lopez@example.test"},

@@ -76,6 +76,45 @@ try {
       await page.getByRole("checkbox", { name: "Internal note" }).uncheck();
     });
 
+    await run.step("status, assignment and the queue's filters", page, async () => {
+      await page.getByLabel("Status", { exact: true }).selectOption({ label: "Telemedicine" });
+      await page.getByRole("list", { name: "Queue" }).getByText("Telemedicine").waitFor({ timeout: 5000 });
+      await page.getByLabel("Assigned to", { exact: true }).selectOption({ label: "Me (Dana Front Desk)" });
+      // Filter to "Me": still there; to "Nobody": gone; back to "Anyone".
+      await page.getByLabel("Assigned to (queue)").selectOption({ label: "Me" });
+      await page.getByRole("list", { name: "Queue" }).getByText(cfg.client.name).waitFor({ timeout: 5000 });
+      await page.getByLabel("Assigned to (queue)").selectOption({ label: "Nobody" });
+      await page.getByRole("list", { name: "Queue" }).getByText("Nothing here").waitFor({ timeout: 5000 });
+      await page.getByLabel("Assigned to (queue)").selectOption({ label: "Anyone" });
+      await page.getByLabel("Status (queue)").selectOption({ label: "Telemedicine" });
+      await page.getByRole("list", { name: "Queue" }).getByText(cfg.client.name).waitFor({ timeout: 5000 });
+      await page.getByLabel("Status (queue)").selectOption({ label: "All statuses" });
+    });
+
+    await run.step("a template fills the composer with the client's and pet's names", page, async () => {
+      await page.getByLabel("Insert a template").selectOption({ label: "Lab results ready" });
+      const filled = "Hi Maria, Bella's lab results are ready.";
+      await page.waitForFunction((t) => document.getElementById("composer-text")?.value === t, filled, { timeout: 5000 });
+      await page.getByLabel("Message", { exact: true }).fill("");
+    });
+
+    await run.step("a file is attached and sent; a file too large is refused before upload", page, async () => {
+      const big = { name: "x-ray-full.png", mimeType: "image/png", buffer: Buffer.alloc(26 * 1024 * 1024) };
+      await page.locator("#composer-file").setInputFiles(big);
+      await page.getByRole("alert").filter({ hasText: "x-ray-full.png is 26.0 MB" }).waitFor({ timeout: 5000 });
+      // A real PNG (1x1), typed by its content on the server.
+      const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");
+      await page.locator("#composer-file").setInputFiles({ name: "bella-wound.png", mimeType: "image/png", buffer: png });
+      await page.getByLabel("Attached files").getByText("bella-wound.png").waitFor({ timeout: 5000 });
+      await page.getByLabel("Message", { exact: true }).fill("Here is the photo from today.");
+      await page.getByRole("button", { name: "Send" }).click();
+      const sent = page.getByRole("log", { name: "Messages" }).locator("article").filter({ hasText: "Here is the photo from today." });
+      await sent.getByRole("link", { name: "bella-wound.png" }).waitFor({ timeout: 5000 });
+      const href = await sent.getByRole("link", { name: "bella-wound.png" }).getAttribute("href");
+      const got = await page.evaluate(async (u) => { const r = await fetch(u); return [r.status, (await r.arrayBuffer()).byteLength]; }, href);
+      expect(got[0] === 200 && got[1] === png.length, `the attachment downloads as ${got}`);
+    });
+
     await run.step("a client's message appears in the open conversation within a second", page, async () => {
       const text = `Thank you! Bella is eating again. ${Date.now()}`;
       await clientSends(text);

@@ -147,7 +147,7 @@ export function Inbox({ me, openId }: { me: Me; openId?: string }) {
       <section className="queue" aria-label="Conversations">
         <div className="filters">
           <div>
-            <label className="visually-hidden" htmlFor="f-status">Status</label>
+            <label className="visually-hidden" htmlFor="f-status">Status (queue)</label>
             <select id="f-status" value={filters.statusId} onChange={(e) => set({ statusId: e.target.value })}>
               <option value="">All statuses</option>
               {statuses.filter((s) => !s.retired).map((s) => (
@@ -156,7 +156,7 @@ export function Inbox({ me, openId }: { me: Me; openId?: string }) {
             </select>
           </div>
           <div>
-            <label className="visually-hidden" htmlFor="f-assignee">Assigned to</label>
+            <label className="visually-hidden" htmlFor="f-assignee">Assigned to (queue)</label>
             <select id="f-assignee" value={filters.assignee} onChange={(e) => set({ assignee: e.target.value })}>
               <option value="">Anyone</option>
               <option value="me">Me</option>

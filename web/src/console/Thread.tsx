@@ -37,15 +37,23 @@ function byTime(a: Message, b: Message): number {
   return (a.createTime ?? "").localeCompare(b.createTime ?? "") || (a.id ?? "").localeCompare(b.id ?? "");
 }
 
+// Deliveries of one message from several sources (the send's answer, message.created,
+// delivery.updated with one delivery each) arrive in any order: per channel and
+// destination the latest update wins.
 function mergeDeliveries(had: Delivery[] = [], changed: Delivery[] = []): Delivery[] {
   const key = (d: Delivery) => `${d.channel}|${d.destination}`;
   const out = new Map(had.map((d) => [key(d), d]));
-  for (const d of changed) out.set(key(d), d);
+  for (const d of changed) {
+    const old = out.get(key(d));
+    if (!old || (d.updateTime ?? "") >= (old.updateTime ?? "")) out.set(key(d), d);
+  }
   return [...out.values()];
 }
 
 function upsert(list: Message[], m: Message): Message[] {
-  return [...list.filter((x) => x.id !== m.id), m].sort(byTime);
+  const old = list.find((x) => x.id === m.id);
+  const merged = old ? { ...m, deliveries: mergeDeliveries(old.deliveries, m.deliveries) } : m;
+  return [...list.filter((x) => x.id !== m.id), merged].sort(byTime);
 }
 
 export function Thread({ id, me, statuses, templates, directory, subscribe, onConversation }: Props) {
@@ -55,6 +63,12 @@ export function Thread({ id, me, statuses, templates, directory, subscribe, onCo
   const [older, setOlder] = useState<string>();
   const [error, setError] = useState<string>();
   const end = useRef<HTMLDivElement>(null);
+  const early = useRef(new Map<string, Delivery[]>());
+  const add = useCallback(
+    (m: Message) =>
+      setMessages((list) => upsert(list, { ...m, deliveries: mergeDeliveries(m.deliveries, early.current.get(m.id ?? "")) })),
+    [],
+  );
 
   const update = useCallback(
     (c: Conversation) => {
@@ -99,14 +113,16 @@ export function Thread({ id, me, statuses, templates, directory, subscribe, onCo
         const m = e.message;
         if (!m || m.conversationId !== id) return;
         if (e.type === "message.created") {
-          setMessages((list) => upsert(list, m));
+          add(m);
           if (m.author === "CLIENT" && document.visibilityState === "visible") markRead();
         } else if (e.type === "delivery.updated") {
-          // Carries only the delivery that changed (one channel and destination): merge it.
+          // Carries only the delivery that changed. It can overtake the send's answer: kept
+          // aside until the message is in the list.
+          early.current.set(m.id ?? "", mergeDeliveries(early.current.get(m.id ?? ""), m.deliveries));
           setMessages((list) => list.map((x) => (x.id === m.id ? { ...x, deliveries: mergeDeliveries(x.deliveries, m.deliveries) } : x)));
         }
       }),
-    [id, subscribe, markRead],
+    [id, subscribe, markRead, add],
   );
 
   useEffect(() => {
@@ -136,6 +152,7 @@ export function Thread({ id, me, statuses, templates, directory, subscribe, onCo
 
   const assignee = conversation.assigneeUserId ? `user:${conversation.assigneeUserId}` : conversation.assigneeTeamId ? `team:${conversation.assigneeTeamId}` : "";
   const title = conversation.clientId ? clientName(client) : (conversation.senderAddress ?? "Unknown sender");
+  const pet = client?.pets?.find((p) => p.id === conversation.petId)?.name;
   const choosable = statuses.filter((s) => !s.retired || s.id === conversation.statusId);
 
   return (
@@ -144,18 +161,19 @@ export function Thread({ id, me, statuses, templates, directory, subscribe, onCo
         <Link href="/" className="back button">Back</Link>
         <h2>
           {conversation.clientId ? <Link href={`/clients/${conversation.clientId}`}>{title}</Link> : title}
+          {pet && <span className="muted small"> · {pet}</span>}
           {conversation.unknownSender && <span className="muted small"> · not linked to a client</span>}
         </h2>
-        <label>
-          <span className="lbl">Status</span>
-          <select value={conversation.statusId} onChange={(e) =>
+        <span className="inline-field">
+          <label htmlFor="t-status" className="lbl">Status</label>
+          <select id="t-status" value={conversation.statusId} onChange={(e) =>
             void act(must(api.POST("/v1/conversations/{id}/status", { params: { path: { id } }, body: { statusId: e.target.value } })))}>
             {choosable.map((s) => <option key={s.id} value={s.id}>{s.name}</option>)}
           </select>
-        </label>
-        <label>
-          <span className="lbl">Assigned to</span>
-          <select value={assignee} onChange={(e) => {
+        </span>
+        <span className="inline-field">
+          <label htmlFor="t-assignee" className="lbl">Assigned to</label>
+          <select id="t-assignee" value={assignee} onChange={(e) => {
             const v = e.target.value;
             const body = v.startsWith("user:") ? { userId: v.slice(5) } : v.startsWith("team:") ? { teamId: v.slice(5) } : {};
             void act(must(api.POST("/v1/conversations/{id}/assignee", { params: { path: { id } }, body })));
@@ -165,7 +183,7 @@ export function Thread({ id, me, statuses, templates, directory, subscribe, onCo
             {directory.staff.filter((s) => s.id !== me.staff?.id).map((s) => <option key={s.id} value={`user:${s.id}`}>{s.name}</option>)}
             {directory.teams.map((t) => <option key={t.id} value={`team:${t.id}`}>Team: {t.name}</option>)}
           </select>
-        </label>
+        </span>
         {conversation.archived ? (
           <button type="button" onClick={() => void act(must(api.POST("/v1/conversations/{id}/unarchive", { params: { path: { id } }, body: {} })))}>
             Move to queue
@@ -185,7 +203,7 @@ export function Thread({ id, me, statuses, templates, directory, subscribe, onCo
         ))}
         <div ref={end} />
       </div>
-      <Composer id={id} templates={templates} onSent={(m) => setMessages((list) => upsert(list, m))} />
+      <Composer id={id} templates={templates} onSent={add} />
     </>
   );
 }
@@ -260,7 +278,7 @@ function Composer({ id, templates, onSent }: { id: string; templates: MessageTem
       <textarea id="composer-text" rows={3} value={text} onChange={(e) => setText(e.target.value)} onKeyDown={keys}
         placeholder={note ? "Internal note: only staff see this" : "Write to the client…"} />
       {files.length > 0 && (
-        <div className="chips" aria-label="Attached files">
+        <div className="chips" role="group" aria-label="Attached files">
           {files.map((f) => (
             <span key={f.fileId} className="chip">
               {f.filename} ({formatBytes(Number(f.sizeBytes ?? 0))}){" "}
