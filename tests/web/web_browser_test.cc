@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "tests/support/edge_stack.h"
 
 using namespace vetline;
@@ -62,6 +64,36 @@ json Seed(testing::EdgeStack& stack) {
                    {"body", "Hi {client.first_name}, {pet.name}'s lab results are ready."}}.dump(), admin),
        200, "create template");
 
+  // Tomorrow's schedule (clinic time): one appointment for Bella and a block-off.
+  json type = Must(c.Post("/v1/booking/appointment-types",
+                          json{{"name", "Wellness exam"}, {"durationMinutes", 30}}.dump(), admin),
+                   200, "create appointment type");
+  json provider = Must(c.Post("/v1/booking/providers", json{{"name", "Dr. Priya Shah"}}.dump(), admin),
+                       200, "create provider");
+  json room = Must(c.Post("/v1/booking/rooms", json{{"name", "Exam 1"}}.dump(), admin), 200, "create room");
+  json weekly = json::array();
+  for (const char* day : {"MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"}) {
+    weekly.push_back({{"weekday", day}, {"ranges", {{{"open", "08:00"}, {"close", "18:00"}}}}});
+  }
+  Must(c.Send("PUT", "/v1/booking/hours", json{{"schedule", {{"weekly", weekly}}}}.dump(), admin), 200,
+       "clinic hours");
+  absl::TimeZone chicago;
+  REQUIRE(absl::LoadTimeZone("America/Chicago", &chicago));
+  absl::CivilDay tomorrow = absl::ToCivilDay(absl::Now(), chicago) + 1;
+  auto at = [&](int hour) {
+    return absl::FormatTime(absl::RFC3339_sec,
+                            absl::FromCivil(absl::CivilMinute(tomorrow.year(), tomorrow.month(), tomorrow.day(), hour, 0), chicago),
+                            absl::UTCTimeZone());
+  };
+  Must(c.Post("/v1/booking/appointments",
+              json{{"clientId", client_id}, {"petId", pet["id"]}, {"appointmentTypeId", type["id"]},
+                   {"providerId", provider["id"]}, {"roomId", room["id"]}, {"startTime", at(10)}}.dump(), admin),
+       200, "create appointment");
+  Must(c.Post("/v1/booking/block-offs",
+              json{{"providerId", provider["id"]}, {"startTime", at(12)}, {"endTime", at(13)},
+                   {"reason", "Staff meeting"}}.dump(), admin),
+       200, "create block-off");
+
   json account = Must(c.Post("/v1/portal/signup",
                              json{{"clinicId", clinic.id}, {"email", "maria.lopez@example.test"},
                                   {"name", "Maria Lopez"}, {"password", kPassword}}.dump()),
@@ -82,6 +114,7 @@ json Seed(testing::EdgeStack& stack) {
                   {"token", login["token"]}}},
       {"conversationId", conversation_id},
       {"staffToken", clinic.token},
+      {"scheduleDay", absl::FormatCivilTime(tomorrow)},
       {"seededMessage", seeded},
   };
 }

@@ -138,6 +138,24 @@ try {
       await page.waitForURL(`**/inbox/${cfg.conversationId}`); // the open conversation, not a new one
     });
 
+    await run.step("the schedule shows the day's appointments and blocked time", page, async () => {
+      await page.getByRole("link", { name: "Schedule" }).click();
+      await page.getByRole("heading", { name: "Schedule", level: 1 }).waitFor({ timeout: 5000 });
+      await page.getByLabel("Day").fill(cfg.scheduleDay);
+      const row = page.getByRole("row").filter({ hasText: "Wellness exam" });
+      await row.waitFor({ timeout: 5000 });
+      for (const want of [cfg.client.name, cfg.client.pet, "Dr. Priya Shah", "Exam 1", "10:00"]) {
+        expect(await row.getByText(want).count() > 0, `the appointment row does not show ${want}`);
+      }
+      await page.getByText("Staff meeting").waitFor();
+      await checkAccessibility(page, "schedule");
+      await run.screenshot(page, "05-schedule");
+      await page.getByRole("button", { name: "Previous day" }).click();
+      await page.getByText("No appointments on this day.").waitFor({ timeout: 5000 });
+      await page.getByRole("link", { name: "Inbox" }).click();
+      await page.getByRole("list", { name: "Queue" }).getByText(cfg.client.name).waitFor({ timeout: 5000 });
+    });
+
     await run.step("the inbox works at phone width (390 px)", null, async () => {
       const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, storageState: await desk.storageState() });
       const p = await phone.newPage();
@@ -146,13 +164,13 @@ try {
         await p.goto(`${cfg.baseUrl}/`);
         await p.getByRole("list", { name: "Queue" }).getByText(cfg.client.name).waitFor({ timeout: 5000 });
         await checkAccessibility(p, "inbox at 390 px");
-        await run.screenshot(p, "05-inbox-390px");
+        await run.screenshot(p, "06-inbox-390px");
         await p.getByRole("list", { name: "Queue" }).getByText(cfg.client.name).click();
         await p.getByRole("log", { name: "Messages" }).getByText(cfg.seededMessage).waitFor({ timeout: 5000 });
         const overflow = await p.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
         expect(overflow <= 0, `the page scrolls sideways by ${overflow} px at 390 px`);
         await checkAccessibility(p, "conversation at 390 px");
-        await run.screenshot(p, "06-conversation-390px");
+        await run.screenshot(p, "07-conversation-390px");
       } finally {
         await phone.close();
       }
@@ -167,7 +185,7 @@ try {
       await page.getByLabel("Search clients").fill(cfg.client.name.split(" ")[0]);
       await page.getByRole("button", { name: "Search" }).click();
       await page.getByRole("status").filter({ hasText: "session has ended" }).waitFor({ timeout: 5000 });
-      await run.screenshot(page, "07-session-ended");
+      await run.screenshot(page, "08-session-ended");
       // Signing in again brings the console back.
       await page.getByLabel("Email").fill(cfg.staff.email);
       await page.getByLabel("Password").fill(cfg.staff.password);

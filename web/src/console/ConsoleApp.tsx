@@ -8,6 +8,7 @@ import { Link, match, navigate, usePath } from "../shared/router";
 import { ClientProfile } from "./ClientProfile";
 import { ClientSearch } from "./ClientSearch";
 import { Inbox } from "./Inbox";
+import { Schedule } from "./Schedule";
 import { SignIn } from "./SignIn";
 
 // Set while this tab has a session, so a reload after it expired says so.
@@ -63,6 +64,7 @@ export function ConsoleApp() {
   const conversation = match("/inbox/:id", path);
   const client = match("/clients/:id", path);
   const onClients = path.startsWith("/clients");
+  const onSchedule = path.startsWith("/schedule");
   return (
     <>
       <header className="topbar">
@@ -71,8 +73,11 @@ export function ConsoleApp() {
           <span>{me.clinic?.name ?? "Vetline"}</span>
         </div>
         <nav aria-label="Main">
-          <Link href="/" aria-current={onClients ? undefined : "page"}>
+          <Link href="/" aria-current={onClients || onSchedule ? undefined : "page"}>
             Inbox
+          </Link>
+          <Link href="/schedule" aria-current={onSchedule ? "page" : undefined}>
+            Schedule
           </Link>
           <Link href="/clients" aria-current={onClients ? "page" : undefined}>
             Clients
@@ -88,6 +93,10 @@ export function ConsoleApp() {
       {client ? (
         <main className="scroll">
           <ClientProfile id={client.id} />
+        </main>
+      ) : onSchedule ? (
+        <main className="scroll">
+          <Schedule />
         </main>
       ) : onClients ? (
         <main className="scroll">

@@ -37,3 +37,20 @@ export function formatPhone(e164: string | undefined): string {
   const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(e164);
   return m ? `(${m[1]}) ${m[2]}-${m[3]}` : e164;
 }
+
+export function formatClock(iso: string | undefined): string {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: "numeric", minute: "2-digit" }).format(new Date(iso));
+}
+
+// Today in the clinic's zone, as YYYY-MM-DD (the schedule's days are clinic-local).
+export function clinicToday(): string {
+  return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date());
+}
+
+// A YYYY-MM-DD day moved by whole days (calendar arithmetic, no time zone involved).
+export function shiftDay(day: string, days: number): string {
+  const d = new Date(`${day}T12:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
