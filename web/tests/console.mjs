@@ -138,6 +138,18 @@ try {
       await page.waitForURL(`**/inbox/${cfg.conversationId}`); // the open conversation, not a new one
     });
 
+    await run.step("video chat from the profile sends the invitation in the open conversation", page, async () => {
+      await page.getByRole("heading", { level: 2 }).getByRole("link", { name: cfg.client.name }).click();
+      await page.getByRole("button", { name: "Video chat" }).click();
+      await page.waitForURL(`**/inbox/${cfg.conversationId}`);
+      await page.getByRole("log", { name: "Messages" }).getByText("Video call invitation").first().waitFor({ timeout: 5000 });
+      // And from the conversation itself, with words before the link.
+      await page.getByLabel("Message", { exact: true }).fill("Ready when you are.");
+      await page.getByRole("button", { name: "Request video call" }).click();
+      const sent = page.getByRole("log", { name: "Messages" }).locator("article").filter({ hasText: "Ready when you are." });
+      await sent.getByText("Video call invitation").waitFor({ timeout: 5000 });
+    });
+
     await run.step("the schedule shows the day's appointments and blocked time", page, async () => {
       await page.getByRole("link", { name: "Schedule" }).click();
       await page.getByRole("heading", { name: "Schedule", level: 1 }).waitFor({ timeout: 5000 });

@@ -54,6 +54,17 @@ export function ClientProfile({ id }: { id: string }) {
     }
   };
 
+  // Video chat (seed 000): the invitation goes into the client's open conversation, which
+  // then opens so staff see it sent.
+  const videoChat = async () => {
+    try {
+      const r = await must(api.POST("/v1/clients/{client_id}/video-call", { params: { path: { client_id: id } }, body: {} }));
+      navigate(`/inbox/${r.conversation?.id}`);
+    } catch (e) {
+      setError(e instanceof Error ? e.message : "The video call could not be started.");
+    }
+  };
+
   const portalLink = async () => {
     try {
       const r = await must(api.POST("/v1/clients/{client_id}/portal-link", { params: { path: { client_id: id } }, body: {} }));
@@ -73,6 +84,7 @@ export function ClientProfile({ id }: { id: string }) {
         <h1>{clientName(client)}</h1>
         <div className="actions">
           <button className="primary" type="button" onClick={() => void startChat()}>Start chat</button>
+          <button type="button" onClick={() => void videoChat()}>Video chat</button>
           <button type="button" onClick={() => void portalLink()}>Portal link</button>
         </div>
       </div>

@@ -203,12 +203,14 @@ export function Thread({ id, me, statuses, templates, directory, subscribe, onCo
         ))}
         <div ref={end} />
       </div>
-      <Composer id={id} templates={templates} onSent={add} />
+      <Composer id={id} templates={templates} onSent={add} canCall={!!conversation.clientId} />
     </>
   );
 }
 
-function Composer({ id, templates, onSent }: { id: string; templates: MessageTemplate[]; onSent: (m: Message) => void }) {
+function Composer({ id, templates, onSent, canCall }: {
+  id: string; templates: MessageTemplate[]; onSent: (m: Message) => void; canCall: boolean;
+}) {
   const [text, setText] = useState("");
   const [note, setNote] = useState(false);
   const [files, setFiles] = useState<FileAttachment[]>([]);
@@ -267,6 +269,23 @@ function Composer({ id, templates, onSent }: { id: string; templates: MessageTem
     }
   };
 
+  // The invitation is a message of its own, with the composer's words before the link.
+  const videoCall = async () => {
+    setBusy(true);
+    setError(undefined);
+    try {
+      const r = await must(
+        api.POST("/v1/conversations/{conversation_id}/video-call", { params: { path: { conversation_id: id } }, body: { text: text.trim() || undefined } }),
+      );
+      if (r.message) onSent(r.message);
+      setText("");
+    } catch (err) {
+      setError(err instanceof Error ? err.message : "The video call could not be started.");
+    } finally {
+      setBusy(false);
+    }
+  };
+
   const keys = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (e.key === "Enter" && (e.ctrlKey || e.metaKey)) void send();
   };
@@ -304,6 +323,9 @@ function Composer({ id, templates, onSent }: { id: string; templates: MessageTem
         <label htmlFor="composer-file" className="button">Attach file</label>
         <input id="composer-file" ref={fileInput} type="file" multiple className="visually-hidden"
           onChange={(e) => void attach(e.target.files)} />
+        {canCall && !note && (
+          <button type="button" onClick={() => void videoCall()} disabled={busy}>Request video call</button>
+        )}
         <span className="spacer" />
         <button className="primary" type="submit" disabled={busy || (!text.trim() && files.length === 0)}>
           {note ? "Save note" : "Send"}
