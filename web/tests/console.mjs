@@ -99,8 +99,14 @@ try {
     });
 
     await run.step("a file is attached and sent; a file too large is refused before upload", page, async () => {
-      const big = { name: "x-ray-full.png", mimeType: "image/png", buffer: Buffer.alloc(26 * 1024 * 1024) };
-      await page.locator("#composer-file").setInputFiles(big);
+      // The big file is made in the page (26 MiB through the DevTools protocol is slow).
+      await page.evaluate(() => {
+        const files = new DataTransfer();
+        files.items.add(new File([new Uint8Array(26 * 1024 * 1024)], "x-ray-full.png", { type: "image/png" }));
+        const input = document.getElementById("composer-file");
+        input.files = files.files;
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      });
       await page.getByRole("alert").filter({ hasText: "x-ray-full.png is 26.0 MB" }).waitFor({ timeout: 5000 });
       // A real PNG (1x1), typed by its content on the server.
       const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==", "base64");

@@ -195,7 +195,7 @@ export function Thread({ id, me, statuses, templates, directory, subscribe, onCo
         )}
       </div>
       {error && <p className="alert error" role="alert">{error}</p>}
-      <div className="messages" role="log" aria-label="Messages" aria-live="polite">
+      <div className="messages" role="log" aria-label="Messages" aria-live="polite" tabIndex={0}>
         {older && <button type="button" className="link" onClick={() => void loadOlder()}>Earlier messages</button>}
         {messages.length === 0 && <p className="placeholder">No messages yet. Write the first one below.</p>}
         {messages.map((m) => (

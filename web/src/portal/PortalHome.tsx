@@ -76,7 +76,8 @@ export function PortalHome({ me, onSignedOut }: { me: Me; onSignedOut: () => voi
           <button type="button" onClick={() => void signOut()}>Sign out</button>
         </div>
       </header>
-      <main className="inbox has-open">
+      <main>
+        <div className="inbox has-open">
         <section className="queue" aria-label="Your conversations">
           <ul>
             {conversations.map((c) => (
@@ -94,7 +95,7 @@ export function PortalHome({ me, onSignedOut }: { me: Me; onSignedOut: () => voi
         </section>
         <section className="thread" aria-label="Messages">
           {error && <p className="alert error" role="alert">{error}</p>}
-          <div className="messages" role="log" aria-live="polite">
+          <div className="messages" role="log" aria-label="Messages" aria-live="polite" tabIndex={0}>
             {messages.map((m) => (
               <article key={m.id} className={`msg ${m.author === "CLIENT" ? "staff" : m.author === "SYSTEM" ? "system" : "client"}`}>
                 <div className="by">{m.author === "CLIENT" ? "You" : me.clinic?.name} · <time dateTime={m.createTime}>{formatTime(m.createTime)}</time></div>
@@ -111,6 +112,7 @@ export function PortalHome({ me, onSignedOut }: { me: Me; onSignedOut: () => voi
             </form>
           )}
         </section>
+        </div>
       </main>
     </>
   );
