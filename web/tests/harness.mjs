@@ -9,6 +9,10 @@ import { chromium } from "playwright-core";
 const require = createRequire(import.meta.url);
 const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
+// How long a step waits for the page to show something. Generous: CI shares two cores
+// with the build. The spec's own bounds ("within a second") are written where they apply.
+export const WAIT = 15000;
+
 export const CHROMIUM = process.env.VETLINE_CHROMIUM || "/usr/bin/chromium";
 
 export async function launch() {

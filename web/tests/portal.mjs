@@ -2,7 +2,7 @@
 // messages, gets a new one live and answers it.
 //   node tests/portal.mjs <config.json>
 import { readFileSync } from "node:fs";
-import { checkAccessibility, expect, launch, Run, watchPage } from "./harness.mjs";
+import { checkAccessibility, expect, launch, Run, WAIT, watchPage } from "./harness.mjs";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const run = new Run(cfg.screenshotDir);
@@ -29,7 +29,7 @@ try {
     await page.getByLabel("Email").fill(cfg.client.email);
     await page.getByLabel("Password").fill("not my password");
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("alert").filter({ hasText: "do not match" }).waitFor({ timeout: 5000 });
+    await page.getByRole("alert").filter({ hasText: "do not match" }).waitFor({ timeout: WAIT });
     await checkAccessibility(page, "portal sign-in");
     await run.screenshot(page, "01-portal-sign-in-390px");
   });
@@ -37,7 +37,7 @@ try {
   const signedIn = await run.step("the client signs in and reads the clinic's message", page, async () => {
     await page.getByLabel("Password").fill(cfg.client.password);
     await page.getByRole("button", { name: "Sign in" }).click();
-    await page.getByRole("log").getByText(cfg.seededMessage).waitFor({ timeout: 5000 });
+    await page.getByRole("log").getByText(cfg.seededMessage).waitFor({ timeout: WAIT });
     await checkAccessibility(page, "portal messages");
     await run.screenshot(page, "02-portal-messages-390px");
   });
@@ -55,7 +55,7 @@ try {
       const text = `Will do, thanks! ${Date.now()}`;
       await page.getByLabel("Your answer").fill(text);
       await page.getByRole("button", { name: "Send" }).click();
-      await page.getByRole("log").getByText(text).waitFor({ timeout: 5000 });
+      await page.getByRole("log").getByText(text).waitFor({ timeout: WAIT });
       const overflow = await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
       expect(overflow <= 0, `the portal scrolls sideways by ${overflow} px at 390 px`);
       await run.screenshot(page, "03-portal-answered-390px");
