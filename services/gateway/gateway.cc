@@ -9,11 +9,13 @@
 //   session_policy  session token -> principal, cookies, revocation
 //   backend_calls   unary gRPC with a cap on calls in flight
 //   stream_reactor  server streams as SSE (with heartbeats) or chunked downloads
+//   static_files    the web front end (console at /, portal at /portal/)
 // A new kind of endpoint (webhooks, static files, event streams) is one more Endpoint
 // in `endpoints_`, claimed by path before the generated routes.
 #include "services/gateway/gateway.h"
 
 #include <atomic>
+#include <filesystem>
 
 #include "absl/strings/ascii.h"
 #include "libs/core/ids.h"
@@ -31,6 +33,7 @@
 #include "services/gateway/request_headers.h"
 #include "services/gateway/route_checks.h"
 #include "services/gateway/session_policy.h"
+#include "services/gateway/static_files.h"
 #include "services/gateway/stream_reactor.h"
 #include "services/gateway/transcoder.h"
 #include "services/gateway/trusted_proxies.h"
@@ -85,6 +88,8 @@ class Gateway::Impl {
                 redis, metrics_) {
     if (!redis) log::Warn("no Redis configured: login rate limits are off");
     endpoints_.push_back(std::make_unique<Probes>(routes_, backends_, opts_.registry, Answerer()));
+    // Last: it takes every GET outside /v1/ that the endpoints before it left.
+    if (!opts_.web_dir.empty()) endpoints_.push_back(std::make_unique<StaticFiles>(opts_.web_dir, Answerer()));
   }
 
   absl::Status Start() {
@@ -313,6 +318,9 @@ int Gateway::port() const { return impl_->port(); }
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(GatewayOptions options) {
   if (!options.registry) return absl::InvalidArgumentError("GatewayOptions.registry is required");
   if (options.max_backend_calls < 1) return absl::InvalidArgumentError("max-backend-calls must be at least 1");
+  if (!options.web_dir.empty() && !std::filesystem::is_directory(options.web_dir)) {
+    return absl::InvalidArgumentError("web-dir " + options.web_dir + " is not a directory");
+  }
   VL_ASSIGN_OR_RETURN(auth::Key key, auth::Key::FromSecret(options.internal_secret));
   VL_ASSIGN_OR_RETURN(RouteTable routes, RouteTable::Build(options.proto_files));
   VL_ASSIGN_OR_RETURN(TrustedProxies proxies, TrustedProxies::Parse(options.trusted_proxies));

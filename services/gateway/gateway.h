@@ -39,6 +39,8 @@ struct GatewayOptions {
   std::vector<std::string> cors_origins;
   absl::Duration sse_heartbeat = absl::Seconds(15);  // `: keepalive` on quiet SSE streams
   absl::Duration drain_timeout = absl::Seconds(10);  // stopping waits this for requests
+  // The built web front end (web/dist): the console at /, the portal at /portal/. Empty: none.
+  std::string web_dir;
   std::vector<std::string> proto_files = ServedProtoFiles();
   std::shared_ptr<prometheus::Registry> registry;  // required
 };

@@ -33,6 +33,8 @@ void GatewaySettings::Register(ConfigParser& p, bool with_backends) {
              absl::Seconds(15));
   p.Duration("drain-timeout", &drain_timeout,
              "how long stopping waits for requests in flight", absl::Seconds(10));
+  p.String("web-dir", &web_dir,
+           "the built web front end (web/dist): console at /, client portal at /portal/", "");
 }
 
 absl::StatusOr<GatewayOptions> GatewaySettings::Options(
@@ -66,6 +68,7 @@ absl::StatusOr<GatewayOptions> GatewaySettings::Options(
   if (sse_heartbeat <= absl::ZeroDuration()) return absl::InvalidArgumentError("--sse-heartbeat must be positive");
   o.sse_heartbeat = sse_heartbeat;
   o.drain_timeout = drain_timeout;
+  o.web_dir = web_dir;
   return o;
 }
 

@@ -23,6 +23,7 @@ struct GatewaySettings {
   std::string cors_origins;     // comma-separated origins
   absl::Duration sse_heartbeat = absl::Seconds(15);
   absl::Duration drain_timeout = absl::Seconds(10);
+  std::string web_dir;  // the built front end (web/dist); empty: no web pages
 
   void Register(ConfigParser& p, bool with_backends);
   // Options for Gateway::Start; `backends` (name -> address) overrides the flag.

@@ -74,6 +74,7 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
                 {"booking", booking_address_}};
   g.internal_secret = kTestInternalSecret;
   g.registry = std::make_shared<prometheus::Registry>();
+  g.web_dir = options_.web_dir;
   if (options_.rate_limits) {
     g.redis = SharedRedis().address();
     g.rate_limit_prefix = UniqueRedisPrefix();  // buckets of this stack only

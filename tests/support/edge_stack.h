@@ -29,6 +29,8 @@ struct EdgeStackOptions {
   bool booking_through_conversations = false;
   // Booking's clock (codes, holds, notice, the cut-off); null: the real one. Outlives the stack.
   const Clock* booking_clock = nullptr;
+  // The built web front end the gateway serves (web/dist); empty: none.
+  std::string web_dir;
 };
 
 class EdgeStack {

@@ -1,0 +1,148 @@
+// The web front end in a real browser: every service and the gateway in this process
+// (EdgeStack) serving web/dist, a clinic seeded through the API, then Node runs the
+// Playwright steps (web/tests/*.mjs) in Debian's headless Chromium against it.
+#include <catch2/catch.hpp>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
+#include "tests/support/edge_stack.h"
+
+using namespace vetline;
+using testing::Bearer;
+using nlohmann::json;
+
+namespace {
+
+constexpr char kPassword[] = "correct horse battery";
+
+json Must(const testing::HttpResponse& r, int want, const std::string& what) {
+  if (r.status != want) FAIL(what << ": " << r.status << " " << r.body);
+  return r.json();
+}
+
+// A clinic as a front desk meets it: a staff user, a client with a phone, an email and a
+// pet, a conversation with one message, and the client's own portal session.
+json Seed(testing::EdgeStack& stack) {
+  auto clinic = stack.CreateClinic("Riverside Animal Clinic", "admin@riverside.vetline.test");
+  auto c = stack.Client();
+  auto admin = Bearer(clinic.token);
+  Must(c.Post("/v1/staff",
+              json{{"email", "frontdesk@riverside.vetline.test"}, {"name", "Dana Front Desk"},
+                   {"role", "STAFF"}, {"password", kPassword}}.dump(), admin),
+       200, "create staff");
+  json client = Must(c.Post("/v1/clients",
+                            json{{"firstName", "Maria"}, {"lastName", "Lopez"},
+                                 {"phones", {{{"number", "+15552013344"}, {"type", "MOBILE"},
+                                              {"textingCapable", true}, {"primary", true}}}},
+                                 {"emails", {{{"address", "maria.lopez@example.test"}, {"primary", true}}}}}
+                                .dump(), admin),
+                     200, "create client");
+  std::string client_id = client["id"];
+  json pet = Must(c.Post("/v1/clients/" + client_id + "/pets",
+                         json{{"name", "Bella"}, {"species", "Dog"}, {"breed", "Labrador"}}.dump(), admin),
+                  200, "add pet");
+  json conversation = Must(c.Post("/v1/clients/" + client_id + "/conversations",
+                                  json{{"petId", pet["id"]}}.dump(), admin),
+                           200, "start chat");
+  std::string conversation_id = conversation["id"];
+  std::string seeded = "Hi Maria, Bella's lab results are in and everything looks normal.";
+  Must(c.Post("/v1/conversations/" + conversation_id + "/messages", json{{"text", seeded}}.dump(), admin),
+       200, "seed message");
+
+  // The clinic's own words: a status beside Open and Closed, and a canned response.
+  Must(c.Post("/v1/conversation-statuses",
+              json{{"name", "Telemedicine"}, {"color", "#7a4fb5"}, {"position", 2}}.dump(), admin),
+       200, "create status");
+  Must(c.Post("/v1/message-templates",
+              json{{"name", "Lab results ready"},
+                   {"body", "Hi {client.first_name}, {pet.name}'s lab results are ready."}}.dump(), admin),
+       200, "create template");
+
+  // Tomorrow's schedule (clinic time): one appointment for Bella and a block-off.
+  json type = Must(c.Post("/v1/booking/appointment-types",
+                          json{{"name", "Wellness exam"}, {"durationMinutes", 30}}.dump(), admin),
+                   200, "create appointment type");
+  json provider = Must(c.Post("/v1/booking/providers", json{{"name", "Dr. Priya Shah"}}.dump(), admin),
+                       200, "create provider");
+  json room = Must(c.Post("/v1/booking/rooms", json{{"name", "Exam 1"}}.dump(), admin), 200, "create room");
+  json weekly = json::array();
+  for (const char* day : {"MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"}) {
+    weekly.push_back({{"weekday", day}, {"ranges", {{{"open", "08:00"}, {"close", "18:00"}}}}});
+  }
+  Must(c.Send("PUT", "/v1/booking/hours", json{{"schedule", {{"weekly", weekly}}}}.dump(), admin), 200,
+       "clinic hours");
+  absl::TimeZone chicago;
+  REQUIRE(absl::LoadTimeZone("America/Chicago", &chicago));
+  absl::CivilDay tomorrow = absl::ToCivilDay(absl::Now(), chicago) + 1;
+  auto at = [&](int hour) {
+    return absl::FormatTime(absl::RFC3339_sec,
+                            absl::FromCivil(absl::CivilMinute(tomorrow.year(), tomorrow.month(), tomorrow.day(), hour, 0), chicago),
+                            absl::UTCTimeZone());
+  };
+  Must(c.Post("/v1/booking/appointments",
+              json{{"clientId", client_id}, {"petId", pet["id"]}, {"appointmentTypeId", type["id"]},
+                   {"providerId", provider["id"]}, {"roomId", room["id"]}, {"startTime", at(10)}}.dump(), admin),
+       200, "create appointment");
+  Must(c.Post("/v1/booking/block-offs",
+              json{{"providerId", provider["id"]}, {"startTime", at(12)}, {"endTime", at(13)},
+                   {"reason", "Staff meeting"}}.dump(), admin),
+       200, "create block-off");
+
+  json account = Must(c.Post("/v1/portal/signup",
+                             json{{"clinicId", clinic.id}, {"email", "maria.lopez@example.test"},
+                                  {"name", "Maria Lopez"}, {"password", kPassword}}.dump()),
+                      200, "portal signup");
+  Must(c.Post("/v1/prospects/" + account["id"].get<std::string>() + "/link",
+              json{{"clientId", client_id}}.dump(), admin),
+       200, "link prospect");
+  json login = Must(c.Post("/v1/portal/login",
+                           json{{"clinicId", clinic.id}, {"email", "maria.lopez@example.test"},
+                                {"password", kPassword}}.dump()),
+                    200, "portal login");
+  return {
+      {"baseUrl", "http://127.0.0.1:" + std::to_string(stack.http_port())},
+      {"clinicId", clinic.id},
+      {"staff", {{"email", "frontdesk@riverside.vetline.test"}, {"password", kPassword}}},
+      {"client", {{"id", client_id}, {"name", "Maria Lopez"}, {"pet", "Bella"},
+                  {"email", "maria.lopez@example.test"}, {"password", kPassword},
+                  {"token", login["token"]}}},
+      {"conversationId", conversation_id},
+      {"staffToken", clinic.token},
+      {"scheduleDay", absl::FormatCivilTime(tomorrow)},
+      {"seededMessage", seeded},
+  };
+}
+
+// Runs one Playwright script with the seeded config; its output is the test's output.
+int RunScript(const std::string& script, json cfg, const std::string& shots) {
+  cfg["screenshotDir"] = shots;
+  std::filesystem::path file = std::filesystem::temp_directory_path() /
+                               ("vetline-web-" + std::to_string(::getpid()) + ".json");
+  std::ofstream(file) << cfg.dump(2);
+  std::string cmd = "cd '" VETLINE_WEB_DIR "' && node tests/" + script + " '" + file.string() + "' 2>&1";
+  int rc = std::system(cmd.c_str());
+  std::filesystem::remove(file);
+  return WIFEXITED(rc) ? WEXITSTATUS(rc) : 128;
+}
+
+}  // namespace
+
+TEST_CASE("web: the staff console in Chromium: sign in, inbox, live messages, profile", "[web]") {
+  REQUIRE(std::filesystem::exists(VETLINE_WEB_DIR "/dist/index.html"));  // the web_build fixture
+  testing::EdgeStack stack({.web_dir = VETLINE_WEB_DIR "/dist"});
+  json cfg = Seed(stack);
+  CHECK(RunScript("console.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/console") == 0);
+}
+
+TEST_CASE("web: the client portal in Chromium at phone width: sign in, read, live, answer", "[web]") {
+  REQUIRE(std::filesystem::exists(VETLINE_WEB_DIR "/dist/portal/index.html"));
+  testing::EdgeStack stack({.web_dir = VETLINE_WEB_DIR "/dist"});
+  json cfg = Seed(stack);
+  CHECK(RunScript("portal.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/portal") == 0);
+}

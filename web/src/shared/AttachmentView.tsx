@@ -1,0 +1,44 @@
+// An attachment as both apps show it: a file (with a thumbnail for images), a video-call
+// invitation, a call record, or a link to a payment request, form or survey.
+import type { Attachment } from "../api/client";
+import { formatBytes, formatDateTime } from "./format";
+
+export function AttachmentView({ a }: { a: Attachment }) {
+  if (a.file) {
+    const f = a.file;
+    return (
+      <div className="attachment">
+        {f.category === "image" && f.downloadUrl && <img src={f.downloadUrl} alt="" width={160} />}
+        <a href={f.downloadUrl} download={f.filename}>
+          {f.filename}
+        </a>
+        <span className="muted small">{formatBytes(Number(f.sizeBytes ?? 0))}</span>
+      </div>
+    );
+  }
+  if (a.videoCall) {
+    return (
+      <div className="attachment">
+        <span aria-hidden="true">🎥</span> Video call invitation
+        {a.videoCall.scheduledStart && <span className="muted small">for {formatDateTime(a.videoCall.scheduledStart)}</span>}
+      </div>
+    );
+  }
+  if (a.callRecord) {
+    const r = a.callRecord;
+    const minutes = Math.round(Number(r.durationSeconds ?? 0) / 60);
+    return (
+      <div className="attachment">
+        Video call, {minutes} min with {(r.participants ?? []).join(", ") || "nobody"}
+        {r.recorded ? " · recorded" : ""}
+        {(r.recordingUrls ?? []).map((u, i) => (
+          <a key={u} href={u}>Recording {i + 1}</a>
+        ))}
+      </div>
+    );
+  }
+  if (a.paymentRequest) return <div className="attachment"><a href={a.paymentRequest.portalUrl}>Payment request</a></div>;
+  if (a.form) return <div className="attachment"><a href={a.form.portalUrl}>Form</a></div>;
+  if (a.survey) return <div className="attachment"><a href={a.survey.portalUrl}>Survey</a></div>;
+  return null;
+}
