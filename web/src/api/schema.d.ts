@@ -992,6 +992,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/conversations/{conversation_id}/export-to-pims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Export the conversation's record to the PIMS as a client communication note (staff) */
+        post: operations["PimsExportService.ExportToPims"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/conversations/{conversation_id}/files": {
         parameters: {
             query?: never;
@@ -1038,6 +1055,23 @@ export interface paths {
         put?: never;
         /** Send a failed delivery again */
         post: operations["ConversationsService.RetryDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/conversations/{conversation_id}/pims-exports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The conversation's exports to the PIMS (staff) */
+        get: operations["PimsExportService.ListPimsExports"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -2613,6 +2647,10 @@ export interface components {
             time?: string;
             type?: string;
         };
+        "vetline.conversations.v1.ExportToPimsRequest": {
+            conversationId?: string;
+            whole?: boolean;
+        };
         "vetline.conversations.v1.FileAttachment": {
             category?: string;
             contentType?: string;
@@ -2665,6 +2703,9 @@ export interface components {
             messages?: components["schemas"]["vetline.conversations.v1.Message"][];
             nextPageToken?: string;
         };
+        "vetline.conversations.v1.ListPimsExportsResponse": {
+            exports?: components["schemas"]["vetline.conversations.v1.PimsExport"][];
+        };
         "vetline.conversations.v1.ListStatusesResponse": {
             statuses?: components["schemas"]["vetline.conversations.v1.ConversationStatus"][];
         };
@@ -2703,6 +2744,22 @@ export interface components {
         "vetline.conversations.v1.PaymentRequestRef": {
             paymentRequestId?: string;
             portalUrl?: string;
+        };
+        "vetline.conversations.v1.PimsExport": {
+            clientId?: string;
+            conversationId?: string;
+            /** Format: date-time */
+            createTime?: string;
+            exportedBy?: string;
+            /** Format: date-time */
+            firstMessageTime?: string;
+            id?: string;
+            /** Format: date-time */
+            lastMessageTime?: string;
+            /** Format: int32 */
+            messageCount?: number;
+            moreToExport?: boolean;
+            text?: string;
         };
         "vetline.conversations.v1.PushKeys": {
             auth?: string;
@@ -5647,6 +5704,41 @@ export interface operations {
             };
         };
     };
+    "PimsExportService.ExportToPims": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["vetline.conversations.v1.ExportToPimsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.conversations.v1.PimsExport"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "ConversationsService.UploadFile": {
         parameters: {
             query?: {
@@ -5776,6 +5868,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["vetline.conversations.v1.Message"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PimsExportService.ListPimsExports": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                conversation_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.conversations.v1.ListPimsExportsResponse"];
                 };
             };
             /** @description Error */
