@@ -1,5 +1,6 @@
 #include "services/payments/payments_component.h"
 
+#include "absl/strings/str_cat.h"
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/pg/migrations.h"
@@ -38,7 +39,7 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
     if (!k.ok()) return absl::InvalidArgumentError(absl::StrCat("payments-secret-keys: ", k.status().message()));
     keyring = std::make_unique<auth::SecretKeyring>(std::move(*k));
   } else {
-    log::Warn("payments-secret-keys is not set: no clinic can connect a Stripe account", {});
+    log::Warn("payments-secret-keys is not set: no clinic can connect a Stripe account");
   }
   if (options.reconcile_every < absl::Seconds(1)) return absl::InvalidArgumentError("payments-reconcile-every: at least 1s");
   return rpc::StartService(env, {

@@ -1,5 +1,7 @@
 #include "services/payments/payments_flow.h"
 
+#include <algorithm>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/log.h"

@@ -1,5 +1,7 @@
 #include "services/payments/payments_repository.h"
 
+#include <map>
+
 #include "absl/strings/str_cat.h"
 #include "libs/core/ids.h"
 #include "libs/core/log.h"
@@ -474,7 +476,7 @@ absl::StatusOr<PaymentRecord> PaymentsRepository::Cancel(const std::string& clin
     }
     if (out.status != Status::kRequested) {
       return absl::FailedPreconditionError(
-          absl::StrCat("only an unpaid request can be cancelled; this one is ", StatusText(out.status)));
+          absl::StrCat("only an unpaid request can be cancelled; this one is ", std::string(StatusText(out.status))));
     }
     VL_RETURN_IF_ERROR(stripe(out));
     VL_RETURN_IF_ERROR(s.ExecBatch({{kSetStatus, {clinic_id, id, "cancelled"}}, {kReleaseDeposits, {clinic_id, id}}})

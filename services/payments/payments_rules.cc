@@ -1,5 +1,7 @@
 #include "services/payments/payments_rules.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
@@ -20,6 +22,11 @@ absl::Status Text(std::string_view field, const std::string& value, bool require
 std::string Str(const nlohmann::json& o, const char* key) {
   auto it = o.find(key);
   return it != o.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+bool Bool(const nlohmann::json& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->is_boolean() && it->get<bool>();
 }
 
 int64_t Int(const nlohmann::json& o, const char* key) {
@@ -148,7 +155,7 @@ absl::StatusOr<CheckedRequest> CheckRequest(const RequestInput& in) {
 }
 
 std::string Fingerprint(const CheckedRequest& r, const std::string& client_id, const std::string& appointment_id) {
-  nlohmann::json j = {{"kind", KindText(r.kind)}, {"currency", r.currency.code}, {"client", client_id},
+  nlohmann::json j = {{"kind", std::string(KindText(r.kind))}, {"currency", r.currency.code}, {"client", client_id},
                       {"appointment", appointment_id}, {"description", r.description},
                       {"applyDeposits", r.apply_deposits}, {"lines", nlohmann::json::array()}};
   for (const Line& l : r.lines) j["lines"].push_back({l.description, l.unit_amount, l.quantity});
@@ -219,7 +226,7 @@ absl::StatusOr<StripeEvent> ParseEvent(const nlohmann::json& e) {
   } else if (out.type == "charge.succeeded" || out.type == "charge.refunded") {
     out.charge_id = Str(o, "id");
     out.payment_intent_id = Str(o, "payment_intent");
-    const bool paid = o.value("paid", false) && Str(o, "status") == "succeeded";
+    const bool paid = Bool(o, "paid") && Str(o, "status") == "succeeded";
     out.amount = Int(o, "amount_captured");
     if (out.amount == 0) out.amount = Int(o, "amount");
     out.amount_refunded = Int(o, "amount_refunded");
@@ -269,7 +276,7 @@ std::string StatusChangeText(Kind kind, Status status, const std::string& amount
       return absl::StrCat(refunded_text, " of the ", absl::AsciiStrToLower(what), " of ", amount_text,
                           " refunded.");
     default:
-      return absl::StrCat(what, " of ", amount_text, ": ", StatusText(status));
+      return absl::StrCat(what, " of ", amount_text, ": ", std::string(StatusText(status)));
   }
 }
 
@@ -287,8 +294,8 @@ std::string RequestedPayload(const PaymentRecord& r) {
                         {"clientId", r.client_id},
                         {"paymentRequestId", r.id},
                         {"noticeId", absl::StrCat("payment:", r.id, ":requested")},
-                        {"kind", KindText(r.kind)},
-                        {"status", StatusText(r.status)},
+                        {"kind", std::string(KindText(r.kind))},
+                        {"status", std::string(StatusText(r.status))},
                         {"amount", r.amount},
                         {"currency", r.currency.code},
                         {"payUrl", r.pay_url},
@@ -301,10 +308,10 @@ std::string StatusChangedPayload(const PaymentRecord& r) {
   return nlohmann::json{{"clinicId", r.clinic_id},
                         {"clientId", r.client_id},
                         {"paymentRequestId", r.id},
-                        {"noticeId", absl::StrCat("payment:", r.id, ":", StatusText(r.status), ":", r.paid_amount, ":",
+                        {"noticeId", absl::StrCat("payment:", r.id, ":", std::string(StatusText(r.status)), ":", r.paid_amount, ":",
                                                   r.refunded_amount)},
-                        {"kind", KindText(r.kind)},
-                        {"status", StatusText(r.status)},
+                        {"kind", std::string(KindText(r.kind))},
+                        {"status", std::string(StatusText(r.status))},
                         {"amount", r.amount},
                         {"paidAmount", r.paid_amount},
                         {"refundedAmount", r.refunded_amount},

@@ -1,5 +1,7 @@
 #include "services/payments/payments_service.h"
 
+#include <map>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -65,7 +67,7 @@ absl::Status Secret(std::string_view field, const std::string& value, std::initi
   for (std::string_view p : prefixes) prefixed = prefixed || absl::StartsWith(value, p);
   if (!prefixed || value.size() < 12 || value.size() > 255) {
     return InvalidField(field, absl::StrCat(std::string(field), " must be a Stripe secret starting with ",
-                                            *prefixes.begin()));
+                                            std::string(*prefixes.begin())));
   }
   for (unsigned char c : value) {
     if (!absl::ascii_isalnum(c) && c != '_') {

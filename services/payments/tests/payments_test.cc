@@ -18,9 +18,7 @@ namespace pv1 = vetline::payments::v1;
 
 namespace {
 
-std::string Field(const grpc::Status& st) {
-  return std::string(FieldOf(absl::Status(static_cast<absl::StatusCode>(st.error_code()), st.error_message())));
-}
+std::string Field(const grpc::Status& st) { return st.error_details(); }
 
 }  // namespace
 
