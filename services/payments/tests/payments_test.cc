@@ -8,7 +8,10 @@
 #include <set>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
+#include "libs/testing/servers.h"
 #include "libs/testing/wait.h"
+#include "services/gateway/gateway.h"
 #include "services/payments/stripe/stripe_signature.h"
 #include "services/payments/tests/payments_fixture.h"
 
@@ -413,4 +416,39 @@ TEST_CASE("payments: reconciliation repairs lost webhooks and a request a lost a
   CHECK(f.SimState()["sessions"].size() == 2);
   CHECK(f.LedgerNet() == 6000);
   CHECK(f.LedgerNet() == f.SimNet());
+}
+
+TEST_CASE("payments: Stripe's webhooks reach the service through the gateway's raw route", "[payments][gateway]") {
+  PaymentsFixture f;
+  REQUIRE(f.Connect(f.clinic).ok());
+  gateway::GatewayOptions g;
+  g.http_address = "127.0.0.1:" + std::to_string(testing::FreePort());
+  g.backends = {{"payments", f.address}};
+  g.internal_secret = testing::kTestInternalSecret;
+  g.registry = std::make_shared<prometheus::Registry>();
+  auto gw = gateway::Gateway::Start(g).value();
+  const std::string path = "/v1/webhooks/stripe/" + f.clinic.id;
+  testing::HttpClient control(f.sim.port());
+  REQUIRE(control.Post("/_sim/webhooks?url=" + absl::StrCat("http://127.0.0.1:", gw->port(), path), "").status ==
+          200);
+  pv1::PaymentRequest r = f.MustCreate(f.Deposit("via-gateway", 4200, f.client.id()));
+  REQUIRE(f.Pay(r) == 200);
+  REQUIRE(testing::WaitUntil([&] { return f.Get(r.id()).status() == pv1::PAID; }, absl::Seconds(15)));
+  CHECK(f.LedgerNet() == 4200);
+  nlohmann::json deliveries = control.Get("/_sim/deliveries").json();
+  REQUIRE(deliveries.size() == 3);
+  for (const auto& d : deliveries) CHECK(d["status"] == 200);
+
+  // A forged one over HTTP: 400 naming the header, nothing recorded.
+  const int64_t events = f.fx.Count("SELECT count(*) AS n FROM payments.events");
+  testing::HttpClient http(gw->port());
+  const std::string body = R"({"id":"evt_forged","type":"payment_intent.succeeded","created":1,"data":{"object":{}}})";
+  auto res = http.Post(path, body,
+                       {{"Content-Type", "application/json; charset=utf-8"},
+                        {"Stripe-Signature", payments::stripe::SignatureHeader(body, absl::Now(), {"whsec_forger"})}});
+  CHECK(res.status == 400);
+  CHECK(res.json()["error"]["field"] == "Stripe-Signature");
+  auto unsigned_res = http.Post(path, body, {{"Content-Type", "application/json"}});
+  CHECK(unsigned_res.status == 400);
+  CHECK(f.fx.Count("SELECT count(*) AS n FROM payments.events") == events);
 }
