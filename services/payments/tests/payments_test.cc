@@ -435,8 +435,14 @@ TEST_CASE("payments: Stripe's webhooks reach the service through the gateway's r
   REQUIRE(f.Pay(r) == 200);
   REQUIRE(testing::WaitUntil([&] { return f.Get(r.id()).status() == pv1::PAID; }, absl::Seconds(15)));
   CHECK(f.LedgerNet() == 4200);
-  nlohmann::json deliveries = control.Get("/_sim/deliveries").json();
-  REQUIRE(deliveries.size() == 3);
+  nlohmann::json deliveries;
+  REQUIRE(testing::WaitUntil(
+      [&] {
+        deliveries = control.Get("/_sim/deliveries").json();
+        return deliveries.size() >= 3;
+      },
+      absl::Seconds(15), absl::Milliseconds(50)));
+  CHECK(deliveries.size() == 3);
   for (const auto& d : deliveries) CHECK(d["status"] == 200);
 
   // A forged one over HTTP: 400 naming the header, nothing recorded.
