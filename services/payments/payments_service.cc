@@ -150,7 +150,7 @@ grpc::Status PaymentsService::ConnectAccount(grpc::ServerContext* ctx, const v1:
     VL_RETURN_IF_ERROR(Secret("secretKey", req->secret_key(), {"sk_test_", "sk_live_", "rk_test_", "rk_live_"}));
     VL_RETURN_IF_ERROR(Secret("webhookSigningSecret", req->webhook_signing_secret(), {"whsec_"}));
     VL_ASSIGN_OR_RETURN(AccountRow a,
-                        flow_.Connect(p.clinic_id(), p.user_id(), req->secret_key(), req->webhook_signing_secret()));
+                        flow_.Connect(p.clinic_id(), IsUuid(p.user_id()) ? p.user_id() : "", req->secret_key(), req->webhook_signing_secret()));
     AccountOut(a, out);
     return absl::OkStatus();
   }());
@@ -187,7 +187,7 @@ grpc::Status PaymentsService::CreatePaymentRequest(grpc::ServerContext* ctx, con
       VL_RETURN_IF_ERROR(appointments_.Check(p, req->appointment_id(), req->client_id()));
     }
     NewRequest n{.id = NewUuid(), .checked = checked, .client_id = req->client_id(),
-                 .appointment_id = req->appointment_id(), .created_by = p.user_id(),
+                 .appointment_id = req->appointment_id(), .created_by = IsUuid(p.user_id()) ? p.user_id() : "",
                  .fingerprint = Fingerprint(checked, req->client_id(), req->appointment_id())};
     VL_ASSIGN_OR_RETURN(PaymentRecord rec, flow_.Create(p.clinic_id(), n));
     *out = ToWire(rec);
