@@ -64,7 +64,7 @@ void AccountOut(const AccountRow& a, v1::StripeAccount* out) {
 // A secret as Stripe issues them: its prefix, then URL-safe characters.
 absl::Status Secret(std::string_view field, const std::string& value, std::initializer_list<std::string_view> prefixes) {
   bool prefixed = false;
-  for (std::string_view p : prefixes) prefixed = prefixed || absl::StartsWith(value, p);
+  for (std::string_view p : prefixes) prefixed = prefixed || value.rfind(p, 0) == 0;
   if (!prefixed || value.size() < 12 || value.size() > 255) {
     return InvalidField(field, absl::StrCat(std::string(field), " must be a Stripe secret starting with ",
                                             std::string(*prefixes.begin())));

@@ -332,7 +332,10 @@ TEST_CASE("payments: refunds whole and partial are idempotent and match Stripe",
   CHECK(f.Get(r.id()).refunded_amount() == 8000);
   auto conv = f.fx.Start(f.clinic.staff, f.client.id());
   REQUIRE(testing::WaitUntil(
-      [&] { return f.fx.Messages(f.clinic.staff, conv.id())[0].text().find("refunded in full") != std::string::npos; },
+      [&] {
+        auto m = f.fx.Messages(f.clinic.staff, conv.id());
+        return !m.empty() && m[0].text().find("refunded in full") != std::string::npos;
+      },
       absl::Seconds(15)));
 }
 
