@@ -461,3 +461,67 @@ TEST_CASE("payments: Stripe's webhooks reach the service through the gateway's r
   CHECK(unsigned_res.status == 400);
   CHECK(f.fx.Count("SELECT count(*) AS n FROM payments.events") == events);
 }
+
+TEST_CASE("payments: 1000 requests each sent 5 times at once make one session and one charge each",
+          "[payments][retries]") {
+  PaymentsFixture f;
+  REQUIRE(f.Connect(f.clinic).ok());
+  constexpr int kRequests = 1000, kCopies = 5, kGroups = 5;
+  // Group g's five threads walk the same clientRequestIds together: every request is in
+  // flight five times at once.
+  std::vector<std::vector<std::string>> answers(kRequests, std::vector<std::string>(kCopies));
+  std::atomic<int> errors{0};
+  std::vector<std::thread> threads;
+  for (int g = 0; g < kGroups; ++g) {
+    for (int c = 0; c < kCopies; ++c) {
+      threads.emplace_back([&, g, c] {
+        for (int i = g; i < kRequests; i += kGroups) {
+          pv1::PaymentRequest out;
+          grpc::Status st = f.Create(f.Deposit("many-" + std::to_string(i), 100 + i, f.client.id()), &out);
+          if (!st.ok()) {
+            ++errors;
+            continue;
+          }
+          answers[i][c] = out.id() + " " + out.pay_url();
+        }
+      });
+    }
+  }
+  for (auto& t : threads) t.join();
+  CHECK(errors == 0);
+  std::set<std::string> requests;
+  int differing = 0;
+  for (const auto& a : answers) {
+    differing += std::set<std::string>(a.begin(), a.end()).size() != 1;
+    requests.insert(a[0]);
+  }
+  CHECK(differing == 0);
+  CHECK(requests.size() == kRequests);
+  CHECK(f.SimState()["sessions"].size() == kRequests);
+  CHECK(f.fx.Count("SELECT count(*) AS n FROM payments.requests") == kRequests);
+
+  // Each paid once: one charge each in the ledger, even with every webhook twice.
+  for (const std::string& a : requests) {
+    pv1::PaymentRequest r;
+    r.set_pay_url(a.substr(a.find(' ') + 1));
+    REQUIRE(f.Pay(r) == 200);
+    REQUIRE(f.Pay(r) == 409);  // a second payment of one session is refused
+  }
+  std::vector<testing::RecordedRequest> hooks = f.NewWebhooks(3 * kRequests);
+  REQUIRE(hooks.size() == 3 * kRequests);
+  hooks.insert(hooks.end(), hooks.begin(), hooks.end());
+  std::vector<std::thread> deliverers;
+  std::atomic<size_t> next{0};
+  for (int t = 0; t < 8; ++t) {
+    deliverers.emplace_back([&] {
+      for (size_t i = next++; i < hooks.size(); i = next++) {
+        if (!f.Deliver(hooks[i]).ok()) ++errors;
+      }
+    });
+  }
+  for (auto& t : deliverers) t.join();
+  CHECK(errors == 0);
+  CHECK(f.fx.Count("SELECT count(*) AS n FROM payments.ledger WHERE entry = 'charge'") == kRequests);
+  CHECK(f.fx.Count("SELECT count(DISTINCT request_id) AS n FROM payments.ledger") == kRequests);
+  CHECK(f.LedgerNet() == f.SimNet());
+}
