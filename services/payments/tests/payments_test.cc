@@ -509,7 +509,8 @@ TEST_CASE("payments: 1000 requests each sent 5 times at once make one session an
   }
   std::vector<testing::RecordedRequest> hooks = f.NewWebhooks(3 * kRequests);
   REQUIRE(hooks.size() == 3 * kRequests);
-  hooks.insert(hooks.end(), hooks.begin(), hooks.end());
+  const std::vector<testing::RecordedRequest> once = hooks;
+  hooks.insert(hooks.end(), once.begin(), once.end());
   std::vector<std::thread> deliverers;
   std::atomic<size_t> next{0};
   for (int t = 0; t < 8; ++t) {
