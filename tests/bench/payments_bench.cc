@@ -182,7 +182,8 @@ int main(int argc, char** argv) {
   });
   const int64_t ledger_net = ledger.Int(0, "n");
   int64_t sim_net = 0;
-  for (const auto& pi : testing::HttpClient(sim.port()).Get("/_sim/state").json()["payment_intents"]) {
+  const nlohmann::json state = testing::HttpClient(sim.port()).Get("/_sim/state").json();
+  for (const auto& pi : state["payment_intents"]) {
     sim_net += pi["amount_received"].get<int64_t>();
   }
   const double rps = n_requests / create_s, wps = hooks.size() / apply_s, dps = hooks.size() / replay_s;
