@@ -203,7 +203,7 @@ TEST_CASE("stripe-sim: refunds list by PaymentIntent and lists page with startin
     nlohmann::json s = Post(c, "/v1/checkout/sessions", Deposit(4000), "list-" + std::to_string(i)).json();
     const std::string url = s["url"].get<std::string>();
     REQUIRE(c.Post(url.substr(url.find("/pay/")), "", {}).status == 200);
-    intents.push_back(Get(c, "/v1/checkout/sessions/" + s["id"].get<std::string>()).json()["payment_intent"]);
+    intents.push_back(Get(c, "/v1/checkout/sessions/" + s["id"].get<std::string>()).json()["payment_intent"].get<std::string>());
   }
   for (int amount : {1000, 500}) {
     nlohmann::ordered_json refund;
@@ -222,7 +222,7 @@ TEST_CASE("stripe-sim: refunds list by PaymentIntent and lists page with startin
   for (int page = 0; page < 20; ++page) {
     nlohmann::json list =
         Get(c, "/v1/events?limit=2" + (after.empty() ? std::string() : "&starting_after=" + after)).json();
-    for (const auto& e : list["data"]) seen.push_back(e["id"]);
+    for (const auto& e : list["data"]) seen.push_back(e["id"].get<std::string>());
     if (!list["has_more"].get<bool>()) break;
     after = seen.back();
   }
