@@ -405,6 +405,8 @@ TEST_CASE("payments: a day's webhooks replayed three times in random order leave
 TEST_CASE("payments: reconciliation repairs lost webhooks and a request a lost answer left behind", "[payments]") {
   PaymentsFixture f(absl::Seconds(1));
   REQUIRE(f.Connect(f.clinic).ok());
+  // Two replicas reconcile side by side (the lease and the row locks keep them apart).
+  auto replica = payments::Start(f.fx.env, f.options).value();
   pv1::PaymentRequest r = f.MustCreate(f.Deposit("d", 6000, f.client.id()));
   testing::HttpClient control(f.sim.port());
   REQUIRE(control.Post("/_sim/fail-after-commit?count=1", "").status == 200);
