@@ -191,9 +191,6 @@ TEST_CASE("stripe-sim: a request done but answered 500 is replayed by its key, n
   CHECK(Get(c, "/v1/checkout/sessions/" + retried.json()["id"].get<std::string>()).status == 200);
 }
 
-}  // namespace
-}  // namespace vetline::payments::stripe
-
 TEST_CASE("stripe-sim: refunds list by PaymentIntent and lists page with starting_after") {
   Sim sim;
   REQUIRE(sim.ready());
@@ -231,3 +228,6 @@ TEST_CASE("stripe-sim: refunds list by PaymentIntent and lists page with startin
   CHECK(std::set<std::string>(seen.begin(), seen.end()).size() == all);
   CHECK(all == 2 * 3 + 2 * 2);  // three per payment, two per refund
 }
+
+}  // namespace
+}  // namespace vetline::payments::stripe
