@@ -79,7 +79,7 @@ rpc::ServiceDefinition Definition() {
           [options](ConfigParser& p) {
             p.String("stripe-api-base", &options->stripe_api_base, "Stripe's API (a stand-in's in tests)",
                      options->stripe_api_base);
-            p.String("public-url", &options->public_url, "base of the links confirmations carry",
+            p.String("public-url", &options->public_url, "base of the portal pages Stripe Checkout returns clients to",
                      options->public_url);
             p.String("payments-secret-keys", &options->secret_keys,
                      "keys sealing clinics' Stripe secrets: id:secret[,id:secret...], the first current", "");
