@@ -28,5 +28,6 @@ const std::vector<Migration>& pims_sync_migrations();
 const std::vector<Migration>& media_migrations();
 const std::vector<Migration>& conversations_migrations();
 const std::vector<Migration>& booking_migrations();
+const std::vector<Migration>& payments_migrations();
 
 }  // namespace vetline::pg

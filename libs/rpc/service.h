@@ -40,7 +40,7 @@ struct ServicePort {
 };
 inline constexpr ServicePort kServicePorts[] = {
     {"identity", 50051}, {"clients", 50052}, {"pims_sync", 50053}, {"media", 50054},
-    {"conversations", 50055}, {"booking", 50056}};
+    {"conversations", 50055}, {"booking", 50056}, {"payments", 50057}};
 inline constexpr int kFirstServicePort = 50051;
 // The default port of `service`, shifted to `base_port`; 0 for an unknown service.
 int DefaultPort(std::string_view service, int base_port = kFirstServicePort);

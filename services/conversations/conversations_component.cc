@@ -14,6 +14,7 @@
 #include "services/conversations/pims_export_service.h"
 #include "services/conversations/push_service.h"
 #include "services/conversations/realtime.h"
+#include "services/conversations/payment_notices.h"
 #include "services/conversations/requested_conversations.h"
 #include "services/conversations/settings_service.h"
 #include "services/conversations/sms_inbound.h"
@@ -84,6 +85,7 @@ struct Wiring {
         requested(ctx.pool()),
         notices(requested, staff, channels.senders(), signer, this->options.delivery.options.email_from),
         requested_events(this->realtime->announcer()),
+        payment_events(this->realtime->announcer()),
         exports_repo(ctx.pool(), repo, outbox),
         exports(exports_repo, signer, staff) {
     DeliveryOptions d = this->options.delivery.options;
@@ -121,6 +123,7 @@ struct Wiring {
   RequestedRepository requested;
   NoticeService notices;                // one-off notices (a booking's one-time code)
   ConsumerEvents requested_events;      // booking's conversation.requested records
+  ConsumerEvents payment_events;        // payments' payment.requested / status_changed records
   PimsExportRepository exports_repo;
   PimsExportService exports;            // a conversation's record to the PIMS, as a note
   std::vector<std::unique_ptr<DeliveryWorker>> delivery_workers;
@@ -204,6 +207,10 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
           parts.consumers.push_back(
               FollowBookingRequests(w->repo, w->requested, w->inbox, w->requested_events));
         }
+        // Payment requests and their changes reach the client's conversation.
+        if (ctx.Peer("payments").ok()) {
+          parts.consumers.push_back(FollowPayments(w->repo, w->requested, w->inbox, w->payment_events));
+        }
         for (auto& worker : w->delivery_workers) {
           parts.workers.push_back({"delivery", absl::Milliseconds(200),
                                    [d = worker.get()] { return d->Step(); }});
@@ -218,7 +225,7 @@ rpc::ServiceDefinition Definition() {
   auto options = std::make_shared<ConversationsOptions>();
   return {
       .name = "conversations",
-      .peers = {"clients", "identity", "media", "booking"},
+      .peers = {"clients", "identity", "media", "booking", "payments"},
       .register_flags =
           [options](ConfigParser& p) {
             p.String("public-url", &options->public_url,

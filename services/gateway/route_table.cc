@@ -114,6 +114,7 @@ const std::vector<std::string>& ServedProtoFiles() {
       "vetline/booking/v1/booking.proto",
       "vetline/booking/v1/request_forms.proto",
       "vetline/booking/v1/direct_booking.proto",
+      "vetline/payments/v1/payments.proto",
   };
   return kFiles;
 }

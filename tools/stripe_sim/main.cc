@@ -10,7 +10,8 @@
 //   POST /v1/checkout/sessions/{id}/expire
 //   GET  /v1/payment_intents/{id}
 //   POST /v1/refunds                      payment_intent | charge, amount?, reason?, metadata
-//   GET  /v1/events[/{id}]                newest first (created[gte], type, limit)
+//   GET  /v1/refunds                      list (payment_intent, limit, starting_after)
+//   GET  /v1/events[/{id}]                newest first (created[gte], type, limit, starting_after)
 // The pay link:  GET /pay/{id} (a page), POST /pay/{id} (pays: payment_intent.succeeded,
 //                charge.succeeded, checkout.session.completed events).
 // Webhooks:      each event POSTed to --webhook-url with Stripe-Signature; non-2xx answers

@@ -166,6 +166,7 @@ StandInAnswer StripeSim::Api(const http::StandInRequest& r, const std::string& p
     return Json(200, it->second);
   }
   if (parts.size() == 1 && parts[0] == "refunds" && r.method == "POST") return CreateRefund(params);
+  if (parts.size() == 1 && parts[0] == "refunds" && r.method == "GET") return List("refund", params);
   if (parts.size() == 1 && parts[0] == "events" && r.method == "GET") return List("event", params);
   if (parts.size() == 2 && parts[0] == "events" && r.method == "GET") {
     auto it = event_index_.find(parts[1]);
@@ -347,19 +348,32 @@ StandInAnswer StripeSim::List(const std::string& kind, const http::FormParams& q
     return Error(400, "invalid_request_error", "Invalid integer: limit (1 to 100)", "limit");
   }
   const std::string type = http::FormValue(query, "type");
+  const std::string intent = http::FormValue(query, "payment_intent");
+  // starting_after: the page after that object, in the list's order (Stripe's cursor).
+  const std::string after = http::FormValue(query, "starting_after");
+  bool skipping = !after.empty();
   json data = json::array();
   auto add = [&](const json& o) {
-    if (o["created"].get<int64_t>() >= since && (type.empty() || o.value("type", "") == type)) data.push_back(o);
+    if (skipping) {
+      skipping = o.value("id", "") != after;
+      return;
+    }
+    if (o["created"].get<int64_t>() >= since && (type.empty() || o.value("type", "") == type) &&
+        (intent.empty() || o.value("payment_intent", json()) == intent)) {
+      data.push_back(o);
+    }
   };
   if (kind == "event") {
     for (auto it = events_.rbegin(); it != events_.rend(); ++it) add(*it);  // newest first, as Stripe lists
+  } else if (kind == "refund") {
+    for (const auto& [id, x] : refunds_) add(x);
   } else {
     for (const auto& [id, s] : sessions_) add(s);
   }
   const bool more = static_cast<int64_t>(data.size()) > limit;
   if (more) data.erase(data.begin() + limit, data.end());
   return Json(200, {{"object", "list"}, {"data", data}, {"has_more", more},
-                    {"url", kind == "event" ? "/v1/events" : "/v1/checkout/sessions"}});
+                    {"url", kind == "event" ? "/v1/events" : kind == "refund" ? "/v1/refunds" : "/v1/checkout/sessions"}});
 }
 
 void StripeSim::Emit(const std::string& type, const json& object) {

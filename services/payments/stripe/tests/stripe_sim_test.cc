@@ -191,5 +191,43 @@ TEST_CASE("stripe-sim: a request done but answered 500 is replayed by its key, n
   CHECK(Get(c, "/v1/checkout/sessions/" + retried.json()["id"].get<std::string>()).status == 200);
 }
 
+TEST_CASE("stripe-sim: refunds list by PaymentIntent and lists page with starting_after") {
+  Sim sim;
+  REQUIRE(sim.ready());
+  HttpClient c(sim.port());
+  std::vector<std::string> intents;
+  for (int i = 0; i < 2; ++i) {
+    nlohmann::json s = Post(c, "/v1/checkout/sessions", Deposit(4000), "list-" + std::to_string(i)).json();
+    const std::string url = s["url"].get<std::string>();
+    REQUIRE(c.Post(url.substr(url.find("/pay/")), "", {}).status == 200);
+    intents.push_back(Get(c, "/v1/checkout/sessions/" + s["id"].get<std::string>()).json()["payment_intent"].get<std::string>());
+  }
+  for (int amount : {1000, 500}) {
+    nlohmann::ordered_json refund;
+    refund["payment_intent"] = intents[0];
+    refund["amount"] = amount;
+    REQUIRE(Post(c, "/v1/refunds", refund, "rf-" + std::to_string(amount)).status == 200);
+  }
+  nlohmann::json mine = Get(c, "/v1/refunds?payment_intent=" + intents[0]).json();
+  CHECK(mine["object"] == "list");
+  CHECK(mine["data"].size() == 2);
+  CHECK(Get(c, "/v1/refunds?payment_intent=" + intents[1]).json()["data"].size() == 0);
+
+  // Events newest first, two a page: the pages join up with no event twice or missing.
+  std::vector<std::string> seen;
+  std::string after;
+  for (int page = 0; page < 20; ++page) {
+    nlohmann::json list =
+        Get(c, "/v1/events?limit=2" + (after.empty() ? std::string() : "&starting_after=" + after)).json();
+    for (const auto& e : list["data"]) seen.push_back(e["id"].get<std::string>());
+    if (!list["has_more"].get<bool>()) break;
+    after = seen.back();
+  }
+  const size_t all = Get(c, "/v1/events?limit=100").json()["data"].size();
+  CHECK(seen.size() == all);
+  CHECK(std::set<std::string>(seen.begin(), seen.end()).size() == all);
+  CHECK(all == 2 * 3 + 2 * 2);  // three per payment, two per refund
+}
+
 }  // namespace
 }  // namespace vetline::payments::stripe
