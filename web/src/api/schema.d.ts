@@ -1369,6 +1369,127 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/payments/account": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's Stripe account (no secrets) */
+        get: operations["PaymentsService.GetAccount"];
+        /** Connect the clinic's Stripe account (admins; the key is checked with Stripe) */
+        put: operations["PaymentsService.ConnectAccount"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/balances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The clinic's ledger per currency (admins) */
+        get: operations["PaymentsService.GetBalances"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/report": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Payments by day, currency and kind (admins) */
+        get: operations["PaymentsService.GetPaymentsReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Payment requests, newest first */
+        get: operations["PaymentsService.ListPaymentRequests"];
+        put?: never;
+        /** Request a payment from a client (a pay link in their conversation) */
+        post: operations["PaymentsService.CreatePaymentRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/requests/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One payment request */
+        get: operations["PaymentsService.GetPaymentRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/requests/{id}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel an unpaid request (its pay link stops working) */
+        post: operations["PaymentsService.CancelPaymentRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payments/requests/{payment_request_id}/refunds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Refund a paid request, whole or in part (admins) */
+        post: operations["PaymentsService.RefundPayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/pims-sync/connector": {
         parameters: {
             query?: never;
@@ -1912,6 +2033,23 @@ export interface paths {
         put?: never;
         /** Inbound email webhook: a client's reply as a raw RFC 5322 message */
         post: operations["InboundEmailService.ReceiveEmail"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/stripe/{clinic_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Stripe's event for a clinic (signed with its webhook signing secret) */
+        post: operations["StripeWebhooksService.StripeWebhook"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3106,6 +3244,125 @@ export interface components {
             muted?: boolean;
             participantToken?: string;
         };
+        "vetline.payments.v1.AppliedDeposit": {
+            /** Format: int64 */
+            amount?: string;
+            depositId?: string;
+        };
+        "vetline.payments.v1.Balance": {
+            /** Format: int64 */
+            charged?: string;
+            currency?: string;
+            /** Format: int64 */
+            net?: string;
+            /** Format: int64 */
+            refunded?: string;
+        };
+        "vetline.payments.v1.ConnectAccountRequest": {
+            secretKey?: string;
+            webhookSigningSecret?: string;
+        };
+        "vetline.payments.v1.CreatePaymentRequestRequest": {
+            /** Format: int64 */
+            amount?: string;
+            applyDeposits?: boolean;
+            appointmentId?: string;
+            clientId?: string;
+            clientRequestId?: string;
+            currency?: string;
+            description?: string;
+            /** @enum {string} */
+            kind?: "PAYMENT_KIND_UNSPECIFIED" | "DEPOSIT" | "INVOICE" | "CONSULTATION";
+            lineItems?: components["schemas"]["vetline.payments.v1.LineItem"][];
+        };
+        "vetline.payments.v1.GetBalancesResponse": {
+            balances?: components["schemas"]["vetline.payments.v1.Balance"][];
+        };
+        "vetline.payments.v1.GetPaymentsReportResponse": {
+            rows?: components["schemas"]["vetline.payments.v1.ReportRow"][];
+            totals?: components["schemas"]["vetline.payments.v1.Balance"][];
+        };
+        "vetline.payments.v1.LineItem": {
+            description?: string;
+            /** Format: int32 */
+            quantity?: number;
+            /** Format: int64 */
+            unitAmount?: string;
+        };
+        "vetline.payments.v1.ListPaymentRequestsResponse": {
+            nextPageToken?: string;
+            paymentRequests?: components["schemas"]["vetline.payments.v1.PaymentRequest"][];
+        };
+        "vetline.payments.v1.PaymentRequest": {
+            /** Format: int64 */
+            amount?: string;
+            amountText?: string;
+            appliedDeposits?: components["schemas"]["vetline.payments.v1.AppliedDeposit"][];
+            appointmentId?: string;
+            clientId?: string;
+            clientRequestId?: string;
+            /** Format: date-time */
+            createTime?: string;
+            currency?: string;
+            description?: string;
+            id?: string;
+            /** @enum {string} */
+            kind?: "PAYMENT_KIND_UNSPECIFIED" | "DEPOSIT" | "INVOICE" | "CONSULTATION";
+            lineItems?: components["schemas"]["vetline.payments.v1.LineItem"][];
+            /** Format: int64 */
+            paidAmount?: string;
+            /** Format: date-time */
+            paidTime?: string;
+            payUrl?: string;
+            /** Format: int64 */
+            refundedAmount?: string;
+            /** @enum {string} */
+            status?: "PAYMENT_STATUS_UNSPECIFIED" | "REQUESTED" | "PAID" | "EXPIRED" | "CANCELLED" | "REFUNDED" | "PARTLY_REFUNDED";
+            /** Format: int64 */
+            subtotal?: string;
+        };
+        "vetline.payments.v1.Refund": {
+            /** Format: int64 */
+            amount?: string;
+            currency?: string;
+            id?: string;
+            paymentRequest?: components["schemas"]["vetline.payments.v1.PaymentRequest"];
+            paymentRequestId?: string;
+        };
+        "vetline.payments.v1.RefundPaymentRequest": {
+            /** Format: int64 */
+            amount?: string;
+            clientRequestId?: string;
+            paymentRequestId?: string;
+            reason?: string;
+        };
+        "vetline.payments.v1.ReportRow": {
+            /** Format: int64 */
+            charged?: string;
+            /** Format: int32 */
+            charges?: number;
+            currency?: string;
+            day?: string;
+            /** @enum {string} */
+            kind?: "PAYMENT_KIND_UNSPECIFIED" | "DEPOSIT" | "INVOICE" | "CONSULTATION";
+            /** Format: int64 */
+            net?: string;
+            /** Format: int64 */
+            refunded?: string;
+            /** Format: int32 */
+            refunds?: number;
+        };
+        "vetline.payments.v1.StripeAccount": {
+            connected?: boolean;
+            livemode?: boolean;
+            secretKeyLast4?: string;
+            /** Format: date-time */
+            verifyTime?: string;
+            webhookPath?: string;
+            webhookSecretLast4?: string;
+            working?: boolean;
+        };
+        "vetline.payments.v1.StripeWebhookResponse": Record<string, never>;
         "vetline.pims_sync.v1.Connector": {
             address?: string;
             clinicId?: string;
@@ -6542,6 +6799,292 @@ export interface operations {
             };
         };
     };
+    "PaymentsService.GetAccount": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.payments.v1.StripeAccount"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PaymentsService.ConnectAccount": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["vetline.payments.v1.ConnectAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.payments.v1.StripeAccount"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PaymentsService.GetBalances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.payments.v1.GetBalancesResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PaymentsService.GetPaymentsReport": {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.payments.v1.GetPaymentsReportResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PaymentsService.ListPaymentRequests": {
+        parameters: {
+            query?: {
+                clientId?: string;
+                pageSize?: number;
+                pageToken?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.payments.v1.ListPaymentRequestsResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PaymentsService.CreatePaymentRequest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["vetline.payments.v1.CreatePaymentRequestRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.payments.v1.PaymentRequest"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PaymentsService.GetPaymentRequest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.payments.v1.PaymentRequest"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PaymentsService.CancelPaymentRequest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.payments.v1.PaymentRequest"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "PaymentsService.RefundPayment": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                payment_request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["vetline.payments.v1.RefundPaymentRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.payments.v1.Refund"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "PimsSyncService.GetConnector": {
         parameters: {
             query?: never;
@@ -7745,6 +8288,43 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["vetline.conversations.v1.ReceiveEmailResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "StripeWebhooksService.StripeWebhook": {
+        parameters: {
+            query?: never;
+            header?: {
+                "Stripe-Signature"?: string;
+            };
+            path: {
+                clinic_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": string;
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.payments.v1.StripeWebhookResponse"];
                 };
             };
             /** @description Error */
