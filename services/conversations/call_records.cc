@@ -12,6 +12,8 @@
 #include "libs/core/status.h"
 #include "libs/core/time.h"
 #include "nlohmann/json.hpp"
+#include "services/conversations/feed_events.h"
+#include "services/conversations/inbox_rules.h"
 
 namespace vetline::conversations {
 namespace {
@@ -25,26 +27,15 @@ std::optional<absl::Time> JsonTime(const nlohmann::json& v) {
   return t;
 }
 
-std::string Text(const nlohmann::json& e, const char* key) {
-  auto it = e.find(key);
-  return it != e.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-std::string Duration(int64_t seconds) {
-  if (seconds < 60) return absl::StrCat(seconds, " s");
-  if (seconds < 3600) return absl::StrCat(seconds / 60, " min ", seconds % 60, " s");
-  return absl::StrCat(seconds / 3600, " h ", (seconds % 3600) / 60, " min");
-}
-
 }  // namespace
 
 std::optional<EndedCall> ParseCallEnded(const std::string& payload) {
   nlohmann::json e = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (!e.is_object()) return std::nullopt;
   EndedCall out;
-  out.call_id = Text(e, "callId");
-  out.clinic_id = Text(e, "clinicId");
-  out.conversation_id = Text(e, "conversationId");
+  out.call_id = FeedText(e, "callId");
+  out.clinic_id = FeedText(e, "clinicId");
+  out.conversation_id = FeedText(e, "conversationId");
   if (out.call_id.empty() || out.clinic_id.empty()) return std::nullopt;
   v1::CallRecord& r = out.record;
   r.set_call_id(out.call_id);
@@ -68,7 +59,7 @@ std::optional<EndedCall> ParseCallEnded(const std::string& payload) {
 }
 
 std::string CallRecordText(const v1::CallRecord& r) {
-  std::string text = r.has_start_time() ? absl::StrCat("Video call, ", Duration(r.duration_seconds()))
+  std::string text = r.has_start_time() ? absl::StrCat("Video call, ", rules::CallDuration(r.duration_seconds()))
                                         : std::string("Video call (nobody joined the host)");
   if (r.participants_size() > 0) {
     absl::StrAppend(&text, ", with ", absl::StrJoin(r.participants(), ", "));

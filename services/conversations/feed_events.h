@@ -3,7 +3,10 @@
 // outside any request, so nobody else would announce them.
 #pragma once
 
+#include <string>
 #include <utility>
+
+#include "nlohmann/json.hpp"
 
 #include "services/conversations/conversations_repository.h"
 #include "services/conversations/event_log.h"
@@ -29,5 +32,12 @@ class ConsumerEvents {
   EventAnnouncer& announcer_;
   Events events_;
 };
+
+// A string field of another service's feed record; "" when missing or not a string (the
+// parser then decides whether the record is usable).
+inline std::string FeedText(const nlohmann::json& e, const char* key) {
+  auto it = e.find(key);
+  return it != e.end() && it->is_string() ? it->get<std::string>() : "";
+}
 
 }  // namespace vetline::conversations

@@ -104,4 +104,10 @@ absl::Status CheckColor(std::string_view field, std::string_view color) {
   return absl::OkStatus();
 }
 
+std::string CallDuration(int64_t seconds) {
+  if (seconds < 60) return absl::StrCat(seconds, " s");
+  if (seconds < 3600) return absl::StrCat(seconds / 60, " min ", seconds % 60, " s");
+  return absl::StrCat(seconds / 3600, " h ", (seconds % 3600) / 60, " min");
+}
+
 }  // namespace vetline::conversations::rules

@@ -3,6 +3,7 @@
 // status colour may look like. No gRPC, no SQL: unit-tested alone.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -57,6 +58,9 @@ std::string Preview(std::string_view text, std::string_view first_file_name);
 // A message needs text or files; text is at most kMaxMessageChars characters of UTF-8.
 // InvalidArgument naming "text".
 absl::Status CheckMessage(std::string_view text, int file_count);
+
+// A call's length as people read it: "45 s", "12 min 5 s", "1 h 3 min".
+std::string CallDuration(int64_t seconds);
 
 // "#rrggbb" (lower-cased on the way in); InvalidArgument naming `field`.
 absl::Status CheckColor(std::string_view field, std::string_view color);

@@ -6,27 +6,19 @@
 #include "libs/core/status.h"
 #include "libs/rpc/edge.h"
 #include "nlohmann/json.hpp"
+#include "services/conversations/feed_events.h"
 
 namespace vetline::conversations {
-namespace {
-
-std::string Field(const nlohmann::json& e, const char* key) {
-  auto it = e.find(key);
-  return it != e.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-}  // namespace
-
 std::optional<PaymentNotice> ParsePaymentNotice(const std::string& payload) {
   nlohmann::json e = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (!e.is_object()) return std::nullopt;
-  PaymentNotice n{.clinic_id = Field(e, "clinicId"),
-                  .client_id = Field(e, "clientId"),
-                  .payment_request_id = Field(e, "paymentRequestId"),
-                  .notice_id = Field(e, "noticeId"),
-                  .text = Field(e, "text"),
-                  .pay_url = Field(e, "payUrl"),
-                  .status = Field(e, "status")};
+  PaymentNotice n{.clinic_id = FeedText(e, "clinicId"),
+                  .client_id = FeedText(e, "clientId"),
+                  .payment_request_id = FeedText(e, "paymentRequestId"),
+                  .notice_id = FeedText(e, "noticeId"),
+                  .text = FeedText(e, "text"),
+                  .pay_url = FeedText(e, "payUrl"),
+                  .status = FeedText(e, "status")};
   if (n.clinic_id.empty() || n.client_id.empty() || n.payment_request_id.empty() || n.notice_id.empty() ||
       n.text.empty()) {
     return std::nullopt;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "libs/core/time.h"
+#include "services/conversations/inbox_rules.h"
 
 namespace vetline::conversations::rules {
 namespace {
@@ -23,11 +24,6 @@ std::string Size(int64_t bytes) {
     std::snprintf(buf, sizeof buf, "%.1f MB", bytes / (1024.0 * 1024.0));
   }
   return buf;
-}
-
-std::string Duration(int64_t seconds) {
-  if (seconds < 60) return absl::StrCat(seconds, " s");
-  return absl::StrCat(seconds / 60, " min ", seconds % 60, " s");
 }
 
 std::string Author(const v1::Message& m) {
@@ -64,7 +60,7 @@ std::string DescribeAttachment(const v1::Attachment& a, const absl::TimeZone& zo
                  : "[video call invitation]";
     case v1::Attachment::kCallRecord: {
       const v1::CallRecord& r = a.call_record();
-      std::string out = absl::StrCat("[video call, ", Duration(r.duration_seconds()));
+      std::string out = absl::StrCat("[video call, ", CallDuration(r.duration_seconds()));
       if (r.participants_size() > 0) absl::StrAppend(&out, ", with ", absl::StrJoin(r.participants(), ", "));
       absl::StrAppend(&out, r.recorded() ? ", recorded (the recording stays in Vetline)]" : "]");
       return out;

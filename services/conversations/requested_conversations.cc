@@ -5,29 +5,21 @@
 #include "libs/core/status.h"
 #include "libs/rpc/edge.h"
 #include "nlohmann/json.hpp"
+#include "services/conversations/feed_events.h"
 
 namespace vetline::conversations {
-namespace {
-
-std::string Field(const nlohmann::json& e, const char* key) {
-  auto it = e.find(key);
-  return it != e.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-}  // namespace
-
 std::optional<RequestedConversation> ParseConversationRequested(const std::string& payload) {
   nlohmann::json e = nlohmann::json::parse(payload, nullptr, /*allow_exceptions=*/false);
   if (!e.is_object()) return std::nullopt;
-  RequestedConversation r{.clinic_id = Field(e, "clinicId"),
-                          .client_id = Field(e, "clientId"),
-                          .pet_id = Field(e, "petId"),
-                          .contact = Field(e, "contact"),
-                          .contact_name = Field(e, "contactName"),
-                          .subject = Field(e, "subject"),
-                          .text = Field(e, "text"),
-                          .client_text = Field(e, "clientText"),
-                          .request_id = Field(e, "requestId")};
+  RequestedConversation r{.clinic_id = FeedText(e, "clinicId"),
+                          .client_id = FeedText(e, "clientId"),
+                          .pet_id = FeedText(e, "petId"),
+                          .contact = FeedText(e, "contact"),
+                          .contact_name = FeedText(e, "contactName"),
+                          .subject = FeedText(e, "subject"),
+                          .text = FeedText(e, "text"),
+                          .client_text = FeedText(e, "clientText"),
+                          .request_id = FeedText(e, "requestId")};
   if (r.clinic_id.empty() || r.request_id.empty() || r.text.empty()) return std::nullopt;
   if (r.client_id.empty() && r.contact.empty()) return std::nullopt;
   return r;

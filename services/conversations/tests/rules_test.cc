@@ -239,3 +239,9 @@ TEST_CASE("inbox messages: empty and oversized text refused naming text - previe
     CHECK(FieldOf(rules::CheckColor("color", bad)) == "color");
   }
 }
+
+TEST_CASE("a call's length reads in seconds then minutes then hours", "[conversations][rules]") {
+  CHECK(rules::CallDuration(45) == "45 s");
+  CHECK(rules::CallDuration(725) == "12 min 5 s");
+  CHECK(rules::CallDuration(3780) == "1 h 3 min");
+}
