@@ -52,7 +52,12 @@ function mergeDeliveries(had: Delivery[] = [], changed: Delivery[] = []): Delive
 
 function upsert(list: Message[], m: Message): Message[] {
   const old = list.find((x) => x.id === m.id);
-  const merged = old ? { ...m, deliveries: mergeDeliveries(old.deliveries, m.deliveries) } : m;
+  // A later copy without a file's signed link (one that came another way) keeps the link shown.
+  const attachments = m.attachments?.map((a) => {
+    const before = old?.attachments?.find((b) => b.id === a.id);
+    return a.file && !a.file.downloadUrl && before?.file?.downloadUrl ? { ...a, file: before.file } : a;
+  });
+  const merged = old ? { ...m, attachments, deliveries: mergeDeliveries(old.deliveries, m.deliveries) } : m;
   return [...list.filter((x) => x.id !== m.id), merged].sort(byTime);
 }
 

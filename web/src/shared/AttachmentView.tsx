@@ -9,9 +9,13 @@ export function AttachmentView({ a }: { a: Attachment }) {
     return (
       <div className="attachment">
         {f.category === "image" && f.downloadUrl && <img src={f.downloadUrl} alt="" width={160} />}
-        <a href={f.downloadUrl} download={f.filename}>
-          {f.filename}
-        </a>
+        {f.downloadUrl ? (
+          <a href={f.downloadUrl} download={f.filename}>
+            {f.filename}
+          </a>
+        ) : (
+          <span>{f.filename}</span>
+        )}
         <span className="muted small">{formatBytes(Number(f.sizeBytes ?? 0))}</span>
       </div>
     );
