@@ -104,7 +104,7 @@ function AskToJoin({ callId, invitation, local, onJoined, onDone }: {
       </div>
       {opens && (
         <p className="alert info" role="status">
-          This call opens for joining at {formatDateTime(opens.toISOString())}. Come back then: the Join button works from that time.
+          This call opens for joining at <time dateTime={opens.toISOString()}>{formatDateTime(opens.toISOString())}</time>. Come back then: the Join button works from that time.
         </p>
       )}
       {error && <p className="alert error" role="alert">{error}</p>}
