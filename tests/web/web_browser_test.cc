@@ -147,7 +147,7 @@ TEST_CASE("web: the client portal in Chromium at phone width: sign in, read, liv
   CHECK(RunScript("portal.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/portal") == 0);
 }
 
-TEST_CASE("web: a video call in Chromium: waiting room, admit, video both ways, recording, history", "[web]") {
+TEST_CASE("web: a video call in Chromium from the waiting room to its recording in call history", "[web]") {
   REQUIRE(std::filesystem::exists(VETLINE_WEB_DIR "/dist/portal/index.html"));
   testing::EdgeStack stack({.web_dir = VETLINE_WEB_DIR "/dist"});
   json cfg = Seed(stack);

@@ -68,8 +68,14 @@ async function bothWidths(page, what, name, first) {
   await page.setViewportSize(second);
   try {
     await page.waitForTimeout(150);
-    const overflow = await page.evaluate(() => document.scrollingElement.scrollWidth - window.innerWidth);
-    expect(overflow <= 0, `${what} scrolls sideways by ${overflow} px at ${second.width} px`);
+    const [overflow, wide] = await page.evaluate(() => [
+      document.scrollingElement.scrollWidth - window.innerWidth,
+      // The outermost elements that stick out, to say what to fix.
+      [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 &&
+        !(e.parentElement && e.parentElement.getBoundingClientRect().right > window.innerWidth + 1))
+        .slice(0, 3).map((e) => `${e.tagName.toLowerCase()}.${e.className}`),
+    ]);
+    expect(overflow <= 0, `${what} scrolls sideways by ${overflow} px at ${second.width} px (${wide.join(", ")})`);
     await checkAccessibility(page, `${what} (${label(second)})`);
     await run.screenshot(page, `${name}-${label(second)}`);
   } finally {
@@ -175,6 +181,18 @@ try {
         await host.getByRole("figure").filter({ hasText: `${cfg.client.name} (muted)` }).waitFor({ timeout: WAIT });
         await client.getByRole("toolbar", { name: "Call controls" }).getByRole("button", { name: "Unmute", exact: true }).click();
         await host.getByRole("figure").filter({ hasText: cfg.client.name }).filter({ hasNotText: "(muted)" }).waitFor({ timeout: WAIT });
+      });
+
+      await run.step("the client shares their screen and the host sees it", client, async () => {
+        const bar = client.getByRole("toolbar", { name: "Call controls" });
+        await bar.getByRole("button", { name: "Share screen", exact: true }).click();
+        await bar.getByRole("button", { name: "Stop sharing", exact: true }).waitFor({ timeout: WAIT });
+        const tile = host.getByRole("figure").filter({ hasText: `${cfg.client.name}'s screen` });
+        await tile.waitFor({ timeout: WAIT });
+        await host.waitForFunction((name) => [...document.querySelectorAll("figure")]
+          .some((f) => f.textContent.includes(name) && f.querySelector("video")?.videoWidth > 0), `${cfg.client.name}'s screen`, { timeout: WAIT });
+        await bar.getByRole("button", { name: "Stop sharing", exact: true }).click();
+        await tile.waitFor({ state: "detached", timeout: WAIT });
       });
 
       await run.step("the host records and the client sees the recording label", host, async () => {

@@ -68,7 +68,7 @@ function BeforeJoining({ call, me, local, onJoined }: { call: Call; me: Me; loca
       <Preview local={local}>
         <div className="field">
           <label htmlFor="call-name">Your name in the call</label>
-          <input id="call-name" value={name} maxLength={100} onChange={(e) => setName(e.target.value)} />
+          <input id="call-name" value={name} maxLength={80} onChange={(e) => setName(e.target.value)} />
         </div>
         {error && <p className="alert error" role="alert">{error}</p>}
         <button className="primary" type="button" disabled={busy || !local.stream} onClick={() => void join()}>

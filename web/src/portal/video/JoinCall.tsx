@@ -100,7 +100,7 @@ function AskToJoin({ callId, invitation, local, onJoined, onDone }: {
     <Preview local={local}>
       <div className="field">
         <label htmlFor="join-name">Your name</label>
-        <input id="join-name" value={name} maxLength={100} autoComplete="name" onChange={(e) => setName(e.target.value)} />
+        <input id="join-name" value={name} maxLength={80} autoComplete="name" onChange={(e) => setName(e.target.value)} />
       </div>
       {opens && (
         <p className="alert info" role="status">
