@@ -122,8 +122,9 @@ grpc::Status MediaService::CreateCall(grpc::ServerContext* ctx, const v1::Create
     v1::Invitation* inv = resp->mutable_invitation();
     inv->set_join_token(links_.Sign(kJoinPurpose, call.id() + "/" + std::string(rules::ToText(rules::Role::kClient)), expires));
     inv->set_direct_token(links_.Sign(kJoinPurpose, call.id() + "/" + std::string(rules::ToText(rules::Role::kGuest)), expires));
-    inv->set_join_url(absl::StrCat(options_.web_url, "/video/", call.id(), "?invitation=", inv->join_token()));
-    inv->set_direct_url(absl::StrCat(options_.web_url, "/video/", call.id(), "?invitation=", inv->direct_token()));
+    // The client portal serves the join screen (web/src/portal/video).
+    inv->set_join_url(absl::StrCat(options_.web_url, "/portal/video/", call.id(), "?invitation=", inv->join_token()));
+    inv->set_direct_url(absl::StrCat(options_.web_url, "/portal/video/", call.id(), "?invitation=", inv->direct_token()));
     *inv->mutable_expire_time() = ToTimestamp(expires);
     *resp->mutable_call() = std::move(call);
     return absl::OkStatus();

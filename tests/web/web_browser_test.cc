@@ -146,3 +146,10 @@ TEST_CASE("web: the client portal in Chromium at phone width: sign in, read, liv
   json cfg = Seed(stack);
   CHECK(RunScript("portal.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/portal") == 0);
 }
+
+TEST_CASE("web: a video call in Chromium from the waiting room to its recording in call history", "[web]") {
+  REQUIRE(std::filesystem::exists(VETLINE_WEB_DIR "/dist/portal/index.html"));
+  testing::EdgeStack stack({.web_dir = VETLINE_WEB_DIR "/dist"});
+  json cfg = Seed(stack);
+  CHECK(RunScript("call.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/call") == 0);
+}

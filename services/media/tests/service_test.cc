@@ -75,6 +75,18 @@ TEST_CASE("media edge: removing a guest of the shared link shuts out that guest 
   CHECK(f.Join(call, shared, "Guest Three").ok());
 }
 
+TEST_CASE("media edge: join links open the client portal's join screen with their own invitation") {
+  MediaFixture f;
+  auto created = f.CreateCall();
+  REQUIRE(created.ok());
+  const v1::Invitation& inv = created->invitation();
+  // The portal (web/src/portal/video) serves /portal/video/<call>; the console owns "/".
+  const std::string base = "http://localhost:8080/portal/video/" + created->call().id() + "?invitation=";
+  CHECK(inv.join_url() == base + inv.join_token());
+  CHECK(inv.direct_url() == base + inv.direct_token());
+  CHECK(inv.join_token() != inv.direct_token());
+}
+
 TEST_CASE("media edge: a call starts when a second participant is admitted, and recording alone is refused") {
   MediaFixture f;
   auto created = f.CreateCall();

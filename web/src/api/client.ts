@@ -53,7 +53,7 @@ api.use({
   },
 });
 
-function toError(response: Response, body: unknown): ApiError {
+export function toError(response: Response, body: unknown): ApiError {
   const e = (body as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
   return new ApiError(
     response.status,

@@ -5,6 +5,7 @@ import { useCallback, useEffect, useState } from "react";
 import { api, ApiError, must, type Client, type Conversation } from "../api/client";
 import { formatPhone, formatTime } from "../shared/format";
 import { Link, navigate } from "../shared/router";
+import { CallHistoryTable } from "./calls/CallHistory";
 import { clientName, loadClient } from "./directory";
 
 const PHONE_TYPE: Record<string, string> = { MOBILE: "Mobile", HOME: "Home", WORK: "Work", OTHER: "Other" };
@@ -175,6 +176,10 @@ export function ClientProfile({ id }: { id: string }) {
             </tbody>
           </table>
         )}
+      </section>
+      <section className="card" aria-labelledby="calls-h">
+        <h2 id="calls-h">Video calls</h2>
+        <CallHistoryTable clientId={id} />
       </section>
       <section className="card" aria-labelledby="past-h">
         <h2 id="past-h">Conversations</h2>

@@ -5,6 +5,8 @@ import { useCallback, useEffect, useState } from "react";
 import { api, SESSION_ENDED, type Me } from "../api/client";
 import { setClinicTimeZone } from "../shared/format";
 import { Link, match, navigate, usePath } from "../shared/router";
+import { CallHistory } from "./calls/CallHistory";
+import { CallScreen } from "./calls/CallScreen";
 import { ClientProfile } from "./ClientProfile";
 import { ClientSearch } from "./ClientSearch";
 import { Inbox } from "./Inbox";
@@ -65,6 +67,8 @@ export function ConsoleApp() {
   const client = match("/clients/:id", path);
   const onClients = path.startsWith("/clients");
   const onSchedule = path.startsWith("/schedule");
+  const call = match("/calls/:id", path);
+  const onCalls = path.startsWith("/calls");
   return (
     <>
       <header className="topbar">
@@ -73,7 +77,7 @@ export function ConsoleApp() {
           <span>{me.clinic?.name ?? "Vetline"}</span>
         </div>
         <nav aria-label="Main">
-          <Link href="/" aria-current={onClients || onSchedule ? undefined : "page"}>
+          <Link href="/" aria-current={onClients || onSchedule || onCalls ? undefined : "page"}>
             Inbox
           </Link>
           <Link href="/schedule" aria-current={onSchedule ? "page" : undefined}>
@@ -81,6 +85,9 @@ export function ConsoleApp() {
           </Link>
           <Link href="/clients" aria-current={onClients ? "page" : undefined}>
             Clients
+          </Link>
+          <Link href="/calls" aria-current={onCalls && !call ? "page" : undefined}>
+            Calls
           </Link>
         </nav>
         <div className="who">
@@ -90,7 +97,15 @@ export function ConsoleApp() {
           </button>
         </div>
       </header>
-      {client ? (
+      {call ? (
+        <main className="scroll">
+          <CallScreen id={call.id} me={me} />
+        </main>
+      ) : onCalls ? (
+        <main className="scroll">
+          <CallHistory />
+        </main>
+      ) : client ? (
         <main className="scroll">
           <ClientProfile id={client.id} />
         </main>

@@ -46,7 +46,7 @@ export function MessageView({ m, me, directory, client }: { m: Message; me: Me; 
         {via} · <time dateTime={m.createTime} title={formatDateTime(m.createTime)}>{formatTime(m.createTime)}</time>
       </div>
       {m.text && <div className="text">{m.text}</div>}
-      {(m.attachments ?? []).map((a) => <AttachmentView key={a.id} a={a} />)}
+      {(m.attachments ?? []).map((a) => <AttachmentView key={a.id} a={a} joinHref={(v) => v.callId && `/calls/${v.callId}`} />)}
       {m.author === "STAFF" && !m.internalNote && (m.deliveries ?? []).length > 0 && <DeliveryLine deliveries={m.deliveries!} />}
     </article>
   );

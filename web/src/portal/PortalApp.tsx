@@ -3,13 +3,15 @@
 import { useCallback, useEffect, useState, type FormEvent } from "react";
 import { api, SESSION_ENDED, type Me } from "../api/client";
 import { setClinicTimeZone } from "../shared/format";
-import { usePath } from "../shared/router";
+import { match, usePath } from "../shared/router";
 import { PortalHome } from "./PortalHome";
+import { JoinCall } from "./video/JoinCall";
 
 type Session = { state: "loading" } | { state: "signed-out"; reason?: string } | { state: "in"; me: Me };
 
 export function PortalApp() {
   const [session, setSession] = useState<Session>({ state: "loading" });
+  const { path } = usePath();
   const load = useCallback(async () => {
     const { data } = await api.GET("/v1/me");
     if (data?.kind === "CLIENT") {
@@ -26,6 +28,9 @@ export function PortalApp() {
     return () => window.removeEventListener(SESSION_ENDED, ended);
   }, [load]);
 
+  // A video call's join link works without signing in: its invitation is the key.
+  const video = match("/portal/video/:id", path);
+  if (video) return <JoinCall callId={video.id} />;
   if (session.state === "loading") return <p className="placeholder">Loading…</p>;
   if (session.state === "signed-out") return <PortalSignIn reason={session.reason} onSignedIn={load} />;
   return <PortalHome me={session.me} onSignedOut={() => setSession({ state: "signed-out", reason: "You have signed out." })} />;

@@ -6,6 +6,13 @@ import { watchEvents } from "../api/events";
 import { formatTime } from "../shared/format";
 import { AttachmentView } from "../shared/AttachmentView";
 
+// The invitation's link on this origin (the portal serves the join screen).
+function joinPath(v: { joinUrl?: string }): string | undefined {
+  if (!v.joinUrl) return undefined;
+  const u = new URL(v.joinUrl, window.location.origin);
+  return u.pathname.startsWith("/portal/video/") ? u.pathname + u.search : undefined;
+}
+
 function byTime(a: Message, b: Message): number {
   return (a.createTime ?? "").localeCompare(b.createTime ?? "") || (a.id ?? "").localeCompare(b.id ?? "");
 }
@@ -100,7 +107,7 @@ export function PortalHome({ me, onSignedOut }: { me: Me; onSignedOut: () => voi
               <article key={m.id} className={`msg ${m.author === "CLIENT" ? "staff" : m.author === "SYSTEM" ? "system" : "client"}`}>
                 <div className="by">{m.author === "CLIENT" ? "You" : me.clinic?.name} · <time dateTime={m.createTime}>{formatTime(m.createTime)}</time></div>
                 {m.text && <div className="text">{m.text}</div>}
-                {(m.attachments ?? []).map((a) => <AttachmentView key={a.id} a={a} />)}
+                {(m.attachments ?? []).map((a) => <AttachmentView key={a.id} a={a} joinHref={joinPath} />)}
               </article>
             ))}
           </div>

@@ -1,9 +1,14 @@
 // An attachment as both apps show it: a file (with a thumbnail for images), a video-call
 // invitation, a call record, or a link to a payment request, form or survey.
 import type { Attachment } from "../api/client";
+import type { components } from "../api/schema";
 import { formatBytes, formatDateTime } from "./format";
+import { Link } from "./router";
 
-export function AttachmentView({ a }: { a: Attachment }) {
+type VideoCallInvitation = components["schemas"]["vetline.conversations.v1.VideoCallInvitation"];
+
+// `joinHref`: where the invitation's "Join now" goes in this app (none: no button).
+export function AttachmentView({ a, joinHref }: { a: Attachment; joinHref?: (v: VideoCallInvitation) => string | undefined }) {
   if (a.file) {
     const f = a.file;
     return (
@@ -21,10 +26,12 @@ export function AttachmentView({ a }: { a: Attachment }) {
     );
   }
   if (a.videoCall) {
+    const href = joinHref?.(a.videoCall);
     return (
       <div className="attachment">
         <span aria-hidden="true">🎥</span> Video call invitation
         {a.videoCall.scheduledStart && <span className="muted small">for {formatDateTime(a.videoCall.scheduledStart)}</span>}
+        {href && <Link className="button primary" href={href}>Join now</Link>}
       </div>
     );
   }
