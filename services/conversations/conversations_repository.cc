@@ -256,6 +256,10 @@ constexpr pg::Statement kCallRecorded{
     "conversations_call_recorded",
     "SELECT EXISTS (SELECT 1 FROM conversations.attachments WHERE clinic_id = $1 "
     "AND kind = 'call_record' AND ref_id = $2) AS present"};
+constexpr pg::Statement kSetPaymentRequestStatus{
+    "conversations_set_payment_request_status",
+    "UPDATE conversations.attachments SET content = jsonb_set(content, '{paymentRequest,status}', to_jsonb($3::text)) "
+    "WHERE clinic_id = $1 AND kind = 'payment_request' AND ref_id = $2"};
 constexpr pg::Statement kPushEndpoints{
     "conversations_push_endpoints",
     "SELECT endpoint FROM conversations.push_subscriptions "
@@ -876,6 +880,12 @@ absl::StatusOr<bool> ConversationsRepository::CallRecorded(pg::Session& s,
                                                            const std::string& call_id) {
   VL_ASSIGN_OR_RETURN(pg::Result r, s.Exec(kCallRecorded, {clinic_id, call_id}));
   return r.Bool(0, "present");
+}
+
+absl::Status ConversationsRepository::SetPaymentRequestStatus(pg::Session& s, const std::string& clinic_id,
+                                                             const std::string& payment_request_id,
+                                                             const std::string& status) {
+  return s.Exec(kSetPaymentRequestStatus, {clinic_id, payment_request_id, status}).status();
 }
 
 absl::StatusOr<std::vector<v1::Message>> ConversationsRepository::ListMessages(

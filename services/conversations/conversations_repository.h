@@ -178,6 +178,9 @@ class ConversationsRepository {
   // to `logged` for the caller to announce after its commit.
   absl::StatusOr<v1::Message> SendMessage(pg::Session& s, const Viewer& v, const NewMessage& m,
                                           Events* logged);
+  // Every payment_request attachment of the request shows `status` (its latest).
+  absl::Status SetPaymentRequestStatus(pg::Session& s, const std::string& clinic_id,
+                                       const std::string& payment_request_id, const std::string& status);
   // Whether the call's record is already in one of the clinic's conversations.
   absl::StatusOr<bool> CallRecorded(pg::Session& s, const std::string& clinic_id,
                                     const std::string& call_id);

@@ -45,6 +45,7 @@ rpc::ConsumerSpec FollowPayments(ConversationsRepository& repo, RequestedReposit
         v1::Attachment a;
         a.mutable_payment_request()->set_payment_request_id(n->payment_request_id);
         a.mutable_payment_request()->set_portal_url(n->pay_url);
+        a.mutable_payment_request()->set_status(n->status);
         std::string content;
         if (!google::protobuf::util::MessageToJsonString(a, &content).ok()) {
           return absl::InternalError("encoding the payment request attachment failed");
@@ -54,6 +55,10 @@ rpc::ConsumerSpec FollowPayments(ConversationsRepository& repo, RequestedReposit
         VL_ASSIGN_OR_RETURN(m.deliveries,
                             inbox.DeliveriesFor(rpc::ServiceForClinic(n->clinic_id), conv.conversation));
         VL_RETURN_IF_ERROR(repo.SendMessage(s, Viewer{.clinic_id = n->clinic_id}, m, logged).status());
+        // The earlier messages' attachments show the new status too (records arrive in order).
+        if (!n->status.empty()) {
+          VL_RETURN_IF_ERROR(repo.SetPaymentRequestStatus(s, n->clinic_id, n->payment_request_id, n->status));
+        }
         return requested.Record(s, n->clinic_id, n->notice_id, conv.conversation.id());
       },
       .after_commit = [&events] { events.AfterCommit(); }};

@@ -49,6 +49,14 @@ absl::Status CheckAmount(int64_t minor_units, std::string_view field) {
   return absl::OkStatus();
 }
 
+absl::Status CheckStep(int64_t minor_units, const Currency& currency, std::string_view field) {
+  if (currency.exponent == 3 && minor_units % 10 != 0) {
+    return InvalidField(field, absl::StrCat(absl::AsciiStrToUpper(currency.code),
+                                            " amounts are taken in steps of 0.010 (the last digit 0)"));
+  }
+  return absl::OkStatus();
+}
+
 std::string FormatAmount(int64_t minor_units, const Currency& currency) {
   const std::string sign = minor_units < 0 ? "-" : "";
   const uint64_t units = static_cast<uint64_t>(minor_units < 0 ? -minor_units : minor_units);

@@ -28,6 +28,11 @@ absl::StatusOr<Currency> FindCurrency(std::string_view code, std::string_view fi
 // A positive amount no larger than kMaxMinorUnits, else InvalidArgument naming `field`.
 absl::Status CheckAmount(int64_t minor_units, std::string_view field = "amount");
 
+// Stripe charges and refunds three-decimal currencies (KWD, BHD, JOD, OMR, TND) only in
+// steps of 10 minor units (the last digit 0, for its card partners): InvalidArgument
+// naming `field` for 5.124 KWD, ok for any amount of the other currencies.
+absl::Status CheckStep(int64_t minor_units, const Currency& currency, std::string_view field = "amount");
+
 // "50.00 USD", "5000 JPY", "1.250 KWD": for messages and notes, not for parsing.
 std::string FormatAmount(int64_t minor_units, const Currency& currency);
 

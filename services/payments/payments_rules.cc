@@ -123,6 +123,7 @@ absl::StatusOr<CheckedRequest> CheckRequest(const RequestInput& in) {
     if (!in.lines.empty()) return InvalidField("lineItems", "only an invoice has line items; give amount instead");
     if (in.apply_deposits) return InvalidField("applyDeposits", "only an invoice applies deposits");
     VL_RETURN_IF_ERROR(CheckAmount(in.amount, "amount"));
+    VL_RETURN_IF_ERROR(CheckStep(in.amount, out.currency, "amount"));
     out.lines.push_back({.description = in.description.empty() ? KindName(out.kind) : in.description,
                          .unit_amount = in.amount, .quantity = 1});
     out.subtotal = in.amount;
@@ -140,6 +141,7 @@ absl::StatusOr<CheckedRequest> CheckRequest(const RequestInput& in) {
     VL_RETURN_IF_ERROR(Text(at + ".description", l.description, true));
     if (l.unit_amount < 0) return InvalidField(at + ".unitAmount", "a line's amount cannot be negative");
     if (l.unit_amount > kMaxMinorUnits) return InvalidField(at + ".unitAmount", "the amount is larger than one payment may be");
+    VL_RETURN_IF_ERROR(CheckStep(l.unit_amount, out.currency, at + ".unitAmount"));
     const int quantity = l.quantity == 0 ? 1 : l.quantity;
     if (quantity < 1 || quantity > kMaxQuantity) {
       return InvalidField(at + ".quantity", absl::StrCat("quantity must be 1 to ", kMaxQuantity));
@@ -183,6 +185,7 @@ absl::StatusOr<int64_t> RefundAmount(int64_t requested, int64_t paid, int64_t re
   }
   if (requested < 0) return InvalidField("amount", "the amount cannot be negative");
   if (requested == 0) return left;
+  VL_RETURN_IF_ERROR(CheckStep(requested, currency, "amount"));
   if (requested > left) {
     return InvalidField("amount", absl::StrCat("at most ", FormatAmount(left, currency), " is left to refund"));
   }

@@ -11,6 +11,7 @@
 //   nothing changes.
 #include <google/protobuf/descriptor.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <random>
 #include <set>
@@ -19,8 +20,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "libs/core/ids.h"
+#include "libs/testing/wait.h"
 #include "services/gateway/route_table.h"
 #include "tests/support/edge_stack.h"
+#include "vetline/api/fields.pb.h"
 
 using namespace vetline;
 using google::protobuf::Descriptor;
@@ -197,6 +200,7 @@ Sent Send(EdgeStack& stack, const gateway::Route& route,
 void WalkErrors(const std::string& backend) {
   EdgeStack stack;
   EdgeStack::Clinic a = stack.CreateClinic("Maple Vet", "admin@maple.example");
+  stack.ConnectStripe(a);  // so payments' checks run past "no Stripe account"
   auto routes = WalkableRoutes(backend);
   REQUIRE_FALSE(routes.empty());
   int errors_with_field = 0;
@@ -272,6 +276,10 @@ TEST_CASE("edge: every booking error names a request field by its JSON name", "[
   WalkErrors("booking");
 }
 
+TEST_CASE("edge: every payments error names a request field by its JSON name", "[edge][payments]") {
+  WalkErrors("payments");
+}
+
 namespace {
 
 // Ids of one clinic's records, by the resource a path segment or body field
@@ -301,7 +309,10 @@ Sent Call(EdgeStack& s, const std::string& method,
   return Send(s, RouteOf(method), captures, body, token);
 }
 
-ClinicRecords MakeRecords(EdgeStack& s, const std::string& name, const std::string& domain) {
+// `payments`: the clinic also connects the Stripe stand-in and asks Pat for a deposit
+// ("requests"), whose system message is in Pat's conversation before this returns.
+ClinicRecords MakeRecords(EdgeStack& s, const std::string& name, const std::string& domain,
+                          bool payments = false) {
   ClinicRecords r;
   r.clinic = s.CreateClinic(name, "admin@" + domain);
   const std::string& t = r.clinic.token;
@@ -378,6 +389,24 @@ ClinicRecords MakeRecords(EdgeStack& s, const std::string& name, const std::stri
                {"active", true},
                {"questions", {{{"label", "Reason"}, {"kind", "LONG_TEXT"}, {"required", true}}}}},
               t))["id"];
+  if (!payments) return r;
+  s.ConnectStripe(r.clinic);
+  r.ids["requests"] = Ok(Call(s, "vetline.payments.v1.PaymentsService.CreatePaymentRequest", {},
+                              {{"clientRequestId", "records-deposit"},
+                               {"kind", "DEPOSIT"},
+                               {"clientId", r.ids["clients"]},
+                               {"appointmentId", r.ids["appointments"]},
+                               {"currency", "usd"},
+                               {"amount", 5000},
+                               {"description", "Surgery deposit"}},
+                              t))["id"];
+  REQUIRE(testing::WaitUntil(
+      [&] {
+        json m = Ok(Call(s, "vetline.conversations.v1.ConversationsService.ListMessages",
+                         {{"conversation_id", r.ids["conversations"]}}, {}, t));
+        return !m["messages"][0].value("attachments", json::array()).empty();
+      },
+      absl::Seconds(20)));
   return r;
 }
 
@@ -418,6 +447,9 @@ json Snapshot(EdgeStack& s, const ClinicRecords& r) {
       {"request_forms", Ok(Call(s, "vetline.booking.v1.RequestFormsService.ListRequestForms", {}, {}, t))},
       {"form_requests", Ok(Call(s, "vetline.booking.v1.RequestFormsService.ListFormRequests",
                                 {{"form_id", r.ids.at("request-forms")}}, {}, t))},
+      {"stripe_account", Ok(Call(s, "vetline.payments.v1.PaymentsService.GetAccount", {}, {}, t))},
+      {"payment_requests", Ok(Call(s, "vetline.payments.v1.PaymentsService.ListPaymentRequests", {}, {}, t))},
+      {"balances", Ok(Call(s, "vetline.payments.v1.PaymentsService.GetBalances", {}, {}, t))},
   };
 }
 
@@ -441,11 +473,14 @@ std::string ResourceOf(const gateway::Route& route, const std::string& field) {
   if (field == "appointment_type_id" || field == "appointment_type_ids") return "appointment-types";
   if (field == "provider_id" || field == "provider_ids") return "providers";
   if (field == "room_id" || field == "room_ids") return "rooms";
+  if (field == "appointment_id") return "appointments";
   return "";
 }
 
+// A record's id by its name (`id`, `…_id`, `…_ids`), unless the schema marks the field as
+// the caller's own idempotency key (vetline/api/fields.proto): free text, not a record.
 bool IsIdField(const FieldDescriptor* f) {
-  return f->type() == FieldDescriptor::TYPE_STRING &&
+  return f->type() == FieldDescriptor::TYPE_STRING && !f->options().GetExtension(api::idempotency_key) &&
          (f->name() == "id" || absl::EndsWith(f->name(), "_id") ||
           absl::EndsWith(f->name(), "_ids"));
 }
@@ -476,6 +511,9 @@ json SampleBody(const std::string& method) {
       {"vetline.booking.v1.BookingService.GetAvailability", {{"from", "2027-06-01"}, {"to", "2027-06-02"}}},
       {"vetline.booking.v1.AppointmentsViewService.CreateColumn", {{"name", "Walk"}}},
       {"vetline.booking.v1.RequestFormsService.UpdateFormRequest", {{"status", "HANDLED"}}},
+      {"vetline.payments.v1.PaymentsService.CreatePaymentRequest",
+       {{"clientRequestId", "walk-deposit"}, {"kind", "DEPOSIT"}, {"currency", "usd"}, {"amount", 2500}}},
+      {"vetline.payments.v1.PaymentsService.RefundPayment", {{"clientRequestId", "walk-refund"}}},
   };
   auto it = kSamples.find(method);
   return it == kSamples.end() ? json::object() : it->second;
@@ -496,8 +534,9 @@ void PutId(const gateway::Route& route, const FieldDescriptor* f, const std::str
 void WalkForeignIds(const std::vector<std::string>& backends,
                     const std::set<std::string>& only = {}) {
   EdgeStack s;
-  ClinicRecords a = MakeRecords(s, "Maple Vet", "maple.example");
-  ClinicRecords b = MakeRecords(s, "Oak Vet", "oak.example");
+  const bool payments = std::find(backends.begin(), backends.end(), "payments") != backends.end();
+  ClinicRecords a = MakeRecords(s, "Maple Vet", "maple.example", payments);
+  ClinicRecords b = MakeRecords(s, "Oak Vet", "oak.example", payments);
   json before_a = Snapshot(s, a), before_b = Snapshot(s, b);
   std::set<std::string> walked;
   for (const std::string& backend : backends) {
@@ -590,6 +629,13 @@ void WalkForeignIds(const std::vector<std::string>& backends,
         "vetline.booking.v1.RequestFormsService.GetRequestForm.id",
         "vetline.booking.v1.RequestFormsService.UpdateRequestForm.id",
         "vetline.booking.v1.RequestFormsService.ListFormRequests.formId"}},
+      {"payments",
+       {"vetline.payments.v1.PaymentsService.CreatePaymentRequest.clientId",
+        "vetline.payments.v1.PaymentsService.CreatePaymentRequest.appointmentId",
+        "vetline.payments.v1.PaymentsService.GetPaymentRequest.id",
+        "vetline.payments.v1.PaymentsService.ListPaymentRequests.clientId",
+        "vetline.payments.v1.PaymentsService.CancelPaymentRequest.id",
+        "vetline.payments.v1.PaymentsService.RefundPayment.paymentRequestId"}},
   };
   for (const std::string& backend : backends) {
     auto it = kExpected.find(backend);
@@ -599,6 +645,9 @@ void WalkForeignIds(const std::vector<std::string>& backends,
       CHECK(walked.count(e));
     }
   }
+  // An idempotency key is the caller's free text, not a record: never walked as an id.
+  CHECK_FALSE(walked.count("vetline.payments.v1.PaymentsService.CreatePaymentRequest.clientRequestId"));
+  CHECK_FALSE(walked.count("vetline.payments.v1.PaymentsService.RefundPayment.clientRequestId"));
   CHECK_FALSE(walked.empty());
 }
 
@@ -623,6 +672,11 @@ TEST_CASE("edge: booking refuses another clinic's ids and made-up ones and chang
   WalkForeignIds({"booking"});
 }
 
+TEST_CASE("edge: payments refuse another clinic's payment requests clients and appointments and change nothing",
+          "[edge][payments]") {
+  WalkForeignIds({"payments"});
+}
+
 namespace {
 
 json ErrorOf(const Sent& sent) { return sent.response.json().value("error", json::object()); }
@@ -631,6 +685,13 @@ json ErrorOf(const Sent& sent) { return sent.response.json().value("error", json
 struct MapleVet {
   EdgeStack s;
   ClinicRecords a = MakeRecords(s, "Maple Vet", "maple.example");
+  const std::string& t = a.clinic.token;
+};
+
+// The same with its Stripe account connected and a deposit asked of Pat.
+struct MapleVetPayments {
+  EdgeStack s;
+  ClinicRecords a = MakeRecords(s, "Maple Vet", "maple.example", /*payments=*/true);
   const std::string& t = a.clinic.token;
 };
 
@@ -923,6 +984,98 @@ TEST_CASE_METHOD(MapleVet, "edge: conversations refuse bad enums strings and pag
   Sent big = Call(s, "vetline.conversations.v1.ConversationsService.ListMessages",
                   {{"conversation_id", conv}}, {{"pageSize", 201}}, t);
   CHECK(ErrorOf(big)["field"] == "pageSize");
+}
+
+TEST_CASE_METHOD(MapleVetPayments, "edge: payments refuse bad enums amounts strings and page tokens naming the "
+                           "field and change nothing",
+                 "[edge][payments]") {
+  const std::string client = a.ids["clients"], request = a.ids["requests"];
+  json before = Snapshot(s, a);
+  auto deposit = [&](json changes) {
+    json d = {{"clientRequestId", "edge-bad"}, {"kind", "DEPOSIT"}, {"clientId", client},
+              {"currency", "usd"},             {"amount", 5000},    {"description", "Deposit"}};
+    for (const auto& [k, v] : changes.items()) d[k] = v;
+    return d;
+  };
+  const json invoice_line = {{"description", "Exam"}, {"unitAmount", 6500}};
+  std::string with_nul("Depo\0sit", 8);
+  struct Case {
+    std::string method;
+    std::map<std::string, std::string> captures;
+    json body;
+    std::string field;
+  };
+  const std::string create = "vetline.payments.v1.PaymentsService.CreatePaymentRequest";
+  const std::string refund = "vetline.payments.v1.PaymentsService.RefundPayment";
+  for (const Case& c : std::vector<Case>{
+           {create, {}, deposit({{"kind", 999}}), "kind"},
+           {create, {}, deposit({{"kind", -1}}), "kind"},
+           {create, {}, deposit({{"kind", 0}}), "kind"},
+           {create, {}, deposit({{"currency", "xyz"}}), "currency"},
+           {create, {}, deposit({{"currency", ""}}), "currency"},
+           {create, {}, deposit({{"amount", 0}}), "amount"},
+           {create, {}, deposit({{"amount", -5}}), "amount"},
+           {create, {}, deposit({{"amount", "9000000000000000000"}}), "amount"},
+           {create, {}, deposit({{"description", with_nul}}), "description"},
+           {create, {}, deposit({{"description", std::string(10001, 'd')}}), "description"},
+           {create, {}, deposit({{"clientRequestId", ""}}), "clientRequestId"},
+           {create, {}, deposit({{"clientRequestId", std::string(101, 'k')}}), "clientRequestId"},
+           {create, {}, deposit({{"clientRequestId", with_nul}}), "clientRequestId"},
+           {create, {}, deposit({{"kind", "INVOICE"}, {"amount", 0}}), "lineItems"},  // no lines
+           {create, {}, deposit({{"kind", "INVOICE"}, {"amount", 0}, {"lineItems", {{{"description", with_nul}, {"unitAmount", 100}}}}}),
+            "lineItems[0].description"},
+           {create, {}, deposit({{"kind", "INVOICE"}, {"amount", 0}, {"lineItems", {invoice_line, {{"description", "X-ray"}, {"unitAmount", -1}}}}}),
+            "lineItems[1].unitAmount"},
+           {create, {}, deposit({{"kind", "INVOICE"}, {"amount", 0}, {"lineItems", {{{"description", "Exam"}, {"unitAmount", 100}, {"quantity", -2}}}}}),
+            "lineItems[0].quantity"},
+           {refund, {{"payment_request_id", request}}, {{"clientRequestId", "r"}, {"amount", -5}}, "amount"},
+           {refund, {{"payment_request_id", request}}, {{"clientRequestId", "r"}, {"reason", "because"}}, "reason"},
+           {refund, {{"payment_request_id", request}}, {{"clientRequestId", with_nul}}, "clientRequestId"},
+           {refund, {{"payment_request_id", request}}, {{"clientRequestId", "r"}}, "paymentRequestId"},  // nothing paid
+           {"vetline.payments.v1.PaymentsService.ListPaymentRequests", {}, {{"pageSize", 201}}, "pageSize"},
+           {"vetline.payments.v1.PaymentsService.GetPaymentsReport", {}, {{"from", "2026-13-01"}, {"to", "2026-12-31"}},
+            "from"},
+           {"vetline.payments.v1.PaymentsService.GetPaymentsReport", {}, {{"from", "2026-12-02"}, {"to", "2026-12-01"}},
+            "to"},
+           {"vetline.payments.v1.PaymentsService.ConnectAccount", {},
+            {{"secretKey", "sk_test_" + std::string(300, 'k')}, {"webhookSigningSecret", "whsec_abcdefgh"}}, "secretKey"},
+           {"vetline.payments.v1.PaymentsService.ConnectAccount", {},
+            {{"secretKey", "sk_test_abcdefgh"}, {"webhookSigningSecret", "whsec_ab\ncd"}}, "webhookSigningSecret"},
+       }) {
+    Sent sent = Call(s, c.method, c.captures, c.body, t);
+    INFO(sent.what << " -> " << sent.response.body);
+    CHECK(sent.response.status == 400);
+    CHECK(ErrorOf(sent)["field"] == c.field);
+    CHECK_FALSE(LooksLikeLibraryText(ErrorOf(sent).value("message", "")));
+  }
+  CHECK(Snapshot(s, a) == before);
+
+  // Page tokens: opaque, garbled or another clinic's refused naming pageToken.
+  ClinicRecords b = MakeRecords(s, "Oak Vet", "oak.example", /*payments=*/true);
+  for (const char* key : {"page-1", "page-2"}) {
+    Ok(Call(s, create, {}, deposit({{"clientRequestId", key}}), t));
+  }
+  json page = Ok(Call(s, "vetline.payments.v1.PaymentsService.ListPaymentRequests", {}, {{"pageSize", 2}}, t));
+  std::string token = page["nextPageToken"];
+  REQUIRE_FALSE(token.empty());
+  json next = Ok(Call(s, "vetline.payments.v1.PaymentsService.ListPaymentRequests", {},
+                      {{"pageSize", 2}, {"pageToken", token}}, t));
+  CHECK(next["paymentRequests"].size() == 1);
+  std::string tampered = token;
+  tampered[tampered.size() / 2] = tampered[tampered.size() / 2] == 'A' ? 'B' : 'A';
+  for (const std::string& bad : {std::string("-5"), tampered, std::string(5000, 'A')}) {
+    Sent sent = Call(s, "vetline.payments.v1.PaymentsService.ListPaymentRequests", {}, {{"pageToken", bad}}, t);
+    CHECK(sent.response.status == 400);
+    CHECK(ErrorOf(sent)["field"] == "pageToken");
+  }
+  Sent other = Call(s, "vetline.payments.v1.PaymentsService.ListPaymentRequests", {}, {{"pageToken", token}},
+                    b.clinic.token);
+  CHECK(other.response.status == 400);
+  CHECK(ErrorOf(other)["field"] == "pageToken");
+  // A token of the whole list does not page one client's list either.
+  Sent narrowed = Call(s, "vetline.payments.v1.PaymentsService.ListPaymentRequests", {},
+                       {{"clientId", client}, {"pageToken", token}}, t);
+  CHECK(ErrorOf(narrowed)["field"] == "pageToken");
 }
 
 TEST_CASE_METHOD(MapleVet, "edge: a staff message sent over HTTP is read by the client in the "

@@ -8,6 +8,7 @@
 #include "services/conversations/conversations_component.h"
 #include "services/identity/identity_component.h"
 #include "services/media/media_component.h"
+#include "services/payments/payments_component.h"
 #include "services/pims_sync/pims_sync_component.h"
 #include "tests/support/identity_stack.h"
 
@@ -34,6 +35,7 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
   media_address_ = "127.0.0.1:" + std::to_string(FreePort());
   conversations_address_ = "127.0.0.1:" + std::to_string(FreePort());
   booking_address_ = "127.0.0.1:" + std::to_string(FreePort());
+  payments_address_ = "127.0.0.1:" + std::to_string(FreePort());
   http_port_ = FreePort();
   media_dir_ =
       std::filesystem::temp_directory_path() / ("vetline-edge-" + std::to_string(::getpid()) + "-" +
@@ -63,6 +65,17 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
   booking_ = Must(booking::Start(booking_env, options_.booking_clock ? *options_.booking_clock : Clock::Real(),
                                  {.public_url = "http://127.0.0.1:" + std::to_string(http_port_)}),
                   "booking");
+  // Events are kept, not sent, until ConnectStripe names the clinic they are for.
+  stripe_ = std::make_unique<StripeSimProcess>(STRIPE_SIM_BINARY, std::vector<std::string>{"--retry-base=1s"});
+  if (!stripe_->ready()) throw std::runtime_error("stripe-sim did not start (" STRIPE_SIM_BINARY ")");
+  rpc::ServiceEnv payments_env = TestServiceEnv(db_.conninfo());
+  payments_env.grpc_address = payments_address_;
+  payments_env.peers["clients"] = Address(*clients_);  // the client a request is for
+  payments_env.peers["booking"] = booking_address_;    // the appointment a deposit is for
+  payments_ = Must(payments::Start(payments_env, {.stripe_api_base = stripe_->base(),
+                                                  .public_url = "http://127.0.0.1:" + std::to_string(http_port_),
+                                                  .secret_keys = "k1:edge-stack-payments-seal-key"}),
+                   "payments");
 
   gateway::GatewayOptions g;
   g.http_address = "127.0.0.1:" + std::to_string(http_port_);
@@ -71,7 +84,8 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
                 {"pims_sync", Address(*pims_sync_)},
                 {"media", Address(*media_)},
                 {"conversations", conversations_address_},
-                {"booking", booking_address_}};
+                {"booking", booking_address_},
+                {"payments", payments_address_}};
   g.internal_secret = kTestInternalSecret;
   g.registry = std::make_shared<prometheus::Registry>();
   g.web_dir = options_.web_dir;
@@ -87,12 +101,14 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
 
 EdgeStack::~EdgeStack() {
   gateway_.reset();
+  payments_.reset();
   booking_.reset();
   media_.reset();
   conversations_.reset();
   pims_sync_.reset();
   identity_service_.reset();
   clients_.reset();
+  stripe_.reset();
   std::error_code ec;
   std::filesystem::remove_all(media_dir_, ec);
 }
@@ -111,6 +127,7 @@ void EdgeStack::RestartConversations() {
   env.peers["identity"] = Address(*identity_service_);
   env.peers["media"] = media_address_;  // video calls, and its call.ended feed
   if (options_.booking_through_conversations) env.peers["booking"] = booking_address_;  // conversation.requested
+  env.peers["payments"] = payments_address_;  // payment requests and their changes, as system messages
   conversations_ = Must(conversations::Start(env, co), "conversations");
 }
 
@@ -135,6 +152,18 @@ EdgeStack::Clinic EdgeStack::CreateClinic(const std::string& name, const std::st
       "/v1/auth/login", nlohmann::json{{"email", admin_email}, {"password", kPassword}}.dump());
   if (login.status != 200) throw std::runtime_error("login: " + login.body);
   return {resp.clinic().id(), resp.admin().id(), login.json()["token"]};
+}
+
+void EdgeStack::ConnectStripe(const Clinic& clinic) {
+  HttpResponse put = Client().Send("PUT", "/v1/payments/account",
+                                   nlohmann::json{{"secretKey", kStripeSimSecretKey},
+                                                  {"webhookSigningSecret", kStripeSimWebhookSecret}}
+                                       .dump(),
+                                   {{"Authorization", "Bearer " + clinic.token}, {"Content-Type", "application/json"}});
+  if (put.status != 200) throw std::runtime_error("connecting Stripe: " + put.body);
+  const std::string url = "http://127.0.0.1:" + std::to_string(http_port()) + put.json()["webhookPath"].get<std::string>();
+  HttpResponse route = StripeClient().Post("/_sim/webhooks?url=" + url, "");
+  if (route.status != 200) throw std::runtime_error("stripe-sim webhooks: " + route.body);
 }
 
 }  // namespace vetline::testing

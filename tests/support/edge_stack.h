@@ -1,6 +1,8 @@
-// Test support: every service (identity, clients, pims_sync, conversations, media, booking) and the gateway in
-// one process, each on its own loopback port, sharing one fresh database of the run's
-// PostgreSQL: the running stack as a front end sees it, for tests that walk every route.
+// Test support: every service (identity, clients, pims_sync, conversations, media, booking,
+// payments) and the gateway in one process, each on its own loopback port, sharing one
+// fresh database of the run's PostgreSQL, with the Stripe stand-in (tools/stripe_sim, a
+// child process) that payments talks to: the running stack as a front end sees it, for
+// tests that walk every route.
 #pragma once
 
 #include <filesystem>
@@ -14,6 +16,7 @@
 #include "services/conversations/delivery_setup.h"
 #include "services/gateway/gateway.h"
 #include "tests/support/http_client.h"
+#include "tests/support/stripe_sim_process.h"
 #include "vetline/identity/v1/identity.grpc.pb.h"
 
 namespace vetline::testing {
@@ -43,6 +46,10 @@ class EdgeStack {
   // Conversations again (a restart: its feed cursors and everything else are in the database).
   void RestartConversations();
   HttpClient Client() const { return HttpClient(http_port()); }
+  // The Stripe stand-in: one Stripe account (kStripeSimSecretKey, kStripeSimWebhookSecret);
+  // pay a session with POST /pay/{id}, steer it through /_sim/.
+  const StripeSimProcess& stripe() const { return *stripe_; }
+  HttpClient StripeClient() const { return HttpClient(stripe_->port()); }
   identity::v1::IdentityService::Stub& identity() { return *identity_; }
 
   struct Clinic {
@@ -52,15 +59,22 @@ class EdgeStack {
   };
   // A clinic with an admin, signed in through the gateway.
   Clinic CreateClinic(const std::string& name, const std::string& admin_email);
+  // Connects the stand-in's account to `clinic` through the gateway (PUT
+  // /v1/payments/account as its admin) and sends the stand-in's signed webhooks to that
+  // clinic's /v1/webhooks/stripe/{clinicId} on the gateway, as a clinic configures Stripe.
+  // One account: the last clinic connected gets the webhooks.
+  void ConnectStripe(const Clinic& clinic);
 
  private:
   TestDatabase db_;
   EdgeStackOptions options_;
-  std::string media_address_, conversations_address_, booking_address_;  // chosen first: they call each other
+  std::unique_ptr<StripeSimProcess> stripe_;
+  // Chosen first: they call each other.
+  std::string media_address_, conversations_address_, booking_address_, payments_address_;
   int http_port_ = 0;
   std::filesystem::path media_dir_;
   std::unique_ptr<rpc::RunningService> clients_, identity_service_, pims_sync_, conversations_,
-      media_, booking_;
+      media_, booking_, payments_;
   std::unique_ptr<gateway::Gateway> gateway_;
   std::unique_ptr<identity::v1::IdentityService::Stub> identity_;
 };

@@ -43,5 +43,16 @@ TEST_CASE("amounts are written in the currency's own units") {
   CHECK(FormatAmount(1250, *FindCurrency("kwd")) == "1.250 KWD");
 }
 
+TEST_CASE("three-decimal amounts go in steps of ten as Stripe takes them and others in any step") {
+  CHECK(CheckStep(5120, *FindCurrency("kwd")).ok());
+  CHECK(CheckStep(7, *FindCurrency("usd")).ok());
+  CHECK(CheckStep(7, *FindCurrency("jpy")).ok());
+  for (const char* code : {"kwd", "bhd", "jod", "omr", "tnd"}) {
+    auto s = CheckStep(5124, *FindCurrency(code), "lineItems[1].unitAmount");
+    CHECK(s.code() == absl::StatusCode::kInvalidArgument);
+    CHECK(FieldOf(s) == "lineItems[1].unitAmount");
+  }
+}
+
 }  // namespace
 }  // namespace vetline::payments

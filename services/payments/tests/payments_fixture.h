@@ -10,7 +10,7 @@
 #include "services/conversations/tests/inbox_fixture.h"
 #include "services/payments/payments_component.h"
 #include "tests/support/http_client.h"
-#include "tests/support/loopback_process.h"
+#include "tests/support/stripe_sim_process.h"
 #include "tests/support/webhook_sink.h"
 #include "vetline/payments/v1/payments.grpc.pb.h"
 
@@ -18,18 +18,9 @@ namespace vetline::testing {
 
 namespace pv1 = payments::v1;
 
-inline constexpr char kStripeKey[] = "sk_test_vetline_payments_key";
-inline constexpr char kWebhookSecret[] = "whsec_vetline_payments_secret";
+inline constexpr const char* kStripeKey = kStripeSimSecretKey;
+inline constexpr const char* kWebhookSecret = kStripeSimWebhookSecret;
 inline constexpr char kSealKeys[] = "k1:payments-test-seal-key-0001";
-
-class StripeSimProcess : public LoopbackProcess {
- public:
-  explicit StripeSimProcess(const std::string& webhook_url)
-      : LoopbackProcess({STRIPE_SIM_BINARY, "--port=0", std::string("--secret-key=") + kStripeKey,
-                         std::string("--webhook-secret=") + kWebhookSecret, "--webhook-url=" + webhook_url,
-                         "--retry-base=1h"}) {}  // the sink answers 200: no retries in these tests
-  std::string base() const { return "http://127.0.0.1:" + std::to_string(port()); }
-};
 
 struct PaymentsFixture {
   // `in_process`: the service runs in this process (crash tests run its binary instead).
@@ -178,7 +169,8 @@ struct PaymentsFixture {
   }
 
   WebhookSink sink;
-  StripeSimProcess sim{sink.Url("/stripe")};
+  // The sink answers 200: no retries in these tests.
+  StripeSimProcess sim{STRIPE_SIM_BINARY, {"--webhook-url=" + sink.Url("/stripe"), "--retry-base=1h"}};
   InboxFixture fx;
   payments::PaymentsOptions options;
   std::unique_ptr<rpc::RunningService> payments_service;

@@ -4,7 +4,13 @@
 // deposits on invoices, the ledger, and what a retry, a replay or a lost webhook does.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -60,6 +66,40 @@ TEST_CASE("payments: the account's secrets never come back and a refused key is 
   CHECK(f.fx.Count("SELECT count(*) AS n FROM payments.requests") == 0);
 }
 
+TEST_CASE("payments: a clinic's Stripe secrets are never written to the logs", "[payments]") {
+  PaymentsFixture f;
+  // Everything this process logs (every service here writes JSON lines to stderr) into a file.
+  char path[] = "/tmp/vetline-payments-log-XXXXXX";
+  const int file = mkstemp(path);
+  REQUIRE(file >= 0);
+  std::fflush(stderr);
+  const int saved = dup(STDERR_FILENO);
+  dup2(file, STDERR_FILENO);
+  {
+    CHECK_FALSE(f.Connect(f.clinic, nullptr, "sk_test_this_key_is_wrong").ok());
+    REQUIRE(f.Connect(f.clinic).ok());
+    pv1::PaymentRequest r = f.MustCreate(f.Deposit("logged", 4000, f.client.id()));
+    REQUIRE(f.Pay(r) == 200);
+    std::vector<testing::RecordedRequest> hooks = f.NewWebhooks(3);
+    testing::RecordedRequest forged = hooks.at(0);
+    forged.headers["stripe-signature"] = payments::stripe::SignatureHeader(forged.body, absl::Now(), {"whsec_forger"});
+    CHECK_FALSE(f.Deliver(forged).ok());
+    f.DeliverAll(hooks);
+    REQUIRE(f.Refund(r.id(), "logged-refund", 1000).ok());
+  }
+  std::fflush(stderr);
+  dup2(saved, STDERR_FILENO);
+  close(saved);
+  std::ifstream in(path);
+  const std::string logged((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  close(file);
+  std::remove(path);
+  CHECK(logged.find("stripe account connected") != std::string::npos);  // the capture saw the logs
+  CHECK(logged.find(testing::kStripeKey) == std::string::npos);
+  CHECK(logged.find("sk_test_this_key_is_wrong") == std::string::npos);
+  CHECK(logged.find(testing::kWebhookSecret) == std::string::npos);
+}
+
 TEST_CASE("payments: a deposit reaches the client's conversation and paying it is in the ledger", "[payments]") {
   PaymentsFixture f;
   f.FollowInConversations();
@@ -84,6 +124,7 @@ TEST_CASE("payments: a deposit reaches the client's conversation and paying it i
   REQUIRE(messages[0].attachments_size() == 1);
   CHECK(messages[0].attachments(0).payment_request().payment_request_id() == r.id());
   CHECK(messages[0].attachments(0).payment_request().portal_url() == r.pay_url());
+  CHECK(messages[0].attachments(0).payment_request().status() == "requested");
   CHECK(messages[0].deliveries_size() > 0);  // sent to the client like any message
 
   REQUIRE(f.Pay(r) == 200);
@@ -99,6 +140,12 @@ TEST_CASE("payments: a deposit reaches the client's conversation and paying it i
       },
       absl::Seconds(15)));
   CHECK(messages[0].text().find("50.00 USD") != std::string::npos);
+  // The status is on the attachment: the new message's and the pay link's, kept current.
+  REQUIRE(messages.size() == 2);
+  for (const auto& m : messages) {
+    REQUIRE(m.attachments_size() == 1);
+    CHECK(m.attachments(0).payment_request().status() == "paid");
+  }
 
   // Balances and the report add up to the ledger.
   pv1::GetBalancesResponse balances;
@@ -215,6 +262,107 @@ TEST_CASE("payments: bad input is a clear error naming the field and writes noth
   cancel.set_id(r.id());
   CHECK(f.payments->CancelPaymentRequest(f.fx.As(f.clinic.staff).get(), cancel, &cancelled).error_code() ==
         grpc::StatusCode::FAILED_PRECONDITION);  // paid
+}
+
+TEST_CASE("payments: a new sealing key reseals the clinic's secrets on use and the old key can then go",
+          "[payments][rotation]") {
+  PaymentsFixture f;
+  REQUIRE(f.Connect(f.clinic).ok());
+  auto sealed_under = [&](const std::string& id) {
+    return f.fx.Count("SELECT count(*) AS n FROM payments.accounts WHERE secret_key_sealed LIKE '" + id +
+                      ":%' AND webhook_secret_sealed LIKE '" + id + ":%'");
+  };
+  REQUIRE(sealed_under("k1") == 1);
+  // Step 1 of a rotation: the new key first, the old one kept. Nothing is reconnected.
+  f.payments_service.reset();
+  f.options.secret_keys = std::string("k2:payments-test-seal-key-0002,") + testing::kSealKeys;
+  f.StartPayments();
+  pv1::PaymentRequest r = f.MustCreate(f.Deposit("after-rotation", 1500, f.client.id()));
+  CHECK(r.status() == pv1::REQUESTED);
+  CHECK(sealed_under("k2") == 1);  // opened with k1, sealed again with k2 on that use
+  CHECK(sealed_under("k1") == 0);
+  // Step 2: every row resealed, the old key goes; the webhook secret still opens.
+  f.payments_service.reset();
+  f.options.secret_keys = "k2:payments-test-seal-key-0002";
+  f.StartPayments();
+  REQUIRE(f.Pay(r) == 200);
+  f.DeliverAll(f.NewWebhooks(3));
+  CHECK(f.Get(r.id()).status() == pv1::PAID);
+  pv1::StripeAccount account;
+  REQUIRE(f.payments->GetAccount(f.fx.As(f.clinic.staff).get(), {}, &account).ok());
+  CHECK(account.working());
+}
+
+TEST_CASE("payments: zero- and three-decimal currencies are charged in their own minor units and add up",
+          "[payments][currencies]") {
+  PaymentsFixture f;
+  REQUIRE(f.Connect(f.clinic).ok());
+  // 5,000 yen (no decimals) and an invoice of 2 x 1.250 KWD (three decimals).
+  pv1::CreatePaymentRequestRequest yen = f.Deposit("yen", 5000, f.client.id());
+  yen.set_currency("JPY");
+  pv1::PaymentRequest y = f.MustCreate(yen);
+  CHECK(y.amount_text() == "5000 JPY");
+  CHECK(y.currency() == "jpy");
+  pv1::CreatePaymentRequestRequest dinar;
+  dinar.set_client_request_id("kwd");
+  dinar.set_kind(pv1::INVOICE);
+  dinar.set_client_id(f.client.id());
+  dinar.set_currency("kwd");
+  auto* line = dinar.add_line_items();
+  line->set_description("Vaccination");
+  line->set_unit_amount(1250);
+  line->set_quantity(2);
+  pv1::PaymentRequest k = f.MustCreate(dinar);
+  CHECK(k.amount() == 2500);
+  CHECK(k.amount_text() == "2.500 KWD");
+  // Stripe takes three-decimal amounts in steps of ten: 1.255 KWD is refused before it is asked.
+  dinar.set_client_request_id("kwd-odd");
+  dinar.mutable_line_items(0)->set_unit_amount(1255);
+  pv1::PaymentRequest out;
+  grpc::Status odd = f.Create(dinar, &out);
+  CHECK(odd.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(Field(odd) == "lineItems[0].unitAmount");
+  // Stripe was asked for the same minor units.
+  std::map<std::string, int64_t> asked;
+  for (const auto& s : f.SimState()["sessions"]) asked[s["currency"]] = s["amount_total"].get<int64_t>();
+  CHECK(asked == std::map<std::string, int64_t>{{"jpy", 5000}, {"kwd", 2500}});
+
+  REQUIRE(f.Pay(y) == 200);
+  REQUIRE(f.Pay(k) == 200);
+  f.DeliverAll(f.NewWebhooks(6));
+  CHECK(f.Refund(k.id(), "kwd-odd-refund", 505).error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  pv1::Refund refund;
+  REQUIRE(f.Refund(k.id(), "kwd-refund", 500, &refund).ok());
+  f.DeliverAll(f.NewWebhooks(1));
+  CHECK(f.Get(k.id()).status() == pv1::PARTLY_REFUNDED);
+
+  // Balances and the report per currency equal the ledger's sums, to the minor unit.
+  std::map<std::string, int64_t> ledger;
+  for (const char* c : {"jpy", "kwd"}) {
+    ledger[c] = f.fx.Count(std::string("SELECT COALESCE(sum(amount), 0)::bigint AS n FROM payments.ledger WHERE "
+                                       "clinic_id = '") + f.clinic.id + "' AND currency = '" + c + "'");
+  }
+  CHECK(ledger == std::map<std::string, int64_t>{{"jpy", 5000}, {"kwd", 2000}});
+  pv1::GetBalancesResponse balances;
+  REQUIRE(f.payments->GetBalances(f.fx.As(f.clinic.admin).get(), {}, &balances).ok());
+  std::map<std::string, int64_t> net;
+  for (const auto& b : balances.balances()) {
+    net[b.currency()] = b.net();
+    CHECK(b.net() == b.charged() - b.refunded());
+  }
+  CHECK(net == ledger);
+  pv1::GetPaymentsReportRequest rr;
+  const std::string today = absl::FormatTime("%Y-%m-%d", absl::Now(), absl::UTCTimeZone());
+  rr.set_from(today);
+  rr.set_to(today);
+  pv1::GetPaymentsReportResponse report;
+  REQUIRE(f.payments->GetPaymentsReport(f.fx.As(f.clinic.admin).get(), rr, &report).ok());
+  std::map<std::string, int64_t> totals, rows;
+  for (const auto& t : report.totals()) totals[t.currency()] = t.net();
+  for (const auto& row : report.rows()) rows[row.currency()] += row.net();
+  CHECK(totals == ledger);
+  CHECK(rows == ledger);
+  CHECK(f.LedgerNet() == f.SimNet());
 }
 
 TEST_CASE("payments: a retried request with the same clientRequestId makes one Checkout Session", "[payments]") {

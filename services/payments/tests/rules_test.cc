@@ -108,6 +108,23 @@ TEST_CASE("a refund is at most what is left of the payment") {
   CHECK(RefundAmount(-1, 5000, 0, usd).status().code() == absl::StatusCode::kInvalidArgument);
 }
 
+TEST_CASE("three-decimal amounts refunds and invoice lines go in steps of ten") {
+  const Currency kwd{"kwd", 3};
+  CHECK(*RefundAmount(1250, 5000, 0, kwd) == 1250);
+  CHECK(FieldOf(RefundAmount(1255, 5000, 0, kwd).status()) == "amount");
+  RequestInput deposit = Deposit(5124);
+  deposit.currency = "kwd";
+  CHECK(FieldOfError(CheckRequest(deposit)) == "amount");
+  deposit.amount = 5120;
+  CHECK(CheckRequest(deposit).ok());
+  RequestInput invoice = Invoice({{"Exam", 12000, 1}, {"Nail trim", 1505, 2}});
+  invoice.currency = "KWD";
+  CHECK(FieldOfError(CheckRequest(invoice)) == "lineItems[1].unitAmount");
+  RequestInput yen = Deposit(5001);
+  yen.currency = "jpy";
+  CHECK(CheckRequest(yen)->subtotal == 5001);
+}
+
 TEST_CASE("the status follows the money whatever came before") {
   CHECK(StatusFor(Status::kRequested, 0, 0) == Status::kRequested);
   CHECK(StatusFor(Status::kExpired, 0, 0) == Status::kExpired);

@@ -2882,6 +2882,7 @@ export interface components {
         "vetline.conversations.v1.PaymentRequestRef": {
             paymentRequestId?: string;
             portalUrl?: string;
+            status?: string;
         };
         "vetline.conversations.v1.PimsExport": {
             clientId?: string;

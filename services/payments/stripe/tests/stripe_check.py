@@ -3,8 +3,11 @@ wire format.
 
 Input (a JSON file): {"op": "encode", "params": {...}}
                   or {"op": "signature", "payload", "header" (ours), "secret"}
+                  or {"op": "verify", "cases": [{"payload", "header", "secret"}, ...]}
 Output: encode → [[name, value], ...] as the library would send them;
-        signature → {"verifies_ours": bool, "header": a header the library signed now}.
+        signature → {"verifies_ours": bool, "header": a header the library signed now};
+        verify → [bool, ...]: whether stripe.Webhook.construct_event accepts each case
+                 (5-minute tolerance) and reads it as an event.
 """
 import json
 import sys
@@ -22,6 +25,15 @@ if inp["op"] == "encode":
             value = "true" if value else "false"
         pairs.append([key, value if isinstance(value, str) else str(value)])
     print(json.dumps(pairs))
+elif inp["op"] == "verify":
+    verdicts = []
+    for case in inp["cases"]:
+        try:
+            event = stripe.Webhook.construct_event(case["payload"], case["header"], case["secret"], tolerance=300)
+            verdicts.append(event.get("id") is not None)
+        except (stripe.error.SignatureVerificationError, ValueError):
+            verdicts.append(False)
+    print(json.dumps(verdicts))
 else:
     payload, secret = inp["payload"], inp["secret"]
     try:

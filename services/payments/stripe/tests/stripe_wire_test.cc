@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 #include "libs/testing/python_check.h"
 #include "services/payments/stripe/stripe_params.h"
@@ -67,6 +68,39 @@ TEST_CASE("our webhook signatures satisfy Stripe's library, and we accept the on
   const std::string theirs = sdk["header"].get<std::string>();  // signed by the library, now
   CHECK(VerifySignature(payload, theirs, {"whsec_test_secret"}, absl::Now()).ok());
   CHECK_FALSE(VerifySignature(payload + " ", theirs, {"whsec_test_secret"}, absl::Now()).ok());
+}
+
+TEST_CASE("our signature check and stripe.Webhook.construct_event agree on good and bad signatures") {
+  const std::string payload = R"({"id":"evt_4","object":"event","type":"charge.refunded","data":{"object":{}}})";
+  const absl::Time now = absl::Now();
+  const std::string ours = SignatureHeader(payload, now, {"whsec_a"});
+  const std::string sig = ours.substr(ours.find("v1=") + 3);
+  struct Case {
+    std::string what, payload, header, secret;
+    bool valid;
+  };
+  const std::vector<Case> cases = {
+      {"ours, now", payload, ours, "whsec_a", true},
+      {"another secret", payload, ours, "whsec_b", false},
+      {"stale", payload, SignatureHeader(payload, now - absl::Minutes(10), {"whsec_a"}), "whsec_a", false},
+      {"payload altered", payload + " ", ours, "whsec_a", false},
+      {"rotation: the old secret", payload, SignatureHeader(payload, now, {"whsec_new", "whsec_a"}), "whsec_a", true},
+      {"rotation: neither secret", payload, SignatureHeader(payload, now, {"whsec_new", "whsec_a"}), "whsec_c", false},
+      {"only a v0 signature", payload, absl::StrCat("t=", absl::ToUnixSeconds(now), ",v0=", sig), "whsec_a", false},
+      {"unreadable timestamp", payload, "t=abc,v1=" + sig, "whsec_a", false},
+      {"no v1", payload, absl::StrCat("t=", absl::ToUnixSeconds(now)), "whsec_a", false},
+      {"missing", payload, "", "whsec_a", false},
+  };
+  nlohmann::json in = {{"op", "verify"}, {"cases", nlohmann::json::array()}};
+  for (const Case& c : cases) in["cases"].push_back({{"payload", c.payload}, {"header", c.header}, {"secret", c.secret}});
+  nlohmann::json sdk = testing::RunPythonCheck(kCheck, in);
+  REQUIRE(sdk.is_array());
+  REQUIRE(sdk.size() == cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) {
+    INFO(cases[i].what);
+    CHECK(sdk[i].get<bool>() == cases[i].valid);
+    CHECK(VerifySignature(cases[i].payload, cases[i].header, {cases[i].secret}, absl::Now()).ok() == cases[i].valid);
+  }
 }
 
 TEST_CASE("a webhook with a wrong, stale, unreadable or missing signature is refused naming the header") {
