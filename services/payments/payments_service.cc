@@ -266,8 +266,12 @@ grpc::Status PaymentsService::RefundPayment(grpc::ServerContext* ctx, const v1::
     if (!reason.empty() && reason != "duplicate" && reason != "fraudulent" && reason != "requested_by_customer") {
       return InvalidField("reason", "reason must be duplicate, fraudulent or requested_by_customer");
     }
-    VL_ASSIGN_OR_RETURN(PaymentRecord rec, flow_.repo().Get(p.clinic_id(), req->payment_request_id()));
-    (void)rec;
+    // Found in the caller's clinic, or the error names this RPC's own field.
+    absl::StatusOr<PaymentRecord> rec = flow_.repo().Get(p.clinic_id(), req->payment_request_id());
+    if (absl::IsNotFound(rec.status())) {
+      return NotFoundField("paymentRequestId", "no payment request with this paymentRequestId in your clinic");
+    }
+    VL_RETURN_IF_ERROR(rec.status());
     VL_ASSIGN_OR_RETURN(PaymentsRepository::RefundAsk ask,
                         flow_.Refund(p.clinic_id(), req->payment_request_id(), req->client_request_id(),
                                      req->amount(), reason));

@@ -324,7 +324,8 @@ TEST_CASE("payments: zero- and three-decimal currencies are charged in their own
   CHECK(Field(odd) == "lineItems[0].unitAmount");
   // Stripe was asked for the same minor units.
   std::map<std::string, int64_t> asked;
-  for (const auto& s : f.SimState()["sessions"]) asked[s["currency"]] = s["amount_total"].get<int64_t>();
+  const nlohmann::json sim = f.SimState();  // kept: a loop over a temporary's member dangles
+  for (const auto& s : sim["sessions"]) asked[s["currency"]] = s["amount_total"].get<int64_t>();
   CHECK(asked == std::map<std::string, int64_t>{{"jpy", 5000}, {"kwd", 2500}});
 
   REQUIRE(f.Pay(y) == 200);
