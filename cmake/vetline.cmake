@@ -2,17 +2,24 @@
 
 # vetline_library(NAME SOURCES... DEPS...) — a static library with project warnings.
 function(vetline_library name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
   add_library(${name} STATIC ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${VETLINE_WARNINGS})
   target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR})
   target_link_libraries(${name} PUBLIC ${ARG_DEPS})
 endfunction()
 
-# vetline_test(NAME SOURCES... DEPS...) — a Catch2 binary; every TEST_CASE becomes a ctest.
+# vetline_test(NAME SOURCES... DEPS... [TIMEOUT seconds, default 300]) — a Catch2 binary; every
+# TEST_CASE becomes a ctest.
 # Tests that need PostgreSQL/Redis find the run's shared servers through the fixture.
 function(vetline_test name)
-  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
   add_executable(${name} ${ARG_SOURCES})
   target_compile_options(${name} PRIVATE ${VETLINE_WARNINGS})
   target_link_libraries(${name} PRIVATE vetline_testing_main ${ARG_DEPS})
@@ -20,7 +27,7 @@ function(vetline_test name)
     EXTRA_ARGS -w NoTests
     PROPERTIES FIXTURES_REQUIRED test_servers
                ENVIRONMENT "VETLINE_TEST_SERVERS=${PROJECT_BINARY_DIR}/test-servers"
-               TIMEOUT 300)
+               TIMEOUT ${ARG_TIMEOUT})
 endfunction()
 
 # vetline_embed_migrations(TARGET SCHEMA DIR) — compiles DIR/*.sql into TARGET as

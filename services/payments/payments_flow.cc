@@ -47,7 +47,7 @@ absl::StatusOr<AccountRow> PaymentsFlow::Connect(const std::string& clinic_id, c
                .livemode = absl::StartsWith(secret_key, "sk_live_") || absl::StartsWith(secret_key, "rk_live_"),
                .working = true,
                .verify_time = absl::Now()};
-  VL_RETURN_IF_ERROR(repo_.SaveAccount(a, user_id));
+  VL_RETURN_IF_ERROR(repo_.SaveAccount(a, user_id, options_.reconcile_every));
   log::Info("stripe account connected", {{"clinic", clinic_id}, {"key_last4", a.secret_key_last4}});
   return a;
 }

@@ -23,11 +23,15 @@ namespace {
   "working, verify_time, events_checked_until"
 
 // ---- accounts ----
+// A first connection has nothing of ours to repair: its first reconciliation pass is a
+// period away and reads Stripe's events from now on. A reconnection (a key fixed after
+// Stripe refused it) is checked at once.
 constexpr pg::Statement kSaveAccount{
     "payments_save_account",
     "INSERT INTO payments.accounts (clinic_id, secret_key_sealed, webhook_secret_sealed, secret_key_last4, "
-    "webhook_secret_last4, livemode, working, verify_time, connected_by) "
-    "VALUES ($1, $2, $3, $4, $5, $6, $7, now(), NULLIF($8, '')::uuid) "
+    "webhook_secret_last4, livemode, working, verify_time, connected_by, reconcile_due, events_checked_until) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, now(), NULLIF($8, '')::uuid, "
+    "now() + $9::bigint * interval '1 microsecond', extract(epoch FROM now())::bigint) "
     "ON CONFLICT (clinic_id) DO UPDATE SET secret_key_sealed = $2, webhook_secret_sealed = $3, "
     "secret_key_last4 = $4, webhook_secret_last4 = $5, livemode = $6, working = $7, verify_time = now(), "
     "connected_by = NULLIF($8, '')::uuid, reconcile_due = now(), update_time = now()"};
@@ -349,9 +353,11 @@ absl::Status RecordRefund(pg::Session& s, PaymentRecord& p, const std::string& r
 
 // ---- accounts ----
 
-absl::Status PaymentsRepository::SaveAccount(const AccountRow& a, const std::string& user_id) {
+absl::Status PaymentsRepository::SaveAccount(const AccountRow& a, const std::string& user_id,
+                                             absl::Duration reconcile_every) {
   return pool_->Exec(kSaveAccount, {a.clinic_id, a.secret_key_sealed, a.webhook_secret_sealed, a.secret_key_last4,
-                                    a.webhook_secret_last4, a.livemode, a.working, user_id})
+                                    a.webhook_secret_last4, a.livemode, a.working, user_id,
+                                    absl::ToInt64Microseconds(reconcile_every)})
       .status();
 }
 

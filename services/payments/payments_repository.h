@@ -61,7 +61,7 @@ class PaymentsRepository {
   pg::Pool& pool() { return *pool_; }
 
   // ---- accounts ----
-  absl::Status SaveAccount(const AccountRow& a, const std::string& user_id);
+  absl::Status SaveAccount(const AccountRow& a, const std::string& user_id, absl::Duration reconcile_every);
   absl::StatusOr<std::optional<AccountRow>> Account(const std::string& clinic_id);
   // Replaces the sealed secrets only if they are still `old_*` (another replica may have
   // resealed them first).
