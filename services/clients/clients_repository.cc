@@ -357,7 +357,8 @@ std::string PhoneTypeText(v1::PhoneType t) {
 }
 
 absl::StatusOr<std::vector<v1::Client>> ClientsRepository::Load(const std::string& clinic_id,
-                                                                const std::vector<std::string>& ids) {
+                                                                const std::vector<std::string>& ids,
+                                                                absl::string_view field) {
   if (ids.empty()) return std::vector<v1::Client>{};
   std::string arr = UuidArray(ids);
   std::map<std::string, v1::Client> by_id;
@@ -413,10 +414,13 @@ absl::StatusOr<std::vector<v1::Client>> ClientsRepository::Load(const std::strin
     return absl::OkStatus();
   }));
   std::vector<v1::Client> out;
-  for (const std::string& id : ids) {
-    auto it = by_id.find(id);
-    if (it == by_id.end() || it->second.id().empty()) return absl::NotFoundError("client not found");
-    out.push_back(std::move(it->second));
+  for (size_t i = 0; i < ids.size(); ++i) {
+    auto it = by_id.find(ids[i]);
+    if (it == by_id.end() || it->second.id().empty()) {
+      if (field.empty()) return absl::NotFoundError("client not found");
+      return NotFoundField(absl::StrCat(field, "[", i, "]"), "no client with this id in this clinic");
+    }
+    out.push_back(it->second);  // a copy: an id may be asked for twice
   }
   return out;
 }

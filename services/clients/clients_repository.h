@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "libs/outbox/outbox.h"
 #include "libs/pg/pg.h"
 #include "services/clients/search_query.h"
@@ -36,8 +37,10 @@ class ClientsRepository {
 
   // Full profiles (phones, emails, pets) of `ids`, in the order given; NotFound if any
   // id is not a client of the clinic.
+  // In the order asked. A miss is NotFound, naming `field`[i] when a field is given.
   absl::StatusOr<std::vector<v1::Client>> Load(const std::string& clinic_id,
-                                               const std::vector<std::string>& ids);
+                                               const std::vector<std::string>& ids,
+                                               absl::string_view field = "");
   absl::StatusOr<v1::Client> Get(const std::string& clinic_id, const std::string& id);
   absl::StatusOr<std::vector<v1::Client>> Search(const std::string& clinic_id,
                                                  const SearchQuery& q, int limit);

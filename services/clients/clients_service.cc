@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "absl/strings/str_cat.h"
 #include "libs/core/status.h"
 #include "libs/core/time.h"
 #include "libs/core/validate.h"
@@ -98,6 +99,22 @@ grpc::Status ClientsService::GetClient(grpc::ServerContext* ctx, const v1::GetCl
     VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireClinicStaffOrService(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     VL_ASSIGN_OR_RETURN(*out, repo_.Get(p.clinic_id(), req->id()));
+    return absl::OkStatus();
+  }());
+}
+
+grpc::Status ClientsService::BatchGetClients(grpc::ServerContext* ctx, const v1::BatchGetClientsRequest* req,
+                                             v1::BatchGetClientsResponse* out) {
+  return rpc::ToGrpc([&]() -> absl::Status {
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireClinicStaffOrService(*ctx, signer_));
+    if (req->ids().empty()) return InvalidField("ids", "name at least one client id");
+    if (req->ids_size() > 100) return InvalidField("ids", "at most 100 client ids at once");
+    std::vector<std::string> ids(req->ids().begin(), req->ids().end());
+    for (size_t i = 0; i < ids.size(); ++i) {
+      VL_RETURN_IF_ERROR(validate::Id(absl::StrCat("ids[", i, "]"), ids[i]));
+    }
+    VL_ASSIGN_OR_RETURN(std::vector<v1::Client> clients, repo_.Load(p.clinic_id(), ids, "ids"));
+    for (v1::Client& c : clients) *out->add_clients() = std::move(c);
     return absl::OkStatus();
   }());
 }

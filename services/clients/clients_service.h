@@ -25,6 +25,8 @@ class ClientsService final : public v1::ClientsService::Service {
                              v1::SearchClientsResponse*) override;
   grpc::Status CreateClient(grpc::ServerContext*, const v1::CreateClientRequest*, v1::Client*) override;
   grpc::Status GetClient(grpc::ServerContext*, const v1::GetClientRequest*, v1::Client*) override;
+  grpc::Status BatchGetClients(grpc::ServerContext*, const v1::BatchGetClientsRequest*,
+                               v1::BatchGetClientsResponse*) override;
   grpc::Status UpdateClient(grpc::ServerContext*, const v1::UpdateClientRequest*, v1::Client*) override;
   grpc::Status AddPhone(grpc::ServerContext*, const v1::AddPhoneRequest*, v1::Client*) override;
   grpc::Status UpdatePhone(grpc::ServerContext*, const v1::UpdatePhoneRequest*, v1::Client*) override;

@@ -32,7 +32,7 @@ for (let i = 0; i < cfg.runs + 1; i++) {
   if (process.env.VETLINE_BENCH_DEBUG) {
     console.log(`load ${i}: first row ${rowMs.toFixed(0)} ms, live ${ms.toFixed(0)} ms`);
     const entries = await page.evaluate(() => performance.getEntries().map((e) => `${e.name.replace(location.origin, "")} start ${e.startTime.toFixed(0)} dur ${e.duration.toFixed(0)}`));
-    console.log("  " + entries.slice(0, 14).join("\n  "));
+    console.log("  " + entries.slice(0, 40).join("\n  "));
   }
   if (i > 0) times.push(ms); // the first load warms the browser and the services' caches
   await page.close();

@@ -254,6 +254,45 @@ TEST_CASE("clients: another clinic's clients are invisible", "[clients][tenancy]
         grpc::StatusCode::PERMISSION_DENIED);
 }
 
+TEST_CASE("clients: a batch of profiles comes back in the order asked and only from the caller's clinic",
+          "[clients][tenancy]") {
+  Stack s;
+  v1::Client pat = s.Create(kClinicA, "Pat", "Lee", {"+13125550100"});
+  v1::Client kim = s.Create(kClinicA, "Kim", "Ng", {"+13125550101"});
+  v1::Client sam = s.Create(kClinicB, "Sam", "Lee", {"+13125550199"});
+  auto staff = Stack::Staff(kClinicA);
+  v1::BatchGetClientsRequest req;
+  for (const auto* c : {&kim, &pat, &kim}) req.add_ids(c->id());
+  v1::BatchGetClientsResponse out;
+  REQUIRE(s.stub().BatchGetClients(s.As(staff).get(), req, &out).ok());
+  REQUIRE(out.clients_size() == 3);
+  CHECK(out.clients(0).first_name() == "Kim");
+  CHECK(out.clients(1).first_name() == "Pat");
+  CHECK(out.clients(1).phones(0).number() == "+13125550100");
+  CHECK(out.clients(2).id() == kim.id());
+
+  // Another clinic's client is not found, and the answer names which id.
+  req.add_ids(sam.id());
+  grpc::Status st = s.stub().BatchGetClients(s.As(staff).get(), req, &out);
+  CHECK(st.error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(st.error_details() == "ids[3]");
+  CHECK(st.error_message().find("Sam") == std::string::npos);
+
+  v1::BatchGetClientsRequest bad;
+  bad.add_ids(pat.id());
+  bad.add_ids("not-an-id");
+  st = s.stub().BatchGetClients(s.As(staff).get(), bad, &out);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_details() == "ids[1]");
+  v1::BatchGetClientsRequest none;
+  CHECK(s.stub().BatchGetClients(s.As(staff).get(), none, &out).error_details() == "ids");
+  v1::BatchGetClientsRequest many;
+  for (int i = 0; i < 101; ++i) many.add_ids(pat.id());
+  st = s.stub().BatchGetClients(s.As(staff).get(), many, &out);
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_details() == "ids");
+}
+
 TEST_CASE("clients: one search box finds names, pets, phones, emails and PIMS ids",
           "[clients][search]") {
   Stack s;

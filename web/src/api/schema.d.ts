@@ -715,6 +715,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/clients/batch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Several client profiles at once (?ids=…&ids=…, up to 100) */
+        get: operations["ClientsService.BatchGetClients"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/clients/{client_id}/contact-options": {
         parameters: {
             query?: never;
@@ -2589,6 +2606,9 @@ export interface components {
             textingCapable?: boolean;
             /** @enum {string} */
             type?: "PHONE_TYPE_UNSPECIFIED" | "MOBILE" | "HOME" | "WORK" | "OTHER";
+        };
+        "vetline.clients.v1.BatchGetClientsResponse": {
+            clients?: components["schemas"]["vetline.clients.v1.Client"][];
         };
         "vetline.clients.v1.Client": {
             clinicId?: string;
@@ -5239,6 +5259,37 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["vetline.clients.v1.Client"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "ClientsService.BatchGetClients": {
+        parameters: {
+            query?: {
+                ids?: string[];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.clients.v1.BatchGetClientsResponse"];
                 };
             };
             /** @description Error */

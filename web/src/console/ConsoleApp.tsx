@@ -9,6 +9,7 @@ import { CallHistory } from "./calls/CallHistory";
 import { CallScreen } from "./calls/CallScreen";
 import { ClientProfile } from "./ClientProfile";
 import { ClientSearch } from "./ClientSearch";
+import { takeEarlyMe } from "./early";
 import { Inbox } from "./Inbox";
 import { Schedule } from "./Schedule";
 import { SignIn } from "./SignIn";
@@ -23,7 +24,7 @@ export function ConsoleApp() {
   const { path } = usePath();
 
   const load = useCallback(async () => {
-    const { data, response } = await api.GET("/v1/me");
+    const { data, response } = await (takeEarlyMe() ?? api.GET("/v1/me"));
     if (data && data.kind === "STAFF") {
       setClinicTimeZone(data.clinic?.timeZone);
       window.sessionStorage.setItem(SIGNED_IN, "1");

@@ -16,6 +16,7 @@ import { watchEvents, type LiveState } from "../api/events";
 import { formatTime } from "../shared/format";
 import { Link } from "../shared/router";
 import { clientName, loadDirectory, useClients, type Directory } from "./directory";
+import { FIRST_PAGE, takeEarlyQueue } from "./early";
 import { StatusDot } from "./StatusDot";
 import { Thread } from "./Thread";
 
@@ -54,7 +55,7 @@ function queryOf(f: Filters): {
   archived?: boolean;
   pageSize: number;
 } {
-  const q: ReturnType<typeof queryOf> = { pageSize: 50 };
+  const q: ReturnType<typeof queryOf> = { pageSize: FIRST_PAGE };
   if (f.statusId) q.statusId = f.statusId;
   if (f.unread) q.unreadOnly = true;
   if (f.archived) q.archived = true;
@@ -94,7 +95,9 @@ export function Inbox({ me, openId }: { me: Me; openId?: string }) {
     setLoading(true);
     setError(undefined);
     try {
-      const r = await must(api.GET("/v1/conversations", { params: { query: { ...queryOf(f), pageToken } } }));
+      const unfiltered = !pageToken && !f.statusId && !f.assignee && !f.unread && !f.archived;
+      const early = unfiltered ? takeEarlyQueue() : undefined;
+      const r = await must(early ?? api.GET("/v1/conversations", { params: { query: { ...queryOf(f), pageToken } } }));
       setQueue((q) => (pageToken ? [...q, ...(r.conversations ?? [])] : (r.conversations ?? [])));
       setNext(r.nextPageToken || undefined);
     } catch (e) {

@@ -5,13 +5,32 @@ import { api, must, type Client, type StaffUser, type Team } from "../api/client
 
 const clients = new Map<string, Promise<Client | null>>();
 
-export function loadClient(id: string, fresh = false): Promise<Client | null> {
-  if (fresh || !clients.has(id)) {
-    clients.set(
-      id,
-      must(api.GET("/v1/clients/{id}", { params: { path: { id } } })).catch(() => null),
+function fetchOne(id: string): Promise<Client | null> {
+  return must(api.GET("/v1/clients/{id}", { params: { path: { id } } })).catch(() => null);
+}
+
+// Ids not asked for yet go in batches (a page of the queue is one request, not fifty); an
+// id its batch could not answer is asked for alone, so one bad id does not blank the rest.
+function fetchMany(ids: string[]): void {
+  for (let i = 0; i < ids.length; i += 100) {
+    const chunk = ids.slice(i, i + 100);
+    const batch = must(api.GET("/v1/clients/batch", { params: { query: { ids: chunk } } })).then(
+      (r) => new Map((r.clients ?? []).map((c) => [c.id ?? "", c])),
     );
+    for (const id of chunk) {
+      clients.set(
+        id,
+        batch.then(
+          (m) => m.get(id) ?? fetchOne(id),
+          () => fetchOne(id),
+        ),
+      );
+    }
   }
+}
+
+export function loadClient(id: string, fresh = false): Promise<Client | null> {
+  if (fresh || !clients.has(id)) clients.set(id, fetchOne(id));
   return clients.get(id)!;
 }
 
@@ -26,7 +45,9 @@ export function useClients(ids: string[]): Map<string, Client | null> {
   const key = [...new Set(ids)].sort().join(",");
   useEffect(() => {
     let live = true;
-    for (const id of key.split(",").filter(Boolean)) {
+    const all = key.split(",").filter(Boolean);
+    fetchMany(all.filter((id) => !clients.has(id)));
+    for (const id of all) {
       void loadClient(id).then((c) => {
         if (live) setKnown((m) => (m.get(id) === c ? m : new Map(m).set(id, c)));
       });
