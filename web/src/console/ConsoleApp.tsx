@@ -10,7 +10,8 @@ import { CallScreen } from "./calls/CallScreen";
 import { ClientProfile } from "./ClientProfile";
 import { ClientSearch } from "./ClientSearch";
 import { Inbox } from "./Inbox";
-import { Schedule } from "./Schedule";
+import { PimsSync } from "./pims/PimsSync";
+import { Schedule } from "./schedule/Schedule";
 import { SignIn } from "./SignIn";
 
 // Set while this tab has a session, so a reload after it expired says so.
@@ -69,6 +70,10 @@ export function ConsoleApp() {
   const onSchedule = path.startsWith("/schedule");
   const call = match("/calls/:id", path);
   const onCalls = path.startsWith("/calls");
+  // PIMS sync reports are the admins' (the nightly job's results and its failures).
+  const admin = me.staff?.role === "ADMIN";
+  const onPims = admin && path.startsWith("/pims-sync");
+  const pimsRun = match("/pims-sync/:id", path);
   return (
     <>
       <header className="topbar">
@@ -77,7 +82,7 @@ export function ConsoleApp() {
           <span>{me.clinic?.name ?? "Vetline"}</span>
         </div>
         <nav aria-label="Main">
-          <Link href="/" aria-current={onClients || onSchedule || onCalls ? undefined : "page"}>
+          <Link href="/" aria-current={onClients || onSchedule || onCalls || onPims ? undefined : "page"}>
             Inbox
           </Link>
           <Link href="/schedule" aria-current={onSchedule ? "page" : undefined}>
@@ -89,6 +94,11 @@ export function ConsoleApp() {
           <Link href="/calls" aria-current={onCalls && !call ? "page" : undefined}>
             Calls
           </Link>
+          {admin && (
+            <Link href="/pims-sync" aria-current={onPims ? "page" : undefined}>
+              PIMS sync
+            </Link>
+          )}
         </nav>
         <div className="who">
           <span className="name muted small">{me.staff?.name}</span>
@@ -97,7 +107,11 @@ export function ConsoleApp() {
           </button>
         </div>
       </header>
-      {call ? (
+      {onPims ? (
+        <main className="scroll">
+          <PimsSync runId={pimsRun?.id} />
+        </main>
+      ) : call ? (
         <main className="scroll">
           <CallScreen id={call.id} me={me} />
         </main>

@@ -6,9 +6,24 @@ import { formatBytes, formatDateTime } from "./format";
 import { Link } from "./router";
 
 type VideoCallInvitation = components["schemas"]["vetline.conversations.v1.VideoCallInvitation"];
+type PaymentRequestRef = components["schemas"]["vetline.conversations.v1.PaymentRequestRef"];
+
+// A payment attachment's status as conversations keeps it current (lower case).
+const PAYMENT_STATUS: Record<string, string> = {
+  requested: "waiting for payment", paid: "paid", expired: "expired", cancelled: "cancelled",
+  refunded: "refunded", partly_refunded: "partly refunded",
+};
+
+// The portal's page for a payment request (what, amount, status, Pay).
+const portalPayment = (p: PaymentRequestRef) => p.paymentRequestId && `/portal/payments/${encodeURIComponent(p.paymentRequestId)}`;
 
 // `joinHref`: where the invitation's "Join now" goes in this app (none: no button).
-export function AttachmentView({ a, joinHref }: { a: Attachment; joinHref?: (v: VideoCallInvitation) => string | undefined }) {
+// `paymentHref`: where a payment request links to (default: the portal's page for it).
+export function AttachmentView({ a, joinHref, paymentHref = portalPayment }: {
+  a: Attachment;
+  joinHref?: (v: VideoCallInvitation) => string | undefined;
+  paymentHref?: (p: PaymentRequestRef) => string | undefined;
+}) {
   if (a.file) {
     const f = a.file;
     return (
@@ -48,7 +63,18 @@ export function AttachmentView({ a, joinHref }: { a: Attachment; joinHref?: (v: 
       </div>
     );
   }
-  if (a.paymentRequest) return <div className="attachment"><a href={a.paymentRequest.portalUrl}>Payment request</a></div>;
+  if (a.paymentRequest) {
+    const p = a.paymentRequest;
+    const href = paymentHref(p);
+    const status = PAYMENT_STATUS[p.status ?? ""];
+    return (
+      <div className="attachment">
+        <span aria-hidden="true">💳</span>
+        {href ? <Link href={href}>Payment request</Link> : <span>Payment request</span>}
+        {status && <span className={`pay-status s-${p.status}`}>{status}</span>}
+      </div>
+    );
+  }
   if (a.form) return <div className="attachment"><a href={a.form.portalUrl}>Form</a></div>;
   if (a.survey) return <div className="attachment"><a href={a.survey.portalUrl}>Survey</a></div>;
   return null;
