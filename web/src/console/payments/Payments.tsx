@@ -76,8 +76,8 @@ export function Payments({ clientId, clientName }: { clientId: string; clientNam
       {account === null && <p className="alert error" role="alert">The payments account could not be read.</p>}
       {account && !account.connected && (
         <p className="alert info" role="status">
-          This clinic has no Stripe account connected, so payments cannot be requested yet. A clinic admin connects
-          one in Stripe's settings for Vetline.
+          This clinic has no Stripe account connected, so payments cannot be requested yet. Ask a clinic admin to
+          connect the clinic's Stripe account.
         </p>
       )}
       {account?.connected && !account.working && (
