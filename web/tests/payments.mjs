@@ -131,7 +131,11 @@ try {
           await client.getByRole("link", { name: "Your messages" }).click();
           const log = client.getByRole("log", { name: "Messages" });
           await log.getByText("Deposit of 45.50 USD paid. Thank you!").waitFor({ timeout: WAIT });
-          await log.locator(".attachment").filter({ hasText: "Payment request" }).getByText("paid", { exact: true }).first().waitFor({ timeout: WAIT });
+          const attachments = log.locator(".attachment").filter({ hasText: "Payment request" });
+          await attachments.getByText("paid", { exact: true }).first().waitFor({ timeout: WAIT });
+          // The pay link's own message says so too, not only the new one.
+          await attachments.getByText("waiting for payment").waitFor({ state: "detached", timeout: WAIT });
+          expect(await attachments.getByText("paid", { exact: true }).count() === 2, "not every payment attachment says paid");
           await noSidewaysScroll(client);
           await run.screenshot(client, "04-portal-conversation-paid-390px");
         });

@@ -88,7 +88,7 @@ export function Payments({ clientId, clientName }: { clientId: string; clientNam
       )}
       {account?.connected && account.working && <RequestForm clientId={clientId} clientName={clientName} onSent={load} />}
       {error && <p className="alert error" role="alert">{error}</p>}
-      <h3>Requests</h3>
+      <h3 className="payments-list-h">Requests</h3>
       {requests && requests.length === 0 && <p className="muted">No payment requests for this client.</p>}
       {requests && requests.length > 0 && (
         <ul className="payments" aria-label="Payment requests">
