@@ -4,7 +4,7 @@
 // link goes into the client's open conversation, as the payments service sends it.
 // Statuses change when Stripe tells payments; each change is a message in the client's
 // conversation, so the list reloads on those events (and when the tab comes back).
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { api, ApiError, must, type Me } from "../../api/client";
 import { watchEvents } from "../../api/events";
 import type { components } from "../../api/schema";
@@ -39,12 +39,16 @@ export function Payments({ clientId, clientName }: { clientId: string; clientNam
   const [requests, setRequests] = useState<PaymentRequest[]>();
   const [error, setError] = useState<string>();
 
+  // Only the latest load is shown: events, focus and a new profile can overlap, and an
+  // older answer arriving last must not put back an older status.
+  const latest = useRef(0);
   const load = useCallback(async () => {
+    const n = ++latest.current;
     try {
       const r = await must(api.GET("/v1/payments/requests", { params: { query: { clientId, pageSize: 50 } } }));
-      setRequests(r.paymentRequests ?? []);
+      if (n === latest.current) setRequests(r.paymentRequests ?? []);
     } catch (e) {
-      setError(errorText(e, "The payment requests could not be loaded."));
+      if (n === latest.current) setError(errorText(e, "The payment requests could not be loaded."));
     }
   }, [clientId]);
 

@@ -2,7 +2,7 @@
 // nobody can book (lunch, a staff meeting, surgery prep). Staff add it in clinic wall-clock
 // times and remove it; a block-off the PIMS owns comes back with the next sync, so it is
 // marked as such.
-import { useCallback, useEffect, useState, type FormEvent } from "react";
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
 import { api, ApiError, must } from "../../api/client";
 import type { components } from "../../api/schema";
 import { clinicInstant, formatClock } from "../../shared/format";
@@ -16,12 +16,17 @@ export function BlockOffs({ date, names }: { date: string; names: BookingNames }
   const [error, setError] = useState<string>();
   const [notice, setNotice] = useState<string>();
 
+  // Only the latest load is shown: an answer for a day already left (or one older than
+  // the reload after a change) is dropped.
+  const latest = useRef(0);
   const load = useCallback(async () => {
+    const n = ++latest.current;
     try {
       const b = await must(api.GET("/v1/booking/block-offs", { params: { query: { from: date, to: date, pageSize: 200 } } }));
+      if (n !== latest.current) return;
       setBlockOffs((b.blockOffs ?? []).slice().sort((x, y) => (x.startTime ?? "").localeCompare(y.startTime ?? "")));
     } catch (e) {
-      setError(e instanceof Error ? e.message : "The blocked time could not be loaded.");
+      if (n === latest.current) setError(e instanceof Error ? e.message : "The blocked time could not be loaded.");
     }
   }, [date]);
 

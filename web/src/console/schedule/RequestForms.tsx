@@ -2,7 +2,7 @@
 // people sent with them, newest first: who asked (and whether they proved their phone or
 // email), their answers, the client record when they are one. Each request also opened a
 // conversation in the inbox; here staff mark it handled (or new again).
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { api, must } from "../../api/client";
 import type { components } from "../../api/schema";
 import { formatDateTime, formatPhone } from "../../shared/format";
@@ -60,14 +60,17 @@ function FormRequests({ form }: { form: RequestForm }) {
   const [requests, setRequests] = useState<FormRequest[]>();
   const [error, setError] = useState<string>();
 
+  // Only the latest load is shown: an answer for a form or filter already left is dropped.
+  const latest = useRef(0);
   const load = useCallback(async () => {
+    const n = ++latest.current;
     try {
       const r = await must(api.GET("/v1/booking/request-forms/{form_id}/requests", {
         params: { path: { form_id: form.id! }, query: { status: filter, pageSize: 100 } },
       }));
-      setRequests(r.requests ?? []);
+      if (n === latest.current) setRequests(r.requests ?? []);
     } catch (e) {
-      setError(e instanceof Error ? e.message : "The requests could not be loaded.");
+      if (n === latest.current) setError(e instanceof Error ? e.message : "The requests could not be loaded.");
     }
   }, [form.id, filter]);
 
