@@ -194,7 +194,7 @@ TEST_CASE("web: a video call in Chromium from the waiting room to its recording 
   CHECK(RunScript("call.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/call") == 0);
 }
 
-TEST_CASE("web: the schedule in Chromium: the day and its blocked time added and removed and the request forms", "[web]") {
+TEST_CASE("web: the schedule in Chromium: the day and its blocked time added and removed then request forms and PIMS sync runs", "[web]") {
   REQUIRE(std::filesystem::exists(VETLINE_WEB_DIR "/dist/index.html"));
   testing::EdgeStack stack({.web_dir = VETLINE_WEB_DIR "/dist"});
   json cfg = SeedScheduleAndPayments(stack, Seed(stack));

@@ -146,6 +146,29 @@ try {
     });
   }
 
+  await run.step("admins see the PIMS sync runs and the front desk does not", null, async () => {
+    expect(await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "PIMS sync" }).count() === 0,
+      "the front desk is offered the PIMS sync reports");
+    const adminCtx = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const a = await adminCtx.newPage();
+    watchPage(a, problems);
+    try {
+      await a.goto(`${cfg.baseUrl}/`);
+      await a.getByLabel("Email").fill(cfg.admin.email);
+      await a.getByLabel("Password").fill(cfg.admin.password);
+      await a.getByRole("button", { name: "Sign in" }).click();
+      await a.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "PIMS sync" }).click();
+      await a.getByRole("heading", { name: "PIMS sync", level: 1 }).waitFor({ timeout: WAIT });
+      // Seed's clinic has no PIMS and has never synced; nothing failed to reach a PIMS.
+      await a.getByText("No sync has run for this clinic yet.").waitFor({ timeout: WAIT });
+      await a.getByText("None: everything booked in Vetline reached the PIMS.").waitFor({ timeout: WAIT });
+      await checkAccessibility(a, "PIMS sync runs");
+      await run.screenshot(a, "06-pims-sync");
+    } finally {
+      await adminCtx.close();
+    }
+  });
+
   await run.step("no script errors or CSP refusals on the schedule", null, async () => {
     expect(problems.length === 0, problems.join("\n"));
   });

@@ -3,7 +3,7 @@
 // writes back to the PIMS that failed, with a retry. Runs are started by the nightly job
 // (`vetline pims-sync run`), not from here.
 import { useCallback, useEffect, useState } from "react";
-import { api, must } from "../../api/client";
+import { api, ApiError, must } from "../../api/client";
 import type { components } from "../../api/schema";
 import { formatDateTime } from "../../shared/format";
 import { Link } from "../../shared/router";
@@ -33,7 +33,9 @@ function Runs() {
   useEffect(() => {
     must(api.GET("/v1/pims-sync/runs", { params: { query: { pageSize: 50 } } })).then((r) => setRuns(r.runs ?? []),
       (e: unknown) => setError(e instanceof Error ? e.message : "The sync runs could not be loaded."));
-    void must(api.GET("/v1/pims-sync/connector")).then(setConnector, () => {});
+    // No connector set up reads as no PIMS.
+    void must(api.GET("/v1/pims-sync/connector")).then(setConnector,
+      (e: unknown) => e instanceof ApiError && e.status === 404 && setConnector({ kind: "none" }));
   }, []);
   return (
     <div className="page">
