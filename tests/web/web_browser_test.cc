@@ -201,7 +201,7 @@ TEST_CASE("web: the schedule in Chromium: the day and its blocked time added and
   CHECK(RunScript("schedule.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/schedule") == 0);
 }
 
-TEST_CASE("web: a deposit in Chromium: asked from the profile and paid in the portal then partly refunded", "[web]") {
+TEST_CASE("web: a deposit in Chromium: asked from the profile and paid in the portal then partly refunded and invoiced", "[web]") {
   REQUIRE(std::filesystem::exists(VETLINE_WEB_DIR "/dist/portal/index.html"));
   testing::EdgeStack stack({.web_dir = VETLINE_WEB_DIR "/dist"});
   json cfg = SeedScheduleAndPayments(stack, Seed(stack));

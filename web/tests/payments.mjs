@@ -3,7 +3,7 @@
 // opens it in the portal, pays on the Stripe stand-in's hosted page and comes back to see it
 // paid; the console's profile and conversation and the portal's conversation show it paid
 // without a reload; the front desk cannot refund, an admin refunds part of it after a
-// confirmation and sees the status. tests/web/web_browser_test.cc writes the config.
+// confirmation and sees the status, then sends an invoice that subtracts what is left of it. tests/web/web_browser_test.cc writes the config.
 //   node tests/payments.mjs <config.json>
 import { readFileSync } from "node:fs";
 import { checkAccessibility, expect, launch, Run, WAIT, watchPage } from "./harness.mjs";
@@ -190,6 +190,25 @@ try {
         await run.screenshot(a, "07-partly-refunded");
       });
 
+      await run.step("an invoice subtracts what is left of the paid deposit", a, async () => {
+        const region = a.getByRole("region", { name: "Payments" });
+        await region.getByLabel("Invoice minus deposits").check();
+        await region.getByLabel("Invoice total").fill("120");
+        await region.getByLabel("Invoice line").fill("Dental cleaning");
+        expect(await region.getByLabel("Subtract the client's paid deposits").isChecked(), "deposits are not subtracted by default");
+        await region.getByRole("button", { name: "Send invoice" }).click();
+        // 45.50 paid, 20.00 of it refunded: 25.50 of the deposit is left to apply.
+        await region.getByRole("status").filter({ hasText: "Invoice of 94.50 USD sent to Maria Lopez's conversation." }).waitFor({ timeout: WAIT });
+        const row = region.getByRole("listitem", { name: "Invoice: Dental cleaning" });
+        await row.getByText("120.00 USD minus 25.50 USD in deposits").waitFor({ timeout: WAIT });
+        await row.getByText("Waiting for payment").waitFor();
+        const list = await asAdmin("GET", `/v1/payments/requests?clientId=${cfg.client.id}`);
+        const invoice = list.paymentRequests.find((p) => p.kind === "INVOICE");
+        expect(invoice && invoice.amount === "9450" && invoice.subtotal === "12000",
+          `the invoice is ${invoice?.amount} of ${invoice?.subtotal}, not 9450 of 12000`);
+        await run.screenshot(a, "08-invoice-minus-deposit");
+      });
+
       await run.step("the profile's payments work at phone width (390 px)", null, async () => {
         const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, storageState: await admin.storageState() });
         const p = await phone.newPage();
@@ -200,7 +219,7 @@ try {
           await p.getByRole("region", { name: "Payments" }).scrollIntoViewIfNeeded();
           await noSidewaysScroll(p);
           await checkAccessibility(p, "client profile at 390 px");
-          await run.screenshot(p, "08-profile-payments-390px");
+          await run.screenshot(p, "09-profile-payments-390px");
         } finally {
           await phone.close();
         }
