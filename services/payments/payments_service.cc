@@ -198,9 +198,16 @@ grpc::Status PaymentsService::CreatePaymentRequest(grpc::ServerContext* ctx, con
 grpc::Status PaymentsService::GetPaymentRequest(grpc::ServerContext* ctx, const v1::GetPaymentRequestRequest* req,
                                                 v1::PaymentRequest* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(*ctx, signer_));
+    // Staff see their clinic's requests; a client sees only their own (the portal's pay
+    // page), and another client's is as missing as one that does not exist.
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::PrincipalOf(*ctx, signer_));
+    const bool client = p.kind() == api::Principal::CLIENT;
+    VL_ASSIGN_OR_RETURN(p, client ? rpc::RequireClient(*ctx, signer_) : rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     VL_ASSIGN_OR_RETURN(PaymentRecord rec, flow_.repo().Get(p.clinic_id(), req->id()));
+    if (client && (p.client_id().empty() || rec.client_id != p.client_id())) {
+      return NotFoundField("id", "no such payment request in your clinic");
+    }
     *out = ToWire(rec);
     return absl::OkStatus();
   }());

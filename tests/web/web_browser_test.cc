@@ -119,6 +119,46 @@ json Seed(testing::EdgeStack& stack) {
   };
 }
 
+// What the schedule and payments steps add to Seed's clinic: a column of the appointments
+// view, a request form with one request from the website, the admin's login (refunds are
+// an admin's), the Stripe stand-in's account to connect, and the clinic-time instant the
+// block-off the browser adds must start at.
+json SeedScheduleAndPayments(testing::EdgeStack& stack, json cfg) {
+  auto c = stack.Client();
+  auto admin = Bearer(cfg["staffToken"].get<std::string>());
+  json providers = Must(c.Get("/v1/booking/providers", admin), 200, "list providers");
+  REQUIRE(providers["providers"].size() == 1);
+  Must(c.Post("/v1/booking/appointments-view/columns",
+              json{{"name", "Dr. Shah's day"}, {"providerIds", {providers["providers"][0]["id"]}}}.dump(), admin),
+       200, "create view column");
+  json form = Must(c.Post("/v1/booking/request-forms",
+                          json{{"name", "Telemedicine appointment"},
+                               {"description", "A video visit with one of our vets."},
+                               {"active", true},
+                               {"questions", {{{"label", "What is going on?"}, {"kind", "LONG_TEXT"}, {"required", true}}}}}
+                              .dump(), admin),
+                   200, "create request form");
+  std::string clinic_id = cfg["clinicId"];
+  Must(c.Post("/v1/public/clinics/" + clinic_id + "/request-forms/" + form["id"].get<std::string>() + "/requests",
+              json{{"contact", "sam.carter@example.test"}, {"contactName", "Sam Carter"},
+                   {"answers", {{{"questionId", form["questions"][0]["id"]}, {"value", "Milo keeps scratching his ear."}}}}}
+                  .dump()),
+       200, "submit form request");
+
+  absl::TimeZone chicago;
+  REQUIRE(absl::LoadTimeZone("America/Chicago", &chicago));
+  absl::CivilDay tomorrow = absl::ToCivilDay(absl::Now(), chicago) + 1;
+  REQUIRE(cfg["scheduleDay"] == absl::FormatCivilTime(tomorrow));
+  cfg["blockOffStart"] = absl::FormatTime(
+      absl::RFC3339_sec, absl::FromCivil(absl::CivilMinute(tomorrow.year(), tomorrow.month(), tomorrow.day(), 15, 0), chicago),
+      absl::UTCTimeZone());
+  cfg["admin"] = {{"email", "admin@riverside.vetline.test"}, {"password", kPassword}};
+  cfg["stripe"] = {{"url", stack.stripe().Url()},
+                   {"secretKey", testing::kStripeSimSecretKey},
+                   {"webhookSigningSecret", testing::kStripeSimWebhookSecret}};
+  return cfg;
+}
+
 // Runs one Playwright script with the seeded config; its output is the test's output.
 int RunScript(const std::string& script, json cfg, const std::string& shots) {
   cfg["screenshotDir"] = shots;
@@ -152,4 +192,18 @@ TEST_CASE("web: a video call in Chromium from the waiting room to its recording 
   testing::EdgeStack stack({.web_dir = VETLINE_WEB_DIR "/dist"});
   json cfg = Seed(stack);
   CHECK(RunScript("call.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/call") == 0);
+}
+
+TEST_CASE("web: the schedule in Chromium: the day and its blocked time added and removed then request forms and PIMS sync runs", "[web]") {
+  REQUIRE(std::filesystem::exists(VETLINE_WEB_DIR "/dist/index.html"));
+  testing::EdgeStack stack({.web_dir = VETLINE_WEB_DIR "/dist"});
+  json cfg = SeedScheduleAndPayments(stack, Seed(stack));
+  CHECK(RunScript("schedule.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/schedule") == 0);
+}
+
+TEST_CASE("web: a deposit in Chromium: asked from the profile and paid in the portal then partly refunded and invoiced", "[web]") {
+  REQUIRE(std::filesystem::exists(VETLINE_WEB_DIR "/dist/portal/index.html"));
+  testing::EdgeStack stack({.web_dir = VETLINE_WEB_DIR "/dist"});
+  json cfg = SeedScheduleAndPayments(stack, Seed(stack));
+  CHECK(RunScript("payments.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/payments") == 0);
 }

@@ -12,8 +12,8 @@
 //   POST /v1/refunds                      payment_intent | charge, amount?, reason?, metadata
 //   GET  /v1/refunds                      list (payment_intent, limit, starting_after)
 //   GET  /v1/events[/{id}]                newest first (created[gte], type, limit, starting_after)
-// The pay link:  GET /pay/{id} (a page), POST /pay/{id} (pays: payment_intent.succeeded,
-//                charge.succeeded, checkout.session.completed events).
+// The pay link:  GET /pay/{id} (a page, "Back" to cancel_url), POST /pay/{id} (pays: payment_intent.succeeded,
+//                charge.succeeded, checkout.session.completed events; the page returns to success_url).
 // Webhooks:      each event POSTed to --webhook-url with Stripe-Signature; non-2xx answers
 //                are retried after retry-base, doubling (at most an hour apart).
 // Control:       GET /_sim/state, /_sim/deliveries;

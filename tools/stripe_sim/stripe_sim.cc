@@ -64,6 +64,27 @@ json Unflatten(const http::FormParams& params) {
 
 bool Integer(const json& v, int64_t* out) { return v.is_string() && absl::SimpleAtoi(v.get<std::string>(), out); }
 
+// For URLs the caller gave (success_url, cancel_url) placed in the pay pages.
+std::string HtmlEscape(const std::string& in) {
+  std::string out;
+  for (char c : in) {
+    if (c == '&') {
+      out += "&amp;";
+    } else if (c == '<') {
+      out += "&lt;";
+    } else if (c == '>') {
+      out += "&gt;";
+    } else if (c == '"') {
+      out += "&quot;";
+    } else if (c == '\'') {
+      out += "&#39;";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string Query(const std::string& target, std::string* path) {
   const size_t q = target.find('?');
   *path = target.substr(0, q);
@@ -88,12 +109,7 @@ StandInAnswer StripeSim::Handle(const http::StandInRequest& r) {
   const std::string query = Query(r.target, &path);
   if (absl::StartsWith(path, "/_sim/")) return Control(r.method, path, http::ParseForm(query));
   if (absl::StartsWith(path, "/pay/")) {
-    if (r.method == "GET") {
-      return {200,
-              absl::StrCat("<!doctype html><title>Pay</title><form method=post><button>Pay ", path.substr(5),
-                           "</button></form>"),
-              "text/html"};
-    }
+    if (r.method == "GET") return PayPage(path.substr(5));
     return Pay(path.substr(5));
   }
   if (!absl::StartsWith(path, "/v1/")) return Error(404, "invalid_request_error", "Unrecognized request URL.");
@@ -266,6 +282,23 @@ StandInAnswer StripeSim::ExpireSession(const std::string& id) {
   return Json(200, s);
 }
 
+// Stripe's hosted page, reduced to its button; "back" is the session's cancel_url.
+StandInAnswer StripeSim::PayPage(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return {404, "no such session", "text/plain"};
+  const json& s = it->second;
+  std::string page = absl::StrCat("<!doctype html><html lang=en><title>Pay</title><main><h1>Pay ",
+                                  s["amount_total"].get<int64_t>(), " ", HtmlEscape(s["currency"].get<std::string>()),
+                                  " (minor units)</h1><form method=post><button>Pay ", HtmlEscape(id),
+                                  "</button></form>");
+  if (s["cancel_url"].is_string()) {
+    absl::StrAppend(&page, "<p><a href=\"", HtmlEscape(s["cancel_url"].get<std::string>()), "\">Back</a></p>");
+  }
+  absl::StrAppend(&page, "</main></html>");
+  return {200, page, "text/html"};
+}
+
 StandInAnswer StripeSim::Pay(const std::string& id) {
   std::lock_guard<std::mutex> lock(mu_);
   auto it = sessions_.find(id);
@@ -292,7 +325,12 @@ StandInAnswer StripeSim::Pay(const std::string& id) {
   Emit("payment_intent.succeeded", intent);
   Emit("charge.succeeded", charge);
   Emit("checkout.session.completed", s);
-  return {200, "<!doctype html><title>Paid</title><p>Paid.</p>", "text/html"};
+  // Stripe sends the payer back to the success_url once paid; the page does the same.
+  const std::string back = HtmlEscape(s["success_url"].get<std::string>());
+  return {200,
+          absl::StrCat("<!doctype html><html lang=en><meta http-equiv=refresh content=\"0;url=", back,
+                       "\"><title>Paid</title><p>Paid. <a href=\"", back, "\">Return to the merchant</a></p></html>"),
+          "text/html"};
 }
 
 StandInAnswer StripeSim::CreateRefund(const http::FormParams& params) {

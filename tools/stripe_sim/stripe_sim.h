@@ -48,12 +48,13 @@ class StripeSim {
     absl::Time due;
   };
 
-  // Under mu_ from here on, except CreateSession and Pay, which take it.
+  // Under mu_ from here on, except CreateSession, PayPage and Pay, which take it.
   http::StandInAnswer Api(const http::StandInRequest& r, const std::string& path, const http::FormParams& params);
   http::StandInAnswer CreateSession(const http::FormParams& params);
   http::StandInAnswer ExpireSession(const std::string& id);
   http::StandInAnswer CreateRefund(const http::FormParams& params);
   http::StandInAnswer List(const std::string& kind, const http::FormParams& query);
+  http::StandInAnswer PayPage(const std::string& id);
   http::StandInAnswer Pay(const std::string& id);
   http::StandInAnswer Control(const std::string& method, const std::string& path, const http::FormParams& query);
   void Emit(const std::string& type, const nlohmann::json& object);  // under mu_

@@ -165,6 +165,49 @@ TEST_CASE("payments: a deposit reaches the client's conversation and paying it i
   CHECK(report.rows(0).charges() == 1);
 }
 
+TEST_CASE("payments: a client reads their own payment request and nobody else's", "[payments]") {
+  PaymentsFixture f;
+  REQUIRE(f.Connect(f.clinic).ok());
+  pv1::PaymentRequest r = f.MustCreate(f.Deposit("deposit-portal", 4550, f.client.id()));
+  auto cy = f.fx.MakeClient(f.clinic, "Cy", "Moss", "+15551230009", "cy@example.com");
+  pv1::PaymentRequest theirs = f.MustCreate(f.Deposit("deposit-other", 1000, cy.id()));
+  auto portal = [&](const std::string& clinic_id, const std::string& client_id) {
+    api::Principal p;
+    p.set_kind(api::Principal::CLIENT);
+    p.set_clinic_id(clinic_id);
+    p.set_user_id("6f1c2a4e-0b7d-4c1e-9a55-3d2f8e7b6a01");
+    p.set_client_id(client_id);
+    return p;
+  };
+  auto get = [&](const api::Principal& who, const std::string& id, pv1::PaymentRequest* out) {
+    pv1::GetPaymentRequestRequest req;
+    req.set_id(id);
+    return f.payments->GetPaymentRequest(f.fx.As(who).get(), req, out);
+  };
+
+  // The portal's pay page: what, how much, its status and the pay link.
+  pv1::PaymentRequest seen;
+  grpc::Status st = get(portal(f.clinic.id, f.client.id()), r.id(), &seen);
+  INFO(st.error_message());
+  REQUIRE(st.ok());
+  CHECK(seen.amount_text() == "45.50 USD");
+  CHECK(seen.description() == "Surgery deposit");
+  CHECK(seen.status() == pv1::REQUESTED);
+  CHECK(seen.pay_url() == r.pay_url());
+
+  // Another client's request, one from another clinic's client, and a prospect with no
+  // client record: as missing as an id that does not exist.
+  pv1::PaymentRequest none;
+  CHECK(get(portal(f.clinic.id, f.client.id()), theirs.id(), &none).error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(get(portal(f.other.id, f.other_client.id()), r.id(), &none).error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(get(portal(f.clinic.id, ""), r.id(), &none).error_code() == grpc::StatusCode::NOT_FOUND);
+  CHECK(none.pay_url().empty());
+  // The list stays the staff's.
+  pv1::ListPaymentRequestsResponse list;
+  CHECK(f.payments->ListPaymentRequests(f.fx.As(portal(f.clinic.id, f.client.id())).get(), {}, &list).error_code() ==
+        grpc::StatusCode::PERMISSION_DENIED);
+}
+
 TEST_CASE("payments: bad input is a clear error naming the field and writes nothing", "[payments]") {
   PaymentsFixture f;
   REQUIRE(f.Connect(f.clinic).ok());

@@ -1463,7 +1463,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One payment request */
+        /** One payment request (staff; a client: their own) */
         get: operations["PaymentsService.GetPaymentRequest"];
         put?: never;
         post?: never;

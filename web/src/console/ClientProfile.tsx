@@ -1,12 +1,13 @@
 // The client profile (seed 001): phones with primary and texting capability, emails,
 // contact options (push read-only: the client app sets it), the survey toggle, pets,
-// every past conversation, and Start chat.
+// every past conversation, Start chat, and payments (console/payments).
 import { useCallback, useEffect, useState } from "react";
 import { api, ApiError, must, type Client, type Conversation } from "../api/client";
 import { formatPhone, formatTime } from "../shared/format";
 import { Link, navigate } from "../shared/router";
 import { CallHistoryTable } from "./calls/CallHistory";
 import { clientName, loadClient } from "./directory";
+import { Payments } from "./payments/Payments";
 
 const PHONE_TYPE: Record<string, string> = { MOBILE: "Mobile", HOME: "Home", WORK: "Work", OTHER: "Other" };
 const PORTAL: Record<string, string> = { NO_ACCOUNT: "No portal account", INVITED: "Invited to the portal", ACTIVE: "Uses the portal" };
@@ -177,6 +178,7 @@ export function ClientProfile({ id }: { id: string }) {
           </table>
         )}
       </section>
+      <Payments clientId={id} clientName={clientName(client)} />
       <section className="card" aria-labelledby="calls-h">
         <h2 id="calls-h">Video calls</h2>
         <CallHistoryTable clientId={id} />

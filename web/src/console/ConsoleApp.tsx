@@ -11,7 +11,8 @@ import { ClientProfile } from "./ClientProfile";
 import { ClientSearch } from "./ClientSearch";
 import { takeEarlyMe } from "./early";
 import { Inbox } from "./Inbox";
-import { Schedule } from "./Schedule";
+import { PimsSync } from "./pims/PimsSync";
+import { Schedule } from "./schedule/Schedule";
 import { SignIn } from "./SignIn";
 
 // Set while this tab has a session, so a reload after it expired says so.
@@ -70,6 +71,10 @@ export function ConsoleApp() {
   const onSchedule = path.startsWith("/schedule");
   const call = match("/calls/:id", path);
   const onCalls = path.startsWith("/calls");
+  // PIMS sync reports are the admins' (the nightly job's results and its failures).
+  const admin = me.staff?.role === "ADMIN";
+  const onPims = admin && path.startsWith("/pims-sync");
+  const pimsRun = match("/pims-sync/:id", path);
   return (
     <>
       <header className="topbar">
@@ -78,7 +83,7 @@ export function ConsoleApp() {
           <span>{me.clinic?.name ?? "Vetline"}</span>
         </div>
         <nav aria-label="Main">
-          <Link href="/" aria-current={onClients || onSchedule || onCalls ? undefined : "page"}>
+          <Link href="/" aria-current={onClients || onSchedule || onCalls || onPims ? undefined : "page"}>
             Inbox
           </Link>
           <Link href="/schedule" aria-current={onSchedule ? "page" : undefined}>
@@ -90,6 +95,11 @@ export function ConsoleApp() {
           <Link href="/calls" aria-current={onCalls && !call ? "page" : undefined}>
             Calls
           </Link>
+          {admin && (
+            <Link href="/pims-sync" aria-current={onPims ? "page" : undefined}>
+              PIMS sync
+            </Link>
+          )}
         </nav>
         <div className="who">
           <span className="name muted small">{me.staff?.name}</span>
@@ -98,7 +108,11 @@ export function ConsoleApp() {
           </button>
         </div>
       </header>
-      {call ? (
+      {onPims ? (
+        <main className="scroll">
+          <PimsSync runId={pimsRun?.id} />
+        </main>
+      ) : call ? (
         <main className="scroll">
           <CallScreen id={call.id} me={me} />
         </main>

@@ -14,6 +14,9 @@ const STATE: Record<string, string> = {
   CANCELLED: "not sent (opted out)",
 };
 
+// Staff follow a payment on the client's profile; the portal's pay page is the client's.
+const noLink = () => undefined;
+
 function author(m: Message, me: Me, directory: Directory, client: Client | null | undefined): string {
   if (m.author === "SYSTEM") return "Vetline";
   if (m.author === "CLIENT") return clientName(client);
@@ -46,7 +49,7 @@ export function MessageView({ m, me, directory, client }: { m: Message; me: Me; 
         {via} · <time dateTime={m.createTime} title={formatDateTime(m.createTime)}>{formatTime(m.createTime)}</time>
       </div>
       {m.text && <div className="text">{m.text}</div>}
-      {(m.attachments ?? []).map((a) => <AttachmentView key={a.id} a={a} joinHref={(v) => v.callId && `/calls/${v.callId}`} />)}
+      {(m.attachments ?? []).map((a) => <AttachmentView key={a.id} a={a} joinHref={(v) => v.callId && `/calls/${v.callId}`} paymentHref={noLink} />)}
       {m.author === "STAFF" && !m.internalNote && (m.deliveries ?? []).length > 0 && <DeliveryLine deliveries={m.deliveries!} />}
     </article>
   );

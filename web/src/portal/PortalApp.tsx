@@ -6,6 +6,7 @@ import { setClinicTimeZone } from "../shared/format";
 import { match, usePath } from "../shared/router";
 import { PortalHome } from "./PortalHome";
 import { JoinCall } from "./video/JoinCall";
+import { PayRequest } from "./payments/PayRequest";
 
 type Session = { state: "loading" } | { state: "signed-out"; reason?: string } | { state: "in"; me: Me };
 
@@ -33,6 +34,9 @@ export function PortalApp() {
   if (video) return <JoinCall callId={video.id} />;
   if (session.state === "loading") return <p className="placeholder">Loading…</p>;
   if (session.state === "signed-out") return <PortalSignIn reason={session.reason} onSignedIn={load} />;
+  // Paying a payment request; Stripe's success and cancel URLs come back here.
+  const payment = match("/portal/payments/:id", path);
+  if (payment) return <PayRequest id={payment.id} me={session.me} />;
   return <PortalHome me={session.me} onSignedOut={() => setSession({ state: "signed-out", reason: "You have signed out." })} />;
 }
 

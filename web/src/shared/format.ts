@@ -54,3 +54,31 @@ export function shiftDay(day: string, days: number): string {
   d.setUTCDate(d.getUTCDate() + days);
   return d.toISOString().slice(0, 10);
 }
+
+// The wall clock of an instant in the clinic's zone, as milliseconds of a UTC date with the
+// same fields (the zone's offset at that instant is this minus the instant).
+function wallClockMs(t: number): number {
+  const parts = new Intl.DateTimeFormat("en-US", {
+    timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit",
+    hour: "2-digit", minute: "2-digit", second: "2-digit",
+  }).formatToParts(new Date(t));
+  const n = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
+  return Date.UTC(n("year"), n("month") - 1, n("day"), n("hour"), n("minute"), n("second"));
+}
+
+// A clinic-local day and "HH:MM" as an RFC 3339 instant (the API's times are instants;
+// the front desk types its own wall clock). A time a DST jump skips moves forward with it.
+export function clinicInstant(day: string, hhmm: string): string | undefined {
+  const d = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  const t = /^(\d{1,2}):(\d{2})$/.exec(hhmm);
+  if (!d || !t) return undefined;
+  const wall = Date.UTC(Number(d[1]), Number(d[2]) - 1, Number(d[3]), Number(t[1]), Number(t[2]));
+  let guess = wall - (wallClockMs(wall) - wall);
+  guess = wall - (wallClockMs(guess) - guess); // the offset at the answer, not at the guess
+  return new Date(guess).toISOString();
+}
+
+// The clinic's IANA zone as the console was told it (undefined: the browser's).
+export function clinicTimeZone(): string | undefined {
+  return zone;
+}

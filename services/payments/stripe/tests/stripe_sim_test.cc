@@ -106,7 +106,11 @@ TEST_CASE("stripe-sim: paying, refunding and their signed webhooks, retried unti
   const std::string url = session["url"].get<std::string>();
   const std::string pay_path = url.substr(url.find("/pay/"));
   CHECK(c.Get(pay_path).status == 200);
-  CHECK(c.Post(pay_path, "", {}).status == 200);
+  CHECK(c.Get("/pay/cs_test_unknown").status == 404);
+  // Paid, the page sends the payer back to the success_url, as Stripe's does.
+  HttpResponse done = c.Post(pay_path, "", {});
+  CHECK(done.status == 200);
+  CHECK(done.body.find("http-equiv=refresh content=\"0;url=http://127.0.0.1:9/portal/paid\"") != std::string::npos);
   CHECK(c.Post(pay_path, "", {}).status == 409);  // paid once only
   nlohmann::json paid = Get(c, "/v1/checkout/sessions/" + session["id"].get<std::string>()).json();
   CHECK(paid["status"] == "complete");
