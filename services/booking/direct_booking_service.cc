@@ -127,6 +127,7 @@ grpc::Status DirectBookingService::GetOnlineBooking(grpc::ServerContext*, const 
       o->set_telemedicine(t.telemedicine);
     }
     out->set_allow_new_clients(clinic.settings.allow_new_clients);
+    out->set_time_zone(clinic.settings.time_zone);
     return absl::OkStatus();
   }());
 }
