@@ -48,8 +48,25 @@ async function staff(method, path, body) {
     headers: { Authorization: `Bearer ${cfg.staffToken}`, "Content-Type": "application/json" },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  expect(r.ok, `${method} ${path} was refused: ${r.status} ${await r.text()}`);
-  return r.json();
+  const text = await r.text();
+  expect(r.ok, `${method} ${path} was refused: ${r.status} ${text}`);
+  return JSON.parse(text);
+}
+
+// The front desk books Maria's pet at `startTime` (the online type, the clinic's provider).
+async function staffBooks(startTime) {
+  const [types, providers, client] = await Promise.all([
+    staff("GET", "/v1/booking/appointment-types?pageSize=200"),
+    staff("GET", "/v1/booking/providers?pageSize=200"),
+    staff("GET", `/v1/clients/${cfg.client.id}`),
+  ]);
+  await staff("POST", "/v1/booking/appointments", {
+    clientId: cfg.client.id,
+    petId: client.pets[0].id,
+    appointmentTypeId: types.appointmentTypes.find((t) => t.name === cfg.onlineType).id,
+    providerId: providers.providers[0].id,
+    startTime,
+  });
 }
 
 // The clinic-local day (YYYY-MM-DD) of an instant.
@@ -117,8 +134,21 @@ try {
     await checkAccessibility(page, "booking: slots");
     await noSidewaysScroll(page, "the slot picker");
     await run.screenshot(page, "03-book-slots-390px");
-    const time = (await times.first().textContent()).trim();
+    // While the client looks, the front desk books the first open time for someone else:
+    // picking it is told, beside the times, and the next open times are offered.
+    const taken = await times.first().locator("time").getAttribute("datetime");
+    await staffBooks(taken);
     await times.first().click();
+    await page.locator("#b-slot-error").filter({ hasText: "was just taken" }).waitFor({ timeout: WAIT });
+    const offered = page.getByRole("group", { name: "The next open times" }).getByRole("button");
+    const n = await offered.count();
+    expect(n >= 1 && n <= 3, `${n} next open times were offered`);
+    const next = await offered.first().locator("time").getAttribute("datetime");
+    expect(next > taken, `the time offered first (${next}) is not after the taken one (${taken})`);
+    await checkAccessibility(page, "booking: slot taken");
+    await run.screenshot(page, "03b-book-slot-taken-390px");
+    const time = (await offered.first().locator("time").textContent()).trim();
+    await offered.first().click();
     await page.getByRole("heading", { name: "Check and confirm" }).waitFor({ timeout: WAIT });
     const summary = await page.locator(".summary").textContent();
     for (const want of [cfg.onlineType, newClient.pet, `${newClient.first} ${newClient.last}`, time]) {

@@ -27,7 +27,8 @@ export function ManageAppointment({ appointmentId }: { appointmentId: string }) 
   const clinicId = clinicOfManageToken(token) ?? "";
   const [appt, setAppt] = useState<Booked>();
   const [timeZone, setTimeZone] = useState<string>();
-  const [bad, setBad] = useState<string>();
+  // A link the server refused: its words for why (undefined: the general "not valid").
+  const [bad, setBad] = useState<{ why?: string }>();
   const [problem, setProblem] = useState<string>();
   const [mode, setMode] = useState<"view" | "cancel" | "move">("view");
   const [slots, setSlots] = useState<Slot[]>();
@@ -49,7 +50,7 @@ export function ManageAppointment({ appointmentId }: { appointmentId: string }) 
       setAppt(a);
     } catch (e) {
       if (e instanceof ApiError && (e.status === 403 || e.status === 404 || e.status === 400)) {
-        setBad(e.status === 404 ? "This appointment was not found at the clinic." : undefined);
+        setBad({ why: e.status === 404 ? "This appointment was not found at the clinic." : undefined });
       } else {
         setProblem(problemText(e));
       }
@@ -60,7 +61,7 @@ export function ManageAppointment({ appointmentId }: { appointmentId: string }) 
     if (token && clinicId) void load();
   }, [load, token, clinicId]);
 
-  if (!token || !clinicId || bad !== undefined) return <BadLink why={bad} />;
+  if (!token || !clinicId || bad) return <BadLink why={bad?.why} />;
   if (problem && !appt) return <PageShell title="Your appointment"><p className="alert error" role="alert">{problem}</p></PageShell>;
   if (!appt) return <PageShell title="Your appointment"><p className="muted">Loading…</p></PageShell>;
 

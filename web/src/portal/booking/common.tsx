@@ -85,12 +85,12 @@ export function SlotPicker({ slots, timeZone, busy, onPick, offered }: {
   return (
     <div className="slot-picker">
       {offered && offered.length > 0 && (
-        <div className="offered" aria-label="The next open times">
-          <p>The next open times:</p>
+        <div className="offered" role="group" aria-labelledby="offered-title">
+          <p id="offered-title">The next open times</p>
           <div className="times">
             {offered.map((s) => (
               <button key={`${s.startTime}-${s.providerId}`} type="button" disabled={busy} onClick={() => onPick(s)}>
-                {formatDay(clinicDay(s.startTime))} {formatClock(s.startTime)}
+                <span>{formatDay(clinicDay(s.startTime))}</span> <time dateTime={s.startTime}>{formatClock(s.startTime)}</time>
               </button>
             ))}
           </div>
@@ -112,7 +112,7 @@ export function SlotPicker({ slots, timeZone, busy, onPick, offered }: {
           <div className="times">
             {times.map((s) => (
               <button key={`${s.startTime}-${s.providerId}`} type="button" disabled={busy} onClick={() => onPick(s)}>
-                {formatClock(s.startTime)}
+                <time dateTime={s.startTime}>{formatClock(s.startTime)}</time>
               </button>
             ))}
           </div>
