@@ -11,7 +11,9 @@
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "libs/auth/auth.h"
 #include "tests/support/edge_stack.h"
+#include "tests/support/identity_stack.h"
 #include "tests/support/smtp_sink.h"
 
 using namespace vetline;
@@ -194,6 +196,13 @@ TEST_CASE("web: the portal booking widget and its links in Chromium: book as a n
                    200, "portal link");
   cfg["portalLink"] = cfg["baseUrl"].get<std::string>() + "/portal/conversations/" +
                       cfg["conversationId"].get<std::string>() + "?link=" + link["link"].get<std::string>();
+  // The same link signed to have expired an hour ago (the stack's services share the test secret).
+  auth::LinkSigner links(auth::Key::FromSecret(testing::kTestInternalSecret).value());
+  cfg["expiredPortalLink"] =
+      cfg["baseUrl"].get<std::string>() + "/portal/conversations/" + cfg["conversationId"].get<std::string>() +
+      "?link=" +
+      links.Sign("portal", cfg["clinicId"].get<std::string>() + "/" + cfg["client"]["id"].get<std::string>(),
+                 absl::Now() - absl::Hours(1));
   cfg["smtpDir"] = sink.dir();
   cfg["onlineType"] = "New patient exam";
   cfg["timeZone"] = "America/Chicago";

@@ -306,6 +306,22 @@ try {
     }
   });
 
+  await run.step("an expired signed link says so and what to do next", null, async () => {
+    const arrive = await browser.newContext(phone);
+    const p = await arrive.newPage();
+    watchPage(p, problems);
+    try {
+      await p.goto(cfg.expiredPortalLink);
+      await p.getByRole("heading", { name: "This link has expired" }).waitFor({ timeout: WAIT });
+      await p.getByRole("alert").getByText(/ask your clinic to send a new one/i).waitFor({ timeout: WAIT });
+      expect(!p.url().includes("link="), `the expired token stayed in the address bar: ${p.url()}`);
+      await checkAccessibility(p, "portal expired link");
+      await run.screenshot(p, "15-portal-expired-link-390px");
+    } finally {
+      await arrive.close();
+    }
+  });
+
   await run.step("no script errors or CSP refusals on the booking pages", null, async () => {
     expect(problems.length === 0, problems.join("\n"));
   });

@@ -77,10 +77,9 @@ function BadPortalLink({ expired, text, onSignIn }: { expired: boolean; text: st
   return (
     <PageShell title={expired ? "This link has expired" : "This link does not work"}>
       <div className="card" role="alert">
+        {/* The service says what happened and what to do (expired, not valid, another clinic's). */}
         <p>{text}</p>
-        <p>{expired
-          ? "Links in your clinic's messages work for a limited time. Ask the clinic to send you a new one, or sign in with your portal email and password."
-          : "Open the link again from your clinic's message, copying all of it. If it still does not work, sign in with your portal email and password, or ask the clinic for a new link."}</p>
+        {expired && <p className="muted">Links in your clinic's messages work for a limited time, so that an old message cannot open your portal.</p>}
         <button type="button" className="primary" onClick={onSignIn}>Sign in with email and password</button>
       </div>
     </PageShell>
