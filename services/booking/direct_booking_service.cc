@@ -127,6 +127,7 @@ grpc::Status DirectBookingService::GetOnlineBooking(grpc::ServerContext*, const 
       o->set_telemedicine(t.telemedicine);
     }
     out->set_allow_new_clients(clinic.settings.allow_new_clients);
+    out->set_time_zone(clinic.settings.time_zone);
     return absl::OkStatus();
   }());
 }
@@ -186,15 +187,27 @@ grpc::Status DirectBookingService::ListOpenSlots(grpc::ServerContext* ctx, const
                                                  v1::ListOpenSlotsResponse* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_RETURN_IF_ERROR(validate::Id("clinicId", req->clinic_id()));
-    VL_RETURN_IF_ERROR(validate::Id("appointmentTypeId", req->appointment_type_id()));
+    std::string type_id = req->appointment_type_id();
+    if (req->manage_token().empty() || !type_id.empty()) {
+      VL_RETURN_IF_ERROR(validate::Id("appointmentTypeId", type_id));
+    }
     VL_RETURN_IF_ERROR(OptionalId("providerId", req->provider_id()));
     VL_ASSIGN_OR_RETURN(DayRange days, Days(req->from(), req->to()));
-    VL_RETURN_IF_ERROR(CallerOf(*ctx, req->clinic_id(), req->visitor_token()).status());
+    if (!req->manage_token().empty()) {
+      // Rescheduling with the confirmation link: the slots of its appointment's type.
+      VL_ASSIGN_OR_RETURN(DirectAppointment a, Managed(req->clinic_id(), req->appointment_id(), req->manage_token()));
+      if (!type_id.empty() && type_id != a.type_id) {
+        return InvalidField("appointmentTypeId", "appointmentTypeId must be the linked appointment's type (or empty)");
+      }
+      type_id = a.type_id;
+    } else {
+      VL_RETURN_IF_ERROR(CallerOf(*ctx, req->clinic_id(), req->visitor_token()).status());
+    }
     // The slots' read answers an unknown clinic (clinicId) or type first.
     VL_ASSIGN_OR_RETURN(std::vector<Slot> slots,
-                        FindOpenSlots(schedule_, settings_, req->clinic_id(), req->appointment_type_id(),
+                        FindOpenSlots(schedule_, settings_, req->clinic_id(), type_id,
                                       req->provider_id(), days, clock_.Now()));
-    VL_RETURN_IF_ERROR(repo_.OnlineType(req->clinic_id(), req->appointment_type_id()).status());
+    VL_RETURN_IF_ERROR(repo_.OnlineType(req->clinic_id(), type_id).status());
     SlotsOut(slots, resp->mutable_slots());
     return absl::OkStatus();
   }());

@@ -12,11 +12,11 @@ struct Wiring {
       : signer(ctx.key()),
         repo(ctx.pool()),
         clients(std::move(clients_channel), signer),
-        service(repo, signer, clock, options, clients,
+        service(repo, signer, auth::LinkSigner(ctx.key()), clock, options, clients,
                 PageTokens(ctx.env().platform.internal_secret)) {}
   auth::PrincipalSigner signer;
   IdentityRepository repo;
-  refs::GrpcClientRefs clients;  // client ids that requests name (LinkProspect)
+  refs::GrpcClientRefs clients;  // client ids that requests name (LinkProspect, portal links)
   IdentityService service;
 };
 

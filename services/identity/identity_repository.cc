@@ -86,6 +86,10 @@ constexpr pg::Statement kPortalByEmail{
 constexpr pg::Statement kPortalById{
     "identity_portal_by_id",
     "SELECT " PORTAL_COLUMNS "FROM identity.portal_accounts WHERE clinic_id = $1 AND id = $2"};
+constexpr pg::Statement kPortalOfClient{
+    "identity_portal_of_client",
+    "SELECT " PORTAL_COLUMNS "FROM identity.portal_accounts WHERE clinic_id = $1 AND client_id = $2 "
+    "ORDER BY created_at, id LIMIT 1"};
 constexpr pg::Statement kListProspects{
     "identity_list_prospects",
     "SELECT " PORTAL_COLUMNS "FROM identity.portal_accounts "
@@ -97,10 +101,10 @@ constexpr pg::Statement kLinkProspect{
 constexpr pg::Statement kInsertSession{
     "identity_insert_session",
     "INSERT INTO identity.sessions (token_hash, clinic_id, staff_user_id, portal_account_id, "
-    "expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING id"};
+    "client_id, expires_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id"};
 constexpr pg::Statement kFindSession{
     "identity_find_session",
-    "SELECT id, clinic_id, staff_user_id, portal_account_id FROM identity.sessions "
+    "SELECT id, clinic_id, staff_user_id, portal_account_id, client_id FROM identity.sessions "
     "WHERE token_hash = $1 AND revoked_at IS NULL AND expires_at > $2"};
 constexpr pg::Statement kRevokeSession{
     "identity_revoke_session",
@@ -348,6 +352,13 @@ absl::StatusOr<PortalRecord> IdentityRepository::GetPortalAccount(const std::str
   return PortalRow(r, 0);
 }
 
+absl::StatusOr<PortalRecord> IdentityRepository::FindPortalAccountOfClient(const std::string& clinic_id,
+                                                                           const std::string& client_id) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kPortalOfClient, {clinic_id, client_id}));
+  if (r.rows() == 0) return absl::NotFoundError("portal account not found");
+  return PortalRow(r, 0);
+}
+
 absl::StatusOr<std::vector<v1::PortalAccount>> IdentityRepository::ListProspects(
     const std::string& clinic_id) {
   VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kListProspects, {clinic_id}));
@@ -368,13 +379,14 @@ absl::StatusOr<std::string> IdentityRepository::CreateSession(const std::string&
                                                               const std::string& clinic_id,
                                                               const std::string& staff_user_id,
                                                               const std::string& portal_account_id,
+                                                              const std::string& client_id,
                                                               absl::Time expires) {
   auto opt = [](const std::string& s) {
     return s.empty() ? std::optional<std::string>() : std::optional<std::string>(s);
   };
   VL_ASSIGN_OR_RETURN(pg::Result r,
                       pool_->Exec(kInsertSession, {token_hash, clinic_id, opt(staff_user_id),
-                                                   opt(portal_account_id), expires}));
+                                                   opt(portal_account_id), opt(client_id), expires}));
   return r.Text(0, "id");
 }
 
@@ -388,8 +400,10 @@ absl::StatusOr<SessionRecord> IdentityRepository::FindLiveSession(const std::str
   if (auto staff = r.Optional(0, "staff_user_id")) {
     VL_ASSIGN_OR_RETURN(s.staff, GetStaff(s.clinic_id, *staff));
     if (!s.staff->user.active()) return absl::NotFoundError("session not found");
+  } else if (auto account = r.Optional(0, "portal_account_id")) {
+    VL_ASSIGN_OR_RETURN(s.portal, GetPortalAccount(s.clinic_id, *account));
   } else {
-    VL_ASSIGN_OR_RETURN(s.portal, GetPortalAccount(s.clinic_id, r.Text(0, "portal_account_id")));
+    s.link_client_id = r.Text(0, "client_id");
   }
   return s;
 }

@@ -30,6 +30,7 @@ struct SessionRecord {
   std::string clinic_id;
   std::optional<StaffRecord> staff;
   std::optional<PortalRecord> portal;
+  std::string link_client_id;  // neither: a signed link's session, scoped to this client
 };
 
 class IdentityRepository {
@@ -70,17 +71,21 @@ class IdentityRepository {
                                                  const std::string& email);
   absl::StatusOr<PortalRecord> GetPortalAccount(const std::string& clinic_id,
                                                 const std::string& id);
+  // The oldest portal account linked to `client_id`, or NotFound.
+  absl::StatusOr<PortalRecord> FindPortalAccountOfClient(const std::string& clinic_id,
+                                                         const std::string& client_id);
   absl::StatusOr<std::vector<v1::PortalAccount>> ListProspects(const std::string& clinic_id);
   absl::StatusOr<v1::PortalAccount> LinkProspect(const std::string& clinic_id,
                                                  const std::string& id,
                                                  const std::string& client_id);
 
-  // Sessions.
+  // Sessions: owned by exactly one of a staff user, a portal account or (a signed
+  // link's session) a client.
   absl::StatusOr<std::string> CreateSession(const std::string& token_hash,
                                             const std::string& clinic_id,
                                             const std::string& staff_user_id,
                                             const std::string& portal_account_id,
-                                            absl::Time expires);
+                                            const std::string& client_id, absl::Time expires);
   // The live session (not revoked, not expired at `now`, user active) or NotFound.
   absl::StatusOr<SessionRecord> FindLiveSession(const std::string& token_hash, absl::Time now);
   absl::Status RevokeSession(const std::string& session_id);

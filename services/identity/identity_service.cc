@@ -1,5 +1,6 @@
 #include "services/identity/identity_service.h"
 
+#include "absl/strings/str_split.h"
 #include "libs/core/status.h"
 #include "libs/core/time.h"
 #include "libs/core/validate.h"
@@ -14,6 +15,8 @@ constexpr char kStaffList[] = "identity.staff";
 constexpr size_t kMaxPasswordBytes = 256;  // the policy's own limit (auth::CheckPasswordPolicy)
 constexpr size_t kMaxTokenBytes = 128;     // session tokens are 47 characters
 constexpr int kMaxTeamsPerUser = 100;
+constexpr size_t kMaxLinkBytes = 512;      // portal links are ~150 characters
+constexpr char kPortalLinkPurpose[] = "portal";  // conversations' and clients' portal links
 
 // The same answer for an unknown email and a wrong password: do not reveal who exists.
 absl::Status BadCredentials() {
@@ -53,11 +56,12 @@ absl::Status NotFound(std::string_view what) {
 absl::Status IdentityService::IssueSession(const std::string& clinic_id,
                                            const std::string& staff_user_id,
                                            const std::string& portal_account_id,
-                                           v1::LoginResponse* out) {
+                                           v1::LoginResponse* out,
+                                           const std::string& link_client_id) {
   std::string token = auth::NewSessionToken();
   absl::Time expires = clock_.Now() + options_.session_ttl;
   VL_RETURN_IF_ERROR(repo_.CreateSession(auth::TokenHash(token), clinic_id, staff_user_id,
-                                         portal_account_id, expires)
+                                         portal_account_id, link_client_id, expires)
                          .status());
   out->set_token(token);
   *out->mutable_expires_at() = ToTimestamp(expires);
@@ -99,6 +103,10 @@ grpc::Status IdentityService::GetMe(grpc::ServerContext* ctx, const v1::GetMeReq
     if (p.kind() == api::Principal::STAFF) {
       VL_ASSIGN_OR_RETURN(StaffRecord s, repo_.GetStaff(p.clinic_id(), p.user_id()));
       *me->mutable_staff() = s.user;
+    } else if (p.kind() == api::Principal::CLIENT && p.user_id().empty()) {
+      // A signed link's session: the client, without an account (no email or name yet).
+      me->mutable_portal_account()->set_clinic_id(p.clinic_id());
+      me->mutable_portal_account()->set_client_id(p.client_id());
     } else if (p.kind() == api::Principal::CLIENT) {
       VL_ASSIGN_OR_RETURN(PortalRecord a, repo_.GetPortalAccount(p.clinic_id(), p.user_id()));
       *me->mutable_portal_account() = a.account;
@@ -289,6 +297,53 @@ grpc::Status IdentityService::PortalLogin(grpc::ServerContext*, const v1::Portal
   }());
 }
 
+grpc::Status IdentityService::PortalLinkLogin(grpc::ServerContext*,
+                                              const v1::PortalLinkLoginRequest* req,
+                                              v1::LoginResponse* resp) {
+  return rpc::ToGrpc([&]() -> absl::Status {
+    // Every refusal names `link` and says what to do next; none says which part failed
+    // beyond expired or not valid.
+    auto refused = [](std::string_view why) {
+      return FieldError(absl::StatusCode::kPermissionDenied, "link", why);
+    };
+    const absl::Status invalid = refused(
+        "this link is not valid: open it again from your clinic's message, or sign in with your email and password");
+    if (req->link().empty()) return InvalidField("link", "link is required");
+    if (!req->clinic_id().empty()) VL_RETURN_IF_ERROR(validate::Id("clinicId", req->clinic_id()));
+    if (req->link().size() > kMaxLinkBytes) return invalid;
+    auto subject = links_.Verify(req->link(), kPortalLinkPurpose, clock_.Now());
+    if (!subject.ok()) {
+      if (subject.status().message() == "link expired") {
+        return refused("this link has expired: ask your clinic to send a new one, or sign in with your email and password");
+      }
+      return invalid;
+    }
+    // "<clinic>/<client>", as conversations and clients sign it.
+    std::vector<std::string> parts = absl::StrSplit(*subject, absl::MaxSplits('/', 1));
+    if (parts.size() != 2 || !validate::Id("link", parts[0]).ok() || !validate::Id("link", parts[1]).ok()) {
+      return invalid;
+    }
+    const std::string& clinic_id = parts[0];
+    const std::string& client_id = parts[1];
+    if (!req->clinic_id().empty() && req->clinic_id() != clinic_id) {
+      return refused("this link is for another clinic: open it from that clinic's message");
+    }
+    if (auto c = repo_.GetClinic(clinic_id); !c.ok()) {
+      return c.status().code() == absl::StatusCode::kNotFound ? invalid : c.status();
+    }
+    // The client must still be one of the clinic's (not removed, not merged away).
+    if (absl::Status st = clients_.Check(rpc::ServiceForClinic(clinic_id), "link", client_id); !st.ok()) {
+      return st.code() == absl::StatusCode::kUnavailable ? st : invalid;
+    }
+    // The client's own account when they have one; else the link alone lets them in,
+    // scoped to that client.
+    auto account = repo_.FindPortalAccountOfClient(clinic_id, client_id);
+    if (account.ok()) return IssueSession(clinic_id, "", account->account.id(), resp);
+    if (account.status().code() != absl::StatusCode::kNotFound) return account.status();
+    return IssueSession(clinic_id, "", "", resp, client_id);
+  }());
+}
+
 grpc::Status IdentityService::ListProspects(grpc::ServerContext* ctx,
                                             const v1::ListProspectsRequest*,
                                             v1::ListProspectsResponse* resp) {
@@ -334,10 +389,14 @@ grpc::Status IdentityService::Authenticate(grpc::ServerContext* ctx,
       out->set_kind(api::Principal::STAFF);
       out->set_user_id(s->staff->user.id());
       out->set_role(RoleText(s->staff->user.role()));
-    } else {
+    } else if (s->portal) {
       out->set_kind(api::Principal::CLIENT);
       out->set_user_id(s->portal->account.id());
       out->set_client_id(s->portal->account.client_id());
+    } else {
+      // A signed link's session: the client, without a portal account.
+      out->set_kind(api::Principal::CLIENT);
+      out->set_client_id(s->link_client_id);
     }
     return absl::OkStatus();
   }());

@@ -19,13 +19,15 @@ struct IdentityOptions {
 
 class IdentityService final : public v1::IdentityService::Service {
  public:
-  // `clients` resolves the client ids requests name (LinkProspect); `page_tokens` reads
-  // and writes the lists' page tokens.
+  // `clients` resolves the client ids requests name (LinkProspect, a portal link's
+  // client); `links` verifies the signed portal links of the clinic's messages;
+  // `page_tokens` reads and writes the lists' page tokens.
   IdentityService(IdentityRepository& repo, const auth::PrincipalSigner& signer,
-                  const Clock& clock, IdentityOptions options, const refs::ClientRefs& clients,
-                  PageTokens page_tokens)
+                  auth::LinkSigner links, const Clock& clock, IdentityOptions options,
+                  const refs::ClientRefs& clients, PageTokens page_tokens)
       : repo_(repo),
         signer_(signer),
+        links_(links),
         clock_(clock),
         options_(options),
         clients_(clients),
@@ -54,6 +56,8 @@ class IdentityService final : public v1::IdentityService::Service {
                             v1::PortalAccount*) override;
   grpc::Status PortalLogin(grpc::ServerContext*, const v1::PortalLoginRequest*,
                            v1::LoginResponse*) override;
+  grpc::Status PortalLinkLogin(grpc::ServerContext*, const v1::PortalLinkLoginRequest*,
+                               v1::LoginResponse*) override;
   grpc::Status ListProspects(grpc::ServerContext*, const v1::ListProspectsRequest*,
                              v1::ListProspectsResponse*) override;
   grpc::Status LinkProspect(grpc::ServerContext*, const v1::LinkProspectRequest*,
@@ -65,10 +69,12 @@ class IdentityService final : public v1::IdentityService::Service {
 
  private:
   absl::Status IssueSession(const std::string& clinic_id, const std::string& staff_user_id,
-                            const std::string& portal_account_id, v1::LoginResponse* out);
+                            const std::string& portal_account_id, v1::LoginResponse* out,
+                            const std::string& link_client_id = "");
 
   IdentityRepository& repo_;
   const auth::PrincipalSigner& signer_;
+  auth::LinkSigner links_;
   const Clock& clock_;
   IdentityOptions options_;
   const refs::ClientRefs& clients_;

@@ -167,6 +167,7 @@ TEST_CASE("booking e2e: a client books online over HTTP and cancels with the ema
   REQUIRE(r.status == 200);
   REQUIRE(r.json()["appointmentTypes"].size() == 1);
   CHECK(r.json()["appointmentTypes"][0]["id"] == b.type_id);
+  CHECK(r.json()["timeZone"] == "America/Chicago");  // the widget shows days and times in it
   r = b.Public("POST", "/codes", {{"contact", "Ann@Example.com"}});
   INFO(r.body);
   REQUIRE(r.status == 200);

@@ -11,7 +11,10 @@
 
 #include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "libs/auth/auth.h"
 #include "tests/support/edge_stack.h"
+#include "tests/support/identity_stack.h"
+#include "tests/support/smtp_sink.h"
 
 using namespace vetline;
 using testing::Bearer;
@@ -206,4 +209,56 @@ TEST_CASE("web: a deposit in Chromium: asked from the profile and paid in the po
   testing::EdgeStack stack({.web_dir = VETLINE_WEB_DIR "/dist"});
   json cfg = SeedScheduleAndPayments(stack, Seed(stack));
   CHECK(RunScript("payments.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/payments") == 0);
+}
+
+TEST_CASE("web: the portal booking widget and its links in Chromium: book as a new client then manage and arrive by a signed link", "[web]") {
+  REQUIRE(std::filesystem::exists(VETLINE_WEB_DIR "/dist/portal/index.html"));
+  // Booking sends its codes and confirmations by email through conversations, to a real
+  // SMTP server whose stored messages the browser steps read the codes from.
+  testing::SmtpSink sink(VETLINE_WEB_DIR "/..");
+  REQUIRE(sink.ready());
+  testing::EdgeStackOptions options{.web_dir = VETLINE_WEB_DIR "/dist"};
+  options.delivery.smtp_url = sink.Url();
+  options.delivery.workers = 1;
+  options.delivery.options.email_from = "hello@riverside.vetline.test";
+  options.booking_through_conversations = true;
+  testing::EdgeStack stack(options);
+  json cfg = Seed(stack);
+  auto c = stack.Client();
+  auto admin = Bearer(cfg["staffToken"].get<std::string>());
+
+  // Online booking: a type new clients may book, new clients welcome, a short cut-off
+  // (so today's slots can still be changed online) and a request form for when the clinic
+  // takes existing clients only.
+  json type = Must(c.Post("/v1/booking/appointment-types",
+                          json{{"name", "New patient exam"}, {"durationMinutes", 30}}.dump(), admin),
+                   200, "create online type");
+  Must(c.Send("PATCH", "/v1/booking/appointment-types/" + type["id"].get<std::string>(),
+              json{{"onlineBookable", true}, {"newClientAllowed", true}}.dump(), admin),
+       200, "make the type bookable online");
+  Must(c.Send("PATCH", "/v1/booking/settings",
+              json{{"allowNewClients", true}, {"cancelCutoffMinutes", 60}, {"minimumNoticeMinutes", 120}}.dump(), admin),
+       200, "online booking settings");
+  Must(c.Post("/v1/booking/request-forms",
+              json{{"name", "Appointment request"}, {"active", true},
+                   {"questions", {{{"label", "What is the visit for?"}, {"kind", "SHORT_TEXT"}, {"required", true}}}}}
+                  .dump(), admin),
+       200, "create request form");
+
+  // The link a message to Maria carries, as clients' SendPortalLink signs it.
+  json link = Must(c.Post("/v1/clients/" + cfg["client"]["id"].get<std::string>() + "/portal-link", "{}", admin),
+                   200, "portal link");
+  cfg["portalLink"] = cfg["baseUrl"].get<std::string>() + "/portal/conversations/" +
+                      cfg["conversationId"].get<std::string>() + "?link=" + link["link"].get<std::string>();
+  // The same link signed to have expired an hour ago (the stack's services share the test secret).
+  auth::LinkSigner links(auth::Key::FromSecret(testing::kTestInternalSecret).value());
+  cfg["expiredPortalLink"] =
+      cfg["baseUrl"].get<std::string>() + "/portal/conversations/" + cfg["conversationId"].get<std::string>() +
+      "?link=" +
+      links.Sign("portal", cfg["clinicId"].get<std::string>() + "/" + cfg["client"]["id"].get<std::string>(),
+                 absl::Now() - absl::Hours(1));
+  cfg["smtpDir"] = sink.dir();
+  cfg["onlineType"] = "New patient exam";
+  cfg["timeZone"] = "America/Chicago";
+  CHECK(RunScript("booking.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/booking") == 0);
 }

@@ -314,6 +314,35 @@ TEST_CASE("direct booking: an existing client books with a code read from the em
   }
   // Moved with the link to 11:00, the same provider; the old slot is free again.
   const absl::Time eleven = kTen + absl::Hours(1);
+  // The link alone lists the open slots to move to (its appointment's type); a forged
+  // link lists nothing.
+  v1::ListOpenSlotsRequest move_slots;
+  move_slots.set_clinic_id(s.clinic.id);
+  move_slots.set_manage_token(manage.manage_token());
+  move_slots.set_appointment_id(booked.appointment_id());
+  move_slots.set_from("2026-06-02");
+  move_slots.set_to("2026-06-02");
+  {
+    grpc::ClientContext ctx;
+    v1::ListOpenSlotsResponse open;
+    st = s.direct->ListOpenSlots(&ctx, move_slots, &open);
+    INFO(st.error_message());
+    REQUIRE(st.ok());
+    CHECK(open.slots_size() == after.slots_size());  // the booked 10:00 still blocks its neighbours
+    bool has_eleven = false;
+    for (const auto& slot : open.slots()) has_eleven = has_eleven || FromTimestamp(slot.start_time()) == eleven;
+    CHECK(has_eleven);
+  }
+  {
+    grpc::ClientContext ctx;
+    v1::ListOpenSlotsRequest forged_slots = move_slots;
+    forged_slots.set_appointment_id("00000000-0000-4000-8000-000000000002");
+    v1::ListOpenSlotsResponse open;
+    st = s.direct->ListOpenSlots(&ctx, forged_slots, &open);
+    CHECK(st.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK(Field(st) == "manageToken");
+    CHECK(open.slots_size() == 0);
+  }
   v1::RescheduleAppointmentRequest move;
   move.set_clinic_id(s.clinic.id);
   move.set_appointment_id(booked.appointment_id());

@@ -439,3 +439,116 @@ TEST_CASE("identity: server reflection lists the service", "[identity]") {
   CHECK(std::count(names->begin(), names->end(), "vetline.identity.v1.IdentityService") == 1);
   CHECK(std::count(names->begin(), names->end(), "grpc.health.v1.Health") == 1);
 }
+
+TEST_CASE("identity: a signed portal link signs its client in and a bad one is refused naming link",
+          "[identity]") {
+  testing::TestDatabase clients_db;
+  auto clients_service =
+      clients::Start(testing::TestServiceEnv(clients_db.conninfo()), {}).value();
+  std::string clients_address =
+      "127.0.0.1:" + std::to_string(clients_service->server().port());
+  auto clients_stub = clients::v1::ClientsService::NewStub(rpc::Dial(clients_address));
+  FakeClock clock;
+  IdentityStack s(&clock, clients_address);
+  Clinic c = MakeClinic(s, "Maple Vet", "admin@maple.example");
+  Clinic other = MakeClinic(s, "Oak Vet", "admin@oak.example");
+  auto create_client = [&](const api::Principal& as, const std::string& first) {
+    clients::v1::CreateClientRequest req;
+    req.set_first_name(first);
+    req.set_last_name("Owner");
+    clients::v1::Client out;
+    REQUIRE(clients_stub->CreateClient(s.As(&as).get(), req, &out).ok());
+    return out.id();
+  };
+  const std::string clinic_id = c.created.clinic().id();
+  const std::string with_account = create_client(c.admin, "Pat");
+  const std::string without_account = create_client(c.admin, "Sam");
+  const std::string oak_client = create_client(other.admin, "Lee");
+
+  // Pat has a portal account linked to the profile.
+  v1::PortalSignupRequest su;
+  su.set_clinic_id(clinic_id);
+  su.set_email("pat@pets.example");
+  su.set_name("Pat Owner");
+  su.set_password(kPassword);
+  v1::PortalAccount acct;
+  REQUIRE(s.stub().PortalSignup(s.As(nullptr).get(), su, &acct).ok());
+  v1::LinkProspectRequest link_prospect;
+  link_prospect.set_id(acct.id());
+  link_prospect.set_client_id(with_account);
+  REQUIRE(s.stub().LinkProspect(s.As(&c.admin).get(), link_prospect, &acct).ok());
+
+  // Signed as conversations and clients sign the links of their messages.
+  auth::LinkSigner links(auth::Key::FromSecret(testing::kTestInternalSecret).value());
+  auto sign = [&](const std::string& subject, std::string_view purpose = "portal") {
+    return links.Sign(purpose, subject, clock.Now() + absl::Hours(1));
+  };
+  auto login = [&](const std::string& link, const std::string& clinic = "") {
+    v1::PortalLinkLoginRequest req;
+    req.set_link(link);
+    req.set_clinic_id(clinic);
+    v1::LoginResponse resp;
+    grpc::Status st = s.stub().PortalLinkLogin(s.As(nullptr).get(), req, &resp);
+    return std::make_pair(st, resp.token());
+  };
+
+  // A client with an account gets that account's session.
+  auto [st, token] = login(sign(clinic_id + "/" + with_account), clinic_id);
+  REQUIRE(st.ok());
+  api::Principal pat = s.Authenticate(token).value();
+  CHECK(pat.kind() == api::Principal::CLIENT);
+  CHECK(pat.user_id() == acct.id());
+  CHECK(pat.client_id() == with_account);
+  CHECK(pat.clinic_id() == clinic_id);
+
+  // A client without one is let in by the link alone, scoped to that client.
+  std::tie(st, token) = login(sign(clinic_id + "/" + without_account));
+  REQUIRE(st.ok());
+  api::Principal sam = s.Authenticate(token).value();
+  CHECK(sam.kind() == api::Principal::CLIENT);
+  CHECK(sam.user_id().empty());
+  CHECK(sam.client_id() == without_account);
+  CHECK(sam.clinic_id() == clinic_id);
+  v1::Me me;
+  REQUIRE(s.stub().GetMe(s.As(&sam).get(), {}, &me).ok());
+  CHECK(me.kind() == api::Principal::CLIENT);
+  CHECK(me.portal_account().client_id() == without_account);
+  CHECK(me.clinic().name() == "Maple Vet");
+  // The session ends like any other.
+  v1::LogoutResponse out;
+  REQUIRE(s.stub().Logout(s.As(&sam).get(), {}, &out).ok());
+  CHECK(s.Authenticate(token).status().code() == absl::StatusCode::kUnauthenticated);
+
+  auto refused = [&](const std::string& link, const std::string& clinic, const std::string& says) {
+    auto [st, token] = login(link, clinic);
+    INFO(st.error_message());
+    CHECK(st.error_code() == grpc::StatusCode::PERMISSION_DENIED);
+    CHECK(st.error_details() == "link");
+    CHECK(st.error_message().find(says) != std::string::npos);
+    CHECK(token.empty());
+  };
+  const std::string good = sign(clinic_id + "/" + without_account);
+  // Tampered: one character of the signed payload changed, or the signature cut.
+  std::string tampered = good;
+  tampered[3] = tampered[3] == 'A' ? 'B' : 'A';
+  refused(tampered, "", "not valid");
+  refused(good.substr(0, good.size() - 4), "", "not valid");
+  refused("not-a-link", "", "not valid");
+  // Meant for something else (a video call's invitation).
+  refused(sign(clinic_id + "/" + without_account, "video-join"), "", "not valid");
+  // Opened in another clinic's portal, or naming another clinic's client.
+  refused(good, other.created.clinic().id(), "another clinic");
+  refused(sign(clinic_id + "/" + oak_client), "", "not valid");
+  refused(sign(clinic_id + "/not-a-uuid"), "", "not valid");
+  // Expired.
+  const std::string soon = sign(clinic_id + "/" + with_account);
+  clock.Advance(absl::Hours(2));
+  refused(soon, "", "expired");
+  // Missing, and a malformed clinic id: invalid arguments naming the field.
+  std::tie(st, token) = login("");
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_details() == "link");
+  std::tie(st, token) = login(sign(clinic_id + "/" + with_account), "nope");
+  CHECK(st.error_code() == grpc::StatusCode::INVALID_ARGUMENT);
+  CHECK(st.error_details() == "clinicId");
+}

@@ -1593,6 +1593,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/portal/link-login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Client portal sign-in by the signed link of a clinic's message */
+        post: operations["IdentityService.PortalLinkLogin"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/portal/login": {
         parameters: {
             query?: never;
@@ -2391,6 +2408,7 @@ export interface components {
         "vetline.booking.v1.OnlineBooking": {
             allowNewClients?: boolean;
             appointmentTypes?: components["schemas"]["vetline.booking.v1.OnlineType"][];
+            timeZone?: string;
         };
         "vetline.booking.v1.OnlineType": {
             /** Format: int32 */
@@ -3105,6 +3123,10 @@ export interface components {
             id?: string;
             name?: string;
             prospect?: boolean;
+        };
+        "vetline.identity.v1.PortalLinkLoginRequest": {
+            clinicId?: string;
+            link?: string;
         };
         "vetline.identity.v1.PortalLoginRequest": {
             clinicId?: string;
@@ -7328,6 +7350,39 @@ export interface operations {
             };
         };
     };
+    "IdentityService.PortalLinkLogin": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["vetline.identity.v1.PortalLinkLoginRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.identity.v1.LoginResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "IdentityService.PortalLogin": {
         parameters: {
             query?: never;
@@ -7779,6 +7834,8 @@ export interface operations {
                 from?: string;
                 to?: string;
                 providerId?: string;
+                manageToken?: string;
+                appointmentId?: string;
             };
             header?: never;
             path: {

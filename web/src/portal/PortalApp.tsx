@@ -1,29 +1,57 @@
-// The client portal: a pet owner signs in to their clinic and reads and answers their
-// conversations. Its screens grow with issue 12 (booking widget, joining a call, paying).
-import { useCallback, useEffect, useState, type FormEvent } from "react";
-import { api, SESSION_ENDED, type Me } from "../api/client";
+// The client portal: a pet owner signs in to their clinic (or arrives by the signed link
+// of a clinic's message) and reads and answers their conversations; the booking widget,
+// the manage link of a booking, request forms and joining a call need no sign-in.
+import { useCallback, useEffect, useRef, useState, type FormEvent } from "react";
+import { api, must, SESSION_ENDED, type Me } from "../api/client";
 import { setClinicTimeZone } from "../shared/format";
-import { match, usePath } from "../shared/router";
+import { match, navigate, usePath } from "../shared/router";
+import { BookingWidget } from "./booking/BookingWidget";
+import { PageShell, problemText } from "./booking/common";
+import { ManageAppointment } from "./booking/ManageAppointment";
+import { RequestFormPage } from "./booking/RequestFormPage";
 import { PortalHome } from "./PortalHome";
 import { JoinCall } from "./video/JoinCall";
 import { PayRequest } from "./payments/PayRequest";
 
-type Session = { state: "loading" } | { state: "signed-out"; reason?: string } | { state: "in"; me: Me };
+type Session =
+  | { state: "loading" }
+  | { state: "signed-out"; reason?: string }
+  | { state: "in"; me: Me }
+  | { state: "bad-link"; expired: boolean; text: string };
 
 export function PortalApp() {
   const [session, setSession] = useState<Session>({ state: "loading" });
-  const { path } = usePath();
+  const { path, query } = usePath();
+  const conversation = match("/portal/conversations/:id", path);
   const load = useCallback(async () => {
     const { data } = await api.GET("/v1/me");
     if (data?.kind === "CLIENT") {
       setClinicTimeZone(data.clinic?.timeZone);
+      if (data.clinic?.id) window.localStorage.setItem("vetline.clinic", data.clinic.id);
       setSession({ state: "in", me: data });
     } else {
       setSession({ state: "signed-out" });
     }
   }, []);
+  // Arriving by a message's signed link (/portal/conversations/<id>?link=<token>): the
+  // link signs the client in, then leaves the address bar (and the history) at once.
+  const arriving = useRef(conversation && query.get("link") ? query.get("link") : null);
   useEffect(() => {
-    void load();
+    const link = arriving.current;
+    if (!link || !conversation) {
+      void load();
+      return;
+    }
+    arriving.current = null;
+    navigate(`/portal/conversations/${encodeURIComponent(conversation.id)}`, true);
+    must(api.POST("/v1/portal/link-login", { body: { link, clinicId: query.get("clinic") ?? undefined } })).then(
+      () => load(),
+      (e) => setSession({ state: "bad-link", expired: /expired/i.test(e instanceof Error ? e.message : ""), text: problemText(e) }),
+    );
+    // Once, on arrival.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  useEffect(() => {
     const ended = () => setSession({ state: "signed-out", reason: "Your session has ended. Please sign in again." });
     window.addEventListener(SESSION_ENDED, ended);
     return () => window.removeEventListener(SESSION_ENDED, ended);
@@ -32,12 +60,34 @@ export function PortalApp() {
   // A video call's join link works without signing in: its invitation is the key.
   const video = match("/portal/video/:id", path);
   if (video) return <JoinCall callId={video.id} />;
+  // Booking, its manage link and request forms: public pages.
+  if (path === "/portal/book" || path === "/portal/book/") return <BookingWidget />;
+  const appointment = match("/portal/appointments/:id", path);
+  if (appointment) return <ManageAppointment appointmentId={appointment.id} />;
+  const form = match("/portal/request-forms/:id", path);
+  if (form) return <RequestFormPage formId={form.id} />;
   if (session.state === "loading") return <p className="placeholder">Loading…</p>;
+  if (session.state === "bad-link") return <BadPortalLink expired={session.expired} text={session.text} onSignIn={() => setSession({ state: "signed-out" })} />;
   if (session.state === "signed-out") return <PortalSignIn reason={session.reason} onSignedIn={load} />;
   // Paying a payment request; Stripe's success and cancel URLs come back here.
   const payment = match("/portal/payments/:id", path);
   if (payment) return <PayRequest id={payment.id} me={session.me} />;
-  return <PortalHome me={session.me} onSignedOut={() => setSession({ state: "signed-out", reason: "You have signed out." })} />;
+  return <PortalHome me={session.me} openConversationId={conversation?.id}
+    onSignedOut={() => setSession({ state: "signed-out", reason: "You have signed out." })} />;
+}
+
+// A message's link that expired or was altered: what happened and what to do next.
+function BadPortalLink({ expired, text, onSignIn }: { expired: boolean; text: string; onSignIn: () => void }) {
+  return (
+    <PageShell title={expired ? "This link has expired" : "This link does not work"}>
+      <div className="card" role="alert">
+        {/* The service says what happened and what to do (expired, not valid, another clinic's). */}
+        <p>{text}</p>
+        {expired && <p className="muted">Links in your clinic's messages work for a limited time, so that an old message cannot open your portal.</p>}
+        <button type="button" className="primary" onClick={onSignIn}>Sign in with email and password</button>
+      </div>
+    </PageShell>
+  );
 }
 
 function PortalSignIn({ reason, onSignedIn }: { reason?: string; onSignedIn: () => void }) {

@@ -17,9 +17,10 @@ function byTime(a: Message, b: Message): number {
   return (a.createTime ?? "").localeCompare(b.createTime ?? "") || (a.id ?? "").localeCompare(b.id ?? "");
 }
 
-export function PortalHome({ me, onSignedOut }: { me: Me; onSignedOut: () => void }) {
+// `openConversationId`: the conversation a message's link points at (opened first).
+export function PortalHome({ me, onSignedOut, openConversationId }: { me: Me; onSignedOut: () => void; openConversationId?: string }) {
   const [conversations, setConversations] = useState<Conversation[]>([]);
-  const [openId, setOpenId] = useState<string>();
+  const [openId, setOpenId] = useState<string | undefined>(openConversationId);
   const [messages, setMessages] = useState<Message[]>([]);
   const [text, setText] = useState("");
   const [error, setError] = useState<string>();
@@ -79,7 +80,7 @@ export function PortalHome({ me, onSignedOut }: { me: Me; onSignedOut: () => voi
       <header className="topbar">
         <div className="brand"><img src="/favicon.svg" alt="" /><span>{me.clinic?.name}</span></div>
         <div className="who">
-          <span className="name muted small">{me.portalAccount?.name}</span>
+          <span className="name muted small">{me.portalAccount?.name || (me.portalAccount?.id ? "" : "Signed in by your clinic's link")}</span>
           <button type="button" onClick={() => void signOut()}>Sign out</button>
         </div>
       </header>

@@ -82,3 +82,16 @@ export function clinicInstant(day: string, hhmm: string): string | undefined {
 export function clinicTimeZone(): string | undefined {
   return zone;
 }
+
+// The clinic-local day (YYYY-MM-DD) of an instant.
+export function clinicDay(iso: string | undefined): string {
+  if (!iso) return "";
+  return new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" }).format(new Date(iso));
+}
+
+// A YYYY-MM-DD day as people read it ("Wed, Jun 3"); calendar only, no time zone involved.
+export function formatDay(day: string, long = false): string {
+  return new Intl.DateTimeFormat(undefined, {
+    timeZone: "UTC", weekday: long ? "long" : "short", month: long ? "long" : "short", day: "numeric",
+  }).format(new Date(`${day}T12:00:00Z`));
+}
