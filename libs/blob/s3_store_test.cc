@@ -294,5 +294,5 @@ TEST_CASE("blob store settings: configuration selects S3 and incomplete settings
   s.Register(p);
   absl::Status small = p.Parse({}, bad);
   CHECK_FALSE(small.ok());
-  CHECK(absl::StrContains(small.message(), "s3-part-mib"));
+  CHECK(absl::StrContains(small.message(), "VETLINE_S3_PART_MIB"));
 }
