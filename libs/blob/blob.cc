@@ -5,6 +5,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "libs/core/status.h"
+#include "libs/blob/s3_store.h"
 #include "libs/core/ids.h"
 
 namespace vetline::blob {
@@ -45,17 +47,35 @@ class LocalStore final : public BlobStore {
     return size;
   }
 
+  absl::Status Delete(const std::string& key) override {
+    auto target = Resolve(key);
+    if (!target.ok()) return target.status();
+    std::error_code ec;
+    fs::remove(*target, ec);
+    if (ec) return absl::UnavailableError(absl::StrCat("cannot delete ", key, ": ", ec.message()));
+    return absl::OkStatus();
+  }
+
  private:
   absl::StatusOr<fs::path> Resolve(const std::string& key) const {
-    if (key.empty() || key.front() == '/' || absl::StrContains(key, "..")) {
-      return absl::InvalidArgumentError(absl::StrCat("bad blob key ", key));
-    }
+    VL_RETURN_IF_ERROR(CheckKey(key));
     return fs::path(root_) / key;
   }
   std::string root_;
 };
 
 }  // namespace
+
+absl::StatusOr<std::string> BlobStore::DownloadUrl(const std::string& key, absl::Duration ttl) const {
+  return absl::UnimplementedError("this blob store has no direct download links");
+}
+
+absl::Status CheckKey(const std::string& key) {
+  if (key.empty() || key.front() == '/' || absl::StrContains(key, "..")) {
+    return absl::InvalidArgumentError(absl::StrCat("bad blob key ", key));
+  }
+  return absl::OkStatus();
+}
 
 std::unique_ptr<BlobStore> LocalDirectory(std::string root) {
   return std::make_unique<LocalStore>(std::move(root));
@@ -72,6 +92,30 @@ absl::Status PutBytes(BlobStore& store, const std::string& key, std::string_view
   std::error_code ec;
   fs::remove(tmp, ec);
   return put;
+}
+
+void StoreSettings::Register(ConfigParser& p) {
+  p.String("blob-store", &kind, "where recordings and files are kept: local (each service's blob "
+           "directory) or s3", kind);
+  p.String("s3-endpoint", &s3.endpoint,
+           "S3 endpoint, scheme://host[:port] (empty: AWS's for s3-region)", s3.endpoint);
+  p.String("s3-region", &s3.region, "S3 region the requests are signed for", s3.region);
+  p.String("s3-bucket", &s3.bucket, "S3 bucket holding the blobs", s3.bucket);
+  p.String("s3-access-key-id", &s3.access_key_id, "S3 access key id", "");
+  p.String("s3-secret-access-key", &s3.secret_access_key, "S3 secret access key (never logged)", "");
+  p.Bool("s3-path-style", &s3.path_style,
+         "address the bucket as endpoint/bucket (S3-compatible servers) rather than bucket.endpoint",
+         s3.path_style);
+  p.Int("s3-part-mib", &s3.part_mib, "multipart upload part size (MiB); larger files go up in parts",
+        s3.part_mib, 5, 5120);
+  p.Duration("s3-timeout", &s3.timeout, "longest one S3 request may take", s3.timeout);
+}
+
+absl::StatusOr<std::unique_ptr<BlobStore>> OpenStore(const StoreSettings& settings, std::string local_dir) {
+  if (settings.kind == "s3") return S3Store(settings.s3);
+  if (settings.kind != "local") return absl::InvalidArgumentError("blob-store must be local or s3");
+  if (local_dir.empty()) return absl::InvalidArgumentError("a blob directory is required when blob-store is local");
+  return LocalDirectory(std::move(local_dir));
 }
 
 }  // namespace vetline::blob

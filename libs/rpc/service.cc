@@ -66,6 +66,7 @@ void PlatformSettings::Register(ConfigParser& p) {
   p.String("metrics-address", &metrics_address, "host:port serving /metrics (empty: off)", "");
   p.Duration("migrate-timeout", &migrate_timeout,
              "how long to wait for the database at start", absl::Seconds(60));
+  blob.Register(p);
 }
 
 absl::StatusOr<std::shared_ptr<grpc::Channel>> ServiceContext::Peer(const std::string& service) {

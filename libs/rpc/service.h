@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "libs/auth/auth.h"
+#include "libs/blob/blob.h"
 #include "libs/core/config.h"
 #include "libs/core/periodic_worker.h"
 #include "libs/outbox/outbox.h"
@@ -55,6 +56,7 @@ struct PlatformSettings {
   std::string internal_secret;  // signs principals between gateway and services
   std::string metrics_address;  // host:port for /metrics; empty: none
   absl::Duration migrate_timeout = absl::Seconds(60);
+  blob::StoreSettings blob;     // local directories (default) or one S3 bucket for all
   void Register(ConfigParser& p);
 };
 

@@ -46,7 +46,8 @@ struct Wiring {
   Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
          std::shared_ptr<grpc::Channel> identity_channel, std::shared_ptr<grpc::Channel> media_channel,
          std::shared_ptr<redis::Pool> redis, ConversationsOptions options,
-         std::unique_ptr<Realtime> realtime, DeliveryChannels delivery_channels)
+         std::unique_ptr<Realtime> realtime, DeliveryChannels delivery_channels,
+         std::unique_ptr<blob::BlobStore> store)
       : options(std::move(options)),
         realtime(std::move(realtime)),
         channels(std::move(delivery_channels)),
@@ -55,7 +56,7 @@ struct Wiring {
         clients(clients_channel, signer),
         staff(std::move(identity_channel), signer),
         repo(ctx.pool()),
-        blobs(blob::LocalDirectory(this->options.blob_dir)),
+        blobs(std::move(store)),
         limiter(redis ? std::make_unique<redis::RateLimiter>(redis, "vetline:conversations:")
                       : nullptr),
         inbox(repo, signer, links, clients, staff, *blobs, this->realtime->announcer(), limiter.get(),
@@ -183,9 +184,11 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
         }
         VL_ASSIGN_OR_RETURN(auto realtime, Realtime::Start(ctx));
         VL_ASSIGN_OR_RETURN(DeliveryChannels channels, OpenDeliveryChannels(options.delivery));
+        VL_ASSIGN_OR_RETURN(std::unique_ptr<blob::BlobStore> blobs,
+                            blob::OpenStore(ctx.env().platform.blob, options.blob_dir));
         auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(identity),
                                           media_channel, std::move(redis), options,
-                                          std::move(realtime), std::move(channels));
+                                          std::move(realtime), std::move(channels), std::move(blobs));
         rpc::ServiceParts parts{
             .state = w,
             .services = {{&w->inbox, v1::ConversationsService::service_full_name()},

@@ -23,15 +23,15 @@ CallEngine::Options EngineOptions(const MediaOptions& o) {
 // Everything one media replica holds, built once.
 struct Wiring {
   Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
-         std::shared_ptr<grpc::Channel> conversations_channel, const MediaOptions& options,
-         const Clock& clock)
+         std::shared_ptr<grpc::Channel> conversations_channel, std::unique_ptr<blob::BlobStore> store,
+         const MediaOptions& options, const Clock& clock)
       : signer(ctx.key()),
         links(ctx.key()),
         clients(std::move(clients_channel), signer),
         conversations(std::move(conversations_channel), signer),
         repo(ctx.pool()),
         engine(EngineOptions(options)),
-        blobs(blob::LocalDirectory(options.blob_dir)),
+        blobs(std::move(store)),
         service(repo, engine, events, *blobs, signer, links, clock, options, clients, conversations),
         worker(repo, engine, events, *blobs, clock, options.data_dir, &ctx.registry()) {}
   auth::PrincipalSigner signer;
@@ -56,8 +56,10 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
       .wire = [&](rpc::ServiceContext& ctx) -> absl::StatusOr<rpc::ServiceParts> {
         VL_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> clients, ctx.Peer("clients"));
         VL_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> conversations, ctx.Peer("conversations"));
-        auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(conversations), options,
-                                          clock);
+        VL_ASSIGN_OR_RETURN(std::unique_ptr<blob::BlobStore> blobs,
+                            blob::OpenStore(ctx.env().platform.blob, options.blob_dir));
+        auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(conversations),
+                                          std::move(blobs), options, clock);
         Wiring* m = w.get();
         return rpc::ServiceParts{
             .state = w,

@@ -34,7 +34,9 @@ struct InboxFixture {
   };
 
   // `send`: the delivery workers run (tests that follow a message out to a stand-in).
-  explicit InboxFixture(conversations::ConversationsOptions options = {}, bool send = false)
+  // `blobs`: where files go (default: a directory of the fixture's own).
+  explicit InboxFixture(conversations::ConversationsOptions options = {}, bool send = false,
+                        blob::StoreSettings blobs = {})
       : signer(auth::Key::FromSecret(kTestInternalSecret).value()) {
     clients_service = clients::Start(TestServiceEnv(db.conninfo()), {}).value();
     const std::string clients_address =
@@ -48,6 +50,7 @@ struct InboxFixture {
     // These tests read deliveries as the inbox queued them; sending is delivery_test's.
     if (!send) options.delivery.workers = 0;
     env = TestServiceEnv(db.conninfo(), /*with_redis=*/true, 8);
+    env.platform.blob = std::move(blobs);
     env.peers["clients"] = clients_address;
     env.peers["identity"] = identity->address();
     this->options = options;
