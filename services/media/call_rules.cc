@@ -96,11 +96,16 @@ absl::Status CanJoin(CallState state) {
   return absl::OkStatus();
 }
 
+std::optional<absl::Time> JoinOpensAt(std::optional<absl::Time> scheduled_start, absl::Duration join_early) {
+  if (!scheduled_start) return std::nullopt;
+  return *scheduled_start - join_early;
+}
+
 absl::Status JoinWindowOpen(std::optional<absl::Time> scheduled_start, absl::Duration join_early,
                             absl::Time now) {
-  if (!scheduled_start) return absl::OkStatus();
-  const absl::Time opens = *scheduled_start - join_early;
-  if (now >= opens) return absl::OkStatus();
+  const std::optional<absl::Time> at = JoinOpensAt(scheduled_start, join_early);
+  if (!at || now >= *at) return absl::OkStatus();
+  const absl::Time opens = *at;
   return absl::FailedPreconditionError(absl::StrCat(
       "too early: this call opens for joining at ",
       absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", opens, absl::UTCTimeZone()), " (",

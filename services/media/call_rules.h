@@ -45,8 +45,10 @@ absl::Status CanRecord(CallState state);
 // Joining needs a call that has not ended; FailedPrecondition otherwise.
 absl::Status CanJoin(CallState state);
 
-// When an invitation opens: `join_early` before the scheduled start (always, for a
-// call without one). FailedPrecondition naming the opening time when `now` is earlier.
+// When an invitation opens: `join_early` before the scheduled start; nullopt (open
+// always) for a call without one.
+std::optional<absl::Time> JoinOpensAt(std::optional<absl::Time> scheduled_start, absl::Duration join_early);
+// FailedPrecondition naming the opening time when `now` is before JoinOpensAt.
 absl::Status JoinWindowOpen(std::optional<absl::Time> scheduled_start, absl::Duration join_early,
                             absl::Time now);
 

@@ -179,23 +179,44 @@ grpc::Status MediaService::HostJoin(grpc::ServerContext* ctx, const v1::HostJoin
   }());
 }
 
+absl::StatusOr<rules::Role> MediaService::Invited(const std::string& call_id, const std::string& token) {
+  VL_RETURN_IF_ERROR(validate::Id("callId", call_id));
+  if (token.empty()) return InvalidField("invitationToken", "invitationToken is required (from the join link)");
+  VL_RETURN_IF_ERROR(CheckToken("invitationToken", token));
+  absl::StatusOr<std::string> subject = links_.Verify(token, kJoinPurpose, clock_.Now());
+  if (!subject.ok()) {
+    return absl::PermissionDeniedError("this join link is invalid or has expired: ask the clinic for a new one");
+  }
+  std::pair<std::string, std::string> call_role = absl::StrSplit(*subject, '/');
+  if (call_role.first != call_id) return absl::PermissionDeniedError("this join link is for another call");
+  std::optional<rules::Role> role = rules::RoleFrom(call_role.second);
+  if (!role || *role == rules::Role::kHost) return absl::PermissionDeniedError("this join link is not an invitation");
+  return *role;
+}
+
+grpc::Status MediaService::GetInvitation(grpc::ServerContext*, const v1::GetInvitationRequest* req,
+                                         v1::Invitation* out) {
+  return rpc::ToGrpc([&]() -> absl::Status {
+    VL_RETURN_IF_ERROR(Invited(req->call_id(), req->invitation_token()).status());
+    VL_ASSIGN_OR_RETURN(v1::Call call, repo_.GetCall(req->call_id()));
+    out->set_call_id(call.id());
+    std::optional<absl::Time> scheduled;
+    if (call.has_scheduled_start()) {
+      scheduled = FromTimestamp(call.scheduled_start());
+      *out->mutable_scheduled_start() = call.scheduled_start();
+    }
+    if (std::optional<absl::Time> opens = rules::JoinOpensAt(scheduled, options_.join_early);
+        opens && clock_.Now() < *opens) {
+      *out->mutable_join_opens_at() = ToTimestamp(*opens);
+    }
+    out->set_ended(!rules::CanJoin(StateOf(call)).ok());
+    return absl::OkStatus();
+  }());
+}
+
 grpc::Status MediaService::Join(grpc::ServerContext*, const v1::JoinRequest* req, v1::JoinResponse* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_RETURN_IF_ERROR(validate::Id("callId", req->call_id()));
-    if (req->invitation_token().empty()) {
-      return InvalidField("invitationToken", "invitationToken is required (from the join link)");
-    }
-    VL_RETURN_IF_ERROR(CheckToken("invitationToken", req->invitation_token()));
-    absl::StatusOr<std::string> subject = links_.Verify(req->invitation_token(), kJoinPurpose, clock_.Now());
-    if (!subject.ok()) {
-      return absl::PermissionDeniedError("this join link is invalid or has expired: ask the clinic for a new one");
-    }
-    std::pair<std::string, std::string> call_role = absl::StrSplit(*subject, '/');
-    if (call_role.first != req->call_id()) {
-      return absl::PermissionDeniedError("this join link is for another call");
-    }
-    std::optional<rules::Role> role = rules::RoleFrom(call_role.second);
-    if (!role || *role == rules::Role::kHost) return absl::PermissionDeniedError("this join link is not an invitation");
+    VL_ASSIGN_OR_RETURN(rules::Role role, Invited(req->call_id(), req->invitation_token()));
     VL_ASSIGN_OR_RETURN(std::string name, DisplayName(req->display_name(), ""));
     VL_ASSIGN_OR_RETURN(v1::Call call, repo_.GetCall(req->call_id()));
     VL_RETURN_IF_ERROR(rules::CanJoin(StateOf(call)));
@@ -206,7 +227,7 @@ grpc::Status MediaService::Join(grpc::ServerContext*, const v1::JoinRequest* req
     VL_ASSIGN_OR_RETURN(bool revoked, repo_.InvitationRevoked(call.id(), invitation));
     if (revoked) return absl::PermissionDeniedError("the host removed you from this call");
     VL_ASSIGN_OR_RETURN(v1::Participant p,
-                        repo_.AddParticipant(call.id(), name, *role, ParticipantState::kWaiting, invitation));
+                        repo_.AddParticipant(call.id(), name, role, ParticipantState::kWaiting, invitation));
     if (CallState after = rules::AfterJoin(StateOf(call)); after != StateOf(call)) {
       VL_ASSIGN_OR_RETURN(call, repo_.SetCallState(call.id(), after));
     }

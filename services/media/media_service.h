@@ -48,6 +48,7 @@ class MediaService final : public v1::MediaService::WithCallbackMethod_Watch<v1:
   grpc::Status EndCall(grpc::ServerContext*, const v1::EndCallRequest*, v1::Call*) override;
   grpc::Status HostJoin(grpc::ServerContext*, const v1::HostJoinRequest*, v1::JoinResponse*) override;
   grpc::Status Join(grpc::ServerContext*, const v1::JoinRequest*, v1::JoinResponse*) override;
+  grpc::Status GetInvitation(grpc::ServerContext*, const v1::GetInvitationRequest*, v1::Invitation*) override;
   grpc::Status ListParticipants(grpc::ServerContext*, const v1::ListParticipantsRequest*,
                                 v1::ListParticipantsResponse*) override;
   grpc::Status Admit(grpc::ServerContext*, const v1::ParticipantRequest*, v1::Participant*) override;
@@ -73,6 +74,8 @@ class MediaService final : public v1::MediaService::WithCallbackMethod_Watch<v1:
   absl::StatusOr<ParticipantRow> Participant(const std::string& token, const std::string& call_id,
                                              bool must_be_admitted);
   absl::StatusOr<v1::JoinResponse> Joined(const v1::Participant& p, const v1::Call& call);
+  // The role a join link invites to `call_id` (never the host's).
+  absl::StatusOr<rules::Role> Invited(const std::string& call_id, const std::string& token);
   // Starts the call once enough participants are admitted (see rules::Starts).
   absl::StatusOr<v1::Call> StartIfReady(v1::Call call);
   // The recording as the API shows it: downloadable and its link per the rules.

@@ -360,6 +360,22 @@ TEST_CASE("media: bad input gets a clear error and the call keeps running for ev
   CHECK(too_early.status == 400);
   CHECK(absl::StrContains(too_early.body, "opens for joining at " +
                                               absl::FormatTime("%Y-%m-%dT%H:%M", later - absl::Minutes(30), absl::UTCTimeZone())));
+  // The join page asks first: when the call is and when joining opens, by the link alone.
+  const std::string scheduled_id = scheduled["call"]["id"];
+  auto invitation = h.Client().Get("/v1/calls/" + scheduled_id + "/invitation",
+                                   Bearer(scheduled["invitation"]["joinToken"].get<std::string>()));
+  REQUIRE(invitation.status == 200);
+  CHECK(invitation.json()["joinOpensAt"] ==
+        absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", later - absl::Minutes(30), absl::UTCTimeZone()));
+  CHECK(invitation.json()["scheduledStart"] == absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", later, absl::UTCTimeZone()));
+  CHECK_FALSE(invitation.json().value("ended", false));
+  auto open_now = h.Client().Get("/v1/calls/" + call + "/invitation",
+                                 Bearer(created["invitation"]["joinToken"].get<std::string>()));
+  REQUIRE(open_now.status == 200);
+  CHECK_FALSE(open_now.json().contains("joinOpensAt"));
+  CHECK(h.Client().Get("/v1/calls/" + scheduled_id + "/invitation",
+                       Bearer(created["invitation"]["joinToken"].get<std::string>())).status == 403);
+  CHECK(h.Client().Get("/v1/calls/" + scheduled_id + "/invitation").status == 401);
   // An invitation only opens its own call.
   auto wrong_call = h.Client().Post("/v1/calls/" + std::string(scheduled["call"]["id"]) + "/join",
                                     json{{"invitationToken", created["invitation"]["joinToken"]}, {"displayName", "Sam"}}.dump());

@@ -1,10 +1,10 @@
 // Joining a video call from the clinic's link (seed 003, S5): /portal/video/<call>?invitation=…
 // No portal sign-in is needed (the signed invitation is the key). The pet owner sees
 // the camera preview, picks devices, gives a display name and asks to join; before the
-// join window opens (30 minutes before the start) the page says when it opens and the
+// join window opens (30 minutes before the start) the page says on arrival when it opens and the
 // button wakes up then. Then they wait until the clinic admits them, see the recording
 // label while the clinic records, and leave with Disconnect.
-import { useEffect, useState, type ReactNode } from "react";
+import { useCallback, useEffect, useState, type ReactNode } from "react";
 import { api, ApiError, must } from "../../api/client";
 import { InCall, Preview } from "../../shared/call/CallStage";
 import { errorText, leaveCall, type JoinResponse } from "../../shared/call/media";
@@ -12,13 +12,6 @@ import { useCallRoom } from "../../shared/call/useCallRoom";
 import { useLocalMedia, type LocalMedia } from "../../shared/call/useLocalMedia";
 import { formatDateTime } from "../../shared/format";
 import { usePath } from "../../shared/router";
-
-// The media service says when the window opens: "too early: this call opens for joining at <RFC 3339>…".
-function opensAt(e: unknown): Date | undefined {
-  if (!(e instanceof ApiError) || e.code !== "FAILED_PRECONDITION") return undefined;
-  const m = /opens for joining at (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)/.exec(e.message);
-  return m ? new Date(m[1]) : undefined;
-}
 
 function Shell({ children }: { children: ReactNode }) {
   return (
@@ -66,6 +59,26 @@ function AskToJoin({ callId, invitation, local, onJoined, onDone }: {
   const [error, setError] = useState<string>();
   const [opens, setOpens] = useState<Date>();
 
+  // The link's call as the media service tells it: when joining opens (the button waits
+  // until then) and whether it has ended. Asked on arrival and after a refused join.
+  const checkInvitation = useCallback(async () => {
+    try {
+      const inv = await must(api.GET("/v1/calls/{call_id}/invitation", {
+        params: { path: { call_id: callId } },
+        headers: { Authorization: `Bearer ${invitation}` },
+      }));
+      if (inv.ended) onDone("This call has ended.");
+      else setOpens(inv.joinOpensAt ? new Date(inv.joinOpensAt) : undefined);
+      return true;
+    } catch (e) {
+      if (e instanceof ApiError && e.status === 403) onDone(`${e.message.charAt(0).toUpperCase()}${e.message.slice(1)}.`);
+      return false;
+    }
+  }, [callId, invitation, onDone]);
+  useEffect(() => {
+    void checkInvitation();
+  }, [checkInvitation]);
+
   // The button wakes up when the window opens (timers beyond ~24 days overflow: capped).
   useEffect(() => {
     if (!opens) return;
@@ -87,11 +100,10 @@ function AskToJoin({ callId, invitation, local, onJoined, onDone }: {
       })));
       return;
     } catch (e) {
-      const at = opensAt(e);
-      if (at) setOpens(at);
-      else if (e instanceof ApiError && e.status === 403) onDone(`${e.message.charAt(0).toUpperCase()}${e.message.slice(1)}.`);
-      else if (e instanceof ApiError && /ended/.test(e.message)) onDone("This call has ended.");
-      else setError(errorText(e, "You could not join the call. Try again in a moment."));
+      if (e instanceof ApiError && e.status === 403) onDone(`${e.message.charAt(0).toUpperCase()}${e.message.slice(1)}.`);
+      else if (!(e instanceof ApiError && e.code === "FAILED_PRECONDITION" && (await checkInvitation()))) {
+        setError(errorText(e, "You could not join the call. Try again in a moment."));
+      }
     }
     setBusy(false);
   };
