@@ -195,7 +195,7 @@ absl::StatusOr<rules::Role> MediaService::Invited(const std::string& call_id, co
 }
 
 grpc::Status MediaService::GetInvitation(grpc::ServerContext*, const v1::GetInvitationRequest* req,
-                                         v1::Invitation* out) {
+                                         v1::JoinWindow* out) {
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_RETURN_IF_ERROR(Invited(req->call_id(), req->invitation_token()).status());
     VL_ASSIGN_OR_RETURN(v1::Call call, repo_.GetCall(req->call_id()));

@@ -48,7 +48,7 @@ class MediaService final : public v1::MediaService::WithCallbackMethod_Watch<v1:
   grpc::Status EndCall(grpc::ServerContext*, const v1::EndCallRequest*, v1::Call*) override;
   grpc::Status HostJoin(grpc::ServerContext*, const v1::HostJoinRequest*, v1::JoinResponse*) override;
   grpc::Status Join(grpc::ServerContext*, const v1::JoinRequest*, v1::JoinResponse*) override;
-  grpc::Status GetInvitation(grpc::ServerContext*, const v1::GetInvitationRequest*, v1::Invitation*) override;
+  grpc::Status GetInvitation(grpc::ServerContext*, const v1::GetInvitationRequest*, v1::JoinWindow*) override;
   grpc::Status ListParticipants(grpc::ServerContext*, const v1::ListParticipantsRequest*,
                                 v1::ListParticipantsResponse*) override;
   grpc::Status Admit(grpc::ServerContext*, const v1::ParticipantRequest*, v1::Participant*) override;

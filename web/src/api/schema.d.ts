@@ -476,6 +476,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/calls/{call_id}/invitation": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A join link's call: when it is and when joining opens (the Authorization header carries the invitation) */
+        get: operations["MediaService.GetInvitation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/calls/{call_id}/join": {
         parameters: {
             query?: never;
@@ -3241,6 +3258,14 @@ export interface components {
             participant?: components["schemas"]["vetline.media.v1.Participant"];
             participantToken?: string;
         };
+        "vetline.media.v1.JoinWindow": {
+            callId?: string;
+            ended?: boolean;
+            /** Format: date-time */
+            joinOpensAt?: string;
+            /** Format: date-time */
+            scheduledStart?: string;
+        };
         "vetline.media.v1.ListParticipantsResponse": {
             participants?: components["schemas"]["vetline.media.v1.Participant"][];
         };
@@ -4784,6 +4809,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["vetline.media.v1.JoinResponse"];
+                };
+            };
+            /** @description Error */
+            default: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "MediaService.GetInvitation": {
+        parameters: {
+            query?: {
+                invitationToken?: string;
+            };
+            header?: never;
+            path: {
+                call_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["vetline.media.v1.JoinWindow"];
                 };
             };
             /** @description Error */
