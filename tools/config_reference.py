@@ -42,10 +42,32 @@ def usage(build, binary, *args):
     return options
 
 
+def merged(options):
+    """One row per flag: a setting several services read (e.g. --public-url) lists each
+    meaning; defaults that differ are listed by whose they are."""
+    rows = {}
+    for flag, text, env, default, required, *owner in options:
+        row = rows.setdefault(flag, {"text": [], "env": env, "defaults": {}, "required": required})
+        if text not in row["text"]:
+            row["text"].append(text)
+        row["defaults"].setdefault(default, []).append(owner[0] if owner else "")
+    out = []
+    for flag, row in rows.items():
+        if len(row["defaults"]) == 1:
+            default = next(iter(row["defaults"]))
+        else:
+            default = ", ".join("%s `%s`" % (" ".join(o), d) for d, o in row["defaults"].items())
+            default = "per service: " + default
+            row["defaults"] = {}
+        out.append((flag, "; ".join(row["text"]), row["env"], default, row["required"]))
+    return out
+
+
 def table(options):
     rows = ["| Flag | Environment | Default | Meaning |", "|---|---|---|---|"]
-    for flag, text, env, default, required in options:
-        default = "**required**" if required and not default else ("`%s`" % default if default else "")
+    for flag, text, env, default, required in merged(options):
+        if not default.startswith("per service: "):
+            default = "**required**" if required and not default else ("`%s`" % default if default else "")
         rows.append("| `--%s` | `%s` | %s | %s |" % (flag, env, default, text.replace("|", "\\|")))
     return "\n".join(rows)
 
@@ -68,8 +90,8 @@ def reference(build):
     for svc in SERVICES:
         binary = "services/%s/vetline-%s" % (svc, svc.replace("_", "-"))
         for o in usage(build, binary):
-            if o[0] not in known and o[0] not in {e[0] for e in extra}:
-                extra.append(o)
+            if o[0] not in known:
+                extra.append(o + (svc,))
     parts += ["", "### One service per process (`vetline-identity`, `vetline-clients`, ...)", "",
               "The same settings as `vetline serve` for that service, without `--services`, "
               "`--grpc-base-port` and the gateway's, plus:", "", table(extra)]
