@@ -27,8 +27,10 @@ class VetlineServe {
  public:
   // Starts `binary serve --services=all` on `conninfo`; ready() says whether /readyz
   // answered 200 within 30 s. `metrics` also serves the process's registry on its own
-  // /metrics port (VETLINE_METRICS_ADDRESS), as a service deployment does.
-  VetlineServe(std::string binary, const std::string& conninfo, bool metrics = false)
+  // /metrics port (VETLINE_METRICS_ADDRESS), as a service deployment does. `more_env`: more
+  // VETLINE_* settings (e.g. the blob directories).
+  VetlineServe(std::string binary, const std::string& conninfo, bool metrics = false,
+               const std::vector<std::string>& more_env = {})
       : binary_(std::move(binary)) {
     http_port_ = FreePort();
     grpc_base_ = FreePortRange(static_cast<int>(std::size(rpc::kServicePorts)));
@@ -43,6 +45,7 @@ class VetlineServe {
       metrics_port_ = FreePort();
       env.push_back("VETLINE_METRICS_ADDRESS=127.0.0.1:" + std::to_string(metrics_port_));
     }
+    env.insert(env.end(), more_env.begin(), more_env.end());
     pid_ = fork();
     if (pid_ == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
