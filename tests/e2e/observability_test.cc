@@ -88,6 +88,39 @@ std::set<std::string> Exported(const std::string& exposition) {
   return out;
 }
 
+// Every `name{label="value"}` pair a sample of the exposition carries.
+std::set<std::string> ExportedLabels(const std::string& exposition) {
+  static const std::regex pair(R"re(([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)")re");
+  std::set<std::string> out;
+  std::istringstream in(exposition);
+  for (std::string line; std::getline(in, line);) {
+    auto brace = line.find('{');
+    if (line.empty() || line[0] == '#' || brace == std::string::npos) continue;
+    const std::string name = line.substr(0, brace);
+    const std::string labels = line.substr(brace, line.find('}') - brace);
+    for (std::sregex_iterator it(labels.begin(), labels.end(), pair), end; it != end; ++it) {
+      out.insert(name + "{" + (*it)[1].str() + "=\"" + (*it)[2].str() + "\"}");
+    }
+  }
+  return out;
+}
+
+// The exact-match selectors (`vetline_x{label="value"}`) of a PromQL text, one pair each:
+// a dashboard filtering on a label value nobody exports shows nothing, like a wrong name.
+std::set<std::string> EqualMatchers(const std::string& promql) {
+  static const std::regex selector(R"((\bvetline_[A-Za-z0-9_]*)\{([^}]*)\})");
+  static const std::regex matcher(R"re(([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"([^"]*)")re");
+  std::set<std::string> out;
+  for (std::sregex_iterator it(promql.begin(), promql.end(), selector), end; it != end; ++it) {
+    const std::string name = (*it)[1].str(), body = (*it)[2].str();
+    // `label="v"` only: in `!=` and `=~` the `=` is not between the name and the quote.
+    for (std::sregex_iterator m(body.begin(), body.end(), matcher); m != end; ++m) {
+      out.insert(name + "{" + (*m)[1].str() + "=\"" + (*m)[2].str() + "\"}");
+    }
+  }
+  return out;
+}
+
 // The names that resolve neither to an exported series nor to a recording rule.
 std::set<std::string> Unresolved(const std::set<std::string>& used, const std::set<std::string>& exported,
                                  const Rules& rules) {
@@ -117,7 +150,7 @@ std::string Join(const std::set<std::string>& names) {
 TEST_CASE("observability: every metric the dashboards and rules name is exported by a running stack",
           "[e2e][observability]") {
   // What the dashboards and the rules name.
-  std::set<std::string> used;
+  std::set<std::string> used, matchers;
   int dashboards = 0;
   for (const auto& entry : std::filesystem::directory_iterator(kSource + "/deploy/grafana")) {
     if (entry.path().extension() != ".json") continue;
@@ -128,6 +161,7 @@ TEST_CASE("observability: every metric the dashboards and rules name is exported
     CHECK(!exprs.empty());
     for (const std::string& e : exprs) {
       for (const std::string& n : NamesIn(e)) used.insert(n);
+      for (const std::string& m : EqualMatchers(e)) matchers.insert(m);
     }
     ++dashboards;
   }
@@ -168,7 +202,7 @@ TEST_CASE("observability: every metric the dashboards and rules name is exported
 
   // Scrape both endpoints: the gateway's /metrics and the process's metrics port. The
   // sync figures are refreshed every 15 s: wait (bounded) until nothing is missing.
-  std::set<std::string> exported, missing;
+  std::set<std::string> exported, labels, missing, missing_labels;
   for (int i = 0; i < 40; ++i) {
     auto gateway = HttpClient(stack.http_port()).Get("/metrics");
     auto port = HttpClient(stack.metrics_port()).Get("/metrics");
@@ -176,12 +210,20 @@ TEST_CASE("observability: every metric the dashboards and rules name is exported
     REQUIRE(port.status == 200);
     exported = Exported(gateway.body);
     for (const std::string& n : Exported(port.body)) exported.insert(n);
+    labels = ExportedLabels(gateway.body + port.body);
     missing = Unresolved(used, exported, rules);
-    if (missing.empty()) break;
+    missing_labels.clear();
+    for (const std::string& m : matchers) {
+      if (!labels.count(m)) missing_labels.insert(m);
+    }
+    if (missing.empty() && missing_labels.empty()) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(750));
   }
   INFO("named by a dashboard or rule but exported by nobody: " << Join(missing));
   CHECK(missing.empty());
+  INFO("label values a dashboard selects that no series carries: " << Join(missing_labels));
+  CHECK(matchers.size() > 10);
+  CHECK(missing_labels.empty());
 
   // The check itself catches a dashboard naming a metric nobody exports, or a recorded
   // series no rule records.
@@ -189,6 +231,10 @@ TEST_CASE("observability: every metric the dashboards and rules name is exported
                    exported, rules) ==
         std::set<std::string>{"vetline:no_such:ratio", "vetline_no_such_metric_total"});
   CHECK(Unresolved(NamesIn("sum(rate(vetline_rpc_server_handled_total[5m]))"), exported, rules).empty());
+  CHECK(EqualMatchers(R"(rate(vetline_rpc_server_handled_total{service="clients", code=~"5..", method!="x"}[5m]))") ==
+        std::set<std::string>{R"(vetline_rpc_server_handled_total{service="clients"})"});
+  CHECK(labels.count(R"(vetline_pg_pool_in_use{pool="clients"})"));
+  CHECK_FALSE(labels.count(R"(vetline_pg_pool_in_use{pool="no-such-pool"})"));
 
   CHECK(stack.Terminate() == 0);
   std::filesystem::remove_all(dir);
