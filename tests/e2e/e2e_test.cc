@@ -3,20 +3,15 @@
 // exactly as a web front end would.
 #include <catch2/catch.hpp>
 
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "libs/rpc/rpc.h"
 #include "libs/rpc/service.h"
 #include "libs/testing/servers.h"
 #include "tests/support/http_client.h"
 #include "tests/support/identity_stack.h"
+#include "tests/support/vetline_serve.h"
 
 using namespace vetline;
 using testing::Bearer;
@@ -24,77 +19,25 @@ using testing::HttpClient;
 
 namespace {
 
-// `vetline serve` as a child process, stopped with SIGTERM like Kubernetes does.
+// `vetline serve` on this test's own database, seeded by `vetline seed-demo`.
 class Stack {
  public:
-  Stack() {
-    http_port_ = testing::FreePort();
-    grpc_base_ = testing::FreePortRange(static_cast<int>(std::size(rpc::kServicePorts)));
-    std::vector<std::string> env = {
-        "VETLINE_PG_DSN=" + db_.conninfo(),
-        "VETLINE_REDIS=" + testing::SharedRedis().address(),
-        std::string("VETLINE_INTERNAL_SECRET=") + testing::kTestInternalSecret,
-        "VETLINE_HTTP_ADDRESS=127.0.0.1:" + std::to_string(http_port_),
-        "VETLINE_GRPC_BASE_PORT=" + std::to_string(grpc_base_),
-    };
-    pid_ = fork();
-    if (pid_ == 0) {
-      for (const std::string& e : env) putenv(strdup(e.c_str()));
-      execl(VETLINE_BINARY, VETLINE_BINARY, "serve", "--services=all", nullptr);
-      _exit(127);
-    }
-    for (int i = 0; i < 300; ++i) {
-      try {
-        if (HttpClient(http_port_).Get("/readyz").status == 200) return;
-      } catch (const std::exception&) {
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    // The destructor does not run when the constructor fails: stop the child here.
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    FAIL("vetline serve did not become ready");
-  }
-  ~Stack() {
-    if (pid_ > 0 && !stopped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
+  Stack() : serve_(VETLINE_BINARY, db_.conninfo()) { REQUIRE(serve_.ready()); }
 
-  // Graceful stop; returns the exit status.
-  int Terminate() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 300; ++i) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        stopped_ = true;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return -1;
-  }
+  int Terminate() { return serve_.Terminate(); }
 
   nlohmann::json SeedDemo(const std::string& out) {
-    std::string cmd = std::string(VETLINE_BINARY) + " seed-demo --identity=127.0.0.1:" +
-                      std::to_string(grpc_base_) + " --internal-secret=" +
-                      testing::kTestInternalSecret + " --base-url=http://127.0.0.1:" +
-                      std::to_string(http_port_) + " --grpc-base-port=" +
-                      std::to_string(grpc_base_) + " --out=" + out + " > " + out + ".log 2>&1";
-    REQUIRE(std::system(cmd.c_str()) == 0);
+    REQUIRE(serve_.SeedDemo(out) == 0);
     std::ifstream f(out);
     return nlohmann::json::parse(f);
   }
 
-  HttpClient Client() { return HttpClient(http_port_); }
-  int http_port() const { return http_port_; }
+  HttpClient Client() { return serve_.Client(); }
+  int http_port() const { return serve_.http_port(); }
 
  private:
   testing::TestDatabase db_;
-  int http_port_, grpc_base_;
-  pid_t pid_ = -1;
-  bool stopped_ = false;
+  testing::VetlineServe serve_;
 };
 
 std::string Login(HttpClient& c, const nlohmann::json& account) {
