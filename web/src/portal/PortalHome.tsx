@@ -5,6 +5,8 @@ import { api, must, type Conversation, type Me, type Message } from "../api/clie
 import { watchEvents } from "../api/events";
 import { formatTime } from "../shared/format";
 import { AttachmentView } from "../shared/AttachmentView";
+import { navigate } from "../shared/router";
+import { PushOptIn } from "./PushOptIn";
 
 // The invitation's link on this origin (the portal serves the join screen).
 function joinPath(v: { joinUrl?: string }): string | undefined {
@@ -57,6 +59,20 @@ export function PortalHome({ me, onSignedOut, openConversationId }: { me: Me; on
     }
   }, () => {}), []);
 
+  // A click on a push notification while the portal is open (public/portal/sw.js): this
+  // tab comes forward and opens the notification's conversation.
+  useEffect(() => {
+    if (!("serviceWorker" in navigator)) return;
+    const onMessage = (e: MessageEvent) => {
+      const d = e.data as { type?: string; conversationId?: string } | undefined;
+      if (d?.type !== "vetline.open-conversation" || !d.conversationId) return;
+      setOpenId(d.conversationId);
+      navigate(`/portal/conversations/${encodeURIComponent(d.conversationId)}`);
+    };
+    navigator.serviceWorker.addEventListener("message", onMessage);
+    return () => navigator.serviceWorker.removeEventListener("message", onMessage);
+  }, []);
+
   const send = async (e: FormEvent) => {
     e.preventDefault();
     if (!openId || !text.trim()) return;
@@ -102,6 +118,7 @@ export function PortalHome({ me, onSignedOut, openConversationId }: { me: Me; on
           </ul>
         </section>
         <section className="thread" aria-label="Messages">
+          {me.portalAccount?.clientId && <PushOptIn clientId={me.portalAccount.clientId} />}
           {error && <p className="alert error" role="alert">{error}</p>}
           <div className="messages" role="log" aria-label="Messages" aria-live="polite" tabIndex={0}>
             {messages.map((m) => (
