@@ -154,6 +154,29 @@ try {
       await cdp.detach();
     });
 
+    await run.step("a click on the notification brings the open portal tab to its conversation", page, async () => {
+      // The tab shows another portal page (the booking widget) when the click comes.
+      await page.goto(`${cfg.baseUrl}/portal/book?clinic=${cfg.clinicId}`);
+      const worker = ctx.serviceWorkers().find((w) => w.url() === `${cfg.baseUrl}/portal/sw.js`);
+      expect(worker, "Playwright sees no portal service worker");
+      // The worker's own click handler, given the notification it showed. (A script's
+      // event is not a user's click: the browser refuses the focus, which comes last.)
+      const closed = await worker.evaluate(async () => {
+        const [n] = await self.registration.getNotifications();
+        if (!n) return false;
+        try {
+          self.dispatchEvent(new NotificationEvent("notificationclick", { notification: n }));
+        } catch {
+          // waitUntil refuses a script's event; the handler has run by then
+        }
+        await new Promise((r) => setTimeout(r, 300));
+        return (await self.registration.getNotifications()).length === 0;
+      });
+      expect(closed, "the notification was not closed by the click");
+      await page.waitForURL(`${cfg.baseUrl}/portal/conversations/${cfg.conversationId}`, { timeout: WAIT });
+      await page.getByRole("log").getByText(cfg.seededMessage).waitFor({ timeout: WAIT });
+    });
+
     await run.step("after a reload it is still on", page, async () => {
       await page.reload();
       await page.getByRole("log").getByText(cfg.seededMessage).waitFor({ timeout: WAIT });

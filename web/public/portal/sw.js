@@ -56,10 +56,13 @@ self.addEventListener("notificationclick", (event) => {
     (async () => {
       const open = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
       // A portal tab already open: bring it forward and let it open the conversation.
-      const tab = open.find((c) => new URL(c.url).pathname.startsWith("/portal"));
+      const tab = open.find((c) => {
+        const path = new URL(c.url).pathname;
+        return path === "/portal" || path.startsWith("/portal/");
+      });
       if (tab) {
-        await tab.focus();
         tab.postMessage({ type: "vetline.open-conversation", conversationId });
+        await tab.focus();
         return;
       }
       await self.clients.openWindow(url || "/portal/");

@@ -5,7 +5,6 @@ import { api, must, type Conversation, type Me, type Message } from "../api/clie
 import { watchEvents } from "../api/events";
 import { formatTime } from "../shared/format";
 import { AttachmentView } from "../shared/AttachmentView";
-import { navigate } from "../shared/router";
 import { PushOptIn } from "./PushOptIn";
 
 // The invitation's link on this origin (the portal serves the join screen).
@@ -59,19 +58,10 @@ export function PortalHome({ me, onSignedOut, openConversationId }: { me: Me; on
     }
   }, () => {}), []);
 
-  // A click on a push notification while the portal is open (public/portal/sw.js): this
-  // tab comes forward and opens the notification's conversation.
+  // A push notification's click in an open portal tab names its conversation (PortalApp).
   useEffect(() => {
-    if (!("serviceWorker" in navigator)) return;
-    const onMessage = (e: MessageEvent) => {
-      const d = e.data as { type?: string; conversationId?: string } | undefined;
-      if (d?.type !== "vetline.open-conversation" || !d.conversationId) return;
-      setOpenId(d.conversationId);
-      navigate(`/portal/conversations/${encodeURIComponent(d.conversationId)}`);
-    };
-    navigator.serviceWorker.addEventListener("message", onMessage);
-    return () => navigator.serviceWorker.removeEventListener("message", onMessage);
-  }, []);
+    if (openConversationId) setOpenId(openConversationId);
+  }, [openConversationId]);
 
   const send = async (e: FormEvent) => {
     e.preventDefault();
