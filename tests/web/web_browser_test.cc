@@ -14,7 +14,9 @@
 #include "libs/auth/auth.h"
 #include "tests/support/edge_stack.h"
 #include "tests/support/identity_stack.h"
+#include "services/conversations/channels/web_push.h"
 #include "tests/support/smtp_sink.h"
+#include "tests/support/webpush_receiver.h"
 
 using namespace vetline;
 using testing::Bearer;
@@ -261,4 +263,30 @@ TEST_CASE("web: the portal booking widget and its links in Chromium: book as a n
   cfg["onlineType"] = "New patient exam";
   cfg["timeZone"] = "America/Chicago";
   CHECK(RunScript("booking.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/booking") == 0);
+}
+
+TEST_CASE("web: the portal's push opt-in in Chromium: turned on and the next staff message arrives as a real Web Push then turned off", "[web]") {
+  REQUIRE(std::filesystem::exists(VETLINE_WEB_DIR "/dist/portal/sw.js"));
+  // The push service is the loopback receiver (python3-cryptography): it hands out a real
+  // subscription (endpoint, P-256 key, auth secret) and decrypts what conversations sends.
+  // Headless Chromium cannot reach a push service, so the page's PushManager answers with
+  // this subscription; everything after (the portal's POST, the backend's checks and
+  // storage, the delivery worker's Web Push) is the real code.
+  testing::WebPushReceiver receiver(VETLINE_WEB_DIR "/..");
+  REQUIRE(receiver.ready());
+  auto keys = conversations::channels::GenerateVapidKeys();
+  REQUIRE(keys.ok());
+  testing::EdgeStackOptions options{.web_dir = VETLINE_WEB_DIR "/dist"};
+  options.delivery.vapid_subject = "mailto:ops@vetline.example";
+  options.delivery.vapid_public_key = keys->public_key;
+  options.delivery.vapid_private_key = keys->private_key;
+  options.delivery.push_loopback_endpoints = true;
+  options.delivery.workers = 1;
+  testing::EdgeStack stack(options);
+  json cfg = Seed(stack);
+  testing::HttpClient push_service(receiver.port());
+  cfg["pushSubscription"] = Must(push_service.Post("/_subscribe", "{}"), 200, "receiver subscription");
+  cfg["pushReceiverUrl"] = "http://127.0.0.1:" + std::to_string(receiver.port());
+  cfg["vapidPublicKey"] = keys->public_key;
+  CHECK(RunScript("push.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/push") == 0);
 }

@@ -51,6 +51,19 @@ export function PortalApp() {
     // Once, on arrival.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
+  // A click on a push notification while a portal tab is open (public/portal/sw.js): the
+  // tab comes forward and goes to that conversation, whatever page it showed.
+  useEffect(() => {
+    if (!("serviceWorker" in navigator)) return;
+    const onMessage = (e: MessageEvent) => {
+      const d = e.data as { type?: string; conversationId?: string } | undefined;
+      if (d?.type === "vetline.open-conversation" && d.conversationId) {
+        navigate(`/portal/conversations/${encodeURIComponent(d.conversationId)}`);
+      }
+    };
+    navigator.serviceWorker.addEventListener("message", onMessage);
+    return () => navigator.serviceWorker.removeEventListener("message", onMessage);
+  }, []);
   useEffect(() => {
     const ended = () => setSession({ state: "signed-out", reason: "Your session has ended. Please sign in again." });
     window.addEventListener(SESSION_ENDED, ended);

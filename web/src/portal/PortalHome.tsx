@@ -5,6 +5,7 @@ import { api, must, type Conversation, type Me, type Message } from "../api/clie
 import { watchEvents } from "../api/events";
 import { formatTime } from "../shared/format";
 import { AttachmentView } from "../shared/AttachmentView";
+import { PushOptIn } from "./PushOptIn";
 
 // The invitation's link on this origin (the portal serves the join screen).
 function joinPath(v: { joinUrl?: string }): string | undefined {
@@ -57,6 +58,11 @@ export function PortalHome({ me, onSignedOut, openConversationId }: { me: Me; on
     }
   }, () => {}), []);
 
+  // A push notification's click in an open portal tab names its conversation (PortalApp).
+  useEffect(() => {
+    if (openConversationId) setOpenId(openConversationId);
+  }, [openConversationId]);
+
   const send = async (e: FormEvent) => {
     e.preventDefault();
     if (!openId || !text.trim()) return;
@@ -102,6 +108,7 @@ export function PortalHome({ me, onSignedOut, openConversationId }: { me: Me; on
           </ul>
         </section>
         <section className="thread" aria-label="Messages">
+          {me.portalAccount?.clientId && <PushOptIn clientId={me.portalAccount.clientId} />}
           {error && <p className="alert error" role="alert">{error}</p>}
           <div className="messages" role="log" aria-label="Messages" aria-live="polite" tabIndex={0}>
             {messages.map((m) => (
