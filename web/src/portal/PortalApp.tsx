@@ -6,12 +6,13 @@ import { api, must, SESSION_ENDED, type Me } from "../api/client";
 import { setClinicTimeZone } from "../shared/format";
 import { match, navigate, usePath } from "../shared/router";
 import { BookingWidget } from "./booking/BookingWidget";
-import { PageShell, problemText } from "./booking/common";
+import { problemText } from "./booking/common";
 import { ManageAppointment } from "./booking/ManageAppointment";
 import { RequestFormPage } from "./booking/RequestFormPage";
 import { PortalHome } from "./PortalHome";
 import { JoinCall } from "./video/JoinCall";
 import { PayRequest } from "./payments/PayRequest";
+import { PageShell } from "../shared/PageShell";
 
 type Session =
   | { state: "loading" }

@@ -10,9 +10,10 @@ import type { components } from "../../api/schema";
 import { clinicDay, clinicToday, formatClock, formatDay, setClinicTimeZone, shiftDay } from "../../shared/format";
 import { navigate, usePath } from "../../shared/router";
 import {
-  FieldProblem, PageShell, SlotPicker, fieldOf, keepVisitor, normalContact, problemText,
+  FieldProblem, SlotPicker, fieldOf, keepVisitor, normalContact, problemText,
   type Booked, type OnlineBooking, type OnlineType, type Slot,
 } from "./common";
+import { PageShell } from "../../shared/PageShell";
 
 type Schemas = components["schemas"];
 type Verified = Schemas["vetline.booking.v1.VerifyCodeResponse"];

@@ -6,7 +6,8 @@ import { useCallback, useEffect, useState } from "react";
 import { api, ApiError, must } from "../../api/client";
 import { clinicDay, clinicToday, formatClock, formatDay, setClinicTimeZone, shiftDay } from "../../shared/format";
 import { navigate, usePath } from "../../shared/router";
-import { FieldProblem, PageShell, SlotPicker, clinicOfManageToken, problemText, type Booked, type Slot } from "./common";
+import { FieldProblem, SlotPicker, clinicOfManageToken, problemText, type Booked, type Slot } from "./common";
+import { PageShell } from "../../shared/PageShell";
 
 const WINDOW_DAYS = 14;
 

@@ -5,7 +5,8 @@
 import { useEffect, useState, type FormEvent } from "react";
 import { api, ApiError, must } from "../../api/client";
 import { usePath } from "../../shared/router";
-import { FieldProblem, PageShell, fieldOf, keptVisitor, normalContact, problemText, type PublicForm } from "./common";
+import { FieldProblem, fieldOf, keptVisitor, normalContact, problemText, type PublicForm } from "./common";
+import { PageShell } from "../../shared/PageShell";
 
 export function RequestFormPage({ formId }: { formId: string }) {
   const { query } = usePath();

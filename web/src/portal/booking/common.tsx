@@ -1,6 +1,6 @@
 // Pieces the public portal pages share (booking widget, manage link, request form): the
 // page frame, errors said beside their field, and the day-and-time picker of open slots.
-import { useEffect, useState, type ReactNode } from "react";
+import { useEffect, useState } from "react";
 import { ApiError } from "../../api/client";
 import type { components, paths } from "../../api/schema";
 import { clinicDay, formatClock, formatDay } from "../../shared/format";
@@ -13,22 +13,6 @@ export type Slot = Schemas["vetline.booking.v1.Slot"];
 export type Booked = Schemas["vetline.booking.v1.BookedAppointment"];
 export type PublicForm = Schemas["vetline.booking.v1.PublicRequestForm"];
 export type SlotQuery = NonNullable<paths["/v1/public/clinics/{clinic_id}/booking/slots"]["get"]["parameters"]["query"]>;
-
-export function PageShell({ title, children }: { title: string; children: ReactNode }) {
-  return (
-    <>
-      <header className="topbar">
-        <div className="brand"><img src="/favicon.svg" alt="" /><span>Vetline</span></div>
-      </header>
-      <main className="scroll">
-        <div className="book-page">
-          <h1>{title}</h1>
-          {children}
-        </div>
-      </main>
-    </>
-  );
-}
 
 // A server sentence as a person reads it: capitalised, with a full stop.
 export function sentence(text: string): string {

@@ -11,22 +11,11 @@ import { errorText, leaveCall, type JoinResponse } from "../../shared/call/media
 import { useCallRoom } from "../../shared/call/useCallRoom";
 import { useLocalMedia, type LocalMedia } from "../../shared/call/useLocalMedia";
 import { formatDateTime } from "../../shared/format";
+import { PageShell } from "../../shared/PageShell";
 import { usePath } from "../../shared/router";
 
 function Shell({ children }: { children: ReactNode }) {
-  return (
-    <>
-      <header className="topbar">
-        <div className="brand"><img src="/favicon.svg" alt="" /><span>Vetline</span></div>
-      </header>
-      <main className="scroll">
-        <div className="call-page">
-          <h1>Video call with your clinic</h1>
-          {children}
-        </div>
-      </main>
-    </>
-  );
+  return <PageShell title="Video call with your clinic" page="call-page">{children}</PageShell>;
 }
 
 export function JoinCall({ callId }: { callId: string }) {
