@@ -25,6 +25,7 @@ grpc::Status OutboxFeedService::ReadFeed(grpc::ServerContext* ctx,
                                          outbox::v1::ReadFeedResponse* resp) {
   return ToGrpc([&]() -> absl::Status {
     VL_RETURN_IF_ERROR(RequireService(*ctx, signer_).status());
+    if (!ready_) return absl::UnavailableError("starting: this service's feed opens once its migrations have run");
     if (req->limit() < 0 || req->limit() > kMaxRead) {
       return InvalidField("limit", absl::StrCat("must be between 0 and ", kMaxRead));
     }

@@ -4,6 +4,7 @@
 // and nothing is applied twice: the handler and the cursor move in one transaction.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,8 +27,12 @@ class OutboxFeedService final : public outbox::v1::OutboxFeedService::Service {
                     auth::PrincipalSigner signer);
   grpc::Status ReadFeed(grpc::ServerContext* ctx, const outbox::v1::ReadFeedRequest* req,
                         outbox::v1::ReadFeedResponse* resp) override;
+  // The server answers before its migrations have run; until this is called the feed
+  // says UNAVAILABLE (a peer retries) instead of reading a table that is not there yet.
+  void SetReady() { ready_ = true; }
 
  private:
+  std::atomic<bool> ready_{false};
   std::shared_ptr<pg::Pool> pool_;
   const outbox::Outbox& outbox_;
   auth::PrincipalSigner signer_;

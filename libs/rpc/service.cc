@@ -127,6 +127,7 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartService(const ServiceEnv& e
   VL_RETURN_IF_ERROR(RetryUntil(env.platform.migrate_timeout, spec.name + " migrations", [&] {
     return pg::Migrate(*running->pool_, spec.name, migrations).status();
   }));
+  if (running->feed_) running->feed_->SetReady();
   if (parts.before_serving) VL_RETURN_IF_ERROR(parts.before_serving());
 
   if (parts.outbox && !env.platform.redis.empty()) {

@@ -263,6 +263,46 @@ TEST_CASE("feed: a consumer handles each event once, in order, whatever the comm
   CHECK(std::set<std::string>(seen.begin(), seen.end()).size() == 267);
 }
 
+TEST_CASE("feed: while its migrations run a service's feed says it is starting and reads nothing", "[outbox][feed]") {
+  testing::TestDatabase db;
+  const int port = testing::FreePort();
+  rpc::ServiceEnv env = Env(db.conninfo());
+  env.grpc_address = "127.0.0.1:" + std::to_string(port);
+  // A migration that takes a while: the server already answers, its table is not there yet.
+  bool started = false;
+  std::thread start([&] {
+    auto running = rpc::StartService(
+        env, {.name = "kennel",
+              .migrations = {{"0001_init.sql", "SELECT pg_sleep(1.5); CREATE TABLE kennel.dogs (id int);"}},
+              .wire = [](rpc::ServiceContext&) -> absl::StatusOr<rpc::ServiceParts> {
+                return rpc::ServiceParts{.outbox = &kKennelEvents};
+              }});
+    started = running.ok();  // Catch's assertions stay on the test's thread
+  });
+  auto stub = outbox::v1::OutboxFeedService::NewStub(rpc::Dial("127.0.0.1:" + std::to_string(port)));
+  auth::PrincipalSigner signer(auth::Key::FromSecret(env.platform.internal_secret).value());
+  auto read = [&] {
+    grpc::ClientContext ctx;
+    api::Principal me;
+    me.set_kind(api::Principal::SERVICE);
+    rpc::AttachPrincipal(ctx, me, signer);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
+    outbox::v1::ReadFeedResponse resp;
+    return stub->ReadFeed(&ctx, {}, &resp);
+  };
+  grpc::Status early = read();
+  for (int i = 0; i < 100 && early.error_code() == grpc::StatusCode::UNAVAILABLE &&
+                  early.error_message().find("starting") == std::string::npos;
+       ++i) {  // until the server listens
+    absl::SleepFor(absl::Milliseconds(10));
+    early = read();
+  }
+  CHECK(early.error_code() == grpc::StatusCode::UNAVAILABLE);
+  CHECK(early.error_message().find("starting") != std::string::npos);
+  start.join();
+  CHECK(started);
+}
+
 TEST_CASE("feed: only other services may read it", "[outbox][feed]") {
   testing::TestDatabase db;
   auto kennel = StartKennel(db.conninfo());
