@@ -56,7 +56,7 @@ class S3ServerProcess : private S3ServerDir, public LoopbackProcess {
   static std::vector<std::string> Args(const std::string& source_dir, const std::string& dir) {
     const std::string support = source_dir + "/tests/support/s3";
     // Bounded by npm's own timeouts; a failed install shows as a server that never starts.
-    if (std::system(("bash " + support + "/install.sh").c_str()) != 0) return {"/bin/false"};
+    if (std::system(("bash " + source_dir + "/tools/npm-install " + support).c_str()) != 0) return {"/bin/false"};
     return {"/usr/bin/node", support + "/server.js", "--dir=" + dir, std::string("--bucket=") + kS3Bucket};
   }
 };

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the web front end into web/dist, doing only what changed:
-#   npm ci      when package-lock.json differs from the installed one
+#   npm ci      when package-lock.json differs from the installed one (tools/npm-install)
 #   vite build  when a source, the config or the lockfile differs from the last build
 # Used by `tools/vetline up|build|test` and by ctest's `web_build` fixture, so every way
 # of running the console builds it the same way.
@@ -16,12 +16,7 @@ major="$(node -p 'process.versions.node.split(".")[0]')"
 exec 9>"$WEB/.build.lock"
 flock 9
 
-lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
-if [ ! -f node_modules/.vetline-lock ] || [ "$(cat node_modules/.vetline-lock)" != "$lock_sum" ]; then
-  echo "web: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
-  echo "$lock_sum" > node_modules/.vetline-lock
-fi
+bash "$WEB/../tools/npm-install" "$WEB"
 
 src_sum="$( (find src portal public -type f -print0 | sort -z | xargs -0 sha256sum;
              sha256sum index.html vite.config.ts tsconfig.json package-lock.json) | sha256sum | cut -d' ' -f1)"
