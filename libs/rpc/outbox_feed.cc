@@ -99,13 +99,20 @@ PeriodicWorker::Next OutboxConsumer::Step() {
     log::Warn("outbox consumer: feed", {{"source", spec_.source}, {"error", st.error_message()}});
     return PeriodicWorker::Next::kPause;
   }
+  int64_t expected = *from;  // where the cursor stands if nobody rewound it
   for (const outbox::v1::FeedEvent& e : resp.events()) {
+    bool rewound = false;
     absl::Status st = pool_->Transact([&](pg::Session& s) -> absl::Status {
       VL_ASSIGN_OR_RETURN(int64_t done, cursors_.Lock(s, spec_.source));
       if (e.id() <= done) return absl::OkStatus();  // another replica handled it meanwhile
+      // Moved back while this batch was read (a replay asked for): advancing to this
+      // event would skip what lies between, so the batch is read again from the cursor.
+      if (done < expected) return rewound = true, absl::OkStatus();
       VL_RETURN_IF_ERROR(spec_.handle(s, e.topic(), e.payload()));
       return cursors_.Advance(s, spec_.source, e.id());
     });
+    if (st.ok() && rewound) return PeriodicWorker::Next::kAgain;
+    expected = e.id();
     if (!st.ok()) {
       log::Warn("outbox consumer: handler failed; will retry",
                 {{"source", spec_.source}, {"topic", e.topic()}, {"error", st.ToString()}});

@@ -60,7 +60,10 @@ std::unique_ptr<rpc::RunningService> StartKennel(const std::string& conninfo) {
 }
 
 // The consumer records each event's payload; a duplicate would show as a second row.
-std::unique_ptr<rpc::RunningService> StartFrontDesk(const std::string& conninfo, int kennel_port) {
+// `during` (optional) runs inside each event's transaction, after the row is written.
+using During = std::function<void(const std::string& payload)>;
+std::unique_ptr<rpc::RunningService> StartFrontDesk(const std::string& conninfo, int kennel_port,
+                                                    During during = {}) {
   rpc::ServiceEnv env = Env(conninfo);
   env.peers["kennel"] = "127.0.0.1:" + std::to_string(kennel_port);
   return rpc::StartService(
@@ -68,15 +71,17 @@ std::unique_ptr<rpc::RunningService> StartFrontDesk(const std::string& conninfo,
              {.name = "frontdesk",
               .migrations = {{"0001_init.sql",
                               "CREATE TABLE frontdesk.seen (n bigserial, payload text NOT NULL);"}},
-              .wire = [](rpc::ServiceContext&) -> absl::StatusOr<rpc::ServiceParts> {
+              .wire = [during](rpc::ServiceContext&) -> absl::StatusOr<rpc::ServiceParts> {
                 return rpc::ServiceParts{
                     .consumers = {{.source = "kennel",
                                    .topics = {"dog.checked_in"},
-                                   .handle = [](pg::Session& s, const std::string&,
-                                                const std::string& payload) {
-                                     return s.ExecRaw("INSERT INTO frontdesk.seen (payload) VALUES ($1)",
-                                                      {payload})
-                                         .status();
+                                   .handle = [during](pg::Session& s, const std::string&,
+                                                      const std::string& payload) {
+                                     absl::Status st =
+                                         s.ExecRaw("INSERT INTO frontdesk.seen (payload) VALUES ($1)", {payload})
+                                             .status();
+                                     if (st.ok() && during) during(payload);
+                                     return st;
                                    }}}};
               }})
       .value();
@@ -261,6 +266,40 @@ TEST_CASE("feed: a consumer handles each event once, in order, whatever the comm
   std::vector<std::string> seen = Seen(*pool);
   CHECK(seen.size() == 267);
   CHECK(std::set<std::string>(seen.begin(), seen.end()).size() == 267);
+}
+
+TEST_CASE("feed: a cursor moved back while a batch is being handled replays everything from there",
+          "[outbox][feed]") {
+  testing::TestDatabase db;
+  auto kennel = StartKennel(db.conninfo());
+  auto pool = pg::Pool::Create({.conninfo = db.conninfo(), .size = 4}).value();
+  for (int i = 1; i <= 5; ++i) REQUIRE(Write(*pool, "dog.checked_in", i).ok());
+  // An operator replays the feed (as after restoring a backup) while the desk is handling
+  // dog 3 of its first batch: the rewind waits for that event's transaction and lands
+  // before the desk locks its cursor for dog 4.
+  std::atomic<bool> rewound{false};
+  std::thread rewind;
+  struct Join {
+    std::thread& t;
+    ~Join() { if (t.joinable()) t.join(); }
+  } join{rewind};
+  auto desk = StartFrontDesk(db.conninfo(), kennel->server().port(), [&](const std::string& payload) {
+    if (payload != R"({"dog": 3})" || rewound.exchange(true)) return;
+    rewind = std::thread([&] {
+      CHECK(pool->Exec({"rewind", "UPDATE frontdesk.outbox_cursors SET last_id = 0 WHERE source = 'kennel'"}).ok());
+    });
+    CHECK(testing::WaitUntil([&] {
+      auto r = pool->Exec({"waiting", "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                         "AND datname = current_database()"});
+      return r.ok() && r->Int(0, "n") > 0;
+    }));
+  });
+  REQUIRE(testing::WaitUntil([&] { return Seen(*pool).size() >= 8; }));
+  absl::SleepFor(absl::Milliseconds(300));
+  // Dogs 1 to 3, then the whole feed again from the start: none skipped by the rewind.
+  CHECK(Seen(*pool) == std::vector<std::string>{R"({"dog": 1})", R"({"dog": 2})", R"({"dog": 3})",
+                                                R"({"dog": 1})", R"({"dog": 2})", R"({"dog": 3})",
+                                                R"({"dog": 4})", R"({"dog": 5})"});
 }
 
 TEST_CASE("feed: while its migrations run a service's feed says it is starting and reads nothing", "[outbox][feed]") {
