@@ -60,10 +60,11 @@ std::unique_ptr<rpc::RunningService> StartKennel(const std::string& conninfo) {
 }
 
 // The consumer records each event's payload; a duplicate would show as a second row.
-// `during` (optional) runs inside each event's transaction, after the row is written.
+// `during` (optional) runs inside each event's transaction, after the row is written;
+// `after` runs once that transaction has committed.
 using During = std::function<void(const std::string& payload)>;
 std::unique_ptr<rpc::RunningService> StartFrontDesk(const std::string& conninfo, int kennel_port,
-                                                    During during = {}) {
+                                                    During during = {}, std::function<void()> after = {}) {
   rpc::ServiceEnv env = Env(conninfo);
   env.peers["kennel"] = "127.0.0.1:" + std::to_string(kennel_port);
   return rpc::StartService(
@@ -71,7 +72,7 @@ std::unique_ptr<rpc::RunningService> StartFrontDesk(const std::string& conninfo,
              {.name = "frontdesk",
               .migrations = {{"0001_init.sql",
                               "CREATE TABLE frontdesk.seen (n bigserial, payload text NOT NULL);"}},
-              .wire = [during](rpc::ServiceContext&) -> absl::StatusOr<rpc::ServiceParts> {
+              .wire = [during, after](rpc::ServiceContext&) -> absl::StatusOr<rpc::ServiceParts> {
                 return rpc::ServiceParts{
                     .consumers = {{.source = "kennel",
                                    .topics = {"dog.checked_in"},
@@ -82,7 +83,8 @@ std::unique_ptr<rpc::RunningService> StartFrontDesk(const std::string& conninfo,
                                              .status();
                                      if (st.ok() && during) during(payload);
                                      return st;
-                                   }}}};
+                                   },
+                                   .after_commit = after}}};
               }})
       .value();
 }
@@ -274,26 +276,17 @@ TEST_CASE("feed: a cursor moved back while a batch is being handled replays ever
   auto kennel = StartKennel(db.conninfo());
   auto pool = pg::Pool::Create({.conninfo = db.conninfo(), .size = 4}).value();
   for (int i = 1; i <= 5; ++i) REQUIRE(Write(*pool, "dog.checked_in", i).ok());
-  // An operator replays the feed (as after restoring a backup) while the desk is handling
-  // dog 3 of its first batch: the rewind waits for that event's transaction and lands
+  // An operator replays the feed (as after restoring a backup) while the desk is in the
+  // middle of its first batch: the rewind lands right after dog 3's transaction commits,
   // before the desk locks its cursor for dog 4.
-  std::atomic<bool> rewound{false};
-  std::thread rewind;
-  struct Join {
-    std::thread& t;
-    ~Join() { if (t.joinable()) t.join(); }
-  } join{rewind};
-  auto desk = StartFrontDesk(db.conninfo(), kennel->server().port(), [&](const std::string& payload) {
-    if (payload != R"({"dog": 3})" || rewound.exchange(true)) return;
-    rewind = std::thread([&] {
-      CHECK(pool->Exec({"rewind", "UPDATE frontdesk.outbox_cursors SET last_id = 0 WHERE source = 'kennel'"}).ok());
-    });
-    CHECK(testing::WaitUntil([&] {
-      auto r = pool->Exec({"waiting", "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                                         "AND datname = current_database()"});
-      return r.ok() && r->Int(0, "n") > 0;
-    }));
-  });
+  std::atomic<bool> saw_three{false}, rewound{false};
+  auto desk = StartFrontDesk(
+      db.conninfo(), kennel->server().port(),
+      [&](const std::string& payload) { if (payload == R"({"dog": 3})") saw_three = true; },
+      [&] {
+        if (!saw_three.load() || rewound.exchange(true)) return;
+        CHECK(pool->Exec({"rewind", "UPDATE frontdesk.outbox_cursors SET last_id = 0 WHERE source = 'kennel'"}).ok());
+      });
   REQUIRE(testing::WaitUntil([&] { return Seen(*pool).size() >= 8; }));
   absl::SleepFor(absl::Milliseconds(300));
   // Dogs 1 to 3, then the whole feed again from the start: none skipped by the rewind.
