@@ -166,7 +166,10 @@ constexpr pg::Statement kDeadOwners{
     "SELECT DISTINCT c.owner FROM media.calls c WHERE c.state <> 'ended' AND c.owner IS NOT NULL "
     "AND NOT EXISTS (SELECT 1 FROM media.replicas r WHERE r.id = c.owner AND r.heartbeat_time > "
     "now() - make_interval(secs => $1::float8)) "
-    "UNION SELECT id FROM media.replicas WHERE heartbeat_time <= now() - make_interval(secs => $1::float8)"};
+    "UNION SELECT id FROM media.replicas WHERE heartbeat_time <= now() - make_interval(secs => $1::float8) "
+    "UNION SELECT DISTINCT r.composer FROM media.recordings r WHERE r.state = 'composing' AND "
+    "r.composer IS NOT NULL AND NOT EXISTS (SELECT 1 FROM media.replicas x WHERE x.id = r.composer "
+    "AND x.heartbeat_time > now() - make_interval(secs => $1::float8))"};
 // One reaper per dead replica at a time (others wait, then find nothing left to do).
 constexpr pg::Statement kReplicaLock{"media_replica_lock",
                                      "SELECT pg_advisory_xact_lock(hashtext('media.replica:' || $1))"};
@@ -488,7 +491,7 @@ absl::StatusOr<bool> MediaRepository::ReplicaAlive(const std::string& replica_id
 absl::StatusOr<std::vector<std::string>> MediaRepository::DeadOwners(absl::Duration ttl) {
   VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kDeadOwners, {absl::StrCat(absl::ToDoubleSeconds(ttl))}));
   std::vector<std::string> out;
-  for (int i = 0; i < r.rows(); ++i) out.push_back(r.Text(i, "owner"));
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.Text(i, 0));
   return out;
 }
 

@@ -5,7 +5,7 @@
 CREATE TABLE media.replicas (
   id              text PRIMARY KEY,            -- its advertise address, host:port
   volume          text NOT NULL,               -- the data volume it writes tracks to
-  calls           int NOT NULL DEFAULT 0,      -- calls held in memory (+1 per placement until the next beat)
+  calls           int NOT NULL DEFAULT 0,      -- calls with media in its memory
   sessions        int NOT NULL DEFAULT 0,      -- live WHIP/WHEP sessions
   start_time      timestamptz NOT NULL DEFAULT now(),
   heartbeat_time  timestamptz NOT NULL DEFAULT now()
@@ -19,3 +19,11 @@ CREATE INDEX calls_by_owner ON media.calls (owner) WHERE state <> 'ended';
 -- which replica is composing it (so a dead composer's job is queued again).
 ALTER TABLE media.recordings ADD COLUMN volume text;    -- NULL: written before replicas, any may compose
 ALTER TABLE media.recordings ADD COLUMN composer text;
+
+-- What the single replica before this release had in memory is given to an owner that
+-- never beats, so the first replica's keeper ends those calls as lost, queues their
+-- recordings (any replica may compose them: no volume) and restarts cut-short composes.
+UPDATE media.calls c SET owner = 'before-replicas' WHERE state <> 'ended' AND (
+  EXISTS (SELECT 1 FROM media.sessions s WHERE s.call_id = c.id AND s.end_time IS NULL) OR
+  EXISTS (SELECT 1 FROM media.recordings r WHERE r.call_id = c.id AND r.state = 'recording'));
+UPDATE media.recordings SET composer = 'before-replicas' WHERE state = 'composing';
