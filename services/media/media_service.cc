@@ -52,7 +52,7 @@ absl::Status Usable(const v1::Call& call) {
     return absl::FailedPreconditionError(
         "this call was lost: the media server holding it stopped. Start a new call");
   }
-  return Usable(call);
+  return rules::CanJoin(StateOf(call));
 }
 
 absl::Status CheckOffer(const std::string& sdp) {

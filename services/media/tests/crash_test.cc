@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/strings/match.h"
+#include "libs/rpc/edge.h"
 #include "libs/testing/servers.h"
 #include "tests/support/webrtc_peer.h"
 #include "services/media/client/media_router.h"

@@ -23,11 +23,10 @@ class MediaProcess : public ServiceProcess {
 
  private:
   static std::vector<std::string> With(const std::string& dir, std::vector<std::string> env) {
-    for (std::string e : {"VETLINE_REDIS=", "VETLINE_MEDIA_DATA_DIR=" + dir + "/data",
-                          "VETLINE_MEDIA_BLOB_DIR=" + dir + "/blobs"}) {
-      env.insert(env.begin(), e);
-    }
-    return env;
+    std::vector<std::string> out = {"VETLINE_REDIS=", "VETLINE_MEDIA_DATA_DIR=" + dir + "/data",
+                                    "VETLINE_MEDIA_BLOB_DIR=" + dir + "/blobs"};
+    out.insert(out.end(), env.begin(), env.end());  // later settings win
+    return out;
   }
 };
 

@@ -9,12 +9,14 @@
 #include "absl/strings/match.h"
 #include "libs/metrics/metrics.h"
 #include "libs/rpc/edge.h"
+#include "libs/rpc/rpc.h"
 #include "libs/testing/servers.h"
 #include "services/gateway/gateway.h"
 #include "services/media/client/media_router.h"
 #include "services/media/media_component.h"
 #include "tests/support/http_client.h"
 #include "tests/support/identity_stack.h"
+#include "tests/support/principals.h"
 #include "tests/support/webrtc_peer.h"
 
 using namespace vetline;
