@@ -124,7 +124,7 @@ v1::Call GetCall(const testing::StaffCaller& staff, v1::MediaService::Stub& stub
 
 }  // namespace
 
-TEST_CASE("media replicas: kill -9 of one loses only its calls, and a replica on its volume composes the recording") {
+TEST_CASE("media replicas: kill -9 of one loses only its own calls and a replica on its volume composes the recording") {
   testing::TestDatabase db;
   const std::string base =
       (std::filesystem::temp_directory_path() / ("vetline-replica-kill-" + std::to_string(getpid()))).string();
@@ -189,6 +189,7 @@ TEST_CASE("media replicas: kill -9 of one loses only its calls, and a replica on
   std::this_thread::sleep_for(std::chrono::seconds(4));
   a->Kill();
   a.reset();
+  const absl::Time killed = absl::Now();
 
   // Within the TTL and a keeper step, B ends A's call as lost: told to anyone asking.
   v1::Call gone;
@@ -198,6 +199,8 @@ TEST_CASE("media replicas: kill -9 of one loses only its calls, and a replica on
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   INFO(gone.DebugString());
+  WARN("a killed replica's call ended as lost after " << absl::ToDoubleSeconds(absl::Now() - killed)
+                                                     << " s (TTL 3 s)");
   REQUIRE(gone.state() == "ended");
   CHECK(gone.lost());
   CHECK(gone.has_end_time());
