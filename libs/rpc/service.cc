@@ -120,6 +120,7 @@ absl::StatusOr<std::unique_ptr<RunningService>> StartService(const ServiceEnv& e
     services.push_back(running->feed_.get());
   }
   VL_ASSIGN_OR_RETURN(running->server_, Server::Start(std::move(options), std::move(services)));
+  running->context_->set_port(running->server_->port());
 
   std::vector<pg::Migration> migrations = spec.migrations;
   if (parts.outbox) migrations.push_back(parts.outbox->Migration());

@@ -86,12 +86,17 @@ class ServiceContext {
   prometheus::Registry& registry() const { return *env_.registry; }
   // One channel per peer service (configured in env.peers), or NotFound naming it.
   absl::StatusOr<std::shared_ptr<grpc::Channel>> Peer(const std::string& service);
+  // The port the gRPC server listens on: 0 during wiring, set once it is bound (so
+  // before_serving and the workers see it, even with a ":0" address).
+  int port() const { return port_; }
+  void set_port(int port) { port_ = port; }
 
  private:
   const ServiceEnv& env_;
   auth::Key key_;
   std::shared_ptr<pg::Pool> pool_;
   std::map<std::string, std::shared_ptr<grpc::Channel>> peers_;
+  int port_ = 0;
 };
 
 // A background job of a service, run on a PeriodicWorker (see libs/core).

@@ -11,6 +11,40 @@ BackendCalls::BackendCalls(Options options) : options_(std::move(options)) {
     auto channel = rpc::Dial(address);
     backends_[name] = {channel, std::make_unique<grpc::GenericStub>(channel)};
   }
+  // A call's media lives on one replica: its requests go there.
+  if (auto it = backends_.find("media"); it != backends_.end()) {
+    media_ = std::make_unique<media::MediaRouter>(it->second.channel, *options_.signer);
+  }
+}
+
+std::string BackendCalls::RouteKey(const std::string& backend, const std::string& method,
+                                   const pb::Message& request) const {
+  if (backend != "media" || !media_) return "";
+  return media::MediaRouter::CallIdOf(method, request);
+}
+
+void BackendCalls::PickStub(const std::string& backend, const std::string& key, StubReady ready) {
+  grpc::GenericStub* own = Stub(backend);
+  if (!own) {
+    return ready(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the " + backend + " service is not configured"),
+                 nullptr);
+  }
+  if (key.empty()) return ready(grpc::Status::OK, own);
+  media_->Pick(key, [this, ready = std::move(ready)](absl::StatusOr<std::shared_ptr<grpc::Channel>> channel) {
+    if (!channel.ok()) return ready(rpc::ToGrpc(channel.status()), nullptr);
+    grpc::GenericStub* stub;
+    {
+      std::lock_guard<std::mutex> l(replicas_mu_);
+      Backend& b = replicas_[channel->get()];
+      if (!b.stub) b = {*channel, std::make_unique<grpc::GenericStub>(*channel)};
+      stub = b.stub.get();
+    }
+    ready(grpc::Status::OK, stub);
+  });
+}
+
+void BackendCalls::Unroute(const std::string& backend, const std::string& key) {
+  if (backend == "media" && media_ && !key.empty()) media_->Forget(key);
 }
 
 grpc::GenericStub* BackendCalls::Stub(const std::string& backend) {
@@ -35,9 +69,8 @@ void BackendCalls::Identify(grpc::ClientContext& ctx, const std::optional<api::P
 void BackendCalls::Call(const std::string& backend, const std::string& method,
                         const pb::Message& req, const std::optional<api::Principal>& principal,
                         const std::string& request_id, Done done) {
-  grpc::GenericStub* stub = Stub(backend);
   grpc::ByteBuffer empty;
-  if (!stub) {
+  if (!Stub(backend)) {
     return done(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the " + backend + " service is not configured"),
                 empty);
   }
@@ -63,15 +96,21 @@ void BackendCalls::Call(const std::string& backend, const std::string& method,
   rpc::SetDeadline(call->ctx, options_.deadline);
   Identify(call->ctx, principal, request_id);
   call->request = rpc::ToBuffer(req);
-  stub->UnaryCall(&call->ctx, method, grpc::StubOptions(), &call->request, &call->reply,
-                  [this, call, done = std::move(done)](grpc::Status st) {
-                    {
-                      std::lock_guard<std::mutex> l(mu_);
-                      --unary_waiting_;
-                    }
-                    done(std::move(st), call->reply);
-                    Untrack(&call->ctx, false);
-                  });
+  std::string key = RouteKey(backend, method, req);
+  auto finished = [this, call, backend, key, done = std::move(done)](grpc::Status st) {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      --unary_waiting_;
+    }
+    if (st.error_code() == grpc::StatusCode::UNAVAILABLE) Unroute(backend, key);
+    done(std::move(st), call->reply);
+    Untrack(&call->ctx, false);
+  };
+  PickStub(backend, key, [call, method, finished = std::move(finished)](grpc::Status st,
+                                                                       grpc::GenericStub* stub) mutable {
+    if (!st.ok()) return finished(std::move(st));
+    stub->UnaryCall(&call->ctx, method, grpc::StubOptions(), &call->request, &call->reply, std::move(finished));
+  });
 }
 
 bool BackendCalls::TrackStream(grpc::ClientContext* ctx) {

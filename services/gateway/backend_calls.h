@@ -2,7 +2,8 @@
 // start; unary calls with a deadline and the signed principal; a cap on unary calls in
 // flight (beyond it a call fails at once with UNAVAILABLE, so the answer is 503 +
 // Retry-After instead of another thread in a backend); and every call and stream
-// tracked, so stopping waits for them and cancels what is left.
+// tracked, so stopping waits for them and cancels what is left. Media's requests about a
+// call go to the replica holding the call (media::MediaRouter).
 #pragma once
 
 #include <condition_variable>
@@ -22,6 +23,7 @@
 #include "libs/auth/auth.h"
 #include "libs/rpc/byte_buffer.h"
 #include "prometheus/counter.h"
+#include "services/media/client/media_router.h"
 #include "vetline/api/types.pb.h"
 
 namespace vetline::gateway {
@@ -47,6 +49,16 @@ class BackendCalls {
 
   grpc::GenericStub* Stub(const std::string& backend);  // nullptr: not configured
   std::shared_ptr<grpc::Channel> Channel(const std::string& backend);
+
+  // The replica a request must reach, for backends whose calls live on one replica
+  // (media): a routing key, empty when the backend's own stub serves it.
+  std::string RouteKey(const std::string& backend, const std::string& method,
+                       const google::protobuf::Message& request) const;
+  using StubReady = std::function<void(grpc::Status, grpc::GenericStub*)>;
+  // The stub for `key` (the backend's own when empty); `ready` runs once, perhaps at once.
+  void PickStub(const std::string& backend, const std::string& key, StubReady ready);
+  // The replica picked for `key` answered UNAVAILABLE: look it up again next time.
+  void Unroute(const std::string& backend, const std::string& key);
   // The signed principal (or just the request id) on an outgoing call.
   void Identify(grpc::ClientContext& ctx, const std::optional<api::Principal>& principal,
                 const std::string& request_id) const;
@@ -70,6 +82,9 @@ class BackendCalls {
 
   Options options_;
   std::map<std::string, Backend> backends_;
+  std::unique_ptr<media::MediaRouter> media_;  // when "media" is a backend
+  std::mutex replicas_mu_;
+  std::map<grpc::Channel*, Backend> replicas_;  // a stub per replica channel, made once
   std::mutex mu_;
   std::condition_variable changed_;
   std::set<grpc::ClientContext*> unary_, streams_;

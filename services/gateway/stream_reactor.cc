@@ -113,8 +113,20 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
     link_->ctx = &ctx_;
   }
 
-  void Start(grpc::GenericStub& stub, const pb::Message& request,
-             const std::optional<api::Principal>& principal) {
+  // The request, and the routing key of the replica it must reach (see BackendCalls).
+  void Prepare(const pb::Message& request) {
+    request_ = rpc::ToBuffer(request);
+    key_ = owner_.backends_.RouteKey(route_.backend, route_.grpc_method, request);
+  }
+  const std::string& key() const { return key_; }
+
+  // Answers with the error before any stream started.
+  void Refuse(const grpc::Status& st) {
+    owner_.answer_(x_, ErrorResponse(st.error_code(), st.error_message(), st.error_details()));
+    delete this;
+  }
+
+  void Start(grpc::GenericStub& stub, const std::optional<api::Principal>& principal) {
     if (!owner_.backends_.TrackStream(&ctx_)) {  // the gateway is stopping
       owner_.answer_(x_, ErrorResponse(grpc::StatusCode::UNAVAILABLE, "the gateway is restarting; try again"));
       delete this;
@@ -122,7 +134,6 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
     }
     // Streams live as long as the participant watches: no overall deadline.
     owner_.backends_.Identify(ctx_, principal, x_->request_id);
-    request_ = rpc::ToBuffer(request);
     stub.PrepareBidiStreamingCall(&ctx_, route_.grpc_method, grpc::StubOptions(), this);
     StartWriteLast(&request_, grpc::WriteOptions());
     StartRead(&message_);
@@ -167,6 +178,8 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
   }
 
   void OnDone(const grpc::Status& st) override {
+    // The replica holding the call is gone (or holds it no more): ask again next time.
+    if (st.error_code() == grpc::StatusCode::UNAVAILABLE) owner_.backends_.Unroute(route_.backend, key_);
     {
       std::lock_guard<std::mutex> l(link_->mu);
       link_->ctx = nullptr;  // a hang-up noticed from now on has nothing to cancel
@@ -258,6 +271,7 @@ class StreamReactor::Stream final : public grpc::ClientBidiReactor<grpc::ByteBuf
   const bool sse_;
   grpc::ClientContext ctx_;
   grpc::ByteBuffer request_, message_;
+  std::string key_;
   std::shared_ptr<net::steady_timer> timer_;  // shared: a posted cancel may outlive us
   std::shared_ptr<Link> link_;
   std::mutex mu_;
@@ -278,12 +292,13 @@ StreamReactor::~StreamReactor() = default;
 
 void StreamReactor::Start(const ExchangePtr& x, const Route& route, const pb::Message& request,
                           const std::optional<api::Principal>& principal) {
-  grpc::GenericStub* stub = backends_.Stub(route.backend);
-  if (!stub) {
-    return answer_(x, ErrorResponse(grpc::StatusCode::UNAVAILABLE,
-                                    "the " + route.backend + " service is not configured"));
-  }
-  (new Stream(*this, x, route))->Start(*stub, request, principal);
+  auto* stream = new Stream(*this, x, route);
+  stream->Prepare(request);
+  backends_.PickStub(route.backend, stream->key(),
+                     [stream, principal](grpc::Status st, grpc::GenericStub* stub) {
+                       if (!st.ok()) return stream->Refuse(st);
+                       stream->Start(*stub, principal);
+                     });
 }
 
 }  // namespace vetline::gateway

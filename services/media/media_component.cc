@@ -20,25 +20,39 @@ CallEngine::Options EngineOptions(const MediaOptions& o) {
   return e;
 }
 
+// Takes this replica out of placement when it stops: destroyed after the engine, so the
+// recordings it finished are on disk before another replica ends its calls as lost.
+struct Registration {
+  ~Registration() {
+    if (const std::string id = replica.id(); !id.empty()) (void)repo.Deregister(id);
+  }
+  MediaRepository& repo;
+  const Replica& replica;
+};
+
 // Everything one media replica holds, built once.
 struct Wiring {
   Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
          std::shared_ptr<grpc::Channel> conversations_channel, std::unique_ptr<blob::BlobStore> store,
-         const MediaOptions& options, const Clock& clock)
+         const MediaOptions& options, std::string volume, const Clock& clock)
       : signer(ctx.key()),
         links(ctx.key()),
         clients(std::move(clients_channel), signer),
         conversations(std::move(conversations_channel), signer),
         repo(ctx.pool()),
+        replica(std::move(volume), options.replica_ttl),
+        registration{repo, replica},
         engine(EngineOptions(options)),
         blobs(std::move(store)),
-        service(repo, engine, events, *blobs, signer, links, clock, options, clients, conversations),
-        worker(repo, engine, events, *blobs, clock, options.data_dir, &ctx.registry()) {}
+        service(repo, engine, events, *blobs, signer, links, clock, options, clients, conversations, replica),
+        worker(repo, engine, events, *blobs, clock, options.data_dir, replica, &ctx.registry()) {}
   auth::PrincipalSigner signer;
   auth::LinkSigner links;
   refs::GrpcClientRefs clients;
   refs::GrpcConversationRefs conversations;  // conversation ids a call names
   MediaRepository repo;
+  Replica replica;
+  Registration registration;
   CallEngine engine;
   EventHub events;
   std::unique_ptr<blob::BlobStore> blobs;
@@ -58,19 +72,25 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
         VL_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> conversations, ctx.Peer("conversations"));
         VL_ASSIGN_OR_RETURN(std::unique_ptr<blob::BlobStore> blobs,
                             blob::OpenStore(ctx.env().platform.blob, options.blob_dir));
+        VL_ASSIGN_OR_RETURN(std::string volume, ReadVolumeId(options.data_dir));
         auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(conversations),
-                                          std::move(blobs), options, clock);
+                                          std::move(blobs), options, std::move(volume), clock);
         Wiring* m = w.get();
+        rpc::ServiceContext* c = &ctx;
         return rpc::ServiceParts{
             .state = w,
             .services = {{&w->service, v1::MediaService::service_full_name()}},
             .outbox = &w->repo.events(),
-            // This replica owns every call's media: whatever was live when it last
-            // stopped is gone, and recordings cut short are composed from the disk.
+            // This replica's id is its address. A process that had the same id before
+            // held calls whose media died with it: they end as lost, and their
+            // recordings cut short are composed from the volume. Then it registers.
             .before_serving =
-                [m]() -> absl::Status {
-              VL_ASSIGN_OR_RETURN(int recovered, m->repo.RecoverAfterRestart());
-              if (recovered > 0) log::Warn("recordings recovered after a restart", {{"count", recovered}});
+                [m, c, advertise = options.advertise_address]() -> absl::Status {
+              m->replica.SetId(AdvertiseAddress(advertise, c->env().grpc_address, c->port()));
+              VL_ASSIGN_OR_RETURN(int lost, m->repo.LoseReplica(m->replica.id(), absl::ZeroDuration()));
+              if (lost > 0) log::Warn("calls lost in a restart", {{"count", lost}});
+              VL_RETURN_IF_ERROR(m->worker.Beat());
+              log::Info("media replica registered", {{"id", m->replica.id()}, {"volume", m->replica.volume()}});
               return absl::OkStatus();
             },
             // The composer works through stopped recordings one at a time, off the calls'
@@ -104,6 +124,12 @@ rpc::ServiceDefinition Definition() {
                      "local addresses offered as ICE host candidates (comma-separated)", o->ice_addresses);
             p.String("media-stun-server", &o->stun_server, "stun://host:port, for clients behind NAT", "");
             p.String("media-turn-server", &o->turn_server, "turn://user:pass@host:port", "");
+            p.String("media-advertise-address", &o->advertise_address,
+                     "host:port other processes dial to reach this replica, its id (default: the "
+                     "grpc-address host, loopback for 0.0.0.0, and its port)",
+                     "");
+            p.Duration("media-replica-ttl", &o->replica_ttl,
+                       "a replica whose heartbeat is older is dead: its calls end as lost", o->replica_ttl);
             p.Duration("media-invitation-ttl", &o->invitation_ttl,
                        "how long join links stay valid after the scheduled start", o->invitation_ttl);
           },

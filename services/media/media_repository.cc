@@ -13,7 +13,7 @@ namespace {
 #define CALL_COLUMNS                                                                        \
   "c.id, c.clinic_id, c.host_id, coalesce(c.client_id, '') AS client_id, "                    \
   "coalesce(c.conversation_id, '') AS conversation_id, c.scheduled_start, c.state, "          \
-  "c.create_time, c.start_time, c.end_time, EXISTS (SELECT 1 FROM media.recordings r WHERE "  \
+  "c.create_time, c.start_time, c.end_time, c.lost, EXISTS (SELECT 1 FROM media.recordings r WHERE "  \
   "r.call_id = c.id AND r.state = 'recording') AS recording"
 #define CALL_SELECT "SELECT " CALL_COLUMNS " FROM media.calls c "
 
@@ -23,7 +23,7 @@ constexpr pg::Statement kCreateCall{
     "scheduled_start, state) VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), $5, $6) RETURNING *) "
     "SELECT id, clinic_id, host_id, coalesce(client_id, '') AS client_id, "
     "coalesce(conversation_id, '') AS conversation_id, scheduled_start, state, create_time, "
-    "start_time, end_time, false AS recording FROM c"};
+    "start_time, end_time, lost, false AS recording FROM c"};
 constexpr pg::Statement kGetCall{"media_get_call", CALL_SELECT "WHERE id = $1"};
 constexpr pg::Statement kSetCallState{
     "media_set_call_state",
@@ -47,7 +47,7 @@ constexpr pg::Statement kCallEndedEvent{
     "'durationSeconds', coalesce(extract(epoch FROM c.end_time - c.start_time), 0), "
     "'participants', coalesce((SELECT json_agg(json_build_object('name', p.display_name, 'role', p.role) "
     "ORDER BY p.join_time) FROM media.participants p WHERE p.call_id = c.id), '[]'), "
-    "'recordingIds', coalesce((SELECT json_agg(r.id ORDER BY r.start_time) FROM media.recordings r "
+    "'lost', c.lost, 'recordingIds', coalesce((SELECT json_agg(r.id ORDER BY r.start_time) FROM media.recordings r "
     "WHERE r.call_id = c.id), '[]'), 'link', '/v1/calls/' || c.id)::text AS payload "
     "FROM media.calls c WHERE c.id = $1"};
 
@@ -94,7 +94,7 @@ constexpr pg::Statement kLiveSessions{
 
 constexpr pg::Statement kStartRecording{
     "media_start_recording",
-    "INSERT INTO media.recordings (call_id, clinic_id, state) SELECT $1, $2, 'recording' "
+    "INSERT INTO media.recordings (call_id, clinic_id, state, volume) SELECT $1, $2, 'recording', $3 "
     "WHERE NOT EXISTS (SELECT 1 FROM media.recordings WHERE call_id = $1 AND state = 'recording') "
     "RETURNING id"};
 constexpr pg::Statement kStopRecording{
@@ -118,9 +118,9 @@ constexpr pg::Statement kRecordingsOf{
     "ORDER BY start_time"};
 constexpr pg::Statement kClaimCompose{
     "media_claim_compose",
-    "UPDATE media.recordings SET state = 'composing', progress = 0, update_time = now() WHERE id = "
-    "(SELECT id FROM media.recordings WHERE state = 'pending' ORDER BY stop_time "
-    "FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING id, start_time"};
+    "UPDATE media.recordings SET state = 'composing', progress = 0, composer = $2, update_time = now() "
+    "WHERE id = (SELECT id FROM media.recordings WHERE state = 'pending' AND (volume IS NULL OR "
+    "volume = $1) ORDER BY stop_time FOR UPDATE SKIP LOCKED LIMIT 1) RETURNING id, start_time"};
 constexpr pg::Statement kTracksOf{
     "media_tracks_of",
     "SELECT path, start_time FROM media.recording_tracks WHERE recording_id = $1 ORDER BY start_time"};
@@ -134,13 +134,63 @@ constexpr pg::Statement kFinishCompose{
 constexpr pg::Statement kFailCompose{
     "media_fail_compose",
     "UPDATE media.recordings SET state = 'failed', error = $2, update_time = now() WHERE id = $1"};
-constexpr pg::Statement kRecoverRecordings{
-    "media_recover_recordings",
-    "UPDATE media.recordings SET interrupted = (state = 'recording'), "
-    "stop_time = coalesce(stop_time, now()), state = 'pending', update_time = now() "
-    "WHERE state IN ('recording', 'composing')"};
-constexpr pg::Statement kRecoverSessions{
-    "media_recover_sessions", "UPDATE media.sessions SET end_time = now() WHERE end_time IS NULL"};
+constexpr pg::Statement kHeartbeat{
+    "media_heartbeat",
+    "INSERT INTO media.replicas (id, volume, calls, sessions) VALUES ($1, $2, $3, $4) "
+    "ON CONFLICT (id) DO UPDATE SET volume = $2, calls = $3, sessions = $4, heartbeat_time = now()"};
+constexpr pg::Statement kDeregister{"media_deregister", "DELETE FROM media.replicas WHERE id = $1"};
+constexpr pg::Statement kOwnerOf{
+    "media_owner_of",
+    "WITH claimed AS (UPDATE media.calls SET owner = $2 WHERE id = $1 AND owner IS NULL AND "
+    "state <> 'ended' AND $2 <> '' RETURNING owner) "
+    "SELECT state = 'ended' AS ended, coalesce((SELECT owner FROM claimed), owner, '') AS owner "
+    "FROM media.calls WHERE id = $1"};
+// Placements queue up behind one lock, so two at once see each other's choice.
+constexpr pg::Statement kPlacementLock{"media_placement_lock",
+                                       "SELECT pg_advisory_xact_lock(hashtext('media.placement'))"};
+constexpr pg::Statement kPlaceCall{
+    "media_place_call",
+    "WITH chosen AS (SELECT r.id FROM media.replicas r WHERE r.heartbeat_time > now() - "
+    "make_interval(secs => $2::float8) ORDER BY (SELECT count(*) FROM media.calls c WHERE "
+    "c.owner = r.id AND c.state <> 'ended'), r.sessions, r.id LIMIT 1) "
+    "UPDATE media.calls SET owner = (SELECT id FROM chosen) WHERE id = $1 AND owner IS NULL AND "
+    "EXISTS (SELECT 1 FROM chosen) RETURNING owner"};
+constexpr pg::Statement kCallOwner{"media_call_owner",
+                                   "SELECT coalesce(owner, '') AS owner FROM media.calls WHERE id = $1"};
+constexpr pg::Statement kReplicaAlive{
+    "media_replica_alive",
+    "SELECT EXISTS (SELECT 1 FROM media.replicas WHERE id = $1 AND heartbeat_time > now() - "
+    "make_interval(secs => $2::float8)) AS alive"};
+constexpr pg::Statement kDeadOwners{
+    "media_dead_owners",
+    "SELECT DISTINCT c.owner FROM media.calls c WHERE c.state <> 'ended' AND c.owner IS NOT NULL "
+    "AND NOT EXISTS (SELECT 1 FROM media.replicas r WHERE r.id = c.owner AND r.heartbeat_time > "
+    "now() - make_interval(secs => $1::float8)) "
+    "UNION SELECT id FROM media.replicas WHERE heartbeat_time <= now() - make_interval(secs => $1::float8) "
+    "UNION SELECT DISTINCT r.composer FROM media.recordings r WHERE r.state = 'composing' AND "
+    "r.composer IS NOT NULL AND NOT EXISTS (SELECT 1 FROM media.replicas x WHERE x.id = r.composer "
+    "AND x.heartbeat_time > now() - make_interval(secs => $1::float8))"};
+// One reaper per dead replica at a time (others wait, then find nothing left to do).
+constexpr pg::Statement kReplicaLock{"media_replica_lock",
+                                     "SELECT pg_advisory_xact_lock(hashtext('media.replica:' || $1))"};
+constexpr pg::Statement kRemoveDead{
+    "media_remove_dead",
+    "DELETE FROM media.replicas WHERE id = $1 AND heartbeat_time <= now() - make_interval(secs => $2::float8)"};
+constexpr pg::Statement kLoseCalls{
+    "media_lose_calls",
+    "UPDATE media.calls SET state = 'ended', lost = true, end_time = coalesce(end_time, now()) "
+    "WHERE owner = $1 AND state <> 'ended' RETURNING id"};
+constexpr pg::Statement kEndLostSessions{
+    "media_end_lost_sessions",
+    "UPDATE media.sessions SET end_time = now() WHERE call_id = ANY($1::uuid[]) AND end_time IS NULL"};
+constexpr pg::Statement kInterruptRecordings{
+    "media_interrupt_recordings",
+    "UPDATE media.recordings SET interrupted = true, stop_time = coalesce(stop_time, now()), "
+    "state = 'pending', update_time = now() WHERE call_id = ANY($1::uuid[]) AND state = 'recording'"};
+constexpr pg::Statement kRequeueComposes{
+    "media_requeue_composes",
+    "UPDATE media.recordings SET state = 'pending', progress = 0, update_time = now() "
+    "WHERE composer = $1 AND state = 'composing'"};
 
 constexpr pg::Statement kCallHistory{
     "media_call_history",
@@ -163,6 +213,7 @@ v1::Call CallFrom(const pg::Result& r, int i) {
     *c.mutable_scheduled_start() = ToTimestamp(r.Time(i, "scheduled_start"));
   }
   c.set_state(r.Text(i, "state"));
+  c.set_lost(r.Bool(i, "lost"));
   c.set_recording(r.Bool(i, "recording"));
   *c.mutable_create_time() = ToTimestamp(r.Time(i, "create_time"));
   if (!r.IsNull(i, r.column("start_time"))) *c.mutable_start_time() = ToTimestamp(r.Time(i, "start_time"));
@@ -342,8 +393,9 @@ absl::StatusOr<std::vector<std::string>> MediaRepository::LiveSessions(const std
   return out;
 }
 
-absl::StatusOr<v1::Recording> MediaRepository::StartRecording(const v1::Call& call) {
-  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kStartRecording, {call.id(), call.clinic_id()}));
+absl::StatusOr<v1::Recording> MediaRepository::StartRecording(const v1::Call& call,
+                                                              const std::string& volume) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kStartRecording, {call.id(), call.clinic_id(), volume}));
   if (r.rows() == 0) return absl::FailedPreconditionError("the call is already being recorded");
   VL_ASSIGN_OR_RETURN(RecordingRow row, GetRecording(r.Text(0, "id")));
   return row.recording;
@@ -380,8 +432,9 @@ absl::StatusOr<std::vector<v1::Recording>> MediaRepository::RecordingsOf(const s
   return out;
 }
 
-absl::StatusOr<std::optional<ComposeJob>> MediaRepository::ClaimCompose() {
-  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kClaimCompose));
+absl::StatusOr<std::optional<ComposeJob>> MediaRepository::ClaimCompose(const std::string& volume,
+                                                                        const std::string& composer) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kClaimCompose, {volume, composer}));
   if (r.rows() == 0) return std::optional<ComposeJob>();
   ComposeJob job{r.Text(0, "id"), r.Time(0, "start_time"), {}};
   VL_ASSIGN_OR_RETURN(pg::Result tracks, pool_->Exec(kTracksOf, {job.recording_id}));
@@ -404,10 +457,68 @@ absl::Status MediaRepository::FailCompose(const std::string& recording_id, const
   return pool_->Exec(kFailCompose, {recording_id, error}).status();
 }
 
-absl::StatusOr<int> MediaRepository::RecoverAfterRestart() {
-  VL_RETURN_IF_ERROR(pool_->Exec(kRecoverSessions).status());
-  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kRecoverRecordings));
-  return r.affected();
+absl::Status MediaRepository::Heartbeat(const ReplicaBeat& beat) {
+  return pool_->Exec(kHeartbeat, {beat.id, beat.volume, beat.calls, beat.sessions}).status();
+}
+
+absl::Status MediaRepository::Deregister(const std::string& replica_id) {
+  return pool_->Exec(kDeregister, {replica_id}).status();
+}
+
+absl::StatusOr<CallOwner> MediaRepository::OwnerOf(const std::string& call_id, const std::string& claim_for) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kOwnerOf, {call_id, claim_for}));
+  if (r.rows() == 0) return absl::NotFoundError("no such call");
+  return CallOwner{r.Bool(0, "ended"), r.Text(0, "owner")};
+}
+
+absl::StatusOr<std::string> MediaRepository::PlaceCall(const std::string& call_id, absl::Duration ttl) {
+  VL_RETURN_IF_ERROR(pool_->Transact([&](pg::Session& s) -> absl::Status {
+    VL_RETURN_IF_ERROR(s.Exec(kPlacementLock).status());
+    return s.Exec(kPlaceCall, {call_id, absl::StrCat(absl::ToDoubleSeconds(ttl))}).status();
+  }));
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kCallOwner, {call_id}));
+  if (r.rows() == 0) return absl::NotFoundError("no such call");
+  if (r.Text(0, "owner").empty()) return absl::UnavailableError("no media server is running: try again shortly");
+  return r.Text(0, "owner");
+}
+
+absl::StatusOr<bool> MediaRepository::ReplicaAlive(const std::string& replica_id, absl::Duration ttl) {
+  VL_ASSIGN_OR_RETURN(pg::Result r,
+                      pool_->Exec(kReplicaAlive, {replica_id, absl::StrCat(absl::ToDoubleSeconds(ttl))}));
+  return r.Bool(0, "alive");
+}
+
+absl::StatusOr<std::vector<std::string>> MediaRepository::DeadOwners(absl::Duration ttl) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kDeadOwners, {absl::StrCat(absl::ToDoubleSeconds(ttl))}));
+  std::vector<std::string> out;
+  for (int i = 0; i < r.rows(); ++i) out.push_back(r.Text(i, 0));
+  return out;
+}
+
+absl::StatusOr<int> MediaRepository::LoseReplica(const std::string& replica_id, absl::Duration ttl) {
+  const std::string ttl_seconds = absl::StrCat(absl::ToDoubleSeconds(ttl));
+  int lost = 0;
+  VL_RETURN_IF_ERROR(pool_->Transact([&](pg::Session& s) -> absl::Status {
+    lost = 0;
+    VL_RETURN_IF_ERROR(s.Exec(kReplicaLock, {replica_id}).status());
+    VL_ASSIGN_OR_RETURN(pg::Result alive, s.Exec(kReplicaAlive, {replica_id, ttl_seconds}));
+    if (alive.Bool(0, "alive")) return absl::OkStatus();  // it beat again: not dead after all
+    VL_RETURN_IF_ERROR(s.Exec(kRemoveDead, {replica_id, ttl_seconds}).status());
+    VL_ASSIGN_OR_RETURN(pg::Result calls, s.Exec(kLoseCalls, {replica_id}));
+    std::string ids = "{";
+    for (int i = 0; i < calls.rows(); ++i) absl::StrAppend(&ids, i ? "," : "", calls.Text(i, "id"));
+    ids += "}";
+    VL_RETURN_IF_ERROR(s.Exec(kEndLostSessions, {ids}).status());
+    VL_RETURN_IF_ERROR(s.Exec(kInterruptRecordings, {ids}).status());
+    VL_RETURN_IF_ERROR(s.Exec(kRequeueComposes, {replica_id}).status());
+    for (int i = 0; i < calls.rows(); ++i) {
+      VL_ASSIGN_OR_RETURN(pg::Result event, s.Exec(kCallEndedEvent, {calls.Text(i, "id")}));
+      VL_RETURN_IF_ERROR(outbox_.Add(s, "call.ended", event.Text(0, "payload")));
+    }
+    lost = calls.rows();
+    return absl::OkStatus();
+  }));
+  return lost;
 }
 
 absl::StatusOr<v1::CallHistoryResponse> MediaRepository::CallHistory(const std::string& clinic_id,

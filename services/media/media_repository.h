@@ -32,6 +32,19 @@ struct RecordingRow {
   std::string blob_key;
 };
 
+// A media replica's heartbeat: who it is and its load.
+struct ReplicaBeat {
+  std::string id;      // its advertise address
+  std::string volume;  // its data volume (ReadVolumeId)
+  int calls = 0, sessions = 0;  // held in memory
+};
+
+// Where a call lives, as the edge checks it.
+struct CallOwner {
+  bool ended = false;
+  std::string owner;  // replica id; empty: not placed yet
+};
+
 // A stopped recording ready to compose.
 struct ComposeJob {
   std::string recording_id;
@@ -84,7 +97,8 @@ class MediaRepository {
   absl::StatusOr<std::vector<std::string>> LiveSessions(const std::string& call_id,
                                                         const std::string& participant_id);
 
-  absl::StatusOr<v1::Recording> StartRecording(const v1::Call& call);  // FailedPrecondition if on
+  // FailedPrecondition if on. `volume` is where its tracks will be written.
+  absl::StatusOr<v1::Recording> StartRecording(const v1::Call& call, const std::string& volume);
   absl::StatusOr<v1::Recording> StopRecording(const std::string& call_id);  // FailedPrecondition if off
   absl::StatusOr<std::optional<std::string>> ActiveRecording(const std::string& call_id);
   absl::Status AddTrack(const std::string& recording_id, const std::string& publication_id,
@@ -92,15 +106,35 @@ class MediaRepository {
   absl::StatusOr<RecordingRow> GetRecording(const std::string& recording_id);  // NotFound
   absl::StatusOr<std::vector<v1::Recording>> RecordingsOf(const std::string& call_id);
 
-  // Compose queue: takes the oldest pending recording (skipping ones others hold).
-  absl::StatusOr<std::optional<ComposeJob>> ClaimCompose();
+  // Compose queue: takes the oldest pending recording whose tracks are on `volume`
+  // (skipping ones others hold), noting `composer` as the replica composing it.
+  absl::StatusOr<std::optional<ComposeJob>> ClaimCompose(const std::string& volume,
+                                                         const std::string& composer);
   absl::Status SetProgress(const std::string& recording_id, double progress);
   absl::Status FinishCompose(const std::string& recording_id, const std::string& blob_key,
                              double duration_seconds);
   absl::Status FailCompose(const std::string& recording_id, const std::string& error);
-  // After a crash: live recordings become interrupted and are composed from what was
-  // written; half-done composes start again; sessions of the dead process end.
-  absl::StatusOr<int> RecoverAfterRestart();
+  // Replicas. A beat registers or refreshes this replica (its row is alive for `ttl`).
+  absl::Status Heartbeat(const ReplicaBeat& beat);
+  absl::Status Deregister(const std::string& replica_id);
+  // The call's owner, or NotFound. An unplaced call that has not ended is claimed for
+  // `claim_for` when that is not empty.
+  absl::StatusOr<CallOwner> OwnerOf(const std::string& call_id, const std::string& claim_for);
+  // Places an unplaced call on the live replica holding the fewest open calls (then the
+  // fewest sessions); returns the owner (the existing one if it was placed meanwhile).
+  // Unavailable when no replica is alive.
+  absl::StatusOr<std::string> PlaceCall(const std::string& call_id, absl::Duration ttl);
+  // Whether the replica's heartbeat is younger than `ttl`.
+  absl::StatusOr<bool> ReplicaAlive(const std::string& replica_id, absl::Duration ttl);
+  // Owners of open calls that are not alive (beat older than `ttl`, or no row at all).
+  absl::StatusOr<std::vector<std::string>> DeadOwners(absl::Duration ttl);
+  // A replica is gone (dead, or restarting under the same id: `ttl` zero): unless its
+  // beat is younger than `ttl` (it came back), in one transaction its row goes, its open
+  // calls end as lost (sessions ended, the call.ended record; participants keep their
+  // state, so one reconnecting is shown the lost call rather than "you left"), their
+  // recordings become interrupted and queued for composing, and its half-done composes
+  // are queued again. Returns how many calls were lost.
+  absl::StatusOr<int> LoseReplica(const std::string& replica_id, absl::Duration ttl);
 
   absl::StatusOr<v1::CallHistoryResponse> CallHistory(const std::string& clinic_id, int limit,
                                                       int offset);

@@ -46,6 +46,15 @@ absl::StatusOr<std::string> DisplayName(const std::string& name, const std::stri
   return validate::Name("displayName", name, kMaxDisplayName);
 }
 
+// A call can be joined and used until it ends; one lost with its media server says so.
+absl::Status Usable(const v1::Call& call) {
+  if (call.lost()) {
+    return absl::FailedPreconditionError(
+        "this call was lost: the media server holding it stopped. Start a new call");
+  }
+  return rules::CanJoin(StateOf(call));
+}
+
 absl::Status CheckOffer(const std::string& sdp) {
   if (sdp.size() > kMaxSdpOffer) return InvalidField("sdpOffer", "sdpOffer is larger than 64 KB");
   return absl::OkStatus();
@@ -99,6 +108,41 @@ absl::StatusOr<v1::Call> MediaService::StartIfReady(v1::Call call) {
   return repo_.SetCallState(call.id(), CallState::kLive);
 }
 
+absl::Status MediaService::HeldHere(const std::string& call_id) {
+  const std::string me = replica_.id();
+  if (me.empty()) return absl::UnavailableError("the media server is starting: try again");
+  absl::StatusOr<CallOwner> where = repo_.OwnerOf(call_id, me);
+  if (absl::IsNotFound(where.status())) return absl::OkStatus();  // the RPC says so itself
+  VL_RETURN_IF_ERROR(where.status());
+  if (where->ended || where->owner == me) return absl::OkStatus();
+  return absl::UnavailableError("this call is held by another media server: try again");
+}
+
+grpc::Status MediaService::LocateCall(grpc::ServerContext* ctx, const v1::LocateCallRequest* req,
+                                      v1::CallLocation* resp) {
+  return rpc::ToGrpc([&]() -> absl::Status {
+    VL_RETURN_IF_ERROR(rpc::RequireService(*ctx, signer_).status());
+    VL_RETURN_IF_ERROR(validate::Id("callId", req->call_id()));
+    VL_ASSIGN_OR_RETURN(CallOwner where, repo_.OwnerOf(req->call_id(), ""));
+    if (where.ended) return absl::OkStatus();  // any replica answers for an ended call
+    if (where.owner.empty()) {
+      VL_ASSIGN_OR_RETURN(std::string owner, repo_.PlaceCall(req->call_id(), replica_.ttl()));
+      resp->set_address(owner);
+      return absl::OkStatus();
+    }
+    VL_ASSIGN_OR_RETURN(bool alive, repo_.ReplicaAlive(where.owner, replica_.ttl()));
+    if (!alive) {
+      // Its replica died with the call's media and event streams: the call is lost.
+      VL_ASSIGN_OR_RETURN(int lost, repo_.LoseReplica(where.owner, replica_.ttl()));
+      if (lost > 0) log::Warn("calls lost with their media server", {{"replica", where.owner}, {"calls", lost}});
+      VL_ASSIGN_OR_RETURN(where, repo_.OwnerOf(req->call_id(), ""));
+      if (where.ended) return absl::OkStatus();
+    }
+    resp->set_address(where.owner);
+    return absl::OkStatus();
+  }());
+}
+
 void MediaService::Present(v1::Recording& rec) const {
   std::optional<rules::RecordingState> state = rules::RecordingStateFrom(rec.state());
   rec.set_downloadable(state && rules::Downloadable(*state, rec.duration_seconds(), options_.max_download));
@@ -143,6 +187,7 @@ grpc::Status MediaService::EndCall(grpc::ServerContext* ctx, const v1::EndCallRe
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     VL_ASSIGN_OR_RETURN(v1::Call call, StaffCall(ctx, req->id(), true));
+    VL_RETURN_IF_ERROR(HeldHere(call.id()));
     if (StateOf(call) == CallState::kEnded) {
       *resp = call;
       return absl::OkStatus();
@@ -164,8 +209,9 @@ grpc::Status MediaService::HostJoin(grpc::ServerContext* ctx, const v1::HostJoin
                                     v1::JoinResponse* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_ASSIGN_OR_RETURN(v1::Call call, StaffCall(ctx, req->call_id(), true));
-    VL_RETURN_IF_ERROR(rules::CanJoin(StateOf(call)));
+    VL_RETURN_IF_ERROR(Usable(call));
     VL_ASSIGN_OR_RETURN(std::string name, DisplayName(req->display_name(), "Host"));
+    VL_RETURN_IF_ERROR(HeldHere(call.id()));
     VL_ASSIGN_OR_RETURN(v1::Participant p, repo_.AddParticipant(call.id(), name, rules::Role::kHost,
                                                                 ParticipantState::kAdmitted, ""));
     // The host waiting alone is not call time: the call starts with a second participant.
@@ -209,7 +255,7 @@ grpc::Status MediaService::GetInvitation(grpc::ServerContext*, const v1::GetInvi
         opens && clock_.Now() < *opens) {
       *out->mutable_join_opens_at() = ToTimestamp(*opens);
     }
-    out->set_ended(!rules::CanJoin(StateOf(call)).ok());
+    out->set_ended(!Usable(call).ok());
     return absl::OkStatus();
   }());
 }
@@ -217,9 +263,10 @@ grpc::Status MediaService::GetInvitation(grpc::ServerContext*, const v1::GetInvi
 grpc::Status MediaService::Join(grpc::ServerContext*, const v1::JoinRequest* req, v1::JoinResponse* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_ASSIGN_OR_RETURN(rules::Role role, Invited(req->call_id(), req->invitation_token()));
+    VL_RETURN_IF_ERROR(HeldHere(req->call_id()));
     VL_ASSIGN_OR_RETURN(std::string name, DisplayName(req->display_name(), ""));
     VL_ASSIGN_OR_RETURN(v1::Call call, repo_.GetCall(req->call_id()));
-    VL_RETURN_IF_ERROR(rules::CanJoin(StateOf(call)));
+    VL_RETURN_IF_ERROR(Usable(call));
     std::optional<absl::Time> scheduled;
     if (call.has_scheduled_start()) scheduled = FromTimestamp(call.scheduled_start());
     VL_RETURN_IF_ERROR(rules::JoinWindowOpen(scheduled, options_.join_early, clock_.Now()));
@@ -251,8 +298,9 @@ grpc::Status MediaService::Admit(grpc::ServerContext* ctx, const v1::Participant
                                  v1::Participant* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_ASSIGN_OR_RETURN(v1::Call call, StaffCall(ctx, req->call_id(), true));
-    VL_RETURN_IF_ERROR(rules::CanJoin(StateOf(call)));
+    VL_RETURN_IF_ERROR(Usable(call));
     VL_RETURN_IF_ERROR(validate::Id("participantId", req->participant_id()));
+    VL_RETURN_IF_ERROR(HeldHere(call.id()));
     VL_ASSIGN_OR_RETURN(*resp, repo_.MoveParticipant(call.id(), req->participant_id(), ParticipantState::kAdmitted));
     VL_ASSIGN_OR_RETURN(call, StartIfReady(std::move(call)));
     room_.Emit("admitted", call, resp);
@@ -265,6 +313,7 @@ grpc::Status MediaService::Remove(grpc::ServerContext* ctx, const v1::Participan
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_ASSIGN_OR_RETURN(v1::Call call, StaffCall(ctx, req->call_id(), true));
     VL_RETURN_IF_ERROR(validate::Id("participantId", req->participant_id()));
+    VL_RETURN_IF_ERROR(HeldHere(call.id()));
     VL_ASSIGN_OR_RETURN(*resp, repo_.MoveParticipant(call.id(), req->participant_id(), ParticipantState::kRemoved));
     room_.EndSessionsOf(call.id(), resp->id());
     room_.Emit("removed", call, resp);
@@ -276,8 +325,9 @@ grpc::Status MediaService::StartRecording(grpc::ServerContext* ctx, const v1::Re
                                           v1::Recording* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_ASSIGN_OR_RETURN(v1::Call call, StaffCall(ctx, req->call_id(), true));
+    VL_RETURN_IF_ERROR(HeldHere(call.id()));
     VL_RETURN_IF_ERROR(rules::CanRecord(StateOf(call)));
-    VL_ASSIGN_OR_RETURN(*resp, repo_.StartRecording(call));
+    VL_ASSIGN_OR_RETURN(*resp, repo_.StartRecording(call, replica_.volume()));
     std::string dir = absl::StrCat(options_.data_dir, "/", resp->id());
     std::error_code ec;
     std::filesystem::create_directories(dir, ec);
@@ -304,6 +354,7 @@ grpc::Status MediaService::StopRecording(grpc::ServerContext* ctx, const v1::Rec
                                          v1::Recording* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_ASSIGN_OR_RETURN(v1::Call call, StaffCall(ctx, req->call_id(), true));
+    VL_RETURN_IF_ERROR(HeldHere(call.id()));
     VL_ASSIGN_OR_RETURN(std::optional<std::string> active, repo_.ActiveRecording(call.id()));
     if (!active) return absl::FailedPreconditionError("the call is not being recorded");
     VL_RETURN_IF_ERROR(engine_.StopRecording(call.id()));
@@ -318,6 +369,7 @@ grpc::Status MediaService::SetMediaState(grpc::ServerContext*, const v1::SetMedi
                                          v1::Participant* resp) {
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_ASSIGN_OR_RETURN(ParticipantRow row, Participant(req->participant_token(), req->call_id(), true));
+    VL_RETURN_IF_ERROR(HeldHere(req->call_id()));
     VL_ASSIGN_OR_RETURN(*resp, repo_.SetMediaState(row.participant.id(), req->muted(), req->camera_off()));
     VL_ASSIGN_OR_RETURN(v1::Call call, repo_.GetCall(req->call_id()));
     room_.Emit("media_state", call, resp);
@@ -331,8 +383,9 @@ grpc::Status MediaService::Publish(grpc::ServerContext*, const v1::PublishReques
     VL_ASSIGN_OR_RETURN(rules::PublicationKind kind, rules::PublicationKindFrom("kind", req->kind()));
     VL_RETURN_IF_ERROR(CheckOffer(req->sdp_offer()));
     VL_ASSIGN_OR_RETURN(ParticipantRow row, Participant(req->participant_token(), req->call_id(), true));
+    VL_RETURN_IF_ERROR(HeldHere(req->call_id()));
     VL_ASSIGN_OR_RETURN(v1::Call call, repo_.GetCall(req->call_id()));
-    VL_RETURN_IF_ERROR(rules::CanJoin(StateOf(call)));
+    VL_RETURN_IF_ERROR(Usable(call));
     const std::string kind_text(rules::ToText(kind));
     VL_ASSIGN_OR_RETURN(std::string id, repo_.AddSession(call.id(), row.participant.id(), kind_text, ""));
     absl::StatusOr<std::string> answer = engine_.Publish(call.id(), id, kind_text, req->sdp_offer());
@@ -354,6 +407,7 @@ grpc::Status MediaService::Subscribe(grpc::ServerContext*, const v1::SubscribeRe
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_RETURN_IF_ERROR(CheckOffer(req->sdp_offer()));
     VL_ASSIGN_OR_RETURN(ParticipantRow row, Participant(req->participant_token(), req->call_id(), true));
+    VL_RETURN_IF_ERROR(HeldHere(req->call_id()));
     VL_RETURN_IF_ERROR(validate::Id("publicationId", req->publication_id()));
     absl::StatusOr<SessionRow> pub = repo_.GetSession(req->publication_id());
     if (!pub.ok() || pub->call_id != req->call_id() || pub->kind == "subscription" || pub->ended) {
@@ -376,6 +430,7 @@ grpc::Status MediaService::Subscribe(grpc::ServerContext*, const v1::SubscribeRe
 grpc::Status MediaService::EndSession(grpc::ServerContext*, const v1::EndSessionRequest* req, v1::Empty*) {
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_ASSIGN_OR_RETURN(ParticipantRow row, Participant(req->participant_token(), req->call_id(), false));
+    VL_RETURN_IF_ERROR(HeldHere(req->call_id()));
     VL_RETURN_IF_ERROR(validate::Id("sessionId", req->session_id()));
     absl::StatusOr<SessionRow> s = repo_.GetSession(req->session_id());
     if (!s.ok() || s->call_id != req->call_id() || s->participant_id != row.participant.id()) {
@@ -389,6 +444,7 @@ grpc::Status MediaService::EndSession(grpc::ServerContext*, const v1::EndSession
 grpc::Status MediaService::Leave(grpc::ServerContext*, const v1::LeaveRequest* req, v1::Empty*) {
   return rpc::ToGrpc([&]() -> absl::Status {
     VL_ASSIGN_OR_RETURN(ParticipantRow row, Participant(req->participant_token(), req->call_id(), false));
+    VL_RETURN_IF_ERROR(HeldHere(req->call_id()));
     room_.EndSessionsOf(req->call_id(), row.participant.id());
     VL_ASSIGN_OR_RETURN(v1::Participant p,
                         repo_.MoveParticipant(req->call_id(), row.participant.id(), ParticipantState::kLeft));
@@ -402,6 +458,7 @@ grpc::ServerWriteReactor<v1::CallEvent>* MediaService::Watch(grpc::CallbackServe
                                                              const v1::WatchRequest* req) {
   absl::StatusOr<ParticipantRow> me = Participant(req->participant_token(), req->call_id(), false);
   if (!me.ok()) return WatchStream::Refuse(me.status());
+  if (absl::Status held = HeldHere(req->call_id()); !held.ok()) return WatchStream::Refuse(held);
   const bool host = me->participant.role() == rules::ToText(rules::Role::kHost);
   const std::string call_id = req->call_id();
   const v1::Participant self = me->participant;

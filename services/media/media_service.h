@@ -15,6 +15,7 @@
 #include "services/media/call_room.h"
 #include "services/media/event_hub.h"
 #include "services/media/media_repository.h"
+#include "services/media/replica.h"
 #include "vetline/media/v1/media.grpc.pb.h"
 
 namespace vetline::media {
@@ -25,6 +26,10 @@ struct MediaOptions {
   std::string blob_dir = "/var/lib/vetline/blobs";         // composed recordings
   std::string ice_addresses = "127.0.0.1";                 // host candidates, comma-separated
   std::string stun_server, turn_server;
+  // host:port other processes dial to reach this replica (its id); empty: the listen
+  // host (loopback for a wildcard) and the server's port.
+  std::string advertise_address;
+  absl::Duration replica_ttl = absl::Seconds(10);  // a replica without a beat this long is dead
   absl::Duration invitation_ttl = absl::Hours(24);         // after the scheduled start
   absl::Duration join_early = absl::Minutes(30);           // how early clients may join
   absl::Duration max_download = absl::Minutes(60);         // longer recordings: no download
@@ -34,14 +39,18 @@ struct MediaOptions {
 class MediaService final : public v1::MediaService::WithCallbackMethod_Watch<v1::MediaService::Service> {
  public:
   // `clients` checks that a client id a call names is a client of the caller's clinic,
-  // `conversations` the same for a conversation id.
+  // `conversations` the same for a conversation id. `replica` is this process among the
+  // media replicas: calls it does not hold are refused (Unavailable) where their live
+  // state matters.
   MediaService(MediaRepository& repo, CallEngine& engine, EventHub& events, blob::BlobStore& blobs,
                const auth::PrincipalSigner& signer, const auth::LinkSigner& links, const Clock& clock,
                MediaOptions options, const refs::ClientRefs& clients,
-               const refs::ConversationRefs& conversations)
+               const refs::ConversationRefs& conversations, const Replica& replica)
       : repo_(repo), engine_(engine), events_(events), signer_(signer), links_(links), clock_(clock),
         options_(std::move(options)), clients_(clients), conversations_(conversations), blobs_(blobs),
-        room_(repo, engine, events, clock) {}
+        replica_(replica), room_(repo, engine, events, clock) {}
+
+  grpc::Status LocateCall(grpc::ServerContext*, const v1::LocateCallRequest*, v1::CallLocation*) override;
 
   grpc::Status CreateCall(grpc::ServerContext*, const v1::CreateCallRequest*, v1::CreateCallResponse*) override;
   grpc::Status GetCall(grpc::ServerContext*, const v1::GetCallRequest*, v1::Call*) override;
@@ -76,6 +85,10 @@ class MediaService final : public v1::MediaService::WithCallbackMethod_Watch<v1:
   absl::StatusOr<v1::JoinResponse> Joined(const v1::Participant& p, const v1::Call& call);
   // The role a join link invites to `call_id` (never the host's).
   absl::StatusOr<rules::Role> Invited(const std::string& call_id, const std::string& token);
+  // OK when this replica holds the call's live state (claiming it when nobody does yet)
+  // or the call has ended; Unavailable when another replica holds it, so the router asks
+  // where it is again.
+  absl::Status HeldHere(const std::string& call_id);
   // Starts the call once enough participants are admitted (see rules::Starts).
   absl::StatusOr<v1::Call> StartIfReady(v1::Call call);
   // The recording as the API shows it: downloadable and its link per the rules.
@@ -91,6 +104,7 @@ class MediaService final : public v1::MediaService::WithCallbackMethod_Watch<v1:
   const refs::ClientRefs& clients_;
   const refs::ConversationRefs& conversations_;
   blob::BlobStore& blobs_;
+  const Replica& replica_;
   CallRoom room_;
 };
 

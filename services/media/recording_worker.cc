@@ -29,16 +29,42 @@ struct RecordingWorker::Gauges {
 
 RecordingWorker::RecordingWorker(MediaRepository& repo, CallEngine& engine, EventHub& events,
                                  blob::BlobStore& blobs, const Clock& clock, std::string data_dir,
-                                 prometheus::Registry* registry)
+                                 const Replica& replica, prometheus::Registry* registry)
     : repo_(repo), engine_(engine), events_(events), blobs_(blobs), room_(repo, engine, events, clock),
-      data_dir_(std::move(data_dir)), gauges_(registry ? std::make_unique<Gauges>(*registry) : nullptr) {}
+      data_dir_(std::move(data_dir)), replica_(replica),
+      gauges_(registry ? std::make_unique<Gauges>(*registry) : nullptr) {}
 
 RecordingWorker::~RecordingWorker() = default;
 
+absl::Status RecordingWorker::Beat() {
+  const CallEngine::Stats s = engine_.stats();  // never waits on a negotiation
+  return repo_.Heartbeat({.id = replica_.id(), .volume = replica_.volume(), .calls = s.calls,
+                          .sessions = s.publications + s.subscriptions});
+}
+
+int RecordingWorker::ReapDeadReplicas() {
+  absl::StatusOr<std::vector<std::string>> dead = repo_.DeadOwners(replica_.ttl());
+  if (!dead.ok()) return 0;
+  int lost = 0;
+  for (const std::string& id : *dead) {
+    if (id == replica_.id()) continue;  // this one is alive: its beat was merely late
+    absl::StatusOr<int> n = repo_.LoseReplica(id, replica_.ttl());
+    if (!n.ok()) {
+      log::Warn("a dead media replica's calls were not ended", {{"replica", id}, {"error", n.status().ToString()}});
+      continue;
+    }
+    if (*n > 0) log::Warn("calls lost with their media server", {{"replica", id}, {"calls", *n}});
+    lost += *n;
+  }
+  return lost;
+}
+
 void RecordingWorker::Keep() {
   ReapLostSessions();
+  if (absl::Status st = Beat(); !st.ok()) log::Warn("media heartbeat not recorded", {{"error", st.ToString()}});
+  ReapDeadReplicas();
   if (!gauges_) return;
-  const CallEngine::Stats s = engine_.stats();  // never waits on a negotiation
+  const CallEngine::Stats s = engine_.stats();
   gauges_->calls.Set(s.calls);
   gauges_->publications.Set(s.publications);
   gauges_->subscriptions.Set(s.subscriptions);
@@ -47,7 +73,7 @@ void RecordingWorker::Keep() {
 }
 
 bool RecordingWorker::ComposeNext() {
-  absl::StatusOr<std::optional<ComposeJob>> job = repo_.ClaimCompose();
+  absl::StatusOr<std::optional<ComposeJob>> job = repo_.ClaimCompose(replica_.volume(), replica_.id());
   if (!job.ok()) {
     log::Warn("compose queue unavailable", {{"error", job.status().ToString()}});
     return false;

@@ -1,6 +1,7 @@
 // The media service's background jobs, apart from the gRPC edge: composing stopped
-// recordings into one file, ending sessions whose peer vanished without a DELETE, and
-// the live gauges. The component runs each step on a PeriodicWorker; the steps take
+// recordings into one file (those on this replica's volume), ending sessions whose peer
+// vanished without a DELETE, this replica's heartbeat, ending the calls of replicas that
+// died, and the live gauges. The component runs each step on a PeriodicWorker; the steps take
 // plain parts so a test drives them directly.
 #pragma once
 
@@ -13,6 +14,7 @@
 #include "services/media/call_room.h"
 #include "services/media/event_hub.h"
 #include "services/media/media_repository.h"
+#include "services/media/replica.h"
 #include "prometheus/registry.h"
 
 namespace vetline::media {
@@ -21,7 +23,8 @@ class RecordingWorker {
  public:
   // `registry` (optional) gets the live gauges that Keep() refreshes.
   RecordingWorker(MediaRepository& repo, CallEngine& engine, EventHub& events, blob::BlobStore& blobs,
-                  const Clock& clock, std::string data_dir, prometheus::Registry* registry = nullptr);
+                  const Clock& clock, std::string data_dir, const Replica& replica,
+                  prometheus::Registry* registry = nullptr);
   ~RecordingWorker();
 
   // Composes the oldest stopped recording, if any; false when there was none.
@@ -29,7 +32,11 @@ class RecordingWorker {
   // Ends the sessions whose peer vanished (closed tab, lost network) as if it had ended
   // them; the others in the call are told. Returns how many.
   int ReapLostSessions();
-  // The keeper's step: reaps lost sessions, then refreshes the gauges.
+  // Registers this replica or refreshes its row: its load, alive for the TTL.
+  absl::Status Beat();
+  // Ends the calls of replicas whose beat stopped (as lost); returns how many.
+  int ReapDeadReplicas();
+  // The keeper's step: reaps lost sessions, beats, reaps dead replicas, refreshes the gauges.
   void Keep();
 
  private:
@@ -41,6 +48,7 @@ class RecordingWorker {
   blob::BlobStore& blobs_;
   CallRoom room_;
   const std::string data_dir_;
+  const Replica& replica_;
   std::unique_ptr<Gauges> gauges_;
 };
 

@@ -56,7 +56,9 @@ struct MediaFixture {
         hub(watcher_queue),
         dir(std::filesystem::temp_directory_path() / ("vetline-media-fx-" + UniqueRedisPrefix().substr(5, 12))),
         blobs(blob::LocalDirectory((dir / "blobs").string())),
-        service(repo, engine, hub, *blobs, signer, links, Clock::Real(), Options(dir), clients, conversations) {
+        service(repo, engine, hub, *blobs, signer, links, Clock::Real(), Options(dir), clients, conversations,
+                replica) {
+    replica.SetId("127.0.0.1:fixture");  // the one replica: it takes every call it is asked about
     std::vector<pg::Migration> migrations = pg::media_migrations();
     migrations.push_back(repo.events().Migration());  // as the service kit applies them
     (void)pg::Migrate(*pool, "media", migrations).value();
@@ -169,6 +171,7 @@ struct MediaFixture {
   std::unique_ptr<blob::BlobStore> blobs;
   KnownClients clients;
   KnownConversations conversations;
+  media::Replica replica{"fixture-volume", absl::Seconds(10)};
   media::MediaService service;
   std::unique_ptr<rpc::Server> server;
   std::shared_ptr<grpc::Channel> channel;

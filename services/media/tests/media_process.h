@@ -15,12 +15,19 @@ namespace vetline::testing {
 
 class MediaProcess : public ServiceProcess {
  public:
-  // Starts the binary on `port` with its files under `dir`.
-  MediaProcess(const std::string& binary, const std::string& conninfo, const std::string& dir, int port)
-      : ServiceProcess(binary, conninfo, port,
-                       {"VETLINE_REDIS=", "VETLINE_MEDIA_DATA_DIR=" + dir + "/data",
-                        "VETLINE_MEDIA_BLOB_DIR=" + dir + "/blobs"}) {}
+  // Starts the binary on `port` with its files under `dir`; `env` adds VETLINE_* settings.
+  MediaProcess(const std::string& binary, const std::string& conninfo, const std::string& dir, int port,
+               std::vector<std::string> env = {})
+      : ServiceProcess(binary, conninfo, port, With(dir, std::move(env))) {}
   std::unique_ptr<media::v1::MediaService::Stub> Stub() { return media::v1::MediaService::NewStub(channel()); }
+
+ private:
+  static std::vector<std::string> With(const std::string& dir, std::vector<std::string> env) {
+    std::vector<std::string> out = {"VETLINE_REDIS=", "VETLINE_MEDIA_DATA_DIR=" + dir + "/data",
+                                    "VETLINE_MEDIA_BLOB_DIR=" + dir + "/blobs"};
+    out.insert(out.end(), env.begin(), env.end());  // later settings win
+    return out;
+  }
 };
 
 // Signs a staff principal of one clinic onto client contexts.

@@ -3192,6 +3192,7 @@ export interface components {
             endTime?: string;
             hostId?: string;
             id?: string;
+            lost?: boolean;
             recording?: boolean;
             /** Format: date-time */
             scheduledStart?: string;
