@@ -47,7 +47,8 @@ class BackendCalls {
 
   grpc::GenericStub* Stub(const std::string& backend);  // nullptr: not configured
   std::shared_ptr<grpc::Channel> Channel(const std::string& backend);
-  // The signed principal (or just the request id) on an outgoing call.
+  // The signed principal (or none) on an outgoing call, with the request id and the trace
+  // of the request in scope (rpc::AttachRequest).
   void Identify(grpc::ClientContext& ctx, const std::optional<api::Principal>& principal,
                 const std::string& request_id) const;
 
