@@ -65,7 +65,7 @@ trace::Context TraceOf(const Request& req) {
     if (!state.empty()) state += ",";
     state += std::string(it->value());
   }
-  return trace::Continue(from->value(), state);
+  return trace::Continue(std::string(from->value()), state);
 }
 
 // What the request's log lines carry and its backend calls pass on (rpc::AttachRequest).
