@@ -156,7 +156,7 @@ TEST_CASE("tracing: one request is followed by its trace id through the gateway 
   }
 
   {  // a request without traceparent gets a new trace, answered in the traceparent header
-    auto list = http.Get("/v1/clients", staff);
+    auto list = http.Get("/v1/clients/" + ann_id, staff);
     REQUIRE(list.status == 200);
     Traceparent answer = Split(list.header("traceparent"));
     CHECK(answer.trace_id != kTraceId);
@@ -179,7 +179,7 @@ TEST_CASE("tracing: one request is followed by its trace id through the gateway 
     for (const std::string& bad : {upper, std::string("00-") + std::string(32, '0') + "-" + kBrowserSpan + "-01",
                                    std::string("garbage")}) {
       INFO(bad);
-      auto list = http.Get("/v1/clients", with({{"traceparent", bad}, {"tracestate", "clinicvendor=x"}}));
+      auto list = http.Get("/v1/clients/" + ann_id, with({{"traceparent", bad}, {"tracestate", "clinicvendor=x"}}));
       CHECK(list.status == 200);
       Traceparent answer = Split(list.header("traceparent"));
       CHECK(answer.trace_id != "0af7651916cd43dd8448eb211c80319c");
