@@ -9,8 +9,7 @@ namespace vetline::log {
 namespace {
 std::string g_service = "vetline";
 Level g_min = Level::kInfo;
-thread_local std::string t_request_id;
-thread_local std::string t_clinic_id;
+thread_local RequestFields t_request;
 
 const char* Name(Level l) {
   switch (l) {
@@ -28,16 +27,15 @@ void Init(std::string service, Level min_level) {
   g_min = min_level;
 }
 
-RequestScope::RequestScope(std::string request_id, std::string clinic_id)
-    : saved_request_id_(std::move(t_request_id)), saved_clinic_id_(std::move(t_clinic_id)) {
-  t_request_id = std::move(request_id);
-  t_clinic_id = std::move(clinic_id);
+RequestScope::RequestScope(RequestFields fields) : saved_(std::move(t_request)) {
+  t_request = std::move(fields);
 }
 
-RequestScope::~RequestScope() {
-  t_request_id = std::move(saved_request_id_);
-  t_clinic_id = std::move(saved_clinic_id_);
-}
+RequestScope::~RequestScope() { t_request = std::move(saved_); }
+
+const RequestFields& Current() { return t_request; }
+
+void SetCurrentClinic(std::string clinic_id) { t_request.clinic_id = std::move(clinic_id); }
 
 std::string Format(Level level, std::string_view msg, const nlohmann::json& fields) {
   nlohmann::json line = {
@@ -46,8 +44,12 @@ std::string Format(Level level, std::string_view msg, const nlohmann::json& fiel
       {"service", g_service},
       {"msg", msg},
   };
-  if (!t_request_id.empty()) line["request_id"] = t_request_id;
-  if (!t_clinic_id.empty()) line["clinic_id"] = t_clinic_id;
+  if (!t_request.request_id.empty()) line["request_id"] = t_request.request_id;
+  if (!t_request.clinic_id.empty()) line["clinic_id"] = t_request.clinic_id;
+  if (!t_request.trace.empty()) {
+    line["trace_id"] = t_request.trace.trace_id;
+    line["span_id"] = t_request.trace.span_id;
+  }
   if (fields.is_object()) {
     for (auto it = fields.begin(); it != fields.end(); ++it) line[it.key()] = it.value();
   }

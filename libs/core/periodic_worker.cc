@@ -2,6 +2,7 @@
 
 #include <memory>
 
+#include "libs/core/ids.h"
 #include "libs/core/log.h"
 
 namespace vetline {
@@ -44,6 +45,9 @@ void PeriodicWorker::Run() {
     woken_ = false;
     l.unlock();
     Next next = Next::kPause;
+    // A step is one piece of work: its log lines and the calls it makes share a request
+    // id and a trace of their own.
+    log::RequestScope scope({.request_id = NewRequestId(), .trace = trace::Start()});
     try {
       next = step_();
     } catch (const std::exception& e) {

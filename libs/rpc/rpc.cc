@@ -1,8 +1,9 @@
 #include "libs/rpc/rpc.h"
 
-#include <chrono>
 #include <algorithm>
+#include <chrono>
 #include <future>
+#include <unordered_map>
 
 #include <grpcpp/generic/generic_stub.h>
 
@@ -11,6 +12,7 @@
 #include "libs/core/log.h"
 #include "libs/core/status.h"
 #include "libs/rpc/byte_buffer.h"
+#include "libs/rpc/served_calls.h"
 
 namespace vetline::rpc {
 
@@ -68,14 +70,57 @@ absl::Status FromGrpc(const grpc::Status& s) {
   return out;
 }
 
+void AttachRequest(grpc::ClientContext& ctx, const std::string& request_id) {
+  const log::RequestFields& current = log::Current();
+  ctx.AddMetadata(kRequestIdKey, !request_id.empty()           ? request_id
+                                 : !current.request_id.empty() ? current.request_id
+                                                               : NewRequestId());
+  if (current.trace.empty()) return;  // the callee starts a trace of its own
+  ctx.AddMetadata(kTraceparentKey, trace::Traceparent(current.trace));
+  if (!current.trace.tracestate.empty()) ctx.AddMetadata(kTracestateKey, current.trace.tracestate);
+}
+
 void AttachPrincipal(grpc::ClientContext& ctx, api::Principal p,
                      const auth::PrincipalSigner& signer, const std::string& request_id) {
   p.set_expires_unix(absl::ToUnixSeconds(absl::Now() + kPrincipalLifetime));
   auto [bytes, mac] = signer.Sign(p);
   ctx.AddMetadata(kPrincipalKey, bytes);
   ctx.AddMetadata(kPrincipalMacKey, mac);
-  ctx.AddMetadata(kRequestIdKey, request_id.empty() ? NewRequestId() : request_id);
+  AttachRequest(ctx, request_id);
 }
+
+namespace internal {
+namespace {
+struct ServedCalls {
+  std::mutex mu;
+  std::unordered_map<const grpc::ServerContextBase*, std::shared_ptr<ServedCall>> calls;
+};
+ServedCalls& Served() {
+  static auto* served = new ServedCalls;  // never destroyed: servers may stop after exit starts
+  return *served;
+}
+}  // namespace
+
+std::shared_ptr<ServedCall> EnterCall(const grpc::ServerContextBase* ctx, log::RequestFields fields) {
+  auto call = std::make_shared<ServedCall>();
+  call->fields = std::move(fields);
+  std::lock_guard<std::mutex> l(Served().mu);
+  Served().calls[ctx] = call;
+  return call;
+}
+
+void LeaveCall(const grpc::ServerContextBase* ctx, const ServedCall* call) {
+  std::lock_guard<std::mutex> l(Served().mu);
+  auto it = Served().calls.find(ctx);
+  if (it != Served().calls.end() && it->second.get() == call) Served().calls.erase(it);
+}
+
+std::shared_ptr<ServedCall> FindCall(const grpc::ServerContextBase* ctx) {
+  std::lock_guard<std::mutex> l(Served().mu);
+  auto it = Served().calls.find(ctx);
+  return it == Served().calls.end() ? nullptr : it->second;
+}
+}  // namespace internal
 
 namespace {
 std::string_view Metadata(const grpc::ServerContextBase& ctx, std::string_view key) {
@@ -84,6 +129,16 @@ std::string_view Metadata(const grpc::ServerContextBase& ctx, std::string_view k
   if (it == md.end()) return {};
   return std::string_view(it->second.data(), it->second.size());
 }
+
+// The verified caller's clinic joins the call's log fields, and the thread's when the
+// thread is handling this call.
+void NoteClinic(const grpc::ServerContextBase& ctx, const std::string& clinic_id) {
+  auto call = internal::FindCall(&ctx);
+  if (!call || clinic_id.empty()) return;
+  std::lock_guard<std::mutex> l(call->mu);
+  call->fields.clinic_id = clinic_id;
+  if (log::Current().trace.span_id == call->fields.trace.span_id) log::SetCurrentClinic(clinic_id);
+}
 }  // namespace
 
 absl::StatusOr<api::Principal> PrincipalOf(const grpc::ServerContextBase& ctx,
@@ -91,12 +146,16 @@ absl::StatusOr<api::Principal> PrincipalOf(const grpc::ServerContextBase& ctx,
   std::string_view bytes = Metadata(ctx, kPrincipalKey);
   std::string_view mac = Metadata(ctx, kPrincipalMacKey);
   if (bytes.empty() || mac.empty()) return absl::UnauthenticatedError("no principal");
-  return signer.Verify(bytes, mac, absl::Now());
+  VL_ASSIGN_OR_RETURN(api::Principal p, signer.Verify(bytes, mac, absl::Now()));
+  NoteClinic(ctx, p.clinic_id());
+  return p;
 }
 
-std::string RequestIdOf(const grpc::ServerContextBase& ctx) {
-  std::string_view id = Metadata(ctx, kRequestIdKey);
-  return id.empty() || id.size() > 64 ? NewRequestId() : std::string(id);
+log::RequestFields CallFieldsOf(const grpc::ServerContextBase& ctx) {
+  auto call = internal::FindCall(&ctx);
+  if (!call) return {};
+  std::lock_guard<std::mutex> l(call->mu);
+  return call->fields;
 }
 
 void SetDeadline(grpc::ClientContext& ctx, absl::Duration d) {

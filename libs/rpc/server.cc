@@ -4,14 +4,18 @@
 #include <csignal>
 #include <semaphore.h>
 
+#include <thread>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/support/server_interceptor.h>
 
 #include "absl/time/clock.h"
+#include "libs/core/ids.h"
 #include "libs/core/log.h"
 #include "libs/metrics/metrics.h"
 #include "libs/rpc/rpc.h"
+#include "libs/rpc/served_calls.h"
 
 namespace vetline::rpc {
 namespace {
@@ -31,23 +35,28 @@ struct RpcMetrics {
   prometheus::Family<prometheus::Histogram>& latency;
 };
 
-// Records metrics and writes one access-log line per RPC.
+// Records metrics and writes one access-log line per RPC, and gives each call its log
+// fields: the caller's request id and trace (this hop a new span under the caller's).
 class ObservingInterceptor final : public grpc::experimental::Interceptor {
  public:
   ObservingInterceptor(grpc::experimental::ServerRpcInfo* info, const std::string& service,
                        RpcMetrics& m)
       : info_(info), service_(service), metrics_(m), start_(absl::Now()) {}
 
+  ~ObservingInterceptor() override {
+    EndScope();
+    if (call_) internal::LeaveCall(info_->server_context(), call_.get());
+  }
+
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     using grpc::experimental::InterceptionHookPoints;
     if (methods->QueryInterceptionHookPoint(
             InterceptionHookPoints::POST_RECV_INITIAL_METADATA)) {
-      auto* md = methods->GetRecvInitialMetadata();
-      auto it = md->find(kRequestIdKey);
-      if (it != md->end()) request_id_.assign(it->second.data(), it->second.size());
+      Begin(*methods->GetRecvInitialMetadata());
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       code_ = methods->GetSendStatus().error_code();
+      EndScope();  // a synchronous handler sends its status when it returns
     }
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::POST_RECV_CLOSE)) {
       Finish();
@@ -56,6 +65,39 @@ class ObservingInterceptor final : public grpc::experimental::Interceptor {
   }
 
  private:
+  static std::string_view Get(const std::multimap<grpc::string_ref, grpc::string_ref>& md,
+                              const char* key) {
+    auto it = md.find(key);
+    return it == md.end() ? std::string_view() : std::string_view(it->second.data(), it->second.size());
+  }
+
+  void Begin(const std::multimap<grpc::string_ref, grpc::string_ref>& md) {
+    log::RequestFields fields;
+    std::string_view id = Get(md, kRequestIdKey);
+    fields.request_id = id.empty() || id.size() > 64 ? NewRequestId() : std::string(id);
+    fields.trace = trace::Continue(Get(md, kTraceparentKey), Get(md, kTracestateKey));
+    call_ = internal::EnterCall(info_->server_context(), fields);
+    // A synchronous handler runs next on this very thread (gRPC's sync server runs the
+    // interceptors, then the handler): the call's fields are the thread's until the
+    // handler returns. A callback-API reactor runs on whatever gRPC thread is free, so it
+    // takes them from CallFieldsOf instead.
+    if (dynamic_cast<grpc::ServerContext*>(info_->server_context()) != nullptr) {
+      scope_ = std::make_unique<log::RequestScope>(std::move(fields));
+      scope_thread_ = std::this_thread::get_id();
+    }
+  }
+
+  void EndScope() {
+    if (!scope_) return;
+    // The scope restores the thread it was opened on; never seen elsewhere, but then the
+    // safe thing is to leave both threads alone.
+    if (scope_thread_ == std::this_thread::get_id()) {
+      scope_.reset();
+    } else {
+      (void)scope_.release();
+    }
+  }
+
   void Finish() {
     double seconds = absl::ToDoubleSeconds(absl::Now() - start_);
     std::string method = info_->method();
@@ -63,20 +105,31 @@ class ObservingInterceptor final : public grpc::experimental::Interceptor {
     metrics_.handled.Add({{"service", service_}, {"method", method}, {"code", code}}).Increment();
     metrics_.latency.Add({{"service", service_}, {"method", method}}, metrics::LatencyBuckets())
         .Observe(seconds);
-    log::RequestScope scope(request_id_, "");
+    log::RequestFields fields;
+    if (call_) {
+      std::lock_guard<std::mutex> l(call_->mu);
+      fields = call_->fields;
+    }
+    // `service` names the server: several share one process in `vetline serve`.
+    nlohmann::json line = {{"service", service_}, {"method", method}, {"code", code},
+                           {"duration_ms", seconds * 1000}};
+    if (!fields.trace.parent_id.empty()) line["parent_span_id"] = fields.trace.parent_id;
+    log::RequestScope scope(std::move(fields));
     // Health probes arrive every few seconds: keep them out of the info log.
     bool probe = method.rfind("/grpc.health.v1.", 0) == 0;
     log::Write(code_ == grpc::StatusCode::INTERNAL || code_ == grpc::StatusCode::UNKNOWN
                    ? log::Level::kError
                    : probe ? log::Level::kDebug : log::Level::kInfo,
-               "rpc", {{"method", method}, {"code", code}, {"duration_ms", seconds * 1000}});
+               "rpc", std::move(line));
   }
 
   grpc::experimental::ServerRpcInfo* info_;
   const std::string& service_;
   RpcMetrics& metrics_;
   absl::Time start_;
-  std::string request_id_;
+  std::shared_ptr<internal::ServedCall> call_;
+  std::unique_ptr<log::RequestScope> scope_;
+  std::thread::id scope_thread_;
   grpc::StatusCode code_ = grpc::StatusCode::OK;
 };
 

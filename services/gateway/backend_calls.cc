@@ -62,7 +62,7 @@ void BackendCalls::Identify(grpc::ClientContext& ctx, const std::optional<api::P
   if (principal) {
     rpc::AttachPrincipal(ctx, *principal, *options_.signer, request_id);
   } else {
-    ctx.AddMetadata(rpc::kRequestIdKey, request_id);
+    rpc::AttachRequest(ctx, request_id);
   }
 }
 

@@ -59,7 +59,8 @@ class BackendCalls {
   void PickStub(const std::string& backend, const std::string& key, StubReady ready);
   // The replica picked for `key` answered UNAVAILABLE: look it up again next time.
   void Unroute(const std::string& backend, const std::string& key);
-  // The signed principal (or just the request id) on an outgoing call.
+  // The signed principal (or none) on an outgoing call, with the request id and the trace
+  // of the request in scope (rpc::AttachRequest).
   void Identify(grpc::ClientContext& ctx, const std::optional<api::Principal>& principal,
                 const std::string& request_id) const;
 

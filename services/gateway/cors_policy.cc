@@ -8,8 +8,9 @@
 namespace vetline::gateway {
 namespace {
 
-constexpr char kAllowHeaders[] = "Authorization, Content-Type, X-Request-Id, Last-Event-ID";
-constexpr char kExposeHeaders[] = "X-Request-Id, Location, Retry-After";
+constexpr char kAllowHeaders[] =
+    "Authorization, Content-Type, X-Request-Id, Last-Event-ID, traceparent, tracestate";
+constexpr char kExposeHeaders[] = "X-Request-Id, traceparent, Location, Retry-After";
 constexpr char kMaxAgeSeconds[] = "600";
 
 bool IsOrigin(const std::string& o) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "absl/time/clock.h"
+#include "libs/core/trace_context.h"
 #include "services/gateway/http_transport.h"
 #include "services/gateway/in_flight.h"
 
@@ -16,6 +17,7 @@ struct Exchange {
   Request req;
   std::string peer;  // the client's address (from X-Forwarded-For only via a trusted proxy)
   std::string request_id, route_label = "unmatched", clinic_id;
+  trace::Context trace;  // the browser's trace continued (or a new one): the gateway's span
   std::string cors_origin;  // an allowed Origin the answer echoes; empty: no CORS headers
   absl::Time start = absl::Now();
   ReplyPtr reply;

@@ -53,6 +53,24 @@ std::string SaneRequestId(std::string_view given) {
   return std::string(given);
 }
 
+// The browser's trace, continued under the gateway's own span, or a new one: a missing,
+// repeated or malformed traceparent starts a new trace and is never the caller's error.
+// Repeated tracestate fields are one list (RFC 9110 field combination).
+trace::Context TraceOf(const Request& req) {
+  auto [from, to] = req.equal_range("traceparent");
+  if (from == to || std::next(from) != to) return trace::Start();
+  std::string state;
+  auto [sfrom, sto] = req.equal_range("tracestate");
+  for (auto it = sfrom; it != sto; ++it) {
+    if (!state.empty()) state += ",";
+    state += std::string(it->value());
+  }
+  return trace::Continue(std::string(from->value()), state);
+}
+
+// What the request's log lines carry and its backend calls pass on (rpc::AttachRequest).
+log::RequestFields FieldsOf(const Exchange& x) { return {x.request_id, x.clinic_id, x.trace}; }
+
 std::vector<std::string> ForwardedFor(const Request& req) {
   std::vector<std::string> out;
   auto [from, to] = req.equal_range("X-Forwarded-For");
@@ -150,9 +168,12 @@ class Gateway::Impl {
     return opts_.max_body_bytes;
   }
 
-  // What every answer carries: request id and, for an allowed origin, the CORS headers.
+  // What every answer carries: request id, the trace with the gateway's span (so a
+  // browser that started none learns its trace id) and, for an allowed origin, the CORS
+  // headers.
   void Decorate(const Exchange& x, Response& res) {
     res.set("X-Request-Id", x.request_id);
+    res.set("traceparent", trace::Traceparent(x.trace));
     if (!x.cors_origin.empty()) CorsPolicy::Decorate(res, x.cors_origin);
   }
 
@@ -171,14 +192,15 @@ class Gateway::Impl {
         .Increment();
     metrics_.latency.Add({{"route", x.route_label}, {"method", method}}, metrics::LatencyBuckets())
         .Observe(seconds);
-    log::RequestScope scope(x.request_id, x.clinic_id);
+    log::RequestScope scope(FieldsOf(x));
     bool probe = Probes::IsProbe(x.route_label);
+    nlohmann::json line = {{"method", method}, {"route", x.route_label}, {"status", status},
+                           {"duration_ms", seconds * 1000}, {"peer", x.peer}};
+    if (!x.trace.parent_id.empty()) line["parent_span_id"] = x.trace.parent_id;
     log::Write(status >= 500 && !probe ? log::Level::kError
                : probe                 ? log::Level::kDebug
                                        : log::Level::kInfo,
-               "http",
-               {{"method", method}, {"route", x.route_label}, {"status", status},
-                {"duration_ms", seconds * 1000}, {"peer", x.peer}});
+               "http", std::move(line));
   }
 
   // Members in dependency order: each is destroyed after everything that calls into it.
@@ -203,6 +225,7 @@ void Gateway::Impl::Handle(Request req, const std::string& peer, ReplyPtr reply)
   auto x = std::make_shared<Exchange>();
   x->in_flight = exchanges_.Enter();
   x->request_id = SaneRequestId(std::string(req["X-Request-Id"]));
+  x->trace = TraceOf(req);
   x->peer = proxies_.ClientOf(peer, ForwardedFor(req));
   x->cors_origin = cors_.AllowedOrigin(req);
   x->reply = std::move(reply);
@@ -211,6 +234,7 @@ void Gateway::Impl::Handle(Request req, const std::string& peer, ReplyPtr reply)
   size_t q = target.find('?');
   std::string path = target.substr(0, q);
   std::string query = q == std::string::npos ? "" : target.substr(q + 1);
+  log::RequestScope scope(FieldsOf(*x));
   if (stopping_) {
     metrics_.refused_stopping.Increment();
     Response res = ErrorResponse(grpc::StatusCode::UNAVAILABLE, "the gateway is restarting; try again");
@@ -256,6 +280,7 @@ void Gateway::Impl::Dispatch(const ExchangePtr& x, const std::string& path, cons
 
 void Gateway::Impl::Authenticated(const ExchangePtr& x, const Route& route,
                                   std::shared_ptr<pb::Message> request) {
+  log::RequestScope scope(FieldsOf(*x));  // on a Redis or gRPC thread: the request's again
   std::string token = SessionPolicy::TokenOf(x->req);
   if (token.empty()) {
     return Finish(x, ErrorResponse(grpc::StatusCode::UNAUTHENTICATED,
@@ -272,6 +297,8 @@ void Gateway::Impl::CallRoute(const ExchangePtr& x, const Route& route,
                               std::shared_ptr<pb::Message> request,
                               std::optional<api::Principal> principal) {
   if (principal) x->clinic_id = principal->clinic_id();
+  // The backend call takes the request id and trace from the scope (rpc::AttachRequest).
+  log::RequestScope scope(FieldsOf(*x));
   if (route.streaming) return streams_->Start(x, route, *request, principal);
   backends_.Call(route.backend, route.grpc_method, *request, principal, x->request_id,
                  [this, x, r = &route](grpc::Status st, const grpc::ByteBuffer& reply) {

@@ -3,6 +3,7 @@
 // SIGTERM like Kubernetes does. Used by the end-to-end tests through the real binary.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -28,9 +29,10 @@ class VetlineServe {
   // Starts `binary serve --services=all` on `conninfo`; ready() says whether /readyz
   // answered 200 within 30 s. `metrics` also serves the process's registry on its own
   // /metrics port (VETLINE_METRICS_ADDRESS), as a service deployment does. `more_env`: more
-  // VETLINE_* settings (e.g. the blob directories).
+  // VETLINE_* settings (e.g. the blob directories). `log_path`: the process's log (its
+  // stderr) goes to this file instead of the test's.
   VetlineServe(std::string binary, const std::string& conninfo, bool metrics = false,
-               const std::vector<std::string>& more_env = {})
+               const std::vector<std::string>& more_env = {}, const std::string& log_path = "")
       : binary_(std::move(binary)) {
     http_port_ = FreePort();
     grpc_base_ = FreePortRange(static_cast<int>(std::size(rpc::kServicePorts)));
@@ -50,6 +52,10 @@ class VetlineServe {
     if (pid_ == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
       for (const std::string& e : env) putenv(strdup(e.c_str()));
+      if (!log_path.empty()) {
+        int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd >= 0) dup2(fd, STDERR_FILENO);
+      }
       execl(binary_.c_str(), binary_.c_str(), "serve", "--services=all", nullptr);
       _exit(127);
     }
