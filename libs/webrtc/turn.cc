@@ -25,35 +25,35 @@ struct TurnUrl {
   bool tcp = false;
 };
 
-absl::StatusOr<TurnUrl> ParseUrl(std::string_view url, std::string_view field) {
-  auto bad = [&](std::string_view why) {
-    return InvalidField(field, absl::StrCat(std::string(field), ": \"", std::string(url), "\" ", std::string(why)));
+absl::StatusOr<TurnUrl> ParseUrl(absl::string_view url, const std::string& field) {
+  auto bad = [&](absl::string_view why) {
+    return InvalidField(field, absl::StrCat(field, ": \"", url, "\" ", why));
   };
   TurnUrl u;
-  std::string_view rest = url;
+  absl::string_view rest = url;
   if (absl::ConsumePrefix(&rest, "turns:")) {
     u.tls = true;
   } else if (!absl::ConsumePrefix(&rest, "turn:")) {
     return bad("is not a TURN URL (turn:host:port or turns:host:port)");
   }
   if (absl::StartsWith(rest, "//")) return bad("must not have \"//\" (turn:host:port, as browsers take it)");
-  std::string_view query;
-  if (size_t q = rest.find('?'); q != std::string_view::npos) {
+  absl::string_view query;
+  if (size_t q = rest.find('?'); q != absl::string_view::npos) {
     query = rest.substr(q + 1);
     rest = rest.substr(0, q);
   }
-  std::string_view port;
+  absl::string_view port;
   if (absl::StartsWith(rest, "[")) {
     size_t close = rest.find(']');
-    if (close == std::string_view::npos) return bad("has an unclosed IPv6 address");
+    if (close == absl::string_view::npos) return bad("has an unclosed IPv6 address");
     u.host = std::string(rest.substr(0, close + 1));
-    std::string_view after = rest.substr(close + 1);
+    absl::string_view after = rest.substr(close + 1);
     if (!after.empty() && !absl::ConsumePrefix(&after, ":")) return bad("has text after the IPv6 address");
     port = after;
   } else {
     size_t colon = rest.rfind(':');
     u.host = std::string(rest.substr(0, colon));
-    if (colon != std::string_view::npos) port = rest.substr(colon + 1);
+    if (colon != absl::string_view::npos) port = rest.substr(colon + 1);
   }
   if (u.host.empty() || u.host.find_first_of("@/ ") != std::string::npos) return bad("has no valid host");
   u.port = u.tls ? 5349 : 3478;  // RFC 7065's defaults
@@ -72,13 +72,13 @@ absl::StatusOr<TurnUrl> ParseUrl(std::string_view url, std::string_view field) {
 }
 
 // Percent-escapes everything but RFC 3986's unreserved characters.
-std::string Escape(std::string_view s) {
+std::string Escape(absl::string_view s) {
   std::string out;
   for (char c : s) {
     if (absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~') {
       out += c;
     } else {
-      absl::StrAppend(&out, "%", absl::BytesToHexString(std::string_view(&c, 1)));
+      absl::StrAppend(&out, "%", absl::AsciiStrToUpper(absl::BytesToHexString(absl::string_view(&c, 1))));
     }
   }
   return out;
@@ -97,9 +97,10 @@ std::string TurnCredential(std::string_view secret, std::string_view username) {
 absl::StatusOr<TurnRelay> TurnRelay::Parse(std::string_view urls, std::string secret,
                                            std::string_view urls_field, std::string_view secret_field) {
   TurnRelay relay;
+  const std::string field(urls_field);
   for (absl::string_view url : absl::StrSplit(absl::string_view(urls.data(), urls.size()), ',', absl::SkipWhitespace())) {
     url = absl::StripAsciiWhitespace(url);
-    VL_RETURN_IF_ERROR(ParseUrl(url, urls_field).status());
+    VL_RETURN_IF_ERROR(ParseUrl(url, field).status());
     relay.urls_.emplace_back(url);
   }
   if (!relay.configured()) {
@@ -131,7 +132,7 @@ std::vector<std::string> TurnRelay::WebrtcbinUris(std::string_view who, absl::Ti
   std::vector<std::string> out;
   std::optional<IceServer> server = For(who, expires);
   if (!server) return out;
-  std::string userinfo = absl::StrCat(Escape(server->username), ":", Escape(server->credential), "@");
+  const std::string userinfo = absl::StrCat(Escape(server->username), ":", Escape(server->credential), "@");
   for (const std::string& url : urls_) {
     absl::StatusOr<TurnUrl> u = ParseUrl(url, "");  // checked in Parse
     if (!u.ok()) continue;
