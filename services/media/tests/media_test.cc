@@ -576,9 +576,9 @@ TEST_CASE("media: without a TURN relay configured the join answers no ICE server
   const std::string call_id = made["call"]["id"];
   auto host = h.Client().Post("/v1/calls/" + call_id + "/host-join", "{}", Bearer(h.maple));
   REQUIRE(host.status == 200);
-  CHECK_FALSE(host.json().contains("iceServers"));
+  CHECK(host.json().value("iceServers", json::array()).empty());
   json client = h.Join(call_id, made["invitation"]["joinToken"], "Pat Lee");
-  CHECK_FALSE(client.contains("iceServers"));
+  CHECK(client.value("iceServers", json::array()).empty());
 }
 
 TEST_CASE("media: a TURN relay set without its secret stops the service from starting, naming the setting") {
