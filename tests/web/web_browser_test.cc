@@ -211,6 +211,8 @@ TEST_CASE("web: a video call in Chromium where both browsers reach only the clin
   options.media_turn_secret = relay.secret();
   testing::EdgeStack stack(options);
   json cfg = Seed(stack);
+  // The call is the admin's (made with the admin's session), so the admin hosts it.
+  cfg["admin"] = {{"email", "admin@riverside.vetline.test"}, {"password", kPassword}};
   cfg["turnUrl"] = relay.Urls();
   cfg["turnSecret"] = relay.secret();
   std::filesystem::path report = std::filesystem::temp_directory_path() /

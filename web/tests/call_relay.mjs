@@ -95,8 +95,8 @@ try {
 
   const joined = await run.step("the host joins and the client asks to join from the invitation", host, async () => {
     await host.goto(`${cfg.baseUrl}/calls/${callId}`);
-    await host.getByLabel("Email").fill(cfg.staff.email);
-    await host.getByLabel("Password").fill(cfg.staff.password);
+    await host.getByLabel("Email").fill(cfg.admin.email);
+    await host.getByLabel("Password").fill(cfg.admin.password);
     await host.getByRole("button", { name: "Sign in" }).click();
     await host.getByRole("button", { name: "Join now", exact: true }).click();
     await host.getByRole("status").filter({ hasText: "Waiting for the client to join." }).waitFor({ timeout: WAIT });
