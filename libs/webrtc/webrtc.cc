@@ -70,7 +70,12 @@ GstElement* NewWebrtcBin(const std::string& name, const IceSettings& ice) {
   g_object_set(webrtc, "bundle-policy", GST_WEBRTC_BUNDLE_POLICY_MAX_BUNDLE, "latency", 50,
                nullptr);
   if (!ice.stun_server.empty()) g_object_set(webrtc, "stun-server", ice.stun_server.c_str(), nullptr);
-  if (!ice.turn_server.empty()) g_object_set(webrtc, "turn-server", ice.turn_server.c_str(), nullptr);
+  // The media service relays through the clinic's TURN server too, so a browser that can
+  // reach only the relay still meets the media service there.
+  for (const std::string& uri : ice.turn.WebrtcbinUris("media", absl::Now() + ice.turn_life)) {
+    gboolean added = FALSE;
+    g_signal_emit_by_name(webrtc, "add-turn-server", uri.c_str(), &added);
+  }
   GstWebRTCICE* agent = nullptr;
   g_object_get(webrtc, "ice-agent", &agent, nullptr);
   if (agent) {

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "libs/webrtc/turn.h"
 
 namespace vetline::webrtc {
 
@@ -20,12 +21,14 @@ namespace vetline::webrtc {
 void Init();
 
 // Where ICE looks for a path. Host candidates come from `local_addresses` (loopback in
-// tests); STUN/TURN are for production behind NAT ("stun://host:port",
-// "turn://user:pass@host:port").
+// tests); STUN ("stun://host:port") and the clinic's TURN relay are for production behind
+// NAT. With a relay, each webrtcbin gets its own credentials, valid `turn_life` from its
+// creation (a session longer than that loses its relay path).
 struct IceSettings {
   std::vector<std::string> local_addresses;
   std::string stun_server;
-  std::string turn_server;
+  TurnRelay turn;
+  absl::Duration turn_life = absl::Hours(12);
   absl::Duration gather_timeout = absl::Seconds(5);
 };
 

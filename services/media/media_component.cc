@@ -16,7 +16,7 @@ CallEngine::Options EngineOptions(const MediaOptions& o) {
     e.ice.local_addresses.emplace_back(a);
   }
   e.ice.stun_server = o.stun_server;
-  e.ice.turn_server = o.turn_server;
+  e.ice.turn = o.turn;
   return e;
 }
 
@@ -64,6 +64,7 @@ struct Wiring {
 
 absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv& env, MediaOptions options,
                                                            const Clock& clock) {
+  VL_ASSIGN_OR_RETURN(options.turn, webrtc::TurnRelay::Parse(options.turn_urls, options.turn_secret));
   return rpc::StartService(env, {
       .name = "media",
       .migrations = pg::media_migrations(),
@@ -123,7 +124,13 @@ rpc::ServiceDefinition Definition() {
             p.String("media-ice-addresses", &o->ice_addresses,
                      "local addresses offered as ICE host candidates (comma-separated)", o->ice_addresses);
             p.String("media-stun-server", &o->stun_server, "stun://host:port, for clients behind NAT", "");
-            p.String("media-turn-server", &o->turn_server, "turn://user:pass@host:port", "");
+            p.String("media-turn-urls", &o->turn_urls,
+                     "the clinic's TURN relay for browsers and media, comma-separated "
+                     "(turn:host:3478?transport=udp,turn:host:3478?transport=tcp,turns:host:5349?transport=tcp)",
+                     "");
+            p.String("media-turn-secret", &o->turn_secret,
+                     "the TURN relay's shared secret (coturn static-auth-secret), required with media-turn-urls",
+                     "");
             p.String("media-advertise-address", &o->advertise_address,
                      "host:port other processes dial to reach this replica, its id (default: the "
                      "grpc-address host, loopback for 0.0.0.0, and its port)",

@@ -99,6 +99,14 @@ absl::StatusOr<v1::JoinResponse> MediaService::Joined(const v1::Participant& p, 
   absl::Time expires = clock_.Now() + kParticipantTokenLife;
   out.set_participant_token(links_.Sign(kParticipantPurpose, p.id(), expires));
   *out.mutable_expire_time() = ToTimestamp(expires);
+  // The relay is good for as long as the participant token: a call that outlives it
+  // needs a new join anyway.
+  if (std::optional<webrtc::IceServer> relay = options_.turn.For(p.id(), expires)) {
+    v1::IceServer* server = out.add_ice_servers();
+    for (const std::string& url : relay->urls) server->add_urls(url);
+    server->set_username(relay->username);
+    server->set_credential(relay->credential);
+  }
   return out;
 }
 

@@ -11,6 +11,7 @@
 #include "libs/blob/blob.h"
 #include "libs/core/clock.h"
 #include "libs/refs/refs.h"
+#include "libs/webrtc/turn.h"
 #include "services/media/call_engine.h"
 #include "services/media/call_room.h"
 #include "services/media/event_hub.h"
@@ -25,7 +26,12 @@ struct MediaOptions {
   std::string data_dir = "/var/lib/vetline/media";         // live track files
   std::string blob_dir = "/var/lib/vetline/blobs";         // composed recordings
   std::string ice_addresses = "127.0.0.1";                 // host candidates, comma-separated
-  std::string stun_server, turn_server;
+  std::string stun_server;
+  // The clinic's TURN relay (coturn, use-auth-secret): its URLs as browsers take them and
+  // the shared secret. Start() parses them into `turn`; participants get credentials
+  // derived from the secret, never the secret.
+  std::string turn_urls, turn_secret;
+  webrtc::TurnRelay turn;
   // host:port other processes dial to reach this replica (its id); empty: the listen
   // host (loopback for a wildcard) and the server's port.
   std::string advertise_address;

@@ -52,6 +52,8 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
   media::MediaOptions mo;
   mo.data_dir = (media_dir_ / "data").string();
   mo.blob_dir = (media_dir_ / "blobs").string();
+  mo.turn_urls = options_.media_turn_urls;
+  mo.turn_secret = options_.media_turn_secret;
   rpc::ServiceEnv media_env = TestServiceEnv(db_.conninfo());
   media_env.grpc_address = media_address_;
   media_env.peers["clients"] = Address(*clients_);  // media checks clientId there

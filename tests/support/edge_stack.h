@@ -34,6 +34,8 @@ struct EdgeStackOptions {
   const Clock* booking_clock = nullptr;
   // The built web front end the gateway serves (web/dist); empty: none.
   std::string web_dir;
+  // Media's TURN relay (media-turn-urls, media-turn-secret); empty: none.
+  std::string media_turn_urls, media_turn_secret;
 };
 
 class EdgeStack {

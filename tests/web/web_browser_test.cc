@@ -16,6 +16,7 @@
 #include "tests/support/identity_stack.h"
 #include "services/conversations/channels/web_push.h"
 #include "tests/support/smtp_sink.h"
+#include "tests/support/turn_relay_process.h"
 #include "tests/support/webpush_receiver.h"
 
 using namespace vetline;
@@ -197,6 +198,51 @@ TEST_CASE("web: a video call in Chromium from the waiting room to its recording 
   testing::EdgeStack stack({.web_dir = VETLINE_WEB_DIR "/dist"});
   json cfg = Seed(stack);
   CHECK(RunScript("call.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/call") == 0);
+}
+
+TEST_CASE("web: a video call in Chromium where both browsers reach only the clinic's TURN relay", "[web]") {
+  REQUIRE(std::filesystem::exists(VETLINE_WEB_DIR "/dist/portal/index.html"));
+  // Debian's coturn on loopback with the TURN REST API's shared secret; media hands each
+  // participant credentials derived from it and relays through it too.
+  testing::TurnRelayProcess relay("riverside-turn-secret-for-tests");
+  REQUIRE(relay.ready());
+  testing::EdgeStackOptions options{.web_dir = VETLINE_WEB_DIR "/dist"};
+  options.media_turn_urls = relay.Urls();
+  options.media_turn_secret = relay.secret();
+  testing::EdgeStack stack(options);
+  json cfg = Seed(stack);
+  // The call is the admin's (made with the admin's session), so the admin hosts it.
+  cfg["admin"] = {{"email", "admin@riverside.vetline.test"}, {"password", kPassword}};
+  cfg["turnUrl"] = relay.Urls();
+  cfg["turnSecret"] = relay.secret();
+  std::filesystem::path report = std::filesystem::temp_directory_path() /
+                                 ("vetline-relay-" + std::to_string(::getpid()) + ".json");
+  cfg["relayReport"] = report.string();
+  CHECK(RunScript("call_relay.mjs", cfg, VETLINE_WEB_SCREENSHOTS "/call-relay") == 0);
+
+  // coturn's own account: each browser's username allocated a relay and sent through it
+  // (permissions or channels to the media service's peer), and so did the media service.
+  std::ifstream in(report);
+  json seen = json::parse(in, nullptr, false);
+  std::filesystem::remove(report);
+  REQUIRE(seen.is_object());
+  std::string log = relay.Log();
+  auto used = [&](const std::string& username, const std::string& what) {
+    std::string user = "user <" + username + ">";
+    size_t n = 0;
+    for (size_t at = log.find(user); at != std::string::npos; at = log.find(user, at + 1)) {
+      size_t eol = log.find('\n', at);
+      std::string line = log.substr(at, eol == std::string::npos ? std::string::npos : eol - at);
+      if (line.find(what) != std::string::npos && line.find("success") != std::string::npos) ++n;
+    }
+    return n;
+  };
+  for (const json& u : seen["usernames"]) {
+    INFO("TURN username " << u.get<std::string>());
+    CHECK(used(u, "ALLOCATE processed") > 0);
+    CHECK(used(u, "CREATE_PERMISSION processed") + used(u, "CHANNEL_BIND processed") > 0);
+  }
+  CHECK(log.find(":media>: incoming packet ALLOCATE processed, success") != std::string::npos);
 }
 
 TEST_CASE("web: the schedule in Chromium: the day and its blocked time added and removed then request forms and PIMS sync runs", "[web]") {

@@ -19,6 +19,8 @@
 #include "services/media/media_component.h"
 #include "tests/support/http_client.h"
 #include "tests/support/identity_stack.h"
+#include "libs/core/time.h"
+#include "libs/webrtc/turn.h"
 #include "tests/support/webrtc_peer.h"
 
 using namespace vetline;
@@ -47,7 +49,8 @@ std::string Discover(const std::string& path) {
 }
 
 struct Harness {
-  explicit Harness(absl::Duration max_download = absl::Minutes(60))
+  explicit Harness(absl::Duration max_download = absl::Minutes(60), std::string turn_urls = "",
+                   std::string turn_secret = "")
       : registry(std::make_shared<prometheus::Registry>()) {
     dir = std::filesystem::temp_directory_path() / ("vetline-media-" + testing::UniqueRedisPrefix().substr(5, 12));
     media::MediaOptions mo;
@@ -55,6 +58,8 @@ struct Harness {
     mo.blob_dir = (dir / "blobs").string();
     mo.compose_poll = absl::Milliseconds(100);
     mo.max_download = max_download;
+    mo.turn_urls = std::move(turn_urls);
+    mo.turn_secret = std::move(turn_secret);
     // The real clients service: client ids a call names are checked there.
     clients = clients::Start(testing::TestServiceEnv(clients_db.conninfo()), {}).value();
     const std::string clients_address = "127.0.0.1:" + std::to_string(clients->server().port());
@@ -510,4 +515,81 @@ TEST_CASE("media: a call names only a client of the caller's clinic, and ids are
   auto ok = create({{"clientId", maple_client}});
   REQUIRE(ok.status == 200);
   CHECK(ok.json()["call"]["clientId"] == maple_client);
+}
+
+TEST_CASE("media: joining answers the clinic's TURN relay with this participant's own credentials and never its secret") {
+  constexpr char kSecret[] = "maple-vet-turn-secret-0123";
+  const std::string urls = "turn:turn.maple.example:3478?transport=udp,turns:turn.maple.example:5349?transport=tcp";
+  Harness h(absl::Minutes(60), urls, kSecret);
+  json made = h.NewCall();
+  const std::string call_id = made["call"]["id"];
+
+  // What each participant's browser gets: the relay's URLs and a credential bound to its
+  // participant id and to the participant token's expiry.
+  auto relay_of = [&](const testing::HttpResponse& r, const std::string& who) {
+    INFO(who << ": " << r.body);
+    REQUIRE(r.status == 200);
+    CHECK_FALSE(absl::StrContains(r.body, kSecret));
+    json j = r.json();
+    REQUIRE(j["iceServers"].size() == 1);
+    json server = j["iceServers"][0];
+    CHECK(server["urls"] == json::array({"turn:turn.maple.example:3478?transport=udp",
+                                         "turns:turn.maple.example:5349?transport=tcp"}));
+    absl::Time expires;
+    std::string err;
+    REQUIRE(absl::ParseTime(absl::RFC3339_full, j["expireTime"].get<std::string>(), &expires, &err));
+    CHECK(server["username"] == std::to_string(absl::ToUnixSeconds(expires)) + ":" +
+                                    j["participant"]["id"].get<std::string>());
+    CHECK(server["credential"] == webrtc::TurnCredential(kSecret, server["username"].get<std::string>()));
+    return server;
+  };
+  json host = relay_of(h.Client().Post("/v1/calls/" + call_id + "/host-join", "{}", Bearer(h.maple)), "host");
+  json client = relay_of(h.Client().Post("/v1/calls/" + call_id + "/join",
+                                         json{{"invitationToken", made["invitation"]["joinToken"]},
+                                              {"displayName", "Pat Lee"}}.dump()),
+                         "client");
+  CHECK(host["username"] != client["username"]);
+
+  // Only whoever may join gets a relay: another clinic's staff do not see the call, no
+  // session is not signed in, a made-up or another call's invitation is refused.
+  auto refused = [&](const testing::HttpResponse& r, int status) {
+    INFO(r.body);
+    CHECK(r.status == status);
+    CHECK_FALSE(absl::StrContains(r.body, "iceServers"));
+    CHECK_FALSE(absl::StrContains(r.body, "turn.maple.example"));
+    CHECK_FALSE(absl::StrContains(r.body, kSecret));
+  };
+  refused(h.Client().Post("/v1/calls/" + call_id + "/host-join", "{}", Bearer(h.birch)), 404);
+  refused(h.Client().Post("/v1/calls/" + call_id + "/host-join", "{}"), 401);
+  refused(h.Client().Post("/v1/calls/" + call_id + "/join",
+                          json{{"invitationToken", "not-an-invitation"}, {"displayName", "Sam"}}.dump()),
+          403);
+  json other = h.NewCall();
+  refused(h.Client().Post("/v1/calls/" + other["call"]["id"].get<std::string>() + "/join",
+                          json{{"invitationToken", made["invitation"]["joinToken"]}, {"displayName", "Sam"}}.dump()),
+          403);
+}
+
+TEST_CASE("media: without a TURN relay configured the join answers no ICE servers") {
+  Harness h;
+  json made = h.NewCall();
+  const std::string call_id = made["call"]["id"];
+  auto host = h.Client().Post("/v1/calls/" + call_id + "/host-join", "{}", Bearer(h.maple));
+  REQUIRE(host.status == 200);
+  CHECK(host.json().value("iceServers", json::array()).empty());
+  json client = h.Join(call_id, made["invitation"]["joinToken"], "Pat Lee");
+  CHECK(client.value("iceServers", json::array()).empty());
+}
+
+TEST_CASE("media: a TURN relay set without its secret stops the service from starting, naming the setting") {
+  testing::TestDatabase db;
+  media::MediaOptions mo;
+  mo.turn_urls = "turn:turn.maple.example:3478";
+  rpc::ServiceEnv env = testing::TestServiceEnv(db.conninfo());
+  env.peers["clients"] = "127.0.0.1:1";
+  env.peers["conversations"] = "127.0.0.1:1";
+  auto started = media::Start(env, mo);
+  REQUIRE_FALSE(started.ok());
+  CHECK(started.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(absl::StrContains(started.status().message(), "media-turn-secret"));
 }

@@ -3240,6 +3240,11 @@ export interface components {
             callId?: string;
             displayName?: string;
         };
+        "vetline.media.v1.IceServer": {
+            credential?: string;
+            urls?: string[];
+            username?: string;
+        };
         "vetline.media.v1.Invitation": {
             directToken?: string;
             directUrl?: string;
@@ -3256,6 +3261,7 @@ export interface components {
         "vetline.media.v1.JoinResponse": {
             /** Format: date-time */
             expireTime?: string;
+            iceServers?: components["schemas"]["vetline.media.v1.IceServer"][];
             participant?: components["schemas"]["vetline.media.v1.Participant"];
             participantToken?: string;
         };

@@ -93,7 +93,7 @@ export function InCall({ callId, joined, room, local, onDisconnect, hostControls
     if (!admitted || !local.stream) return;
     const stream = local.stream;
     if (!camera.current) {
-      camera.current = publish(callId, token, "camera", stream).catch((e: unknown) => {
+      camera.current = publish(callId, joined, "camera", stream).catch((e: unknown) => {
         setError(errorText(e, "Your camera could not be sent."));
         camera.current = undefined;
         return undefined;
@@ -101,7 +101,7 @@ export function InCall({ callId, joined, room, local, onDisconnect, hostControls
     } else {
       void camera.current.then((s) => Promise.all(stream.getTracks().map((t) => s?.replace(t))));
     }
-  }, [admitted, local.stream, callId, token]);
+  }, [admitted, local.stream, callId, joined]);
 
   // The others are told about mute and camera off (their tiles say so).
   const told = useRef(false);
@@ -129,7 +129,7 @@ export function InCall({ callId, joined, room, local, onDisconnect, hostControls
       return; // the person chose not to share
     }
     try {
-      screen.current = await publish(callId, token, "screen", s);
+      screen.current = await publish(callId, joined, "screen", s);
       s.getVideoTracks()[0]?.addEventListener("ended", stopScreen);
       setScreenStream(s);
     } catch (e) {

@@ -1,7 +1,9 @@
 // A video call as both apps hold it: WHIP (publish camera+microphone or screen) and WHEP
 // (receive another participant's publication) as plain SDP offer/answer over the gateway,
 // non-trickle (the offer carries every ICE candidate), and the call's Server-Sent Events.
-// Everything after joining is authorised by the participant token the join answered.
+// Everything after joining is authorised by the participant token the join answered, and
+// every connection may go through the clinic's TURN relay the join answered too (a
+// network that lets only the relay through still gets its call).
 import { api, ApiError, must, toError } from "../../api/client";
 import type { components, paths } from "../../api/schema";
 
@@ -13,6 +15,17 @@ export type CallEvent = S["vetline.media.v1.CallEvent"];
 export type Recording = S["vetline.media.v1.Recording"];
 export type CallHistoryRow = S["vetline.media.v1.CallHistoryRow"];
 export type JoinResponse = S["vetline.media.v1.JoinResponse"];
+type IceServer = S["vetline.media.v1.IceServer"];
+
+// The join's ICE servers as RTCPeerConnection takes them; none: host candidates only.
+function peerConnection(joined: JoinResponse): RTCPeerConnection {
+  const iceServers: RTCIceServer[] = (joined.iceServers ?? []).map((s: IceServer) => ({
+    urls: s.urls ?? [],
+    username: s.username,
+    credential: s.credential,
+  }));
+  return new RTCPeerConnection({ iceServers });
+}
 
 // Raw-body routes (SDP in, SDP out) and the event stream go around openapi-fetch's JSON,
 // but their paths are still checked against the schema.
@@ -89,8 +102,9 @@ export class MediaSession {
   }
 }
 
-export async function publish(callId: string, token: string, kind: "camera" | "screen", stream: MediaStream): Promise<MediaSession> {
-  const pc = new RTCPeerConnection();
+export async function publish(callId: string, joined: JoinResponse, kind: "camera" | "screen", stream: MediaStream): Promise<MediaSession> {
+  const token = joined.participantToken ?? "";
+  const pc = peerConnection(joined);
   for (const track of stream.getTracks()) {
     const t = pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
     if (track.kind === "video") preferVp8(t);
@@ -103,8 +117,9 @@ export async function publish(callId: string, token: string, kind: "camera" | "s
   }
 }
 
-export async function subscribe(callId: string, token: string, pub: Publication): Promise<{ session: MediaSession; stream: MediaStream }> {
-  const pc = new RTCPeerConnection();
+export async function subscribe(callId: string, joined: JoinResponse, pub: Publication): Promise<{ session: MediaSession; stream: MediaStream }> {
+  const token = joined.participantToken ?? "";
+  const pc = peerConnection(joined);
   const stream = new MediaStream();
   pc.addEventListener("track", (e) => stream.addTrack(e.track));
   preferVp8(pc.addTransceiver("video", { direction: "recvonly" }));

@@ -52,7 +52,7 @@ export function useCallRoom(callId: string, joined: JoinResponse | undefined): R
   const admitted = self?.state === "admitted" && !closed;
 
   useEffect(() => {
-    if (!token) return;
+    if (!token || !joined) return;
     const wanted = new Map<string, { pub: Publication; participantId: string }>();
     if (admitted) {
       for (const p of Object.values(people)) {
@@ -68,7 +68,7 @@ export function useCallRoom(callId: string, joined: JoinResponse | undefined): R
     }
     for (const [id, { pub, participantId }] of wanted) {
       if (subs.current.has(id)) continue;
-      const started: Promise<MediaSession | undefined> = subscribe(callId, token, pub).then(
+      const started: Promise<MediaSession | undefined> = subscribe(callId, joined, pub).then(
         ({ session, stream }) => {
           if (subs.current.get(id) !== started) {
             void session.stop(); // let go while it was being set up
@@ -84,7 +84,7 @@ export function useCallRoom(callId: string, joined: JoinResponse | undefined): R
       );
       subs.current.set(id, started);
     }
-  }, [callId, token, selfId, admitted, people]);
+  }, [callId, token, joined, selfId, admitted, people]);
 
   // Leaving the screen lets every subscription go.
   useEffect(() => {
