@@ -1,5 +1,7 @@
 #include "services/conversations/delivery_worker.h"
 
+#include <map>
+
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
@@ -52,6 +54,10 @@ DeliveryResult DeliveryWorker::Attempt(const DueDelivery& d) {
   // Planning skips opted-out numbers; this catches a staff retry, or a text queued while
   // the STOP was committing.
   if (d.opted_out) return {.id = d.id, .state = "cancelled", .reason = "the client texted STOP"};
+  return Result(d, Send(d));
+}
+
+channels::SendOutcome DeliveryWorker::Send(const DueDelivery& d) {
   channels::SendOutcome outcome =
       channels::SendOutcome::Failed("this channel is not set up for this deployment");
   const std::string link = PortalLink(d);
@@ -100,7 +106,18 @@ DeliveryResult DeliveryWorker::Attempt(const DueDelivery& d) {
                                     payload.dump());
     }
   }
+  return outcome;
+}
 
+DeliveryResult DeliveryWorker::Later(const DueDelivery& d, const std::string& reason) {
+  if (GivesUp(options_.retry, d.attempts)) {
+    return {.id = d.id, .state = "failed", .reason = GaveUpReason(d.attempts, reason)};
+  }
+  return {.id = d.id, .state = "queued", .reason = reason,
+          .retry_at = absl::Now() + RetryDelay(options_.retry, d.attempts, jitter_())};
+}
+
+DeliveryResult DeliveryWorker::Result(const DueDelivery& d, const channels::SendOutcome& outcome) {
   DeliveryResult r{.id = d.id};
   switch (outcome.kind) {
     case channels::SendOutcome::kSent:
@@ -113,14 +130,7 @@ DeliveryResult DeliveryWorker::Attempt(const DueDelivery& d) {
       r.drop_subscription = outcome.subscription_gone;
       break;
     case channels::SendOutcome::kRetry:
-      if (GivesUp(options_.retry, d.attempts)) {
-        r.state = "failed";
-        r.reason = GaveUpReason(d.attempts, outcome.reason);
-      } else {
-        r.state = "queued";
-        r.reason = outcome.reason;
-        r.retry_at = absl::Now() + RetryDelay(options_.retry, d.attempts, jitter_());
-      }
+      r = Later(d, outcome.reason);
       break;
   }
   return r;
@@ -135,7 +145,25 @@ PeriodicWorker::Next DeliveryWorker::Step() {
   if (claimed->empty()) return PeriodicWorker::Next::kPause;
   std::vector<DeliveryResult> results;
   results.reserve(claimed->size());
-  for (const DueDelivery& d : *claimed) results.push_back(Attempt(d));
+  // A provider that said it is unavailable is not asked again in this batch: the rest of
+  // its channel waits out the backoff too. One timeout per batch instead of one per
+  // message, and texts do not queue behind a mail server that hangs.
+  std::map<std::string, std::string> unavailable;  // channel → what its provider said
+  for (const DueDelivery& d : *claimed) {
+    if (d.opted_out) {
+      results.push_back(Attempt(d));
+      continue;
+    }
+    if (auto down = unavailable.find(d.channel); down != unavailable.end()) {
+      results.push_back(Later(d, down->second));
+      continue;
+    }
+    const channels::SendOutcome outcome = Send(d);
+    if (outcome.kind == channels::SendOutcome::kRetry && outcome.provider_unavailable) {
+      unavailable.emplace(d.channel, outcome.reason);
+    }
+    results.push_back(Result(d, outcome));
+  }
   // A failure here leaves the rows leased: they are tried again when the lease ends.
   if (absl::Status st = repo_.Record(*claimed, results); !st.ok()) {
     log::Warn("delivery record failed", {{"error", st.ToString()}});

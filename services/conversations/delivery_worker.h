@@ -47,6 +47,10 @@ class DeliveryWorker {
   DeliveryResult Attempt(const DueDelivery& d);
 
  private:
+  channels::SendOutcome Send(const DueDelivery& d);
+  DeliveryResult Result(const DueDelivery& d, const channels::SendOutcome& outcome);
+  // Queued again after the backoff, or failed once the retry policy gives up.
+  DeliveryResult Later(const DueDelivery& d, const std::string& reason);
   std::string PortalLink(const DueDelivery& d) const;
 
   DeliveryRepository& repo_;

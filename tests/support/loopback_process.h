@@ -1,6 +1,7 @@
 // Test support: a stand-in server (twilio-sim, the SMTP sink, the Web Push receiver) run
 // as a child process that binds a free loopback port and prints `port=N` as its first
-// line. The child dies with the test (PR_SET_PDEATHSIG) and is killed on destruction.
+// line. The child dies with the test (PR_SET_PDEATHSIG) and is killed on destruction,
+// with any worker processes it forked (it leads its own process group).
 #pragma once
 
 #include <fcntl.h>
@@ -25,6 +26,7 @@ class LoopbackProcess {
     pid_ = fork();
     if (pid_ == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);
+      setpgid(0, 0);
       dup2(out[1], STDOUT_FILENO);
       close(out[0]);
       close(out[1]);
@@ -34,6 +36,7 @@ class LoopbackProcess {
       execv(args[0], args.data());
       _exit(127);
     }
+    setpgid(pid_, pid_);  // as the child does: whichever runs first
     close(out[1]);
     std::string line;
     // Bounded: 10 s for the first line.
@@ -63,7 +66,8 @@ class LoopbackProcess {
   }
   void Kill() {
     if (pid_ > 0) {
-      kill(pid_, SIGKILL);
+      kill(-pid_, SIGKILL);
+      kill(pid_, SIGKILL);  // in case it had not yet made its group
       waitpid(pid_, nullptr, 0);
       pid_ = -1;
     }

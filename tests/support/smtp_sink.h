@@ -2,8 +2,12 @@
 // free loopback port, storing each accepted message in a directory of its own.
 #pragma once
 
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -27,6 +31,7 @@ class SmtpSink {
   }
   ~SmtpSink() {
     process_->Kill();
+    ReleasePort();
     std::error_code ec;
     std::filesystem::remove_all(dir_, ec);
   }
@@ -34,9 +39,17 @@ class SmtpSink {
   int port() const { return port_; }
   std::string Url() const { return "smtp://127.0.0.1:" + std::to_string(port()); }
   // An outage: Kill() and later Restart() on the same port, keeping what was stored.
-  void Kill() { process_->Kill(); }
+  // Meanwhile a bound socket that never listens holds the port: connections are refused,
+  // and no other test's server (nor an outgoing connection's own end) can take it.
+  // False when the port could not be held (something still listens on it).
+  bool Kill() {
+    process_->Kill();
+    HoldPort();
+    return held_ >= 0;
+  }
   bool Restart() {
     process_->Kill();
+    ReleasePort();
     Start(port_);
     return ready();
   }
@@ -86,6 +99,30 @@ class SmtpSink {
     char tmpl[] = "/tmp/vetline-smtp-XXXXXX";
     return mkdtemp(tmpl) ? tmpl : "/tmp";
   }
+  void HoldPort() {
+    ReleasePort();
+    held_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (held_ < 0) return;
+    int on = 1;
+    ::setsockopt(held_, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(static_cast<uint16_t>(port_));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // The workers die a moment after the parent is reaped; until their listening socket
+    // is gone the bind fails. Bounded: 5 s.
+    for (int waited = 0; ::bind(held_, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0; waited += 10) {
+      if (waited >= 5000) {
+        ReleasePort();
+        return;
+      }
+      ::usleep(10'000);
+    }
+  }
+  void ReleasePort() {
+    if (held_ >= 0) ::close(held_);
+    held_ = -1;
+  }
   void Start(int port) {
     process_ = std::make_unique<LoopbackProcess>(std::vector<std::string>{
         python_, script_, "--dir", dir_, "--workers", std::to_string(workers_), "--port", std::to_string(port)});
@@ -94,6 +131,7 @@ class SmtpSink {
   std::string dir_, python_, script_;
   int workers_ = 1;
   int port_ = 0;
+  int held_ = -1;  // the port held during an outage
   std::unique_ptr<LoopbackProcess> process_;
 };
 

@@ -77,11 +77,18 @@ def main():
     sock.bind(("127.0.0.1", args.port))
     sock.listen(512)
     sock.setblocking(False)
-    print("port=%d" % sock.getsockname()[1], flush=True)
+    parent = os.getpid()
     for _ in range(args.workers - 1):
         if os.fork() == 0:
             ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: die with the parent
+            # A parent killed before the line above leaves this worker serving on the
+            # port after an outage began; an orphan stops here instead.
+            if os.getppid() != parent:
+                os._exit(0)
             break
+    else:
+        # Only once the workers exist: a test that reads the port may kill us at once.
+        print("port=%d" % sock.getsockname()[1], flush=True)
     asyncio.run(serve(sock, args.dir))
 
 

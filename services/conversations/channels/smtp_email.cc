@@ -228,8 +228,11 @@ SendOutcome SmtpEmail::Send(const Email& email) {
     // The server's own words when it refused (e.g. "550 5.1.1 mailbox unavailable").
     const int code = ReplyCode(reply);
     if (code >= 500 && code < 600) return SendOutcome::Failed(reply, code);
+    // 421: the server is closing the channel for everyone; other 4xx (a greylisted or full
+    // mailbox) are about this recipient.
+    if (code == 421) return SendOutcome::Unavailable(reply, code);
     if (code >= 400 && code < 500) return SendOutcome::Retry(reply, code);
-    return SendOutcome::Retry(absl::StrCat("SMTP server unreachable: ", error[0] ? error : curl_easy_strerror(rc)));
+    return SendOutcome::Unavailable(absl::StrCat("SMTP server unreachable: ", error[0] ? error : curl_easy_strerror(rc)));
   } catch (const std::exception& ex) {
     return SendOutcome::Retry(absl::StrCat("sending the email failed: ", ex.what()));
   }

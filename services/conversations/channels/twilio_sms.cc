@@ -66,7 +66,7 @@ SendOutcome TwilioSms::Send(const Sms& sms) {
     req.basic_password = config_.auth_token;
     req.timeout = config_.timeout;
     http::HttpResult res = http::HttpPost(req);
-    if (res.status == 0) return SendOutcome::Retry(absl::StrCat("Twilio unreachable: ", res.transport_error));
+    if (res.status == 0) return SendOutcome::Unavailable(absl::StrCat("Twilio unreachable: ", res.transport_error));
     if (res.status >= 200 && res.status < 300) {
       nlohmann::json j = nlohmann::json::parse(res.body, nullptr, false);
       if (!j.is_object() || !j.contains("sid") || !j["sid"].is_string()) {
@@ -90,7 +90,9 @@ SendOutcome TwilioSms::Send(const Sms& sms) {
       return out;
     }
     TwilioError e = ParseError(res.body, res.status);
-    if (res.status == 429 || res.status >= 500) return SendOutcome::Retry(e.message, e.code ? e.code : res.status);
+    if (res.status == 429 || res.status >= 500) {
+      return SendOutcome::Unavailable(e.message, e.code ? e.code : res.status);
+    }
     SendOutcome out = SendOutcome::Failed(e.message, e.code ? e.code : res.status);
     out.not_texting_capable = TwilioCodeMeansNotTextingCapable(e.code);
     out.recipient_opted_out = e.code == kTwilioUnsubscribedRecipient;

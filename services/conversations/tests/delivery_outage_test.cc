@@ -73,7 +73,7 @@ TEST_CASE("delivery: 10,000 messages queued during an SMS and SMTP outage arrive
   REQUIRE(control.Post("/_sim/down?seconds=3600", "").status == 200);
   testing::SmtpSink smtp(VETLINE_SOURCE_DIR, "/usr/bin/python3", 3);
   REQUIRE(smtp.ready());
-  smtp.Kill();
+  REQUIRE(smtp.Kill());  // connections refused from here on
 
   channels::TwilioSms sms({.base_url = "http://127.0.0.1:" + std::to_string(sim.port()),
                            .account_sid = testing::kTwilioSimAccountSid,

@@ -149,6 +149,33 @@ TEST_CASE("delivery: a provider outage backs off, then gives up with a reason st
   CHECK(r.Text(0, "reason") == "gave up after 3 attempts: 503 Service Unavailable");
 }
 
+TEST_CASE("delivery: a provider that is down is asked once per batch, its channel waits and the others go out",
+          "[delivery]") {
+  Fixture fx;
+  fx.sms.Script({channels::SendOutcome::Unavailable("Twilio unreachable: Connection refused")});
+  for (int i = 0; i < 3; ++i) fx.Queue("text", "+1555765432" + std::to_string(i));
+  fx.Queue("email", "ann@example.com");
+  fx.Queue("text", "+15557654329");
+  fx.Worker().Step();
+
+  CHECK(fx.sms.count() == 1);  // not once per text
+  for (const char* number : {"+15557654320", "+15557654321", "+15557654322", "+15557654329"}) {
+    pg::Result r = fx.Delivery(number);
+    CHECK(r.Text(0, "state") == "queued");
+    CHECK(r.Bool(0, "later"));
+    CHECK(r.Text(0, "reason") == "Twilio unreachable: Connection refused");
+  }
+  CHECK(fx.Delivery("ann@example.com").Text(0, "state") == "sent");
+
+  // A refusal about one mailbox (greylisted, full) holds back nobody else.
+  fx.email.Script({channels::SendOutcome::Retry("452 4.2.2 mailbox full", 452)});
+  fx.Queue("email", "bob@example.com");
+  fx.Queue("email", "cat@example.com");
+  fx.Worker().Step();
+  CHECK(fx.Delivery("bob@example.com").Text(0, "state") == "queued");
+  CHECK(fx.Delivery("cat@example.com").Text(0, "state") == "sent");
+}
+
 TEST_CASE("delivery: an expired push subscription is dropped, and STOP cancels queued texts", "[delivery]") {
   Fixture fx;
   fx.Sql("INSERT INTO conversations.push_subscriptions (clinic_id, client_id, endpoint, p256dh, auth) "

@@ -141,6 +141,7 @@ TEST_CASE("channels: SMTP 4xx replies retry, 5xx fail with the server's words, n
   CHECK(temp.kind == ch::SendOutcome::kRetry);
   CHECK(temp.provider_code == 451);
   CHECK(temp.reason == "451 4.3.0 Mailbox temporarily unavailable");
+  CHECK_FALSE(temp.provider_unavailable);  // about this mailbox: the others still go
 
   e.to.address = "reject-1@client.example";
   ch::SendOutcome rejected = smtp.Send(e);
@@ -155,11 +156,12 @@ TEST_CASE("channels: SMTP 4xx replies retry, 5xx fail with the server's words, n
 
   // An outage retries; once the server is back on its port the same email goes through,
   // on the same SmtpEmail (its dead connection replaced).
-  sink.Kill();
+  REQUIRE(sink.Kill());
   e.message_id = "after-outage@vet.example";
   ch::SendOutcome down = smtp.Send(e);
   CHECK(down.kind == ch::SendOutcome::kRetry);
   CHECK(down.reason.rfind("SMTP server unreachable", 0) == 0);
+  CHECK(down.provider_unavailable);  // the worker holds back the rest of the batch
   REQUIRE(sink.Restart());
   CHECK(smtp.Send(e).kind == ch::SendOutcome::kSent);
   CHECK(WaitUntil([&] { return sink.Messages().size() == 2; }, absl::Seconds(10)));

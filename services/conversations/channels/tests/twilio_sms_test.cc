@@ -174,6 +174,7 @@ TEST_CASE("channels: Twilio's 4xx answers are final with its code and words, 5xx
   ch::SendOutcome down = sms.Send({kClinicNumber, "+15551230001", "hi", ""});
   CHECK(down.kind == ch::SendOutcome::kRetry);
   CHECK(down.reason == "Service Unavailable");
+  CHECK(down.provider_unavailable);
   REQUIRE(control.Post("/_sim/down?seconds=0", "").status == 200);
   CHECK(sms.Send({kClinicNumber, "+15551230001", "hi", ""}).kind == ch::SendOutcome::kSent);
   CHECK(control.Get("/_sim/messages").json()["messages"].size() == 1);
@@ -186,6 +187,7 @@ TEST_CASE("channels: Twilio's 4xx answers are final with its code and words, 5xx
   ch::SendOutcome unreachable = ch::TwilioSms(dead).Send({kClinicNumber, "+15551230001", "hi", ""});
   CHECK(unreachable.kind == ch::SendOutcome::kRetry);
   CHECK(unreachable.reason.rfind("Twilio unreachable", 0) == 0);
+  CHECK(unreachable.provider_unavailable);
 }
 
 TEST_CASE("channels: a Twilio answer slower than the timeout is retried") {
