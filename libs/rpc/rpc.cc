@@ -270,6 +270,9 @@ std::shared_ptr<grpc::Channel> Dial(const std::string& address) {
   args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
   args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 2000);
   args.SetInt(GRPC_ARG_KEEPALIVE_TIME_MS, 30000);
+  // Calls spread over every address the target names (a headless Service's pods, or
+  // "ipv4:a:p,b:q"), skipping ones that are down, instead of pinning to the first.
+  args.SetLoadBalancingPolicyName("round_robin");
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
 }
 

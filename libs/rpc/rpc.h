@@ -75,7 +75,9 @@ void CheckHealthAsync(std::shared_ptr<grpc::Channel> channel, const std::string&
 absl::StatusOr<std::vector<std::string>> ListServicesByReflection(
     grpc::Channel& channel, absl::Duration deadline = absl::Seconds(2));
 
-// An insecure channel to "host:port" (in-cluster traffic; TLS comes from the mesh).
+// An insecure channel to "host:port" (in-cluster traffic; TLS comes from the mesh),
+// balancing calls round-robin over every address the name resolves to; several replicas
+// can also be named directly as "ipv4:127.0.0.1:50052,127.0.0.1:50062".
 std::shared_ptr<grpc::Channel> Dial(const std::string& address);
 
 }  // namespace vetline::rpc

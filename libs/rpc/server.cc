@@ -174,6 +174,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   builder.SetResourceQuota(quota);
   builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
                               std::clamp(options.idle_threads, 2, std::max(4, options.max_threads)));
+  // Clients reconnect (and so resolve the Service's pods again) every few minutes, so a
+  // replica added by the autoscaler gets its share. Calls and streams in flight are never
+  // cut: the grace after the GOAWAY is unlimited.
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 5 * 60 * 1000);
   if (options.max_message_bytes > 0) {
     builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   }

@@ -1,5 +1,6 @@
 #include "services/gateway/gateway_settings.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
 namespace vetline::gateway {
@@ -7,7 +8,7 @@ namespace vetline::gateway {
 void GatewaySettings::Register(ConfigParser& p, bool with_backends) {
   p.String("http-address", &http_address, "where the HTTP gateway listens", "127.0.0.1:8080");
   if (with_backends) {
-    p.String("backends", &backends, "service addresses, e.g. identity=10.0.0.5:50051,...", "",
+    p.String("backends", &backends, "service addresses, e.g. identity=identity:50051,clients=ipv4:10.0.0.5:50052,10.0.0.6:50052,...", "",
              /*required=*/true);
   }
   p.Int("max-body-kib", &max_body_kib, "largest request body accepted (KiB)", 1024, 1, 1 << 20);
@@ -43,12 +44,20 @@ absl::StatusOr<GatewayOptions> GatewaySettings::Options(
   GatewayOptions o;
   o.http_address = http_address;
   if (backend_map.empty()) {
+    // "clients=ipv4:10.0.0.5:50052,10.0.0.6:50052,booking=...": an entry without '=' is
+    // one more address of the service before it (gRPC's own list syntax).
+    std::string last;
     for (auto entry : absl::StrSplit(backends, ',', absl::SkipEmpty())) {
       std::vector<std::string> kv = absl::StrSplit(entry, absl::MaxSplits('=', 1));
+      if (kv.size() == 1 && !last.empty()) {
+        absl::StrAppend(&backend_map[last], ",", kv[0]);
+        continue;
+      }
       if (kv.size() != 2 || kv[0].empty() || kv[1].empty()) {
         return absl::InvalidArgumentError("--backends must look like identity=host:port,...");
       }
       backend_map[kv[0]] = kv[1];
+      last = kv[0];
     }
   }
   o.backends = std::move(backend_map);

@@ -3,6 +3,7 @@
 // with the test, and ready() says whether it reported SERVING within 10 s.
 #pragma once
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -22,8 +23,9 @@ namespace vetline::testing {
 class ServiceProcess {
  public:
   // `env`: VETLINE_* settings besides the database, the internal secret and the address.
+  // `log_path`: where its log (stderr) goes instead of the test's output.
   ServiceProcess(const std::string& binary, const std::string& conninfo, int port,
-                 std::vector<std::string> env) {
+                 std::vector<std::string> env, const std::string& log_path = "") {
     env.push_back("VETLINE_PG_DSN=" + conninfo);
     env.push_back(std::string("VETLINE_INTERNAL_SECRET=") + kTestInternalSecret);
     env.push_back("VETLINE_GRPC_ADDRESS=127.0.0.1:" + std::to_string(port));
@@ -31,6 +33,10 @@ class ServiceProcess {
     if (pid_ == 0) {
       prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test or benchmark
       for (const std::string& e : env) putenv(strdup(e.c_str()));
+      if (!log_path.empty()) {
+        int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd >= 0) dup2(fd, STDERR_FILENO);
+      }
       execl(binary.c_str(), binary.c_str(), nullptr);
       _exit(127);
     }

@@ -27,6 +27,7 @@
 #include "libs/testing/wait.h"
 #include "services/gateway/cors_policy.h"
 #include "services/gateway/gateway.h"
+#include "services/gateway/gateway_settings.h"
 #include "services/gateway/route_table.h"
 #include "services/gateway/trusted_proxies.h"
 #include "tests/support/http_client.h"
@@ -47,11 +48,13 @@ constexpr char kPassword[] = "correct horse battery";
 class EchoService final : public tv1::EchoService::Service {
  public:
   explicit EchoService(const auth::PrincipalSigner& signer) : signer_(signer) {}
+  std::atomic<int> calls{0};  // Echo calls answered
   grpc::Status Echo(grpc::ServerContext* ctx, const tv1::EchoRequest* req,
                     tv1::EchoResponse* resp) override {
     auto p = rpc::PrincipalOf(*ctx, signer_);
     if (!p.ok()) return rpc::ToGrpc(p.status());
     Copy(*req, resp);
+    ++calls;
     resp->set_principal_user_id(p->user_id());
     resp->set_principal_clinic_id(p->clinic_id());
     return grpc::Status::OK;
@@ -211,6 +214,50 @@ TEST_CASE("gateway: an RPC with an HTTP rule is a REST route, with no gateway co
   CHECK(j["principalClinicId"] == h.clinic.clinic().id());
   CHECK(j["principalUserId"] == h.clinic.admin().id());
   CHECK(r.header("content-type") == "application/json");
+}
+
+TEST_CASE("gateway: a service with two replicas gets calls on both and goes on when one stops", "[gateway]") {
+  auth::PrincipalSigner signer(auth::Key::FromSecret(testing::kTestInternalSecret).value());
+  EchoService second(signer);
+  auto second_server = rpc::Server::Start({.name = "echo2", .registry = std::make_shared<prometheus::Registry>()},
+                                          {&second}).value();
+  second_server->SetServing(true);
+  const std::string second_address = "127.0.0.1:" + std::to_string(second_server->port());
+  Harness h([&](gateway::GatewayOptions& o) {
+    o.backends["testing"] = "ipv4:" + o.backends["testing"] + "," + second_address;
+  });
+  auto auth = Bearer(h.Login());
+  for (int i = 0; i < 20; ++i) REQUIRE(h.Client().Get("/v1/echo/x", auth).status == 200);
+  // Round robin: each replica takes its share, not one of them everything.
+  CHECK(h.echo.calls >= 5);
+  CHECK(second.calls >= 5);
+
+  // A replica going away (a rollout, a node lost): calls go to the one left.
+  second_server.reset();
+  const int before = h.echo.calls;
+  int failed = 0;
+  for (int i = 0; i < 20; ++i) failed += h.Client().Get("/v1/echo/x", auth).status != 200;
+  CHECK(failed == 0);
+  CHECK(h.echo.calls - before == 20);
+}
+
+TEST_CASE("gateway settings: --backends can list several replicas of a service", "[gateway]") {
+  auto parse = [](const std::string& backends) {
+    gateway::GatewaySettings settings;
+    ConfigParser p("vetline-gateway");
+    settings.Register(p, /*with_backends=*/true);
+    REQUIRE(p.Parse({"--backends=" + backends}, {}).ok());
+    return settings.Options("", "a secret", {});
+  };
+  auto o = parse("identity=identity:50051,clients=ipv4:10.0.0.5:50052,10.0.0.6:50052,booking=booking:50056");
+  REQUIRE(o.ok());
+  CHECK(o->backends == std::map<std::string, std::string>{{"identity", "identity:50051"},
+                                                         {"clients", "ipv4:10.0.0.5:50052,10.0.0.6:50052"},
+                                                         {"booking", "booking:50056"}});
+  // An address before any service name belongs to nothing.
+  auto bad = parse("10.0.0.6:50052,identity=identity:50051");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().message() == "--backends must look like identity=host:port,...");
 }
 
 TEST_CASE("gateway: GET routes read scalars, repeated fields and timestamps from the query",

@@ -1,0 +1,152 @@
+// Test support: Vetline laid out as Kubernetes runs it, as processes on one machine —
+// two replicas of every service (each its own binary), two gateways, one PostgreSQL
+// database, the run's Redis and one shared blob directory. Every process names all
+// replicas of the services it calls ("ipv4:127.0.0.1:a,127.0.0.1:b"), so calls are
+// spread round robin as over a headless Service's pods. Logs go to files, not the test.
+#pragma once
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "libs/testing/servers.h"
+#include "tests/support/http_client.h"
+#include "tests/support/identity_stack.h"
+#include "tests/support/service_process.h"
+
+namespace vetline::testing {
+
+// `vetline-gateway` as its own process, ready once /readyz answers 200 (every backend
+// serving) within 30 s.
+class GatewayProcess {
+ public:
+  GatewayProcess(const std::string& binary, int port, std::vector<std::string> env, const std::string& log_path)
+      : port_(port) {
+    env.push_back("VETLINE_HTTP_ADDRESS=127.0.0.1:" + std::to_string(port_));
+    env.push_back(std::string("VETLINE_INTERNAL_SECRET=") + kTestInternalSecret);
+    pid_ = fork();
+    if (pid_ == 0) {
+      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
+      for (const std::string& e : env) putenv(strdup(e.c_str()));
+      int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+      if (fd >= 0) dup2(fd, STDERR_FILENO);
+      execl(binary.c_str(), binary.c_str(), nullptr);
+      _exit(127);
+    }
+    for (int i = 0; i < 300 && !ready_; ++i) {
+      try {
+        ready_ = HttpClient(port_).Get("/readyz").status == 200;
+      } catch (const std::exception&) {
+      }
+      if (!ready_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ~GatewayProcess() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  GatewayProcess(const GatewayProcess&) = delete;
+  GatewayProcess& operator=(const GatewayProcess&) = delete;
+  bool ready() const { return ready_; }
+  int port() const { return port_; }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+  bool ready_ = false;
+};
+
+class Topology {
+ public:
+  static constexpr int kReplicas = 2;
+  // `binaries`: service name → its binary (every service of the system); `gateway`: the
+  // gateway's. `env`: more VETLINE_* settings per service (e.g. conversations' SMTP).
+  Topology(const std::string& conninfo, std::map<std::string, std::string> binaries,
+           const std::string& gateway, std::map<std::string, std::vector<std::string>> env = {})
+      : dir_(std::filesystem::temp_directory_path() / ("vetline-topology-" + UniqueRedisPrefix().substr(5, 12))) {
+    std::filesystem::create_directories(dir_);
+    for (const auto& [service, binary] : binaries) {
+      for (int i = 0; i < kReplicas; ++i) ports_[service].push_back(FreePort());
+    }
+    for (int i = 0; i < kReplicas; ++i) gateway_ports_.push_back(FreePort());
+    std::vector<std::string> common = {"VETLINE_REDIS=" + SharedRedis().address(), "VETLINE_PG_POOL_SIZE=4",
+                                       "VETLINE_MIGRATE_TIMEOUT=60s",
+                                       // Links in messages point at gateway 0.
+                                       "VETLINE_PUBLIC_URL=http://127.0.0.1:" + std::to_string(gateway_ports_[0])};
+    for (const auto& [service, ports] : ports_) {
+      common.push_back(absl::StrCat("VETLINE_", absl::AsciiStrToUpper(service), "_ADDRESS=", Targets(service)));
+    }
+    // Services first (a gateway is ready only once they all serve); peers are dialled
+    // lazily, so the order among services does not matter.
+    for (const auto& [service, binary] : binaries) {
+      for (int i = 0; i < kReplicas; ++i) {
+        std::vector<std::string> e = common;
+        const std::string own = (dir_ / absl::StrCat(service, i)).string();
+        e.push_back("VETLINE_MEDIA_DATA_DIR=" + own);  // each media replica its own live tracks
+        e.push_back("VETLINE_MEDIA_BLOB_DIR=" + (dir_ / "blobs").string());  // one shared store
+        e.push_back("VETLINE_CONVERSATIONS_BLOB_DIR=" + (dir_ / "conversations").string());
+        for (const std::string& more : env[service]) e.push_back(more);
+        replicas_[service].push_back(std::make_unique<ServiceProcess>(
+            binary, conninfo, ports_[service][i], e, (dir_ / absl::StrCat(service, i, ".log")).string()));
+        ready_ = ready_ && replicas_[service].back()->ready();
+      }
+    }
+    std::vector<std::string> backends;
+    for (const auto& [service, ports] : ports_) backends.push_back(service + "=" + Targets(service));
+    for (int i = 0; i < kReplicas && ready_; ++i) {
+      gateways_.push_back(std::make_unique<GatewayProcess>(
+          gateway, gateway_ports_[i],
+          std::vector<std::string>{"VETLINE_REDIS=" + SharedRedis().address(),
+                                   "VETLINE_BACKENDS=" + absl::StrJoin(backends, ",")},
+          (dir_ / absl::StrCat("gateway", i, ".log")).string()));
+      ready_ = gateways_.back()->ready();
+    }
+  }
+  ~Topology() {
+    gateways_.clear();
+    replicas_.clear();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+
+  bool ready() const { return ready_; }
+  HttpClient Gateway(int i) const { return HttpClient(gateways_.at(i)->port()); }
+  int gateway_port(int i) const { return gateways_.at(i)->port(); }
+  // Every replica of `service`, as its callers name them.
+  std::string Targets(const std::string& service) const {
+    std::vector<std::string> hosts;
+    for (int port : ports_.at(service)) hosts.push_back("127.0.0.1:" + std::to_string(port));
+    return "ipv4:" + absl::StrJoin(hosts, ",");
+  }
+  std::string Address(const std::string& service, int replica) const {
+    return "127.0.0.1:" + std::to_string(ports_.at(service).at(replica));
+  }
+  // kill -9 of one replica, as a node failure or the OOM killer would.
+  void Kill(const std::string& service, int replica) { replicas_.at(service).at(replica)->Kill(); }
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::filesystem::path dir_;
+  std::map<std::string, std::vector<int>> ports_;
+  std::vector<int> gateway_ports_;
+  std::map<std::string, std::vector<std::unique_ptr<ServiceProcess>>> replicas_;
+  std::vector<std::unique_ptr<GatewayProcess>> gateways_;
+  bool ready_ = true;
+};
+
+}  // namespace vetline::testing
