@@ -11,8 +11,6 @@
 #include <thread>
 
 #include "absl/strings/str_join.h"
-#include "libs/auth/auth.h"
-#include "libs/rpc/rpc.h"
 #include "libs/testing/servers.h"
 #include "libs/testing/wait.h"
 #include "tests/support/delivery_queue.h"
@@ -31,39 +29,11 @@ namespace {
 
 constexpr char kPassword[] = "correct horse battery";
 
-std::map<std::string, std::string> Binaries() {
-  return {{"identity", VETLINE_IDENTITY_BINARY},   {"clients", VETLINE_CLIENTS_BINARY},
-          {"pims_sync", VETLINE_PIMS_SYNC_BINARY}, {"media", VETLINE_MEDIA_BINARY},
-          {"conversations", VETLINE_CONVERSATIONS_BINARY}, {"booking", VETLINE_BOOKING_BINARY},
-          {"payments", VETLINE_PAYMENTS_BINARY}};
-}
-
-// A clinic made through identity's replicas (as the operator's seeder does), and its
-// admin's session from gateway 0.
-struct Clinic {
-  std::string id, token;
-};
-
-Clinic CreateClinic(const testing::Topology& t, const std::string& email) {
-  auto stub = identity::v1::IdentityService::NewStub(rpc::Dial(t.Targets("identity")));
-  auth::PrincipalSigner signer(auth::Key::FromSecret(testing::kTestInternalSecret).value());
-  identity::v1::CreateClinicRequest req;
-  req.set_name("Maple Vets");
-  req.set_time_zone("America/Chicago");
-  req.set_phone("+15551230000");
-  req.set_admin_email(email);
-  req.set_admin_name("Admin of Maple Vets");
-  req.set_admin_password(kPassword);
-  identity::v1::CreateClinicResponse resp;
-  grpc::ClientContext ctx;
-  rpc::SetDeadline(ctx, absl::Seconds(10));
-  rpc::AttachPrincipal(ctx, testing::IdentityStack::Platform(), signer);
-  grpc::Status st = stub->CreateClinic(&ctx, req, &resp);
-  INFO(st.error_message());
-  REQUIRE(st.ok());
-  HttpResponse login = t.Gateway(0).Post("/v1/auth/login", json{{"email", email}, {"password", kPassword}}.dump());
-  REQUIRE(login.status == 200);
-  return {resp.clinic().id(), login.json()["token"]};
+testing::Topology::Clinic CreateClinic(const testing::Topology& t, const std::string& email) {
+  auto clinic = t.CreateClinic("Maple Vets", email, kPassword);
+  INFO(clinic.status().ToString());
+  REQUIRE(clinic.ok());
+  return *clinic;
 }
 
 // A call that must succeed, through gateway `g`.
@@ -79,9 +49,9 @@ json Ok(const testing::Topology& t, int g, const std::string& method, const std:
 
 TEST_CASE("topology: two gateways and two replicas of each service serve one clinic as one system", "[e2e][topology]") {
   testing::TestDatabase db;
-  testing::Topology t(db.conninfo(), Binaries(), VETLINE_GATEWAY_BINARY);
+  testing::Topology t(db.conninfo(), testing::BuiltServiceBinaries(), VETLINE_GATEWAY_BINARY);
   REQUIRE(t.ready());
-  const Clinic c = CreateClinic(t, "admin@maple.example");
+  const testing::Topology::Clinic c = CreateClinic(t, "admin@maple.example");
 
   // A session made through gateway 0 works through gateway 1.
   CHECK(Ok(t, 1, "GET", "/v1/me", c.token)["clinic"]["id"] == c.id);
@@ -154,12 +124,12 @@ TEST_CASE("topology: replicas killed with -9 while clinics work lose nothing and
   testing::TestDatabase db;
   testing::SmtpSink smtp(VETLINE_SOURCE_DIR, "/usr/bin/python3", 2);
   REQUIRE(smtp.ready());
-  testing::Topology t(db.conninfo(), Binaries(), VETLINE_GATEWAY_BINARY,
+  testing::Topology t(db.conninfo(), testing::BuiltServiceBinaries(), VETLINE_GATEWAY_BINARY,
                       {{"conversations",
                         {"VETLINE_SMTP_URL=" + smtp.Url(), "VETLINE_EMAIL_FROM=hello@maple.example",
                          "VETLINE_DELIVERY_LEASE=3s"}}});
   REQUIRE(t.ready());
-  const Clinic c = CreateClinic(t, "admin@maple.example");
+  const testing::Topology::Clinic c = CreateClinic(t, "admin@maple.example");
 
   // Two desks add clients through both gateways; a clients replica dies part way.
   constexpr int kPerDesk = 60;
