@@ -50,13 +50,6 @@ std::string DeliveryWorker::PortalLink(const DueDelivery& d) const {
                       "?link=", token);
 }
 
-DeliveryResult DeliveryWorker::Attempt(const DueDelivery& d) {
-  // Planning skips opted-out numbers; this catches a staff retry, or a text queued while
-  // the STOP was committing.
-  if (d.opted_out) return {.id = d.id, .state = "cancelled", .reason = "the client texted STOP"};
-  return Result(d, Send(d));
-}
-
 channels::SendOutcome DeliveryWorker::Send(const DueDelivery& d) {
   channels::SendOutcome outcome =
       channels::SendOutcome::Failed("this channel is not set up for this deployment");
@@ -150,8 +143,10 @@ PeriodicWorker::Next DeliveryWorker::Step() {
   // message, and texts do not queue behind a mail server that hangs.
   std::map<std::string, std::string> unavailable;  // channel → what its provider said
   for (const DueDelivery& d : *claimed) {
+    // Planning skips opted-out numbers; this catches a staff retry, or a text queued while
+    // the STOP was committing.
     if (d.opted_out) {
-      results.push_back(Attempt(d));
+      results.push_back({.id = d.id, .state = "cancelled", .reason = "the client texted STOP"});
       continue;
     }
     if (auto down = unavailable.find(d.channel); down != unavailable.end()) {

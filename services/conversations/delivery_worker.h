@@ -43,10 +43,8 @@ class DeliveryWorker {
   // One batch: kAgain when the batch was full (more may be due), else kPause.
   PeriodicWorker::Next Step();
 
-  // What one attempt came to (no database): builds the provider's message and sends it.
-  DeliveryResult Attempt(const DueDelivery& d);
-
  private:
+  // Builds the provider's message and sends it (no database).
   channels::SendOutcome Send(const DueDelivery& d);
   DeliveryResult Result(const DueDelivery& d, const channels::SendOutcome& outcome);
   // Queued again after the backoff, or failed once the retry policy gives up.
