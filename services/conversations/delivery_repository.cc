@@ -127,7 +127,7 @@ absl::Status DeliveryRepository::Record(const std::vector<DueDelivery>& claimed,
       }
       events.push_back(DeliveryEvent(d.clinic_id, d.client_id, d.conversation_id, d.message_id, row));
     }
-    for (LoggedEvent& e : events) VL_RETURN_IF_ERROR(AppendEvent(s, e));
+    VL_RETURN_IF_ERROR(AppendEvents(s, events));
     // Last, as the outbox asks: a client whose last subscription went has push off now.
     for (const auto& [clinic, client] : dropped) {
       VL_RETURN_IF_ERROR(LockClientSubscriptions(s, clinic, client));

@@ -1,5 +1,7 @@
 #include "services/conversations/event_log.h"
 
+#include <algorithm>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -110,6 +112,13 @@ absl::Status AppendEvent(pg::Session& s, LoggedEvent& e) {
   e.event.SerializeToString(&e.wire);
   return s.Exec(kInsert, {e.clinic_id, seq, e.client_id, e.staff_only, absl::Base64Escape(e.wire)})
       .status();
+}
+
+absl::Status AppendEvents(pg::Session& s, std::vector<LoggedEvent>& events) {
+  std::stable_sort(events.begin(), events.end(),
+                   [](const LoggedEvent& a, const LoggedEvent& b) { return a.clinic_id < b.clinic_id; });
+  for (LoggedEvent& e : events) VL_RETURN_IF_ERROR(AppendEvent(s, e));
+  return absl::OkStatus();
 }
 
 }  // namespace vetline::conversations

@@ -32,6 +32,11 @@ struct LoggedEvent {
 // number. It locks the clinic's head row until commit, so make it the transaction's
 // last statement.
 absl::Status AppendEvent(pg::Session& s, LoggedEvent& e);
+// Appends events of several clinics in one transaction. The head rows are locked in
+// clinic order (events of one clinic keep theirs), so two such transactions never wait on
+// each other in a cycle: unordered, delivery workers recording batches that span clinics
+// deadlocked on each other again and again under load.
+absl::Status AppendEvents(pg::Session& s, std::vector<LoggedEvent>& events);
 
 // Reading the log back: where a clinic stands, and what came after a point (replay on
 // Last-Event-ID, gaps the hub fills).

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <iterator>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -13,9 +15,11 @@
 #include "absl/strings/str_join.h"
 #include "libs/testing/servers.h"
 #include "libs/testing/wait.h"
+#include "tests/support/child_process.h"
 #include "tests/support/delivery_queue.h"
 #include "tests/support/http_client.h"
 #include "tests/support/identity_stack.h"
+#include "tests/support/loopback_process.h"
 #include "tests/support/smtp_sink.h"
 #include "tests/support/topology.h"
 
@@ -240,4 +244,95 @@ TEST_CASE("topology: replicas killed with -9 while clinics work lose nothing and
   // Sent twice: at most what the dead replica's workers held when it died.
   WARN(got.size() - unique.size() << " emails went out twice after the kill");
   CHECK(got.size() - unique.size() <= 4 * 32);  // 4 workers x a batch of 32
+}
+
+namespace {
+
+int64_t Number(const json& v) { return v.is_string() ? std::stoll(v.get<std::string>()) : v.get<int64_t>(); }
+// Records a run has read so far: inserted, updated, unchanged or failed.
+int64_t Read(const json& counts) {
+  return Number(counts["inserted"]) + Number(counts["updated"]) + Number(counts["unchanged"]) + Number(counts["failed"]);
+}
+
+// `vetline pims-sync run --full` of one clinic as its own process, as a CronJob's pod runs
+// it, against every replica of clients and booking.
+std::unique_ptr<testing::ChildProcess> SyncJob(const testing::Topology& t, const std::string& conninfo,
+                                               const std::string& clinic, const std::string& log) {
+  return std::make_unique<testing::ChildProcess>(
+      std::vector<std::string>{VETLINE_BINARY, "pims-sync", "run", "--full", "--clinic=" + clinic,
+                               "--clients-address=" + t.Targets("clients"),
+                               "--booking-address=" + t.Targets("booking"), "--batch-size=25"},
+      std::vector<std::string>{"VETLINE_PG_DSN=" + conninfo,
+                               std::string("VETLINE_INTERNAL_SECRET=") + testing::kTestInternalSecret},
+      log);
+}
+
+std::string ReadAll(const std::filesystem::path& p) {
+  std::ifstream in(p);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+TEST_CASE("topology: two PIMS sync jobs of one clinic at once sync it once, and a job killed with -9 is resumed",
+          "[e2e][topology][pims]") {
+  testing::TestDatabase db;
+  testing::Topology t(db.conninfo(), testing::BuiltServiceBinaries(), VETLINE_GATEWAY_BINARY);
+  REQUIRE(t.ready());
+  const testing::Topology::Clinic c = CreateClinic(t, "admin@maple.example");
+  // A practice slow enough (40 ms a batch of 25) that a run is caught in the middle.
+  testing::LoopbackProcess pims({PIMS_SIM_BINARY, "--kind=cornerstone", "--clients=200", "--seed=7", "--slow-ms=40"});
+  REQUIRE(pims.ready());
+  Ok(t, 0, "PUT", "/v1/pims-sync/connector", c.token,
+     {{"kind", "cornerstone"}, {"address", "127.0.0.1:" + std::to_string(pims.port())}});
+  auto runs = [&](int g) { return Ok(t, g, "GET", "/v1/pims-sync/runs", c.token)["runs"]; };
+  // Waits until the newest run is running and has stored a batch of clients.
+  auto under_way = [&] {
+    return testing::WaitUntil(
+        [&] {
+          json r = runs(1);
+          return !r.empty() && r[0]["state"] == "running" && Read(r[0]["clients"]) > 0;
+        },
+        absl::Seconds(60));
+  };
+  auto clients_stored = [&] {
+    return testing::RunSql(*pg::Pool::Create({.conninfo = db.conninfo(), .size = 1, .name = "check"}).value(),
+                           "SELECT count(*) AS n FROM clients.clients WHERE clinic_id = '" + c.id + "'")
+        .Int(0, "n");
+  };
+
+  // The nightly job and a second one (an operator's manual run, or a CronJob retried on
+  // another node) at the same time: the second is refused while the first holds the clinic.
+  const std::filesystem::path first_log = t.dir() / "sync-first.log", second_log = t.dir() / "sync-second.log";
+  auto first = SyncJob(t, db.conninfo(), c.id, first_log.string());
+  REQUIRE(under_way());
+  auto second = SyncJob(t, db.conninfo(), c.id, second_log.string());
+  CHECK(second->Wait(30'000) == 1);
+  CHECK(ReadAll(second_log).find("a sync of this clinic is already running") != std::string::npos);
+  INFO(ReadAll(first_log));
+  REQUIRE(first->Wait(120'000) == 0);
+  json after = runs(0);
+  REQUIRE(after.size() == 1);  // the refused job left no run behind
+  CHECK(after[0]["state"] == "succeeded");
+  CHECK(Read(after[0]["clients"]) == 200);
+  CHECK(Number(after[0]["pets"]["inserted"]) > 200);
+  const int64_t stored = Number(after[0]["clients"]["inserted"]);  // the practice has a few it refuses
+  CHECK(stored >= 195);
+  CHECK(clients_stored() == stored);
+
+  // A job killed with -9 in the middle (a pod evicted): the next job resumes that run
+  // from its checkpoint instead of starting another, and nothing is stored twice.
+  auto killed = SyncJob(t, db.conninfo(), c.id, (t.dir() / "sync-killed.log").string());
+  REQUIRE(under_way());
+  killed->Kill();
+  auto resumed = SyncJob(t, db.conninfo(), c.id, (t.dir() / "sync-resumed.log").string());
+  INFO(ReadAll(t.dir() / "sync-resumed.log"));
+  REQUIRE(resumed->Wait(120'000) == 0);
+  json last = runs(1);
+  REQUIRE(last.size() == 2);
+  CHECK(last[0]["state"] == "succeeded");
+  CHECK(Number(last[0]["attempts"]) == 2);
+  CHECK(Read(last[0]["clients"]) == 200);
+  CHECK(Number(last[0]["clients"]["inserted"]) == 0);  // all there from the first run
+  CHECK(clients_stored() == stored);
 }

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <sstream>
+#include <thread>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -43,6 +44,17 @@ HttpClient::~HttpClient() {
   if (impl_->stream) {
     beast::error_code ec;
     impl_->stream->socket().shutdown(net::ip::tcp::socket::shutdown_both, ec);
+  }
+}
+
+bool AwaitReadyz(int port, int limit_ms) {
+  for (int waited = 0;; waited += 100) {
+    try {
+      if (HttpClient(port).Get("/readyz").status == 200) return true;
+    } catch (const std::exception&) {  // not listening yet
+    }
+    if (waited >= limit_ms) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
 

@@ -43,6 +43,10 @@ class HttpClient {
   std::unique_ptr<Impl> impl_;
 };
 
+// Whether the gateway on `port` answers /readyz with 200 (every backend serving) within
+// `limit_ms`; polls every 100 ms.
+bool AwaitReadyz(int port, int limit_ms = 30'000);
+
 // A Server-Sent Events stream (GET with `Accept: text/event-stream`) read as it arrives.
 class EventStream {
  public:

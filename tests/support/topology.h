@@ -5,12 +5,6 @@
 // spread round robin as over a headless Service's pods. Logs go to files, not the test.
 #pragma once
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -25,6 +19,7 @@
 #include "libs/auth/auth.h"
 #include "libs/rpc/rpc.h"
 #include "libs/testing/servers.h"
+#include "tests/support/child_process.h"
 #include "tests/support/http_client.h"
 #include "tests/support/identity_stack.h"
 #include "tests/support/service_process.h"
@@ -39,37 +34,15 @@ class GatewayProcess {
       : port_(port) {
     env.push_back("VETLINE_HTTP_ADDRESS=127.0.0.1:" + std::to_string(port_));
     env.push_back(std::string("VETLINE_INTERNAL_SECRET=") + kTestInternalSecret);
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
-      for (const std::string& e : env) putenv(strdup(e.c_str()));
-      int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-      if (fd >= 0) dup2(fd, STDERR_FILENO);
-      execl(binary.c_str(), binary.c_str(), nullptr);
-      _exit(127);
-    }
-    for (int i = 0; i < 300 && !ready_; ++i) {
-      try {
-        ready_ = HttpClient(port_).Get("/readyz").status == 200;
-      } catch (const std::exception&) {
-      }
-      if (!ready_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    process_ = std::make_unique<ChildProcess>(std::vector<std::string>{binary}, env, log_path);
+    ready_ = AwaitReadyz(port_);
   }
-  ~GatewayProcess() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-  GatewayProcess(const GatewayProcess&) = delete;
-  GatewayProcess& operator=(const GatewayProcess&) = delete;
   bool ready() const { return ready_; }
   int port() const { return port_; }
 
  private:
   int port_;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> process_;
   bool ready_ = false;
 };
 

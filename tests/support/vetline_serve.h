@@ -3,22 +3,18 @@
 // SIGTERM like Kubernetes does. Used by the end-to-end tests through the real binary.
 #pragma once
 
-#include <fcntl.h>
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "libs/rpc/service.h"
 #include "libs/testing/servers.h"
+#include "tests/support/child_process.h"
 #include "tests/support/http_client.h"
 #include "tests/support/identity_stack.h"
 
@@ -48,27 +44,11 @@ class VetlineServe {
       env.push_back("VETLINE_METRICS_ADDRESS=127.0.0.1:" + std::to_string(metrics_port_));
     }
     env.insert(env.end(), more_env.begin(), more_env.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlive the test
-      for (const std::string& e : env) putenv(strdup(e.c_str()));
-      if (!log_path.empty()) {
-        int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        if (fd >= 0) dup2(fd, STDERR_FILENO);
-      }
-      execl(binary_.c_str(), binary_.c_str(), "serve", "--services=all", nullptr);
-      _exit(127);
-    }
-    for (int i = 0; i < 300 && !ready_; ++i) {
-      try {
-        ready_ = HttpClient(http_port_).Get("/readyz").status == 200;
-      } catch (const std::exception&) {
-      }
-      if (!ready_) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    process_ = std::make_unique<ChildProcess>(std::vector<std::string>{binary_, "serve", "--services=all"}, env,
+                                              log_path);
+    ready_ = AwaitReadyz(http_port_);
     if (!ready_) Kill();
   }
-  ~VetlineServe() { Kill(); }
   VetlineServe(const VetlineServe&) = delete;
   VetlineServe& operator=(const VetlineServe&) = delete;
 
@@ -83,26 +63,8 @@ class VetlineServe {
   }
 
   // Graceful stop (SIGTERM); returns the exit status, -1 if it did not exit within 15 s.
-  int Terminate() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    for (int i = 0; i < 300; ++i) {
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return -1;
-  }
-  void Kill() {
-    if (pid_ > 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-      pid_ = -1;
-    }
-  }
+  int Terminate() { return process_->Terminate(); }
+  void Kill() { process_->Kill(); }
 
   // `vetline seed-demo` against this stack; returns its exit status, the demo file in `out`.
   int SeedDemo(const std::string& out) const {
@@ -116,7 +78,7 @@ class VetlineServe {
  private:
   std::string binary_;
   int http_port_ = 0, grpc_base_ = 0, metrics_port_ = 0;
-  pid_t pid_ = -1;
+  std::unique_ptr<ChildProcess> process_;
   bool ready_ = false;
 };
 

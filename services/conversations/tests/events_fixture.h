@@ -120,10 +120,7 @@ class EventsFixture {
   // Appends events in one transaction (as the inbox does: last in the transaction),
   // then announces them unless `announce` is false (a lost announcement).
   std::vector<conversations::LoggedEvent> Append(std::vector<conversations::LoggedEvent> events, bool announce = true) {
-    absl::Status st = pool_->Transact([&](pg::Session& s) {
-      for (auto& e : events) VL_RETURN_IF_ERROR(conversations::AppendEvent(s, e));
-      return absl::OkStatus();
-    });
+    absl::Status st = pool_->Transact([&](pg::Session& s) { return conversations::AppendEvents(s, events); });
     if (!st.ok()) throw std::runtime_error(st.ToString());
     if (announce) announcer_->Announce(events);
     return events;
