@@ -37,6 +37,13 @@ absl::StatusOr<api::Principal> RequireClient(const grpc::ServerContext& ctx,
   return RequireKind(ctx, signer, api::Principal::CLIENT, "only a client's portal account may do this");
 }
 
+absl::StatusOr<api::Principal> RequireStaffOrClient(const grpc::ServerContext& ctx,
+                                                    const auth::PrincipalSigner& signer) {
+  VL_ASSIGN_OR_RETURN(api::Principal p, PrincipalOf(ctx, signer));
+  if (p.kind() == api::Principal::STAFF || p.kind() == api::Principal::CLIENT) return p;
+  return absl::PermissionDeniedError("only clinic staff and clients may do this");
+}
+
 absl::StatusOr<api::Principal> RequireService(const grpc::ServerContext& ctx,
                                               const auth::PrincipalSigner& signer) {
   return RequireKind(ctx, signer, api::Principal::SERVICE, "only Vetline services may call this");

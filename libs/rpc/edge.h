@@ -30,6 +30,9 @@ absl::StatusOr<api::Principal> RequireAdmin(const grpc::ServerContext& ctx,
 // A pet owner's portal account.
 absl::StatusOr<api::Principal> RequireClient(const grpc::ServerContext& ctx,
                                              const auth::PrincipalSigner& signer);
+// Clinic staff or a pet owner's portal account (what each may see is the caller's rule).
+absl::StatusOr<api::Principal> RequireStaffOrClient(const grpc::ServerContext& ctx,
+                                                    const auth::PrincipalSigner& signer);
 // Another Vetline service or job (internal RPCs the gateway never exposes).
 absl::StatusOr<api::Principal> RequireService(const grpc::ServerContext& ctx,
                                               const auth::PrincipalSigner& signer);

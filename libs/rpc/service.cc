@@ -64,6 +64,9 @@ void PlatformSettings::Register(ConfigParser& p) {
            "secret (16+ characters) that signs principals between gateway and services", "",
            /*required=*/true);
   p.String("metrics-address", &metrics_address, "host:port serving /metrics (empty: off)", "");
+  p.String("public-url", &public_url,
+           "the gateway as clients reach it: base of the links Vetline sends and of its webhooks",
+           public_url);
   p.Duration("migrate-timeout", &migrate_timeout,
              "how long to wait for the database at start", absl::Seconds(60));
   blob.Register(p);

@@ -55,6 +55,9 @@ struct PlatformSettings {
   std::string redis;            // host:port
   std::string internal_secret;  // signs principals between gateway and services
   std::string metrics_address;  // host:port for /metrics; empty: none
+  // The gateway as clients and providers reach it: the base of every link Vetline sends
+  // (portal, downloads, confirmations, Checkout's return) and of Twilio's webhooks.
+  std::string public_url = "http://127.0.0.1:8080";
   absl::Duration migrate_timeout = absl::Seconds(60);
   blob::StoreSettings blob;     // local directories (default) or one S3 bucket for all
   void Register(ConfigParser& p);

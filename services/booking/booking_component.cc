@@ -23,7 +23,7 @@ constexpr int kHoldSweepBatch = 500;
 struct Wiring {
   Wiring(const rpc::ServiceContext& ctx, std::shared_ptr<grpc::Channel> clients_channel,
          std::shared_ptr<grpc::Channel> identity_channel, std::shared_ptr<grpc::Channel> conversations_channel,
-         const BookingOptions& options, const Clock& clock)
+         const Clock& clock)
       : signer(ctx.key()),
         repo(ctx.pool()),
         identity(std::move(identity_channel), signer),
@@ -40,7 +40,7 @@ struct Wiring {
         codes(conversations_channel ? std::make_unique<GrpcCodeSender>(std::move(conversations_channel), signer)
                                     : nullptr),
         direct(repo, direct_repo, settings, directory, codes.get(), visitors, ctx.key(),
-               {.public_url = options.public_url}, clock) {}
+               {.public_url = ctx.env().platform.public_url}, clock) {}
   auth::PrincipalSigner signer;
   BookingRepository repo;
   refs::GrpcStaffRefs identity;     // the clinic's time zone for its first settings
@@ -61,8 +61,7 @@ struct Wiring {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv& env, const Clock& clock,
-                                                           BookingOptions options) {
+absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv& env, const Clock& clock) {
   return rpc::StartService(env, {
       .name = "booking",
       .migrations = pg::booking_migrations(),
@@ -72,7 +71,7 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
         // One-time codes go out through conversations; a deployment without it sends none.
         auto conversations = ctx.Peer("conversations");
         auto w = std::make_shared<Wiring>(ctx, std::move(clients), std::move(identity),
-                                          conversations.ok() ? *conversations : nullptr, options, clock);
+                                          conversations.ok() ? *conversations : nullptr, clock);
         return rpc::ServiceParts{
             .state = w,
             .services = {{&w->service, v1::BookingService::service_full_name()},
@@ -91,19 +90,13 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
 }
 
 rpc::ServiceDefinition Definition() {
-  auto options = std::make_shared<BookingOptions>();
   return {
       .name = "booking",
       // clients: PIMS ids of synced appointments, and the client and pet a booking names;
       // identity: the clinic's time zone.
       // conversations: one-time codes of direct booking.
       .peers = {"clients", "identity", "conversations"},
-      .register_flags =
-          [options](ConfigParser& p) {
-            p.String("public-url", &options->public_url, "base of the links confirmations carry",
-                     options->public_url);
-          },
-      .start = [options](const rpc::ServiceEnv& env) { return Start(env, Clock::Real(), *options); },
+      .start = [](const rpc::ServiceEnv& env) { return Start(env, Clock::Real()); },
   };
 }
 

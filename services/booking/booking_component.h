@@ -9,16 +9,12 @@
 
 namespace vetline::booking {
 
-struct BookingOptions {
-  std::string public_url = "http://127.0.0.1:8080";  // base of the confirmation links
-};
-
 rpc::ServiceDefinition Definition();
 
 // `clock` (minimum notice, horizon, codes and holds) must outlive the service. A peer
-// "conversations" in env sends direct booking's one-time codes (none without it).
+// "conversations" in env sends direct booking's one-time codes (none without it); the
+// confirmations' links start with env's public URL.
 absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv& env,
-                                                           const Clock& clock = Clock::Real(),
-                                                           BookingOptions options = {});
+                                                           const Clock& clock = Clock::Real());
 
 }  // namespace vetline::booking

@@ -25,9 +25,9 @@
 namespace vetline::conversations {
 namespace {
 
-InboxOptions Inbox(const ConversationsOptions& o) {
+InboxOptions Inbox(const ConversationsOptions& o, const std::string& public_url) {
   InboxOptions i;
-  i.public_url = o.public_url;
+  i.public_url = public_url;
   i.max_file_bytes = int64_t{o.max_file_mib} << 20;
   i.download_ttl = o.download_ttl;
   i.client_send_burst = o.client_send_burst;
@@ -60,7 +60,7 @@ struct Wiring {
         limiter(redis ? std::make_unique<redis::RateLimiter>(redis, "vetline:conversations:")
                       : nullptr),
         inbox(repo, signer, links, clients, staff, *blobs, this->realtime->announcer(), limiter.get(),
-              PageTokens(ctx.env().platform.internal_secret), Inbox(this->options),
+              PageTokens(ctx.env().platform.internal_secret), Inbox(this->options, ctx.env().platform.public_url),
               Clock::Real()),
         settings(repo, signer, clients, staff),
         inbound_repo(ctx.pool(), repo),
@@ -80,7 +80,7 @@ struct Wiring {
         sms(ctx.pool(), repo, deliveries, outbox, this->realtime->announcer()),
         phones(std::move(clients_channel), signer),
         sms_inbound(sms, phones, staff),
-        twilio_webhooks(sms_inbound, {.public_url = this->options.public_url,
+        twilio_webhooks(sms_inbound, {.public_url = ctx.env().platform.public_url,
                                       .account_sid = this->options.delivery.twilio_account_sid,
                                       .auth_token = this->options.delivery.twilio_auth_token}),
         requested(ctx.pool()),
@@ -90,7 +90,7 @@ struct Wiring {
         exports_repo(ctx.pool(), repo, outbox),
         exports(exports_repo, signer, staff) {
     DeliveryOptions d = this->options.delivery.options;
-    d.public_url = this->options.public_url;
+    d.public_url = ctx.env().platform.public_url;
     for (int i = 0; i < this->options.delivery.workers; ++i) {
       delivery_workers.push_back(std::make_unique<DeliveryWorker>(deliveries, channels.senders(), d, links));
     }
@@ -148,8 +148,8 @@ rpc::ConsumerSpec FollowMerges(ConversationsRepository& repo, ConsumerEvents& ev
           .after_commit = [&events] { events.AfterCommit(); }};
 }
 
-absl::Status CheckOptions(const ConversationsOptions& o) {
-  if (o.public_url.empty()) return absl::InvalidArgumentError("public-url is required");
+absl::Status CheckOptions(const rpc::ServiceEnv& env, const ConversationsOptions& o) {
+  if (env.platform.public_url.empty()) return absl::InvalidArgumentError("public-url is required");
   if (o.blob_dir.empty()) return absl::InvalidArgumentError("conversations-blob-dir is required");
   if (o.max_file_mib < 1 || o.max_file_mib > 100) {
     return absl::InvalidArgumentError("conversations-max-file-mib must be between 1 and 100");
@@ -167,7 +167,7 @@ absl::Status CheckOptions(const ConversationsOptions& o) {
 
 absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv& env,
                                                            ConversationsOptions options) {
-  VL_RETURN_IF_ERROR(CheckOptions(options));
+  VL_RETURN_IF_ERROR(CheckOptions(env, options));
   return rpc::StartService(env, {
       .name = "conversations",
       .migrations = pg::conversations_migrations(),
@@ -203,7 +203,7 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
             .outbox = &w->outbox,
             .consumers = {FollowMerges(w->repo, w->merge_events)}};
         if (media_channel) {
-          parts.consumers.push_back(FollowCalls(w->repo, w->call_events, w->options.public_url));
+          parts.consumers.push_back(FollowCalls(w->repo, w->call_events, ctx.env().platform.public_url));
         }
         // A deployment without the booking service has no booking conversations to follow.
         if (ctx.Peer("booking").ok()) {
@@ -231,9 +231,6 @@ rpc::ServiceDefinition Definition() {
       .peers = {"clients", "identity", "media", "booking", "payments"},
       .register_flags =
           [options](ConfigParser& p) {
-            p.String("public-url", &options->public_url,
-                     "base of the links messages carry (portal, downloads)",
-                     "http://127.0.0.1:8080");
             p.String("conversations-blob-dir", &options->blob_dir,
                      "blob store directory for files sent in conversations", options->blob_dir);
             p.Int("conversations-max-file-mib", &options->max_file_mib,

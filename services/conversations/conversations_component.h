@@ -10,9 +10,8 @@ namespace vetline::conversations {
 // The largest raw email the inbound webhook takes (its route's max_body_kib).
 inline constexpr int kMaxInboundEmailMib = 25;
 
+// Links in messages (portal, signed downloads) start with the platform's public URL.
 struct ConversationsOptions {
-  // Where links in messages point (portal, signed downloads), e.g. https://vet.example.
-  std::string public_url = "http://127.0.0.1:8080";
   // Uploaded files (the blob store's directory; a shared volume with several replicas).
   std::string blob_dir = "/var/lib/vetline/conversations";
   int max_file_mib = 25;

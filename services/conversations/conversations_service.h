@@ -32,9 +32,6 @@ struct InboxOptions {
 // The caller as the repository scopes it: staff of a clinic, or a client principal.
 // Service principals and bad signatures are refused.
 absl::StatusOr<Viewer> ViewerOf(const grpc::ServerContext& ctx, const auth::PrincipalSigner& signer);
-// The principal again (for calls to other services made as the caller).
-absl::StatusOr<api::Principal> CallerOf(const grpc::ServerContext& ctx,
-                                        const auth::PrincipalSigner& signer);
 
 class ConversationsService final : public v1::ConversationsService::Service {
  public:

@@ -40,7 +40,7 @@ grpc::Status PushService::DeletePushSubscription(grpc::ServerContext* ctx,
                                                  const v1::DeletePushSubscriptionRequest* req,
                                                  v1::DeletePushSubscriptionResponse*) {
   return rpc::ToGrpc([&]() -> absl::Status {
-    VL_ASSIGN_OR_RETURN(api::Principal p, CallerOf(*ctx, signer_));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaffOrClient(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     // Subscriptions are the client's own: staff (and prospects) have none to remove.
     if (p.kind() != api::Principal::CLIENT || p.client_id().empty()) {

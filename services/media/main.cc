@@ -1,5 +1,5 @@
-// vetline-media: the media service on its own (one Kubernetes deployment, one replica
-// per set of calls; see docs/architecture.md).
+// vetline-media: the media service on its own (one Kubernetes Deployment of several
+// replicas; each call lives on the replica that owns it, see docs/architecture.md).
 #include "services/media/media_component.h"
 
 int main(int argc, char** argv) {

@@ -200,7 +200,8 @@ constexpr pg::Statement kCallHistory{
     "ORDER BY join_time LIMIT 1), '') AS client_name, "
     "coalesce((SELECT string_agg(display_name, chr(31) ORDER BY join_time) FROM media.participants "
     "WHERE call_id = c.id AND state <> 'waiting'), '') AS names) x "
-    "WHERE c.clinic_id = $1 ORDER BY c.create_time DESC, c.id LIMIT $2 OFFSET $3"};
+    "WHERE c.clinic_id = $1 AND ($4 = '' OR c.client_id = $4) "
+    "ORDER BY c.create_time DESC, c.id LIMIT $2 OFFSET $3"};
 
 v1::Call CallFrom(const pg::Result& r, int i) {
   v1::Call c;
@@ -522,8 +523,9 @@ absl::StatusOr<int> MediaRepository::LoseReplica(const std::string& replica_id, 
 }
 
 absl::StatusOr<v1::CallHistoryResponse> MediaRepository::CallHistory(const std::string& clinic_id,
-                                                                     int limit, int offset) {
-  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kCallHistory, {clinic_id, limit + 1, offset}));
+                                                                     const std::string& client_id, int limit,
+                                                                     int offset) {
+  VL_ASSIGN_OR_RETURN(pg::Result r, pool_->Exec(kCallHistory, {clinic_id, limit + 1, offset, client_id}));
   v1::CallHistoryResponse out;
   for (int i = 0; i < std::min(r.rows(), limit); ++i) {
     v1::CallHistoryRow* row = out.add_calls();

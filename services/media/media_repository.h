@@ -136,8 +136,9 @@ class MediaRepository {
   // are queued again. Returns how many calls were lost.
   absl::StatusOr<int> LoseReplica(const std::string& replica_id, absl::Duration ttl);
 
-  absl::StatusOr<v1::CallHistoryResponse> CallHistory(const std::string& clinic_id, int limit,
-                                                      int offset);
+  // Newest first; `client_id` empty: every client's.
+  absl::StatusOr<v1::CallHistoryResponse> CallHistory(const std::string& clinic_id, const std::string& client_id,
+                                                      int limit, int offset);
 
  private:
   std::shared_ptr<pg::Pool> pool_;

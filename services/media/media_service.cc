@@ -498,7 +498,8 @@ grpc::Status MediaService::CallHistory(grpc::ServerContext* ctx, const v1::CallH
         (req->page_token().size() > 9 || !absl::SimpleAtoi(req->page_token(), &offset) || offset < 0)) {
       return InvalidField("pageToken", "pageToken is not one this report returned");
     }
-    VL_ASSIGN_OR_RETURN(*resp, repo_.CallHistory(p.clinic_id(), size, offset));
+    if (!req->client_id().empty()) VL_RETURN_IF_ERROR(clients_.Check(p, "clientId", req->client_id()));
+    VL_ASSIGN_OR_RETURN(*resp, repo_.CallHistory(p.clinic_id(), req->client_id(), size, offset));
     for (auto& row : *resp->mutable_calls()) {
       for (auto& rec : *row.mutable_recordings()) Present(rec);
     }

@@ -41,6 +41,7 @@ absl::StatusOr<std::unique_ptr<rpc::RunningService>> Start(const rpc::ServiceEnv
   } else {
     log::Warn("payments-secret-keys is not set: no clinic can connect a Stripe account");
   }
+  options.public_url = env.platform.public_url;
   if (options.reconcile_every < absl::Seconds(1)) return absl::InvalidArgumentError("payments-reconcile-every: at least 1s");
   return rpc::StartService(env, {
       .name = "payments",
@@ -79,8 +80,6 @@ rpc::ServiceDefinition Definition() {
           [options](ConfigParser& p) {
             p.String("stripe-api-base", &options->stripe_api_base, "Stripe's API (a stand-in's in tests)",
                      options->stripe_api_base);
-            p.String("public-url", &options->public_url, "base of the portal pages Stripe Checkout returns clients to",
-                     options->public_url);
             p.String("payments-secret-keys", &options->secret_keys,
                      "keys sealing clinics' Stripe secrets: id:secret[,id:secret...], the first current", "");
             p.Duration("payments-reconcile-every", &options->reconcile_every,

@@ -17,7 +17,8 @@ namespace vetline::payments {
 
 struct PaymentsOptions {
   std::string stripe_api_base = "https://api.stripe.com";
-  std::string public_url = "http://127.0.0.1:8080";  // the portal pages Checkout returns to
+  // The portal pages Checkout returns to; the service sets it from the platform's.
+  std::string public_url = "http://127.0.0.1:8080";
   // "id:secret[,id:secret…]", the first current (libs/auth/sealed_secrets.h); empty: no
   // account can be connected.
   std::string secret_keys;

@@ -200,9 +200,8 @@ grpc::Status PaymentsService::GetPaymentRequest(grpc::ServerContext* ctx, const 
   return rpc::ToGrpc([&]() -> absl::Status {
     // Staff see their clinic's requests; a client sees only their own (the portal's pay
     // page), and another client's is as missing as one that does not exist.
-    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::PrincipalOf(*ctx, signer_));
+    VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaffOrClient(*ctx, signer_));
     const bool client = p.kind() == api::Principal::CLIENT;
-    VL_ASSIGN_OR_RETURN(p, client ? rpc::RequireClient(*ctx, signer_) : rpc::RequireStaff(*ctx, signer_));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     VL_ASSIGN_OR_RETURN(PaymentRecord rec, flow_.repo().Get(p.clinic_id(), req->id()));
     if (client && (p.client_id().empty() || rec.client_id != p.client_id())) {

@@ -67,7 +67,8 @@ int main(int argc, char** argv) {
   auto clients = clients::Start(testing::TestServiceEnv(clients_db.conninfo()), {}).value();
   rpc::ServiceEnv env = testing::TestServiceEnv(db.conninfo(), false, 16);
   env.peers = {{"clients", "127.0.0.1:" + std::to_string(clients->server().port())}};
-  payments::PaymentsOptions options{.stripe_api_base = sim_base, .public_url = "http://vet.example",
+  env.platform.public_url = "http://vet.example";
+  payments::PaymentsOptions options{.stripe_api_base = sim_base,
                                     .secret_keys = "k1:bench-payments-seal-key-01", .reconcile_every = absl::Hours(1)};
   auto service = payments::Start(env, options).value();
   auto channel = rpc::Dial("127.0.0.1:" + std::to_string(service->server().port()));

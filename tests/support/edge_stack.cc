@@ -10,6 +10,7 @@
 #include "services/media/media_component.h"
 #include "services/payments/payments_component.h"
 #include "services/pims_sync/pims_sync_component.h"
+#include "tests/support/http_client.h"
 #include "tests/support/identity_stack.h"
 
 namespace vetline::testing {
@@ -64,8 +65,8 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
   booking_env.peers["clients"] = Address(*clients_);            // PIMS ids, clientId and petId
   booking_env.peers["identity"] = Address(*identity_service_);  // the clinic's time zone
   if (options_.booking_through_conversations) booking_env.peers["conversations"] = conversations_address_;
-  booking_ = Must(booking::Start(booking_env, options_.booking_clock ? *options_.booking_clock : Clock::Real(),
-                                 {.public_url = "http://127.0.0.1:" + std::to_string(http_port_)}),
+  booking_env.platform.public_url = "http://127.0.0.1:" + std::to_string(http_port_);
+  booking_ = Must(booking::Start(booking_env, options_.booking_clock ? *options_.booking_clock : Clock::Real()),
                   "booking");
   // Events are kept, not sent, until ConnectStripe names the clinic they are for.
   stripe_ = std::make_unique<StripeSimProcess>(STRIPE_SIM_BINARY, std::vector<std::string>{"--retry-base=1s"});
@@ -74,8 +75,8 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
   payments_env.grpc_address = payments_address_;
   payments_env.peers["clients"] = Address(*clients_);  // the client a request is for
   payments_env.peers["booking"] = booking_address_;    // the appointment a deposit is for
+  payments_env.platform.public_url = "http://127.0.0.1:" + std::to_string(http_port_);
   payments_ = Must(payments::Start(payments_env, {.stripe_api_base = stripe_->base(),
-                                                  .public_url = "http://127.0.0.1:" + std::to_string(http_port_),
                                                   .secret_keys = "k1:edge-stack-payments-seal-key"}),
                    "payments");
 
@@ -99,6 +100,9 @@ EdgeStack::EdgeStack(EdgeStackOptions options) : options_(std::move(options)) {
   }
   gateway_ = Must(gateway::Gateway::Start(g), "gateway");
   identity_ = identity::v1::IdentityService::NewStub(rpc::Dial(Address(*identity_service_)));
+  // A service that started after another tried it leaves that channel backing off (up to
+  // 2 s, channels share connections in one process): the first call of a test would fail.
+  if (!AwaitReadyz(http_port_, 15'000)) throw std::runtime_error("the edge stack's gateway never became ready");
 }
 
 EdgeStack::~EdgeStack() {
@@ -121,9 +125,9 @@ void EdgeStack::RestartConversations() {
   conversations_.reset();
   conversations::ConversationsOptions co;
   co.blob_dir = (media_dir_ / "conversation-files").string();
-  co.public_url = "http://127.0.0.1:" + std::to_string(http_port_);
   co.delivery = options_.delivery;
   rpc::ServiceEnv env = TestServiceEnv(db_.conninfo());
+  env.platform.public_url = "http://127.0.0.1:" + std::to_string(http_port_);
   env.grpc_address = conversations_address_;  // the same address: the others keep calling it
   env.peers["clients"] = Address(*clients_);
   env.peers["identity"] = Address(*identity_service_);

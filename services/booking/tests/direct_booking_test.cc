@@ -53,7 +53,8 @@ struct Stack {
     // booking's feed (each needs the other's address).
     rpc::ServiceEnv env = fx.env;
     env.peers["conversations"] = "127.0.0.1:" + std::to_string(fx.service->server().port());
-    booking = booking::Start(env, clock, {.public_url = "http://vet.example"}).value();
+    env.platform.public_url = "http://vet.example";
+    booking = booking::Start(env, clock).value();
     const std::string address = "127.0.0.1:" + std::to_string(booking->server().port());
     fx.env.peers["booking"] = address;
     fx.AddReplica();

@@ -46,10 +46,10 @@ struct InboxFixture {
           ("vetline-inbox-" + std::to_string(::getpid()) + "-" +
            std::to_string(reinterpret_cast<uintptr_t>(this)));
     options.blob_dir = (dir / "blobs").string();
-    options.public_url = "http://vet.example";
     // These tests read deliveries as the inbox queued them; sending is delivery_test's.
     if (!send) options.delivery.workers = 0;
     env = TestServiceEnv(db.conninfo(), /*with_redis=*/true, 8);
+    env.platform.public_url = "http://vet.example";
     env.platform.blob = std::move(blobs);
     env.peers["clients"] = clients_address;
     env.peers["identity"] = identity->address();

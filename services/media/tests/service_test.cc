@@ -12,10 +12,12 @@ namespace v1 = media::v1;
 
 namespace {
 
-absl::StatusOr<v1::CallHistoryResponse> History(MediaFixture& f, int page_size = 0, const std::string& token = "") {
+absl::StatusOr<v1::CallHistoryResponse> History(MediaFixture& f, int page_size = 0, const std::string& token = "",
+                                                const std::string& client_id = "") {
   v1::CallHistoryRequest req;
   req.set_page_size(page_size);
   req.set_page_token(token);
+  req.set_client_id(client_id);
   v1::CallHistoryResponse out;
   grpc::Status s = f.stub->CallHistory(f.As(MediaFixture::Staff()).get(), req, &out);
   if (!s.ok()) return rpc::FromGrpc(s);
@@ -149,6 +151,34 @@ TEST_CASE("media edge: Call History's duration is the exact time between start a
   REQUIRE(history.ok());
   REQUIRE(history->calls_size() == 1);
   CHECK(history->calls(0).duration_seconds() == Approx(exact).margin(1e-6));
+}
+
+TEST_CASE("media edge: Call History of one client lists only that client's calls") {
+  MediaFixture f;
+  const std::string sam = "7a1e3c55-1111-4e2a-9b0c-5d6e7f8a9b0c", ana = "9c3a5e77-3333-4a4b-9d2e-7f8a9b0c1d2e";
+  const std::string birch_client = "8b2f4d66-2222-4f3b-8c1d-6e7f8a9b0c1d";
+  f.clients.Add(testing::kMapleClinic, sam);
+  f.clients.Add(testing::kMapleClinic, ana);
+  f.clients.Add(testing::kBirchClinic, birch_client);
+  std::map<std::string, std::vector<std::string>> made;  // client -> call ids, oldest first
+  for (const std::string& client : {sam, ana, sam, std::string()}) {
+    v1::CreateCallRequest req;
+    req.set_client_id(client);
+    auto created = f.CreateCall(req);
+    REQUIRE(created.ok());
+    made[client].push_back(created->call().id());
+  }
+  auto sams = History(f, 0, "", sam);
+  REQUIRE(sams.ok());
+  REQUIRE(sams->calls_size() == 2);
+  CHECK(sams->calls(0).call().id() == made[sam][1]);  // newest first
+  CHECK(sams->calls(1).call().id() == made[sam][0]);
+  CHECK(History(f, 0, "", ana)->calls_size() == 1);
+  CHECK(History(f)->calls_size() == 4);
+  // A client of another clinic, or no client at all, is refused naming the field.
+  CHECK(History(f, 0, "", birch_client).status().code() == absl::StatusCode::kNotFound);
+  CHECK(FieldOf(History(f, 0, "", birch_client).status()) == "clientId");
+  CHECK(FieldOf(History(f, 0, "", "not-an-id").status()) == "clientId");
 }
 
 TEST_CASE("media edge: bad input is refused naming its JSON field, and nothing is created") {

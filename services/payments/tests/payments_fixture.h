@@ -27,7 +27,6 @@ struct PaymentsFixture {
   explicit PaymentsFixture(absl::Duration reconcile_every = absl::Hours(1), bool in_process = true) {
     REQUIRE(sim.ready());
     options.stripe_api_base = sim.base();
-    options.public_url = "http://vet.example";
     options.secret_keys = kSealKeys;
     options.reconcile_every = reconcile_every;
     if (in_process) StartPayments();
@@ -39,6 +38,7 @@ struct PaymentsFixture {
 
   void StartPayments() {
     rpc::ServiceEnv env = fx.env;
+    env.platform.public_url = "http://vet.example";
     payments_service = payments::Start(env, options).value();
     address = "127.0.0.1:" + std::to_string(payments_service->server().port());
     auto channel = rpc::Dial(address);

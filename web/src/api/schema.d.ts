@@ -8189,6 +8189,7 @@ export interface operations {
             query?: {
                 pageSize?: number;
                 pageToken?: string;
+                clientId?: string;
             };
             header?: never;
             path?: never;
