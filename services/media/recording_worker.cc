@@ -60,8 +60,9 @@ int RecordingWorker::ReapDeadReplicas() {
 }
 
 void RecordingWorker::Keep() {
-  ReapLostSessions();
+  // The beat first: a slow reap must not make this live replica look dead to the others.
   if (absl::Status st = Beat(); !st.ok()) log::Warn("media heartbeat not recorded", {{"error", st.ToString()}});
+  ReapLostSessions();
   ReapDeadReplicas();
   if (!gauges_) return;
   const CallEngine::Stats s = engine_.stats();
