@@ -178,6 +178,10 @@ absl::StatusOr<std::unique_ptr<Server>> Server::Start(ServerOptions options,
   // replica added by the autoscaler gets its share. Calls and streams in flight are never
   // cut: the grace after the GOAWAY is unlimited.
   builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, 5 * 60 * 1000);
+  // A port another process holds is an error at start, not a port shared with it: gRPC's
+  // default SO_REUSEPORT let a test's server bind a port a parallel test's server had, and
+  // calls landed on the wrong one (UNIMPLEMENTED).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   if (options.max_message_bytes > 0) {
     builder.SetMaxReceiveMessageSize(static_cast<int>(options.max_message_bytes));
   }
