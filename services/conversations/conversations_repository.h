@@ -15,6 +15,7 @@
 #include "libs/pg/pg.h"
 #include "services/conversations/event_log.h"
 #include "services/conversations/inbox_rules.h"
+#include "vetline/api/types.pb.h"
 #include "vetline/conversations/v1/conversations.pb.h"
 
 namespace vetline::conversations {
@@ -26,6 +27,7 @@ struct Viewer {
   std::string user_id;  // staff user id, or the portal account id of a client
   bool client = false;
   std::string client_id;  // the client's profile id (clients only; empty for a prospect)
+  api::Principal caller;  // as verified at the edge: calls to other services are made as it
   // How the viewer's messages are recorded: "staff:<user>" or "client:<client>".
   std::string Author() const;
 };

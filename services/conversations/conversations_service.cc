@@ -52,22 +52,27 @@ absl::Status OptionalId(std::string_view field, const std::string& id) {
   return id.empty() ? absl::OkStatus() : validate::Id(field, id);
 }
 
-}  // namespace
-
-absl::StatusOr<Viewer> ViewerOf(const grpc::ServerContext& ctx,
-                                const auth::PrincipalSigner& signer) {
-  VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaffOrClient(ctx, signer));
+Viewer ViewerFrom(api::Principal p) {
   Viewer v;
   v.clinic_id = p.clinic_id();
   v.user_id = p.user_id();
   v.client = p.kind() == api::Principal::CLIENT;
   if (v.client) v.client_id = p.client_id();
+  v.caller = std::move(p);
   return v;
 }
 
+}  // namespace
+
+absl::StatusOr<Viewer> ViewerOf(const grpc::ServerContext& ctx,
+                                const auth::PrincipalSigner& signer) {
+  VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaffOrClient(ctx, signer));
+  return ViewerFrom(std::move(p));
+}
+
 absl::StatusOr<Viewer> ConversationsService::StaffViewer(const grpc::ServerContext& ctx) const {
-  VL_RETURN_IF_ERROR(rpc::RequireStaff(ctx, signer_).status());
-  return ViewerOf(ctx, signer_);
+  VL_ASSIGN_OR_RETURN(api::Principal p, rpc::RequireStaff(ctx, signer_));
+  return ViewerFrom(std::move(p));
 }
 
 v1::Conversation ConversationsService::Present(const Viewer& v, ConversationRecord rec) const {
@@ -191,7 +196,7 @@ grpc::Status ConversationsService::ListConversations(grpc::ServerContext* ctx,
                         ReadCursor(page_tokens_, req->page_token(), kQueueList, v));
     // Every id a filter names resolves inside the clinic (a client's own, for clients).
     if (!v.client) {
-      VL_ASSIGN_OR_RETURN(api::Principal caller, rpc::RequireStaffOrClient(*ctx, signer_));
+      const api::Principal& caller = v.caller;
       if (!f.status_id.empty()) VL_RETURN_IF_ERROR(repo_.CheckStatus(v.clinic_id, f.status_id));
       if (req->assignee_filter() == v1::ASSIGNED_TO_USER) {
         VL_RETURN_IF_ERROR(staff_.CheckUser(caller, "assigneeId", f.assignee_id));
@@ -238,7 +243,7 @@ grpc::Status ConversationsService::StartConversation(grpc::ServerContext* ctx,
       }
       if (!req->pet_id().empty()) return InvalidField("petId", "petId is chosen by the clinic");
     } else {
-      VL_ASSIGN_OR_RETURN(api::Principal caller, rpc::RequireStaffOrClient(*ctx, signer_));
+      const api::Principal& caller = v.caller;
       VL_ASSIGN_OR_RETURN(clients::v1::Client client,
                           clients_.Get(caller, "clientId", req->client_id()));
       bool has_pet = req->pet_id().empty();
@@ -291,7 +296,7 @@ grpc::Status ConversationsService::Assign(grpc::ServerContext* ctx, const v1::As
     VL_RETURN_IF_ERROR(OptionalId("teamId", req->team_id()));
     // Every id named resolves first (a miss is 404 whatever else is wrong); then the
     // rule that only one assignee may be named.
-    VL_ASSIGN_OR_RETURN(api::Principal caller, rpc::RequireStaffOrClient(*ctx, signer_));
+    const api::Principal& caller = v.caller;
     if (!req->user_id().empty()) VL_RETURN_IF_ERROR(staff_.CheckUser(caller, "userId", req->user_id()));
     if (!req->team_id().empty()) VL_RETURN_IF_ERROR(staff_.CheckTeam(caller, "teamId", req->team_id()));
     VL_RETURN_IF_ERROR(repo_.GetConversation(v, req->id()).status());
@@ -354,7 +359,7 @@ grpc::Status ConversationsService::LinkClient(grpc::ServerContext* ctx,
     VL_ASSIGN_OR_RETURN(Viewer v, StaffViewer(*ctx));
     VL_RETURN_IF_ERROR(validate::Id("id", req->id()));
     VL_RETURN_IF_ERROR(validate::Id("clientId", req->client_id()));
-    VL_ASSIGN_OR_RETURN(api::Principal caller, rpc::RequireStaffOrClient(*ctx, signer_));
+    const api::Principal& caller = v.caller;
     VL_RETURN_IF_ERROR(clients_.Check(caller, "clientId", req->client_id()));
     Events events;
     VL_ASSIGN_OR_RETURN(ConversationRecord rec,
@@ -420,7 +425,7 @@ grpc::Status ConversationsService::SendMessage(grpc::ServerContext* ctx,
       m.author = v1::STAFF;
       m.author_id = v.user_id;
       if (!m.internal_note) {
-        VL_ASSIGN_OR_RETURN(api::Principal caller, rpc::RequireStaffOrClient(*ctx, signer_));
+        const api::Principal& caller = v.caller;
         VL_ASSIGN_OR_RETURN(m.deliveries, DeliveriesFor(caller, conv.conversation));
       }
     }

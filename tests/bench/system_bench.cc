@@ -40,7 +40,6 @@
 #include "libs/core/config.h"
 #include "libs/core/log.h"
 #include "libs/testing/servers.h"
-#include "tests/support/child_process.h"
 #include "tests/support/http_client.h"
 #include "tests/support/loopback_process.h"
 #include "tests/support/smtp_sink.h"
@@ -137,16 +136,11 @@ struct Stage {
 
 // `vetline pims-sync run --all [--full]` as the CronJob runs it; its exit status and how
 // long it took.
-std::pair<int, double> SyncPass(const testing::Topology& t, const std::string& conninfo, bool full) {
-  std::vector<std::string> argv = {VETLINE_BINARY, "pims-sync", "run", "--all",
-                                   "--clients-address=" + t.Targets("clients"),
-                                   "--booking-address=" + t.Targets("booking")};
-  if (full) argv.push_back("--full");
+std::pair<int, double> SyncPass(const testing::Topology& t, bool full) {
+  std::vector<std::string> args = {"--all"};
+  if (full) args.push_back("--full");
   const absl::Time start = absl::Now();
-  testing::ChildProcess job(argv,
-                            {"VETLINE_PG_DSN=" + conninfo, std::string("VETLINE_INTERNAL_SECRET=") + testing::kTestInternalSecret},
-                            (t.dir() / "pims-sync-runs.log").string());
-  const int status = job.Wait(30 * 60 * 1000);
+  const int status = t.PimsSyncRun(args, (t.dir() / "pims-sync-runs.log").string())->Wait(30 * 60 * 1000);
   return {status, absl::ToDoubleSeconds(absl::Now() - start)};
 }
 
@@ -234,7 +228,7 @@ int main(int argc, char** argv) {
     if (r.status != 200) return std::fprintf(stderr, "connector: %s\n", r.body.c_str()), 1;
   }
   std::fprintf(stderr, "full PIMS sync of %d clinics (%d clients each)...\n", clinics_n, practice_clients);
-  if (auto [status, took] = SyncPass(t, db.conninfo(), true); status != 0) {
+  if (auto [status, took] = SyncPass(t, true); status != 0) {
     return std::fprintf(stderr, "the full sync failed (exit %d; %s)\n", status, (t.dir() / "pims-sync-runs.log").c_str()), 1;
   } else {
     std::printf("full PIMS sync of %d clinics with %d clients each: %.1f s\n", clinics_n, practice_clients, took);
@@ -275,7 +269,7 @@ int main(int argc, char** argv) {
       for (absl::Time due = start; !stage_done || passes.empty(); due += absl::Seconds(sync_interval)) {
         while (absl::Now() < due && !stage_done) absl::SleepFor(absl::Milliseconds(50));
         if (stage_done && !passes.empty()) break;
-        passes.push_back(SyncPass(t, db.conninfo(), false));
+        passes.push_back(SyncPass(t, false));
       }
     });
     std::thread sampler([&] {

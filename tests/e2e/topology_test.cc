@@ -254,17 +254,10 @@ int64_t Read(const json& counts) {
   return Number(counts["inserted"]) + Number(counts["updated"]) + Number(counts["unchanged"]) + Number(counts["failed"]);
 }
 
-// `vetline pims-sync run --full` of one clinic as its own process, as a CronJob's pod runs
-// it, against every replica of clients and booking.
-std::unique_ptr<testing::ChildProcess> SyncJob(const testing::Topology& t, const std::string& conninfo,
-                                               const std::string& clinic, const std::string& log) {
-  return std::make_unique<testing::ChildProcess>(
-      std::vector<std::string>{VETLINE_BINARY, "pims-sync", "run", "--full", "--clinic=" + clinic,
-                               "--clients-address=" + t.Targets("clients"),
-                               "--booking-address=" + t.Targets("booking"), "--batch-size=25"},
-      std::vector<std::string>{"VETLINE_PG_DSN=" + conninfo,
-                               std::string("VETLINE_INTERNAL_SECRET=") + testing::kTestInternalSecret},
-      log);
+// A full sync of one clinic, in batches of 25 (so a run is caught in the middle).
+std::unique_ptr<testing::ChildProcess> SyncJob(const testing::Topology& t, const std::string& clinic,
+                                               const std::filesystem::path& log) {
+  return t.PimsSyncRun({"--full", "--clinic=" + clinic, "--batch-size=25"}, log.string());
 }
 
 std::string ReadAll(const std::filesystem::path& p) {
@@ -304,9 +297,9 @@ TEST_CASE("topology: two PIMS sync jobs of one clinic at once sync it once, and 
   // The nightly job and a second one (an operator's manual run, or a CronJob retried on
   // another node) at the same time: the second is refused while the first holds the clinic.
   const std::filesystem::path first_log = t.dir() / "sync-first.log", second_log = t.dir() / "sync-second.log";
-  auto first = SyncJob(t, db.conninfo(), c.id, first_log.string());
+  auto first = SyncJob(t, c.id, first_log);
   REQUIRE(under_way());
-  auto second = SyncJob(t, db.conninfo(), c.id, second_log.string());
+  auto second = SyncJob(t, c.id, second_log);
   CHECK(second->Wait(30'000) == 1);
   CHECK(ReadAll(second_log).find("a sync of this clinic is already running") != std::string::npos);
   INFO(ReadAll(first_log));
@@ -322,10 +315,10 @@ TEST_CASE("topology: two PIMS sync jobs of one clinic at once sync it once, and 
 
   // A job killed with -9 in the middle (a pod evicted): the next job resumes that run
   // from its checkpoint instead of starting another, and nothing is stored twice.
-  auto killed = SyncJob(t, db.conninfo(), c.id, (t.dir() / "sync-killed.log").string());
+  auto killed = SyncJob(t, c.id, t.dir() / "sync-killed.log");
   REQUIRE(under_way());
   killed->Kill();
-  auto resumed = SyncJob(t, db.conninfo(), c.id, (t.dir() / "sync-resumed.log").string());
+  auto resumed = SyncJob(t, c.id, t.dir() / "sync-resumed.log");
   INFO(ReadAll(t.dir() / "sync-resumed.log"));
   REQUIRE(resumed->Wait(120'000) == 0);
   json last = runs(1);

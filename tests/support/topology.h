@@ -54,7 +54,8 @@ class Topology {
   // under "gateway" for the gateways.
   Topology(const std::string& conninfo, std::map<std::string, std::string> binaries,
            const std::string& gateway, std::map<std::string, std::vector<std::string>> env = {})
-      : dir_(std::filesystem::temp_directory_path() / ("vetline-topology-" + UniqueRedisPrefix().substr(5, 12))) {
+      : conninfo_(conninfo),
+        dir_(std::filesystem::temp_directory_path() / ("vetline-topology-" + UniqueRedisPrefix().substr(5, 12))) {
     std::filesystem::create_directories(dir_);
     for (const auto& [service, binary] : binaries) {
       for (int i = 0; i < kReplicas; ++i) {
@@ -123,6 +124,20 @@ class Topology {
   void Kill(const std::string& service, int replica) { replicas_.at(service).at(replica)->Kill(); }
   const std::filesystem::path& dir() const { return dir_; }
 
+#ifdef VETLINE_BINARY
+  // `vetline pims-sync run ARGS...` as its own process, as a CronJob's pod runs it, against
+  // every replica of clients and booking; its log appended to `log`.
+  std::unique_ptr<ChildProcess> PimsSyncRun(const std::vector<std::string>& args, const std::string& log) const {
+    std::vector<std::string> argv = {VETLINE_BINARY, "pims-sync", "run", "--clients-address=" + Targets("clients"),
+                                     "--booking-address=" + Targets("booking")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return std::make_unique<ChildProcess>(
+        argv, std::vector<std::string>{"VETLINE_PG_DSN=" + conninfo_,
+                                       std::string("VETLINE_INTERNAL_SECRET=") + kTestInternalSecret},
+        log);
+  }
+#endif
+
   // A clinic made through identity's replicas, as the operator's seeder does, and its
   // admin's session from gateway `via`.
   struct Clinic {
@@ -155,6 +170,7 @@ class Topology {
     a.insert(a.end(), b.begin(), b.end());
     return a;
   }
+  std::string conninfo_;
   std::filesystem::path dir_;
   std::map<std::string, std::vector<int>> ports_, metrics_ports_;
   std::vector<int> gateway_ports_;
